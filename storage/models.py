@@ -1,0 +1,90 @@
+"""SQLAlchemy models: incidents and their status updates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    """Declarative base; Alembic migrations are written against this metadata."""
+
+
+class Incident(Base):
+    """One incident, from declaration to resolution."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    impact: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    commander_id: Mapped[str | None] = mapped_column(String(32))
+    scribe_id: Mapped[str | None] = mapped_column(String(32))
+    comms_id: Mapped[str | None] = mapped_column(String(32))
+    declared_by: Mapped[str | None] = mapped_column(String(32))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_update_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    summary: Mapped[str | None] = mapped_column(Text)
+    initial_message_ts: Mapped[str | None] = mapped_column(String(32))
+
+    updates: Mapped[list[IncidentUpdate]] = relationship(
+        back_populates="incident", order_by="IncidentUpdate.posted_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def ref(self) -> str:
+        """The id people say out loud: `INC-42`."""
+        return f"INC-{self.id}"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the incident is still being worked."""
+        return self.resolved_at is None
+
+
+class IncidentUpdate(Base):
+    """A status update posted with `/incident update` (or the resolution)."""
+
+    __tablename__ = "incident_updates"
+    __table_args__ = (Index("ix_incident_updates_incident_posted", "incident_id", "posted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    author_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+    incident: Mapped[Incident] = relationship(back_populates="updates")
+
+
+class TimelineEntry(Base):
+    """One line of the incident timeline: a lifecycle event, a pinned message, a scribe note."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (
+        Index("ix_timeline_incident_at", "incident_id", "at"),
+        UniqueConstraint("incident_id", "source_key", name="uq_timeline_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(24))
+    author_id: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(300))
+    # Deduplicates entries that come from Slack (e.g. `pin:<channel>:<ts>`); NULL for bot-made events.
+    source_key: Mapped[str | None] = mapped_column(String(120))
