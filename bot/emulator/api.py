@@ -1,0 +1,62 @@
+"""The Web API: every emulated method by name, and dispatch of one call to its implementation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.emulator import api_conversations, api_messages, api_views_files
+from bot.emulator.apibase import ApiError, Handler, Params, Result
+from bot.emulator.models import BOT_ID, BOT_NAME, BOT_USER_ID, TEAM_ID, TEAM_NAME, WORKSPACE_URL
+from bot.emulator.state import Workspace
+
+
+def auth_test(ws: Workspace, params: Params) -> Result:
+    """Who the token belongs to."""
+    return {
+        "url": WORKSPACE_URL,
+        "team": TEAM_NAME,
+        "user": BOT_NAME,
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "is_enterprise_install": False,
+    }
+
+
+def users_info(ws: Workspace, params: Params) -> Result:
+    """One user's profile."""
+    user = ws.users.get(params.get("user") or "")
+    if user is None:
+        raise ApiError("user_not_found")
+    return {"user": user.to_slack()}
+
+
+def usergroup_users(ws: Workspace, params: Params) -> Result:
+    """The members of a user group."""
+    group = ws.usergroups.get(params.get("usergroup") or "")
+    if group is None:
+        raise ApiError("no_such_subteam")
+    return {"users": list(group.users)}
+
+
+def methods() -> dict[str, Handler]:
+    """Every emulated Web API method."""
+    return {
+        "auth.test": auth_test,
+        "users.info": users_info,
+        "usergroups.users.list": usergroup_users,
+        **api_conversations.METHODS,
+        **api_messages.METHODS,
+        **api_views_files.METHODS,
+    }
+
+
+def call(ws: Workspace, method: str, params: dict[str, Any], registry: dict[str, Handler]) -> Result:
+    """Run one method; Slack's error answers come back as {"ok": false, ...} bodies, never as exceptions."""
+    handler = registry.get(method)
+    if handler is None:
+        return {"ok": False, "error": "unknown_method"}
+    try:
+        return {"ok": True, **handler(ws, Params(params))}
+    except ApiError as exc:
+        return exc.body()
