@@ -1,0 +1,71 @@
+"""The app factory: builds the Slack client, the Bolt AsyncApp and the domain services."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock, SystemClock
+from bot.context import BotContext
+from bot.lifecycle import Lifecycle
+from bot.slack_ops import SlackOps
+from bot.tasks import BackgroundTasks
+from config.policy import Policy
+from config.settings import Settings
+from storage.db import Database
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client that rides out 429s (honouring Retry-After), 5xx and dropped connections."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    base_url = (
+        settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    )
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=8),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock | None = None) -> BotContext:
+    """Wire the domain services for one process."""
+    clock = clock or SystemClock()
+    client = build_client(settings)
+    slack = SlackOps(client)
+    return BotContext(
+        settings=settings,
+        policy=policy,
+        db=db,
+        clock=clock,
+        client=client,
+        slack=slack,
+        lifecycle=Lifecycle(db, slack, policy, clock),
+        tasks=BackgroundTasks(),
+    )
+
+
+def build_app(ctx: BotContext) -> AsyncApp:
+    """A Bolt AsyncApp with every listener; requests are signature-checked."""
+    from handlers import register_all  # the composition root is the one place bot/ meets handlers/
+
+    secret = ctx.settings.slack_signing_secret
+    app = AsyncApp(
+        client=ctx.client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        # Listeners ack and hand the rest to ctx.tasks, so the response can wait for the listener.
+        process_before_response=True,
+        request_verification_enabled=secret is not None,
+    )
+    register_all(app, ctx)
+    return app

@@ -1,0 +1,108 @@
+"""`incident-bot` command line: serve, db upgrade, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from config.errors import ConfigError
+from config.settings import Settings, load_config
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incident-bot", description="Slack incident bot.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode, or HTTP with --http)")
+    serve.add_argument("--http", action="store_true", help="serve Slack requests on POST /slack/events")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply database migrations")
+
+    sub.add_parser("demo", help="run a scripted incident against the built-in Slack emulator")
+    return parser
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; configuration errors print one line and exit 2."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo())
+        settings, policy = load_config()
+        from bot import logs
+
+        logs.configure(settings.log_format, settings.log_level, _secrets(settings))
+        if args.command == "db":
+            return asyncio.run(_db_upgrade(settings))
+        if args.command == "serve":
+            if args.http:
+                settings.require("slack_bot_token", "slack_signing_secret", why="HTTP mode needs both")
+            else:
+                settings.require("slack_bot_token", why="the bot needs its xoxb- token")
+                settings.require("slack_app_token", why="Socket Mode needs it; or serve with --http")
+            return asyncio.run(_serve(settings, policy, args.http, args.host, args.port))
+    except ConfigError as exc:
+        print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
+        return ConfigError.exit_code
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        print(f"database at revision {await migrate.current_revision(db)}")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def _serve(settings: Settings, policy, http: bool, host: str, port: int) -> int:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
+    from bot.runtime import Bot, serve_until_stopped
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    bot = Bot(settings, policy)
+    await bot.start()
+    runner = web.AppRunner(bot.web_app(slack=http), access_log=None)
+    socket_mode = None
+    try:
+        if not http:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            socket_mode = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
+            await socket_mode.connect_async()
+            log.info("connected to Slack in Socket Mode")
+        await serve_until_stopped(runner, host, port, stop)
+        log.info("shutting down")
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await runner.cleanup()
+        await bot.stop()
+    return 0

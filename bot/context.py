@@ -1,0 +1,29 @@
+"""What the listeners get to work with: one object per running bot, built by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.lifecycle import Lifecycle
+from bot.slack_ops import SlackOps
+from bot.tasks import BackgroundTasks
+from config.policy import Policy
+from config.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class BotContext:
+    """Settings, policy, storage, Slack client, clock, domain services and after-ack work."""
+
+    settings: Settings
+    policy: Policy
+    db: Database
+    clock: Clock
+    client: AsyncWebClient
+    slack: SlackOps
+    lifecycle: Lifecycle
+    tasks: BackgroundTasks

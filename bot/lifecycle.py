@@ -1,0 +1,174 @@
+"""Incident lifecycle: declare, update, resolve. Knows the database and Slack, not Slack payloads."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.severity import Severity, Status
+from bot.slack_ops import SlackOpError, SlackOps
+from config.policy import Policy
+from messages import incident as templates
+from storage.db import Database
+from storage.models import Incident, IncidentUpdate
+from storage.repositories import IncidentRepo, TimelineRepo
+
+log = logging.getLogger(__name__)
+
+
+class IncidentError(Exception):
+    """A request the incident process refuses; the message is for the person who asked."""
+
+
+@dataclass
+class Outcome:
+    """An incident after a lifecycle step, plus anything that went wrong on the way."""
+
+    incident: Incident
+    warnings: list[str] = field(default_factory=list)
+
+
+class Lifecycle:
+    """Use cases over one database, one Slack client, the policy and a clock."""
+
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
+        self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+
+    def next_update_due(self, severity: Severity, since: datetime) -> datetime | None:
+        """When the commander owes the next update, from the severity's cadence."""
+        cadence = self.policy.updates.cadence(severity.key)
+        return since + cadence if cadence else None
+
+    async def declare(
+        self, severity: Severity, title: str, declared_by: str, impact: str | None = None
+    ) -> Outcome:
+        """Open the channel, record the incident, invite the commander, post, pin and announce."""
+        now = self.clock.now()
+        try:
+            channel = await self.slack.create_incident_channel(self.policy.channel_prefix, now, title)
+        except SlackOpError as exc:
+            raise IncidentError(
+                f"Could not create the incident channel ({exc.error}); nothing was declared."
+            ) from exc
+        incident = Incident(
+            channel_id=channel.id,
+            channel_name=channel.name,
+            title=title,
+            impact=impact or None,
+            severity=severity.value,
+            status=Status.INVESTIGATING.value,
+            commander_id=declared_by,
+            declared_by=declared_by,
+            declared_at=now,
+            next_update_due=self.next_update_due(severity, now),
+        )
+        async with self.db.session() as s:
+            await IncidentRepo(s).add(incident)
+            await TimelineRepo(s).record(
+                incident.id, "declared", f"Declared {severity.value}: {title}", now, author_id=declared_by
+            )
+        log.info(
+            "declared %s %s in #%s",
+            incident.ref,
+            severity.value,
+            channel.name,
+            extra={"incident_id": incident.id},
+        )
+        out = Outcome(incident)
+        await self._step(out, self.slack.invite(channel.id, [declared_by]))
+        await self._step(out, self.slack.set_topic(channel.id, templates.incident_topic(incident)))
+        ts = await self._step(out, self.slack.post(channel.id, templates.initial(incident)))
+        if ts:
+            await self._step(out, self.slack.pin(channel.id, ts))
+            async with self.db.session() as s:
+                row = await IncidentRepo(s).get(incident.id)
+                assert row is not None
+                row.initial_message_ts = ts
+            incident.initial_message_ts = ts
+        await self._step(
+            out, self.slack.post_joining(self.policy.announce_channel, templates.announcement(incident))
+        )
+        return out
+
+    async def _step(self, out: Outcome, coro):  # type: ignore[no-untyped-def]
+        """Run one Slack step; a failure becomes a warning so the rest still happens."""
+        try:
+            return await coro
+        except SlackOpError as exc:
+            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": out.incident.id})
+            out.warnings.append(f"{exc.what} failed ({exc.error})")
+            return None
+
+    async def _open_incident(self, channel_id: str, action: str) -> Incident:
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).by_channel(channel_id)
+        if incident is None:
+            raise IncidentError(f"`/incident {action}` only works in an incident channel.")
+        if not incident.is_open:
+            raise IncidentError(f"{incident.ref} is already resolved.")
+        return incident
+
+    async def update(self, channel_id: str, author: str, status: Status | None, text: str) -> Outcome:
+        """Record and post a status update; moves the status when one is given."""
+        await self._open_incident(channel_id, "update")
+        now = self.clock.now()
+        async with self.db.session() as s:
+            repo = IncidentRepo(s)
+            incident = await repo.by_channel(channel_id, for_update=True)
+            if incident is None or not incident.is_open:
+                raise IncidentError("This incident was resolved a moment ago.")
+            previous = Status(incident.status)
+            new_status = status or previous
+            incident.status = new_status.value
+            incident.next_update_due = self.next_update_due(Severity(incident.severity), now)
+            upd = await repo.add_update(
+                IncidentUpdate(
+                    incident_id=incident.id,
+                    author_id=author,
+                    status=new_status.value,
+                    text=text,
+                    posted_at=now,
+                )
+            )
+        out = Outcome(incident)
+        ts = await self._step(out, self.slack.post(channel_id, templates.update(incident, upd, previous)))
+        if ts:
+            async with self.db.session() as s:
+                row = await s.get(IncidentUpdate, upd.id)
+                if row is not None:
+                    row.message_ts = ts
+        if new_status != previous:
+            await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        return out
+
+    async def resolve(self, channel_id: str, author: str, summary: str) -> Outcome:
+        """Resolve once (a second resolve is refused), post the resolution and announce it."""
+        incident = await self._open_incident(channel_id, "resolve")
+        now = self.clock.now()
+        async with self.db.session() as s:
+            repo = IncidentRepo(s)
+            if not await repo.mark_resolved(incident.id, now, summary):
+                raise IncidentError(f"{incident.ref} is already resolved.")
+            await repo.add_update(
+                IncidentUpdate(
+                    incident_id=incident.id,
+                    author_id=author,
+                    status=Status.RESOLVED.value,
+                    text=summary,
+                    posted_at=now,
+                )
+            )
+            incident = await repo.get(incident.id)  # type: ignore[assignment]
+            await s.refresh(incident)
+        out = Outcome(incident)
+        await self._step(out, self.slack.post(channel_id, templates.resolution(incident)))
+        await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        await self._step(
+            out,
+            self.slack.post_joining(
+                self.policy.announce_channel, templates.resolution_announcement(incident)
+            ),
+        )
+        return out

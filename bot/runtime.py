@@ -1,0 +1,90 @@
+"""One running incident-bot: database, Slack app, background work; started and stopped as a unit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import build_app, build_context
+from bot.clock import Clock
+from bot.context import BotContext
+from config.policy import Policy
+from config.settings import Settings
+from storage import migrate
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SLACK_PATH = "/slack/events"
+
+
+class Bot:
+    """Owns the process's Database, BotContext and AsyncApp."""
+
+    def __init__(self, settings: Settings, policy: Policy, *, clock: Clock | None = None) -> None:
+        self.settings, self.policy, self._clock = settings, policy, clock
+        self._ctx: BotContext | None = None
+        self._app: AsyncApp | None = None
+
+    @property
+    def ctx(self) -> BotContext:
+        """The wired services (after start)."""
+        if self._ctx is None:
+            raise RuntimeError("Bot.start() has not run")
+        return self._ctx
+
+    @property
+    def app(self) -> AsyncApp:
+        """The Bolt app (after start)."""
+        if self._app is None:
+            raise RuntimeError("Bot.start() has not run")
+        return self._app
+
+    async def start(self, *, run_migrations: bool = True) -> None:
+        """Connect, migrate (safe with concurrent replicas), and build the app."""
+        db = Database(self.settings.database_url)
+        if run_migrations:
+            await migrate.upgrade(db)
+        self._ctx = build_context(self.settings, self.policy, db, self._clock)
+        self._app = build_app(self._ctx)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let after-ack work finish (bounded), then close connections."""
+        if self._ctx is None:
+            return
+        try:
+            await self._ctx.tasks.idle(timeout)
+        except TimeoutError:
+            log.warning("stopping with %d background tasks unfinished", len(self._ctx.tasks))
+        await self._ctx.db.dispose()
+        self._ctx = None
+
+    def web_app(self, *, slack: bool = True) -> web.Application:
+        """HTTP routes: Slack's request URL (when serving HTTP) and health."""
+        web_app = web.Application()
+        if slack:
+            web_app.router.add_post(SLACK_PATH, self._slack_events)
+        web_app.router.add_get("/healthz", self._healthz)
+        return web_app
+
+    async def _slack_events(self, request: web.Request) -> web.Response:
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        if self._ctx is not None and await self._ctx.db.ping():
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "database unreachable"}, status=503)
+
+
+async def serve_until_stopped(runner: web.AppRunner, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve `runner` on host:port until `stop` is set."""
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info("listening on http://%s:%d", host, port)
+    await stop.wait()

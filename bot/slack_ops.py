@@ -1,0 +1,136 @@
+"""The Slack Web API operations the incident domain needs, with Slack's errors handled."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels import channel_name
+from messages.blocks import Message
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 6
+
+
+class SlackOpError(Exception):
+    """A Slack call failed in a way the user should hear about."""
+
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__(f"{what}: {error}")
+        self.what = what
+        self.error = error
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code from an API error."""
+    try:
+        return str(exc.response["error"])
+    except (KeyError, TypeError):
+        return str(exc)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel the bot created or looked up."""
+
+    id: str
+    name: str
+
+
+class SlackOps:
+    """Thin domain-shaped wrapper over one AsyncWebClient (retries live in the client)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._channel_ids: dict[str, str] = {}
+
+    async def create_incident_channel(self, prefix: str, at: datetime, title: str) -> Channel:
+        """Create a fresh public channel; on `name_taken` try a new name, never reuse an old channel."""
+        for attempt in range(MAX_NAME_ATTEMPTS):
+            name = channel_name(prefix, at, title, attempt)
+            try:
+                resp = await self.client.conversations_create(name=name, is_private=False)
+            except SlackApiError as exc:
+                if slack_error(exc) == "name_taken":
+                    continue
+                raise SlackOpError("creating the incident channel", slack_error(exc)) from exc
+            ch = resp["channel"]
+            return Channel(id=ch["id"], name=ch["name"])
+        raise SlackOpError("creating the incident channel", f"name_taken {MAX_NAME_ATTEMPTS} times")
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        """Invite people; being there already, or being the bot, is fine."""
+        if not user_ids:
+            return
+        try:
+            await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
+        except SlackApiError as exc:
+            if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
+                raise SlackOpError("inviting to the channel", slack_error(exc)) from exc
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        """Set the channel topic."""
+        try:
+            await self.client.conversations_setTopic(channel=channel_id, topic=topic)
+        except SlackApiError as exc:
+            raise SlackOpError("setting the channel topic", slack_error(exc)) from exc
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        """Post a message and return its ts."""
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, **message.kwargs()
+            )
+        except SlackApiError as exc:
+            raise SlackOpError(f"posting to {channel}", slack_error(exc)) from exc
+        return str(resp["ts"])
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        """Pin a message; already pinned is fine."""
+        try:
+            await self.client.pins_add(channel=channel_id, timestamp=ts)
+        except SlackApiError as exc:
+            if slack_error(exc) != "already_pinned":
+                raise SlackOpError("pinning the message", slack_error(exc)) from exc
+
+    async def post_joining(self, channel: str, message: Message) -> str:
+        """Post to a shared channel (given as ID or #name), joining it first if the bot is not in it."""
+        try:
+            return await self.post(channel, message)
+        except SlackOpError as exc:
+            if exc.error != "not_in_channel":
+                raise
+        channel_id = await self.channel_id(channel)
+        try:
+            await self.client.conversations_join(channel=channel_id)
+        except SlackApiError as exc:
+            raise SlackOpError(f"joining {channel}", slack_error(exc)) from exc
+        return await self.post(channel_id, message)
+
+    async def channel_id(self, channel: str) -> str:
+        """Resolve `#name` to a channel ID (IDs pass through); cached for the process."""
+        name = channel.removeprefix("#")
+        if not channel.startswith("#") and name[:1] in ("C", "G") and name.isupper():
+            return name
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        cursor = None
+        while True:
+            try:
+                resp = await self.client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
+                )
+            except SlackApiError as exc:
+                raise SlackOpError(f"looking up #{name}", slack_error(exc)) from exc
+            for ch in resp["channels"]:
+                self._channel_ids[ch["name"]] = ch["id"]
+            if name in self._channel_ids:
+                return self._channel_ids[name]
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                raise SlackOpError(f"looking up #{name}", "channel_not_found")

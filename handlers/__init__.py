@@ -1,0 +1,13 @@
+"""Bolt listeners, one module per kind, each with `register(app, ctx)`."""
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.context import BotContext
+
+
+def register_all(app: AsyncApp, ctx: BotContext) -> None:
+    """Attach every listener to the app (subcommand modules register themselves on import)."""
+    from handlers import commands, lifecycle_commands, views  # noqa: F401
+
+    for module in (commands, views):
+        module.register(app, ctx)

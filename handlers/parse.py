@@ -1,0 +1,114 @@
+"""Parse `/incident …` text into commands; pure, no Slack calls."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.severity import UPDATE_STATUSES, VALID_SEVERITIES, Severity, Status
+
+MAX_TITLE = 200
+MAX_TEXT = 2900
+
+
+class UsageError(Exception):
+    """Bad command input: `problem` for the user, `subcommand` for the syntax hint."""
+
+    def __init__(self, problem: str, subcommand: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.subcommand = subcommand
+
+
+@dataclass(frozen=True)
+class Declare:
+    """`/incident declare <severity> <title>`."""
+
+    severity: Severity
+    title: str
+
+
+@dataclass(frozen=True)
+class Update:
+    """`/incident update [status] <text>`."""
+
+    status: Status | None
+    text: str
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's entity encoding of &, < and > in payload text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_TOKEN = re.compile(r"<([@#!])([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def flatten(text: str) -> str:
+    """Plain text for titles: `<@U1|ann>` → `@ann`, `<!channel>` → `@channel`, spaces collapsed."""
+
+    def repl(m: re.Match[str]) -> str:
+        sigil, ident, label = m.groups()
+        if sigil == "!":
+            return "@" + (label or ident.split("^")[0]).lstrip("@")
+        return ("@" if sigil == "@" else "#") + (label or ident)
+
+    return " ".join(_TOKEN.sub(repl, text).split())
+
+
+def title_of(raw: str) -> str:
+    """A validated incident title from user text."""
+    title = flatten(raw)
+    if not title:
+        raise UsageError("An incident needs a title.", "declare")
+    if len(title) > MAX_TITLE:
+        raise UsageError(
+            f"The title is {len(title)} characters; keep it under {MAX_TITLE}; details go in the channel.",
+            "declare",
+        )
+    return title
+
+
+def text_arg(raw: str, what: str, subcommand: str) -> str:
+    """Free text for a section (an update, a summary, a note), refused when empty or too long."""
+    text = raw.strip()
+    if not text:
+        raise UsageError(f"Missing {what}.", subcommand)
+    if len(text) > MAX_TEXT:
+        raise UsageError(
+            f"The {what} is {len(text)} characters; Slack shows at most {MAX_TEXT} here. "
+            "Post the details as a message in the channel and summarise.",
+            subcommand,
+        )
+    return text
+
+
+def split(text: str) -> tuple[str, str]:
+    """`declare sev2 Title` → (`declare`, `sev2 Title`), with Slack's entities undone."""
+    sub, _, rest = unescape(text or "").strip().partition(" ")
+    return sub.lower(), rest.strip()
+
+
+def parse_declare(rest: str) -> Declare | None:
+    """Arguments of `declare`; None means no arguments at all (open the form)."""
+    if not rest:
+        return None
+    first, _, title = rest.partition(" ")
+    severity = Severity.parse(first)
+    if severity is None:
+        raise UsageError(f"Unknown severity `{first}`. Valid severities: {VALID_SEVERITIES}.", "declare")
+    return Declare(severity, title_of(title))
+
+
+def parse_update(rest: str) -> Update:
+    """Arguments of `update`: an optional status word, then the text."""
+    first, _, remainder = rest.partition(" ")
+    if first.lower() == "resolved":
+        raise UsageError("To resolve the incident use `/incident resolve <summary>`.", "resolve")
+    status = next((s for s in UPDATE_STATUSES if s.value == first.lower()), None)
+    return Update(status, text_arg(remainder if status else rest, "update text", "update"))
+
+
+def parse_resolve(rest: str) -> str:
+    """The resolution summary."""
+    return text_arg(rest, "resolution summary", "resolve")

@@ -1,0 +1,34 @@
+"""Running the after-ack part of a command and telling the user how it went."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.lifecycle import IncidentError
+from messages.help import error
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[[str], Awaitable[Any]]
+
+
+async def run_reporting(work: Awaitable[str | None], reply: Reply) -> None:
+    """Await the work; reply with its message, a refusal, or a plain apology on a bug."""
+    try:
+        text = await work
+    except IncidentError as exc:
+        await reply(error(str(exc)).text)
+        return
+    except Exception:
+        log.exception("command failed")
+        await reply(":x: Something went wrong on our side; the error is in the bot's log. Try again.")
+        return
+    if text:
+        await reply(text)
+
+
+def warnings_text(warnings: list[str]) -> str:
+    """A short list of Slack steps that failed, for the declarer."""
+    return "".join(f"\n:warning: {w}" for w in warnings)

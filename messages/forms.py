@@ -1,0 +1,63 @@
+"""Modals: the declare form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.severity import Severity
+
+DECLARE_CALLBACK = "declare_incident"
+TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
+SEVERITY_BLOCK, SEVERITY_ACTION = "severity", "severity_select"
+IMPACT_BLOCK, IMPACT_ACTION = "impact", "impact_input"
+
+
+def declare_modal(title_max: int) -> dict[str, Any]:
+    """The `/incident declare` form: title, severity, impact."""
+    options = [
+        {
+            "text": {"type": "plain_text", "text": f"{sev.value} · {sev.label}"},
+            "description": {"type": "plain_text", "text": sev.description[:75]},
+            "value": sev.key,
+        }
+        for sev in Severity
+    ]
+    return {
+        "type": "modal",
+        "callback_id": DECLARE_CALLBACK,
+        "title": {"type": "plain_text", "text": "Declare an incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": TITLE_BLOCK,
+                "label": {"type": "plain_text", "text": "Title"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": TITLE_ACTION,
+                    "max_length": title_max,
+                    "placeholder": {"type": "plain_text", "text": "Checkout API returns 500s in EU"},
+                },
+            },
+            {
+                "type": "input",
+                "block_id": SEVERITY_BLOCK,
+                "label": {"type": "plain_text", "text": "Severity"},
+                "element": {"type": "static_select", "action_id": SEVERITY_ACTION, "options": options},
+            },
+            {
+                "type": "input",
+                "block_id": IMPACT_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Impact"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": IMPACT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                    "placeholder": {"type": "plain_text", "text": "Who is affected, and how?"},
+                },
+            },
+        ],
+    }

@@ -1,0 +1,42 @@
+"""`/incident help` and the one-line usage hints shown with every error."""
+
+from __future__ import annotations
+
+from messages.blocks import Message, context, header, section
+
+# (syntax, what it does); the first word of the syntax is the subcommand.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("declare <sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
+    ("declare", "Same, through a form (title, severity, impact)"),
+    (
+        "update [investigating|identified|mitigating|monitoring] <text>",
+        "Post a status update (incident channel)",
+    ),
+    ("resolve <summary>", "Resolve the incident and post the follow-ups (incident channel)"),
+    ("help", "This list"),
+)
+
+
+def usage(subcommand: str) -> str:
+    """The syntax line(s) for one subcommand, e.g. `/incident update [status] <text>`."""
+    lines = [f"`/incident {syntax}`" for syntax, _ in COMMANDS if syntax.split()[0] == subcommand]
+    return " or ".join(lines) if lines else "`/incident help`"
+
+
+def help_message() -> Message:
+    """Every command with its syntax."""
+    body = "\n".join(f"`/incident {syntax}`\n      {what}" for syntax, what in COMMANDS)
+    return Message(
+        text="incident-bot commands: " + ", ".join(f"/incident {s}" for s, _ in COMMANDS),
+        blocks=[
+            header("incident-bot commands"),
+            section(body),
+            context("Severity: SEV1 critical · SEV2 major · SEV3 minor · SEV4 low (P0–P3 work too)."),
+        ],
+    )
+
+
+def error(problem: str, subcommand: str | None = None) -> Message:
+    """An ephemeral reply: what was wrong and the right syntax."""
+    hint = f"\nUsage: {usage(subcommand)}" if subcommand else "\nSee `/incident help` for every command."
+    return Message(text=f":warning: {problem}{hint}")

@@ -1,0 +1,159 @@
+"""Runbook templates for an incident's life: initial post, announcement, update, resolution."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.severity import Severity, Status
+from config.durations import format_duration
+from messages.blocks import (
+    Message,
+    context,
+    divider,
+    escape,
+    fields,
+    header,
+    section,
+    truncate,
+    utc,
+    utc_time,
+)
+from storage.models import Incident, IncidentUpdate
+
+POSTMORTEM_DUE = timedelta(hours=48)
+
+CHECKLIST = (
+    "Postmortem draft written from the timeline (`/incident postmortem`)",
+    "Postmortem review meeting scheduled with everyone involved",
+    "Action items filed, each with an owner and a due date",
+    "Runbooks, dashboards and alerts updated with what was learned",
+    "Customers and stakeholders told the incident is over",
+)
+
+
+def _sev(incident: Incident) -> Severity:
+    return Severity(incident.severity)
+
+
+def _status(incident: Incident) -> Status:
+    return Status(incident.status)
+
+
+def _person(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_unassigned_"
+
+
+def _next_update(due: datetime | None) -> str:
+    return f"by {utc_time(due)}" if due else "when there is news"
+
+
+def incident_topic(incident: Incident) -> str:
+    """Channel topic: severity, status, commander, title (250 characters at most)."""
+    sev, status = _sev(incident), _status(incident)
+    head = f"{sev.value} · {status.label} · IC <@{incident.commander_id}> · "
+    return head + truncate(incident.title, 250 - len(head))
+
+
+def initial(incident: Incident) -> Message:
+    """First post in the incident channel, pinned: what, how bad, who leads, when next."""
+    sev, status = _sev(incident), _status(incident)
+    impact = escape(incident.impact) if incident.impact else "_Not assessed yet: who is affected, and how?_"
+    blocks = [
+        header(f"{sev.value} · {incident.ref}: {incident.title}"),
+        fields(
+            ("Severity", f"{sev.emoji} {sev.value} ({sev.label})"),
+            ("Status", f"{status.emoji} {status.label}"),
+            ("Incident commander", _person(incident.commander_id)),
+            ("Detected", utc(incident.declared_at)),
+            ("Next update", _next_update(incident.next_update_due)),
+            ("Declared by", _person(incident.declared_by)),
+        ),
+        section(f"*Impact*\n{impact}"),
+        divider(),
+        context(
+            f"{sev.value}: {sev.description}. Post progress with `/incident update <text>`; "
+            "close with `/incident resolve <summary>`. `/incident help` lists every command."
+        ),
+    ]
+    text = f"{sev.value} incident {incident.ref} declared: {escape(incident.title)}"
+    return Message(text=truncate(text, 3000), blocks=blocks)
+
+
+def announcement(incident: Incident) -> Message:
+    """The note in the announce channel pointing people at the incident channel."""
+    sev = _sev(incident)
+    line = (
+        f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n"
+        f"Join <#{incident.channel_id}> · Commander {_person(incident.commander_id)} · {incident.ref}"
+    )
+    return Message(
+        text=truncate(f"{sev.value} incident declared: {escape(incident.title)}", 3000),
+        blocks=[section(line), context(f"Detected {utc(incident.declared_at)}")],
+    )
+
+
+def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message:
+    """A status update in the incident channel."""
+    sev, status = _sev(incident), _status(incident)
+    moved = f"{previous.label} → {status.label}" if previous != status else status.label
+    blocks = [
+        header(f"Update · {incident.ref} · {status.label}"),
+        fields(
+            ("Status", f"{status.emoji} {moved}"),
+            ("Severity", f"{sev.emoji} {sev.value}"),
+            ("Next update", _next_update(incident.next_update_due)),
+            ("Posted by", _person(upd.author_id)),
+        ),
+        section(f"*Progress*\n{escape(upd.text)}"),
+        context(f"{utc(upd.posted_at)} · {incident.title}"),
+    ]
+    text = f"{incident.ref} update ({status.label}): {escape(upd.text)}"
+    return Message(text=truncate(text, 3000), blocks=blocks)
+
+
+def follow_ups(incident: Incident) -> list[str]:
+    """Post-incident follow-ups; SEV1/SEV2 owe a postmortem within 48 hours."""
+    items = []
+    if _sev(incident).rank <= 2 and incident.resolved_at:
+        due = incident.resolved_at + POSTMORTEM_DUE
+        items.append(f"*Postmortem due {utc(due)}* (within 48 h), owner {_person(incident.commander_id)}")
+    else:
+        items.append("Postmortem optional for this severity; write one if there is something to learn")
+    return items + list(CHECKLIST)
+
+
+def resolution(incident: Incident) -> Message:
+    """The resolution post: duration, summary, follow-ups."""
+    sev = _sev(incident)
+    resolved = incident.resolved_at or incident.declared_at
+    duration = format_duration(resolved - incident.declared_at)
+    todo = "\n".join(f"• {item}" for item in follow_ups(incident))
+    blocks = [
+        header(f"Resolved · {incident.ref}: {incident.title}"),
+        fields(
+            ("Severity", f"{sev.emoji} {sev.value}"),
+            ("Duration", duration),
+            ("Detected", utc(incident.declared_at)),
+            ("Resolved", utc(incident.resolved_at)),
+            ("Incident commander", _person(incident.commander_id)),
+        ),
+        section(f"*Summary*\n{escape(incident.summary or '')}"),
+        section(f"*Follow-ups*\n{todo}"),
+        context("Thank you, everyone. Blameless: we look at systems and decisions, not at people."),
+    ]
+    text = f"{incident.ref} resolved after {duration}: {escape(incident.summary or '')}"
+    return Message(text=truncate(text, 3000), blocks=blocks)
+
+
+def resolution_announcement(incident: Incident) -> Message:
+    """The note in the announce channel that the incident is over."""
+    sev = _sev(incident)
+    duration = format_duration((incident.resolved_at or incident.declared_at) - incident.declared_at)
+    line = (
+        f":white_check_mark: *{sev.value} incident resolved* after {duration}: {escape(incident.title)}\n"
+        f"<#{incident.channel_id}> · {incident.ref}"
+    )
+    return Message(
+        text=truncate(f"{sev.value} incident resolved: {escape(incident.title)}", 3000),
+        blocks=[section(line)],
+    )
