@@ -1,0 +1,163 @@
+"""Policy parsing and the one-line, exit-2 configuration errors."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from config.errors import ConfigError
+from config.policy import Policy, load_policy, policy_from_dict
+
+FULL = """
+announce_channel = "C0INCIDENTS"
+channel_prefix = "inc"
+
+[[escalation.levels]]
+name = "L1"
+title = "On-call engineer"
+users = ["U0ONCALL"]
+after = "0s"
+
+[[escalation.levels]]
+name = "L2"
+title = "Team lead"
+usergroup = "S0LEADS"
+after = "45m"
+
+[escalation.reach]
+sev1 = "L2"
+sev2 = "L2"
+sev3 = "L1"
+sev4 = "L1"
+
+[updates]
+sev1 = "10m"
+sev4 = "none"
+"""
+
+
+def test_defaults_follow_the_runbooks() -> None:
+    policy = Policy()
+    assert [(lvl.name, lvl.after) for lvl in policy.escalation.levels] == [
+        ("L1", timedelta(0)),
+        ("L2", timedelta(minutes=30)),
+        ("L3", timedelta(hours=1)),
+        ("L4", timedelta(hours=2)),
+    ]
+    assert [policy.escalation.reach_index(k) for k in ("sev1", "sev2", "sev3", "sev4")] == [3, 2, 1, 0]
+    assert policy.updates.cadence("sev1") == timedelta(minutes=15)
+    assert policy.updates.cadence("sev2") == timedelta(minutes=30)
+    assert policy.updates.cadence("sev4") is None
+    assert policy.timeline.emoji == ("pushpin",)
+
+
+def test_full_file(tmp_path: Path) -> None:
+    path = tmp_path / "bot.toml"
+    path.write_text(FULL)
+    policy = load_policy(path)
+    assert policy.announce_channel == "C0INCIDENTS"
+    assert policy.channel_prefix == "inc"
+    assert policy.escalation.levels[0].users == ("U0ONCALL",)
+    assert policy.escalation.levels[1].usergroup == "S0LEADS"
+    assert policy.escalation.levels[1].after == timedelta(minutes=45)
+    assert policy.escalation.reach.sev1 == "L2"
+    assert policy.updates.sev1 == timedelta(minutes=10)
+
+
+def test_custom_levels_without_reach_cap_at_the_last_level() -> None:
+    policy = policy_from_dict({"escalation": {"levels": [{"name": "A"}, {"name": "B", "after": "1h"}]}})
+    assert policy.escalation.reach.sev1 == "B"
+    assert policy.escalation.reach.sev4 == "A"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"announce_chanel": "x"}, "announce_chanel: unknown key"),
+        (
+            {"escalation": {"levels": [{"name": "L1", "after": "3x"}]}},
+            "escalation.levels[0].after: bad duration",
+        ),
+        ({"escalation": {"levels": [{"name": "L1", "pager": 1}]}}, "escalation.levels[0].pager: unknown key"),
+        ({"escalation": {"reach": {"sev1": "L9"}}}, "reach.sev1 names unknown level 'L9'"),
+        (
+            {"escalation": {"levels": [{"name": "L1", "after": "1h"}, {"name": "L2", "after": "5m"}]}},
+            "ordered",
+        ),
+        ({"updates": {"sev2": "soon"}}, "updates.sev2: bad duration"),
+        ({"channel_prefix": "Incident!"}, "channel_prefix"),
+    ],
+)
+def test_bad_policy_names_the_key(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_dict(data)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_BOT", "DATABASE_URL"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+SECRET = "xoxb-very-secret-token-value"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "toml", "expect"),
+    [
+        (["serve", "--http"], {"SLACK_BOT_TOKEN": SECRET}, None, "SLACK_SIGNING_SECRET: not set"),
+        (
+            ["serve"],
+            {"SLACK_BOT_TOKEN": SECRET, "SLACK_SIGNING_SECRET": "s3cr3t-signing"},
+            None,
+            "SLACK_APP_TOKEN: not set",
+        ),
+        (["serve", "--http"], {}, None, "SLACK_BOT_TOKEN: not set"),
+        (["serve", "--http"], {"SLACK_BOT_TOKEN": SECRET}, "announce_channel = [", "not valid TOML"),
+        (["serve", "--http"], {"SLACK_BOT_TOKEN": SECRET}, "bogus = 1", "bogus: unknown key"),
+        (
+            ["db", "upgrade"],
+            {"SLACK_BOT_TOKEN": SECRET, "DATABASE_URL": "mysql://x@y/z"},
+            None,
+            "DATABASE_URL: unsupported database",
+        ),
+        (["db", "upgrade"], {"SLACK_BOT_TOKEN": SECRET, "LOG_FORMAT": "xml"}, None, "LOG_FORMAT"),
+    ],
+)
+def test_cli_config_errors_exit_2_with_one_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], toml: str | None, expect: str
+) -> None:
+    if toml is not None:
+        (tmp_path / "incident-bot.toml").write_text(toml)
+    result = _run(args, env, tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert expect in lines[0]
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_missing_config_file_named_by_env(tmp_path: Path) -> None:
+    result = _run(["db", "upgrade"], {"INCIDENT_BOT_CONFIG": str(tmp_path / "nope.toml")}, tmp_path)
+    assert result.returncode == 2
+    assert "nope.toml: cannot read config file" in result.stderr
+
+
+def test_db_upgrade_creates_the_default_sqlite_file(tmp_path: Path) -> None:
+    result = _run(["db", "upgrade"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+    assert (tmp_path / "incident-bot.db").is_file()

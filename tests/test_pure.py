@@ -1,0 +1,102 @@
+"""Pure helpers: severities, durations, channel names, mrkdwn escaping, database URLs."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.channels import MAX_NAME, channel_name, slugify
+from bot.severity import Severity
+from config.durations import format_duration, parse_duration
+from config.errors import ConfigError
+from messages.blocks import escape, truncate
+from storage.db import async_url
+
+AT = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "sev"),
+    [
+        ("sev1", "SEV1"),
+        ("SEV2", "SEV2"),
+        ("Sev-3", "SEV3"),
+        ("sev 4", "SEV4"),
+        ("P0", "SEV1"),
+        ("p3", "SEV4"),
+    ],
+)
+def test_severity_aliases(text: str, sev: str) -> None:
+    assert Severity.parse(text) == Severity(sev)
+
+
+@pytest.mark.parametrize("text", ["sev0", "sev5", "p4", "critical", "", "sev12"])
+def test_severity_rejects(text: str) -> None:
+    assert Severity.parse(text) is None
+
+
+def test_durations() -> None:
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("2h30m") == timedelta(hours=2, minutes=30)
+    assert parse_duration("1d") == timedelta(days=1)
+    for bad in ["", "30", "m30", "1h 30m", "1w", "-5m"]:
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+    assert format_duration(timedelta(minutes=95)) == "1h 35m"
+    assert format_duration(timedelta(seconds=42)) == "42s"
+    assert format_duration(timedelta(days=2, hours=3, minutes=7)) == "2d 3h"
+
+
+def test_channel_names_are_valid_and_distinct_per_attempt() -> None:
+    valid = re.compile(r"[a-z0-9_-]{1,80}")
+    names = [channel_name("incident", AT, "Checkout: 500s on <!channel> EU!!", a) for a in range(4)]
+    assert names[0] == "incident-20261122-0304-checkout-500s-on-channel-eu"
+    assert names[1] == "incident-20261122-030405-checkout-500s-on-channel-eu"
+    assert len(set(names)) == 4
+    for name in [*names, channel_name("incident", AT, "x" * 500, 3), channel_name("incident", AT, "😀", 0)]:
+        assert valid.fullmatch(name), name
+        assert len(name) <= MAX_NAME
+    assert channel_name("incident", AT, "😀", 0) == "incident-20261122-0304"
+
+
+def test_slugify_cuts_at_word_boundary() -> None:
+    assert (
+        slugify("Database primary failover stuck in eu-west-1 region again", 30)
+        == "database-primary-failover"
+    )
+
+
+def test_escape_neutralises_broadcasts_but_keeps_mentions() -> None:
+    text = "ping <!channel> <!here> <!everyone> <!subteam^S1|@ops> a<b & c> <@U123|ann> <#C1|ops> <https://x.io|x>"
+    out = escape(text)
+    assert "<!" not in out
+    assert "&lt;!channel&gt;" in out and "&lt;!subteam^S1|@ops&gt;" in out
+    assert "a&lt;b &amp; c&gt;" in out
+    assert "<@U123|ann>" in out and "<#C1|ops>" in out and "<https://x.io|x>" in out
+
+
+def test_truncate_never_splits_an_entity() -> None:
+    assert truncate("abc", 3) == "abc"
+    assert truncate("abcd", 3) == "ab…"
+    assert truncate("a &amp; b", 5) == "a …"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///./incident-bot.db", "sqlite+aiosqlite:///./incident-bot.db"),
+        ("sqlite:////var/lib/bot.db", "sqlite+aiosqlite:////var/lib/bot.db"),
+        ("postgresql://u:p@db:5432/bot", "postgresql+asyncpg://u:p@db:5432/bot"),
+        ("postgres://u@db/bot", "postgresql+asyncpg://u@db/bot"),
+        ("postgresql+psycopg2://u@db/bot", "postgresql+asyncpg://u@db/bot"),
+        ("postgresql://u@db/bot?sslmode=require", "postgresql+asyncpg://u@db/bot?ssl=require"),
+    ],
+)
+def test_async_url(url: str, expected: str) -> None:
+    assert async_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url"])
+def test_async_url_refuses(url: str) -> None:
+    with pytest.raises(ConfigError):
+        async_url(url)
