@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from config.errors import ConfigError
 from config.settings import Settings, load_config
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply database migrations")
 
     sub.add_parser("demo", help="run a scripted incident against the built-in Slack emulator")
+    shell = sub.add_parser("shell", help="a local Slack workspace in the terminal, with the real bot")
+    shell.add_argument(
+        "--script", default=None, metavar="FILE", help="run the commands in FILE instead of reading input"
+    )
     return parser
 
 
@@ -41,10 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; configuration errors print one line and exit 2."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            from bot.demo import run_demo
-
-            return asyncio.run(run_demo())
+        if args.command in ("demo", "shell"):
+            return asyncio.run(_shell(args.command, _script_lines(getattr(args, "script", None))))
         settings, policy = load_config()
         from bot import logs
 
@@ -62,6 +65,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
         return ConfigError.exit_code
     return 0
+
+
+def _script_lines(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--script: cannot read {path} ({exc.strerror})") from None
+
+
+async def _shell(command: str, script: list[str] | None) -> int:
+    from bot import shell
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if command == "demo":
+        return await shell.run_demo()
+    if script is not None:
+        return await shell.run_script(script)
+    return await shell.run_interactive()
 
 
 async def _db_upgrade(settings: Settings) -> int:

@@ -1,0 +1,95 @@
+"""`incident-bot` as a user starts it: a real process, spoken to only as Slack would."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from bot.emulator import SlackDriver, SlackEmulator
+from bot.shell import run_demo
+from tests.slack_spec import assert_emulator_ok
+
+SECRET = "process-signing-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            assert proc.returncode is None, "incident-bot exited during start-up"
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("incident-bot never became healthy")
+
+
+async def test_serve_http_answers_slack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    async with SlackEmulator() as emu:
+        emu.add_channel("incidents", channel_id="C0INCIDENTS", members=["U0BOT"])
+        general = emu.add_channel("general", channel_id="C0GENERAL", members=["U0BOT"])
+        alice = emu.add_user("alice", user_id="U0ALICE")
+        (tmp_path / "incident-bot.toml").write_text('announce_channel = "#incidents"\n')
+        port = _free_port()
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": emu.bot_token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": emu.base_url,
+        }
+        env.pop("DATABASE_URL", None)
+        env.pop("INCIDENT_BOT_CONFIG", None)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", "--port", str(port),
+            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            await _wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
+            async with SlackDriver(emu, f"http://127.0.0.1:{port}/slack/events", SECRET) as slack:
+                await slack.command(alice, general, "declare sev1 Payments are down")
+                await emu.wait_for(lambda: len(emu.messages("C0INCIDENTS")) == 1, timeout=10)
+            proc.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(proc.communicate(), timeout=15)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        assert proc.returncode == 0, output.decode()
+        assert (tmp_path / "incident-bot.db").exists(), "the default SQLite file was not used"
+        assert emu.bot_token not in output.decode() and SECRET not in output.decode()
+        [channel] = [c for c in emu.state.channels.values() if c.name.startswith("incident-")]
+        assert len(emu.pins(channel.id)) == 1
+        assert any("Payments are down" in m.get("text", "") for m in emu.messages("C0INCIDENTS"))
+    assert_emulator_ok(emu)
+
+
+async def test_demo_tells_the_whole_story() -> None:
+    out = io.StringIO()
+    assert await run_demo(out) == 0
+    text = out.getvalue()
+    for expected in (
+        "/incident declare sev2",
+        "[channel_created] #incident-",
+        "[pin] #incident-",
+        "SEV2 incident declared",
+        "Investigating → Identified",
+        "Resolved · INC-1",
+        "SEV2 incident resolved",
+    ):
+        assert expected in text, expected
+    assert "\x1b[" not in text, "no colour codes when the output is not a terminal"
