@@ -13,8 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.lifecycle import Lifecycle
+from bot.roles import Roles
 from bot.slack_ops import SlackOps
 from bot.tasks import BackgroundTasks
+from bot.timeline import Timeline
 from config.policy import Policy
 from config.settings import Settings
 from storage.db import Database
@@ -51,6 +53,8 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
         client=client,
         slack=slack,
         lifecycle=Lifecycle(db, slack, policy, clock),
+        timeline=Timeline(db, slack, policy, clock),
+        roles=Roles(db, slack, clock),
         tasks=BackgroundTasks(),
     )
 

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply database migrations")
 
+    export = sub.add_parser("export", help="print an incident as a postmortem draft (Markdown) or JSON")
+    export.add_argument("incident", help="incident channel id, INC-<n> or the incident number")
+    export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+
     sub.add_parser("demo", help="run a scripted incident against the built-in Slack emulator")
     shell = sub.add_parser("shell", help="a local Slack workspace in the terminal, with the real bot")
     shell.add_argument(
@@ -52,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import logs
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings))
+        if args.command == "export":
+            return asyncio.run(_export(settings, args.incident, args.format))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "serve":
@@ -85,6 +91,30 @@ async def _shell(command: str, script: list[str] | None) -> int:
     if script is not None:
         return await shell.run_script(script)
     return await shell.run_interactive()
+
+
+async def _export(settings: Settings, ref: str, fmt: str) -> int:
+    import json
+
+    from bot.timeline import load_postmortem
+    from messages.postmortem import markdown
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        if await migrate.current_revision(db) is None:
+            print(f"incident-bot: no incident {ref} (the database has no incidents yet)", file=sys.stderr)
+            return 2
+        data = await load_postmortem(db, ref)
+    finally:
+        await db.dispose()
+    if data is None:
+        hint = "give an incident channel id, INC-<n> or <n>"
+        print(f"incident-bot: no incident {ref} ({hint})", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(data.to_json(), indent=2) + "\n" if fmt == "json" else markdown(data))
+    return 0
 
 
 async def _db_upgrade(settings: Settings) -> int:

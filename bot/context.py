@@ -8,8 +8,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.lifecycle import Lifecycle
+from bot.roles import Roles
 from bot.slack_ops import SlackOps
 from bot.tasks import BackgroundTasks
+from bot.timeline import Timeline
 from config.policy import Policy
 from config.settings import Settings
 from storage.db import Database
@@ -26,4 +28,6 @@ class BotContext:
     client: AsyncWebClient
     slack: SlackOps
     lifecycle: Lifecycle
+    timeline: Timeline
+    roles: Roles
     tasks: BackgroundTasks

@@ -101,6 +101,19 @@ class Lifecycle:
             out.warnings.append(f"{exc.what} failed ({exc.error})")
             return None
 
+    async def overview(self, channel_id: str) -> tuple[Incident, IncidentUpdate | None]:
+        """The channel's incident and its latest update, for `/incident status`."""
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).by_channel(channel_id)
+            if incident is None:
+                raise IncidentError("`/incident status` only works in an incident channel.")
+            return incident, await IncidentRepo(s).last_update(incident.id)
+
+    async def open_incidents(self) -> list[Incident]:
+        """Every unresolved incident, oldest first."""
+        async with self.db.session() as s:
+            return await IncidentRepo(s).open_incidents()
+
     async def _open_incident(self, channel_id: str, action: str) -> Incident:
         async with self.db.session() as s:
             incident = await IncidentRepo(s).by_channel(channel_id)
@@ -132,6 +145,10 @@ class Lifecycle:
                     posted_at=now,
                 )
             )
+            moved = f"{previous.label} → {new_status.label}" if new_status != previous else new_status.label
+            await TimelineRepo(s).record(
+                incident.id, "update", f"Update ({moved}): {text}", now, author_id=author
+            )
         out = Outcome(incident)
         ts = await self._step(out, self.slack.post(channel_id, templates.update(incident, upd, previous)))
         if ts:
@@ -159,6 +176,9 @@ class Lifecycle:
                     text=summary,
                     posted_at=now,
                 )
+            )
+            await TimelineRepo(s).record(
+                incident.id, "resolved", f"Resolved: {summary}", now, author_id=author
             )
             incident = await repo.get(incident.id)  # type: ignore[assignment]
             await s.refresh(incident)

@@ -78,7 +78,7 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
     root.setLevel(level.upper())
     for noisy in (
         "aiohttp.access",
-        "alembic.runtime.plugins",
+        "alembic",
         "apscheduler",
         "slack_bolt",
         "slack_sdk",

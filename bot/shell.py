@@ -21,26 +21,34 @@ from bot.clock import FakeClock
 from bot.emulator import SlackDriver, SlackDriverError, SlackEmulator
 from bot.emulator.render import buttons
 from bot.runtime import SLACK_PATH, Bot
+from bot.timeline import load_postmortem
 from config.durations import parse_duration
 from config.policy import Policy, policy_from_dict
 from config.settings import Settings
+from messages.postmortem import markdown
 
 SIGNING_SECRET = "shell-signing-secret"
 
 DEMO_SCRIPT = """\
-# A SEV2 from declaration to resolution, as Slack would drive it.
+# A SEV2 from declaration to postmortem draft, as Slack would drive it.
 /incident declare sev2 Checkout is failing for EU customers
 cd #incident
-say Seeing 502s from the payments gateway since 03:02
+/incident scribe <@U0BOB|bob>
+say Seeing 502s from the payments gateway since the 02:55 deploy
 as @bob
-say Gateway pods are OOM-killed after the 02:55 deploy
+say Gateway pods are OOM-killed after the deploy; rolling back
 as @alice
+react 5 pushpin
 /incident update identified Bad deploy of payments-gateway; rolling back
 wait 20m
+as @bob
 say Rollback finished, error rate back to baseline
+as @alice
+/incident note Customer support confirms checkouts are going through again
 /incident update monitoring Error rate normal for 10 minutes
 wait 15m
 /incident resolve Rolled back payments-gateway 4.2.0; OOM from the new cache size
+export
 """
 
 HELP = """\
@@ -52,6 +60,7 @@ click <n> <button>     press a button (by its label) on message #n
 as <@user>             act as another user (alice, bob, carol, dave)
 cd <#channel>          switch channel; `cd #incident` picks the newest incident channel
 wait <duration>        move the clock forward (e.g. 30m, 1h) and run what falls due
+export [INC-n]         print the postmortem draft of this channel's incident (or INC-n)
 dms <@user>            show that person's direct messages from the bot
 channels               list channels
 help                   this text;  quit / exit / Ctrl-D leaves"""
@@ -187,6 +196,7 @@ class Shell:
             "wait": self._wait,
             "dms": self._dms,
             "channels": self._channels,
+            "export": self._export,
             "help": self._help,
         }
 
@@ -269,6 +279,13 @@ class Shell:
         for ch in self.emu.state.channels.values():
             if not ch.is_im:
                 self._write(f"  #{ch.name}  ({ch.id})")
+
+    async def _export(self, arg: str) -> None:
+        ref = arg.strip() or self.channel
+        data = await load_postmortem(self.bot.ctx.db, ref)
+        if data is None:
+            raise ShellError(f"no incident {ref}; `cd` to an incident channel or give INC-<n>")
+        self._write(markdown(data))
 
     async def _help(self, _arg: str) -> None:
         self._write(HELP)

@@ -42,6 +42,15 @@ class Channel:
     name: str
 
 
+@dataclass(frozen=True)
+class FetchedMessage:
+    """A message read back from Slack."""
+
+    ts: str
+    user_id: str | None
+    text: str
+
+
 class SlackOps:
     """Thin domain-shaped wrapper over one AsyncWebClient (retries live in the client)."""
 
@@ -134,3 +143,65 @@ class SlackOps:
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 raise SlackOpError(f"looking up #{name}", "channel_not_found")
+
+    async def dm(self, user_id: str, message: Message) -> tuple[str, str]:
+        """Open (or reuse) the DM with a person and post there; returns (channel id, ts)."""
+        try:
+            opened = await self.client.conversations_open(users=user_id)
+        except SlackApiError as exc:
+            raise SlackOpError(f"opening a DM with <@{user_id}>", slack_error(exc)) from exc
+        channel_id = str(opened["channel"]["id"])
+        return channel_id, await self.post(channel_id, message)
+
+    async def react(self, channel_id: str, ts: str, name: str) -> None:
+        """Add the bot's reaction; already there is fine."""
+        try:
+            await self.client.reactions_add(channel=channel_id, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if slack_error(exc) != "already_reacted":
+                raise SlackOpError(f"reacting :{name}:", slack_error(exc)) from exc
+
+    async def unreact(self, channel_id: str, ts: str, name: str) -> None:
+        """Remove the bot's reaction; already gone is fine."""
+        try:
+            await self.client.reactions_remove(channel=channel_id, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if slack_error(exc) not in ("no_reaction", "message_not_found"):
+                raise SlackOpError(f"removing :{name}:", slack_error(exc)) from exc
+
+    async def permalink(self, channel_id: str, ts: str) -> str | None:
+        """A link to one message (None if Slack will not give one)."""
+        try:
+            resp = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except SlackApiError as exc:
+            log.warning("no permalink for %s/%s: %s", channel_id, ts, slack_error(exc))
+            return None
+        return str(resp["permalink"])
+
+    async def fetch_message(self, channel_id: str, ts: str) -> FetchedMessage | None:
+        """A message by ts: from the channel history, or from its thread when it is a reply."""
+        try:
+            resp = await self.client.conversations_history(
+                channel=channel_id, latest=ts, oldest=ts, inclusive=True, limit=1
+            )
+            found = [m for m in resp.get("messages", []) if m.get("ts") == ts]
+            if not found:
+                resp = await self.client.conversations_replies(channel=channel_id, ts=ts, limit=200)
+                found = [m for m in resp.get("messages", []) if m.get("ts") == ts]
+        except SlackApiError as exc:
+            if slack_error(exc) in ("thread_not_found", "message_not_found"):
+                return None
+            raise SlackOpError("reading the message", slack_error(exc)) from exc
+        if not found:
+            return None
+        m = found[0]
+        return FetchedMessage(ts=ts, user_id=m.get("user") or m.get("bot_id"), text=m.get("text") or "")
+
+    async def upload_text(self, channel_id: str, filename: str, title: str, content: str) -> None:
+        """Share a text file in a channel (files.getUploadURLExternal + files.completeUploadExternal)."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id, filename=filename, title=title, content=content
+            )
+        except SlackApiError as exc:
+            raise SlackOpError("uploading the file", slack_error(exc)) from exc

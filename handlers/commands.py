@@ -62,6 +62,10 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
     @app.command("/incident")
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         sub, args = p.split(command.get("text", ""))
+        if command.get("user_name"):
+            ctx.tasks.spawn(
+                ctx.roles.remember_names({command["user_id"]: command["user_name"]}), name="names"
+            )
         handler = SUBCOMMANDS.get(sub or "help")
         if handler is None:
             await ack(text=error(f"Unknown command `{sub}`.").text)

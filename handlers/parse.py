@@ -112,3 +112,30 @@ def parse_update(rest: str) -> Update:
 def parse_resolve(rest: str) -> str:
     """The resolution summary."""
     return text_arg(rest, "resolution summary", "resolve")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person picked with Slack's autocomplete: `<@U123|name>` or `<@U123>`."""
+
+    user_id: str
+    name: str | None
+
+
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^<>]*))?>$")
+
+
+def parse_mention(rest: str, subcommand: str) -> Mention:
+    """Exactly one user mention; a plain `@name` is refused with a hint to use autocomplete."""
+    arg = rest.strip()
+    if not arg:
+        raise UsageError("Who? Mention the person.", subcommand)
+    m = _USER_MENTION.match(arg)
+    if m is None:
+        if arg.startswith("@"):
+            raise UsageError(
+                f"I can't tell who `{arg}` is. Type `@` and pick the person from Slack's autocomplete.",
+                subcommand,
+            )
+        raise UsageError(f"`{arg}` is not a person; mention them with `@`.", subcommand)
+    return Mention(m.group(1), m.group(2) or None)

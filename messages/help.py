@@ -13,6 +13,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "Post a status update (incident channel)",
     ),
     ("resolve <summary>", "Resolve the incident and post the follow-ups (incident channel)"),
+    ("status", "Severity, status, roles, age and last update, only to you (incident channel)"),
+    ("list", "Open incidents with their channels, severities and ages"),
+    ("commander <@person>", "Hand over incident command; `ic` works too (incident channel)"),
+    ("scribe <@person>", "Name the scribe: their messages go on the timeline (incident channel)"),
+    ("comms <@person>", "Name the communications lead (incident channel)"),
+    ("note <text>", "Add a line to the timeline, now (incident channel)"),
+    ("timeline [share]", "Show the timeline to you, or post it with `share` (incident channel)"),
+    ("postmortem", "Post the blameless postmortem draft as a Markdown file (incident channel)"),
     ("help", "This list"),
 )
 

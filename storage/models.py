@@ -88,3 +88,48 @@ class TimelineEntry(Base):
     permalink: Mapped[str | None] = mapped_column(String(300))
     # Deduplicates entries that come from Slack (e.g. `pin:<channel>:<ts>`); NULL for bot-made events.
     source_key: Mapped[str | None] = mapped_column(String(120))
+
+
+class ProcessedEvent(Base):
+    """A Slack event id already acted on; retries with the same id are no-ops. Pruned after a day."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class TranscriptMessage(Base):
+    """A human message in an incident channel (threads included), kept as last edited."""
+
+    __tablename__ = "transcript_messages"
+    __table_args__ = (UniqueConstraint("incident_id", "ts", name="uq_transcript_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TimelineReaction(Base):
+    """One person's timeline emoji on one message; the entry goes when the last one does."""
+
+    __tablename__ = "timeline_reactions"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    message_ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Person(Base):
+    """A Slack user's name as last seen in a payload, for exports that run without Slack."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))

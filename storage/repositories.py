@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Incident, IncidentUpdate, TimelineEntry
+from storage.models import (
+    Base,
+    Incident,
+    IncidentUpdate,
+    Person,
+    ProcessedEvent,
+    TimelineEntry,
+    TimelineReaction,
+    TranscriptMessage,
+)
+
+
+async def insert_ignoring_duplicates(session: AsyncSession, model: type[Base], **values: Any) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row is new.
+
+    On PostgreSQL a concurrent insert of the same key waits for the other transaction, so a retry
+    that races the first delivery is decided by whether that one commits.
+    """
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return bool(result.rowcount)
 
 
 class IncidentRepo:
@@ -33,10 +56,27 @@ class IncidentRepo:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def by_ref(self, ref: str) -> Incident | None:
+        """By channel id, `INC-42` or `42`."""
+        number = ref.upper().removeprefix("INC-")
+        if number.isdigit():
+            return await self.get(int(number))
+        return await self.by_channel(ref)
+
     async def open_incidents(self) -> list[Incident]:
         """Unresolved incidents, oldest first."""
         stmt = select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.declared_at)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def last_update(self, incident_id: int) -> IncidentUpdate | None:
+        """The newest status update (or None)."""
+        stmt = (
+            select(IncidentUpdate)
+            .where(IncidentUpdate.incident_id == incident_id)
+            .order_by(IncidentUpdate.posted_at.desc(), IncidentUpdate.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def add_update(self, upd: IncidentUpdate) -> IncidentUpdate:
         """Record a status update."""
@@ -88,6 +128,49 @@ class TimelineRepo:
         await self.session.flush()
         return entry
 
+    async def record_once(
+        self,
+        incident_id: int,
+        kind: str,
+        text: str,
+        at: datetime,
+        *,
+        author_id: str | None,
+        message_ts: str,
+        permalink: str | None = None,
+        source_key: str,
+    ) -> TimelineEntry | None:
+        """Add the entry of a Slack message unless it is there already (race-free); None if it was."""
+        added = await insert_ignoring_duplicates(
+            self.session,
+            TimelineEntry,
+            incident_id=incident_id,
+            kind=kind,
+            text=text,
+            at=at,
+            author_id=author_id,
+            message_ts=message_ts,
+            permalink=permalink,
+            source_key=source_key,
+        )
+        return await self.by_source(incident_id, source_key) if added else None
+
+    async def by_source(self, incident_id: int, source_key: str) -> TimelineEntry | None:
+        """The entry that came from one Slack message (or None)."""
+        stmt = select(TimelineEntry).where(
+            TimelineEntry.incident_id == incident_id, TimelineEntry.source_key == source_key
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def remove_source(self, incident_id: int, source_key: str, kinds: tuple[str, ...]) -> int:
+        """Delete the entry of a Slack message if it is of one of `kinds`; returns rows deleted."""
+        stmt = delete(TimelineEntry).where(
+            TimelineEntry.incident_id == incident_id,
+            TimelineEntry.source_key == source_key,
+            TimelineEntry.kind.in_(kinds),
+        )
+        return (await self.session.execute(stmt)).rowcount or 0
+
     async def for_incident(self, incident_id: int) -> list[TimelineEntry]:
         """Entries in time order (ties in insertion order)."""
         stmt = (
@@ -96,3 +179,115 @@ class TimelineRepo:
             .order_by(TimelineEntry.at, TimelineEntry.id)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+
+class EventRepo:
+    """Slack event ids already processed (the Events API delivers at least once)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, event_id: str, at: datetime) -> bool:
+        """Record the id in the caller's transaction; False when it was processed before."""
+        return await insert_ignoring_duplicates(
+            self.session, ProcessedEvent, event_id=event_id, received_at=at
+        )
+
+    async def prune(self, before: datetime) -> int:
+        """Forget ids older than `before` (Slack stops retrying within the hour)."""
+        stmt = delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
+        return (await self.session.execute(stmt)).rowcount or 0
+
+
+class TranscriptRepo:
+    """Human messages in incident channels, and the timeline emoji people put on them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, msg: TranscriptMessage) -> bool:
+        """Keep a message; False when it is already kept."""
+        return await insert_ignoring_duplicates(
+            self.session,
+            TranscriptMessage,
+            incident_id=msg.incident_id,
+            ts=msg.ts,
+            thread_ts=msg.thread_ts,
+            user_id=msg.user_id,
+            text=msg.text,
+            posted_at=msg.posted_at,
+        )
+
+    async def get(self, incident_id: int, ts: str) -> TranscriptMessage | None:
+        """One kept message."""
+        stmt = select(TranscriptMessage).where(
+            TranscriptMessage.incident_id == incident_id, TranscriptMessage.ts == ts
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def remove(self, incident_id: int, ts: str) -> None:
+        """Forget a deleted message."""
+        await self.session.execute(
+            delete(TranscriptMessage).where(
+                TranscriptMessage.incident_id == incident_id, TranscriptMessage.ts == ts
+            )
+        )
+
+    async def remove_reactions(self, incident_id: int, ts: str) -> None:
+        """Forget every timeline emoji on a deleted message."""
+        await self.session.execute(
+            delete(TimelineReaction).where(
+                TimelineReaction.incident_id == incident_id, TimelineReaction.message_ts == ts
+            )
+        )
+
+    async def count(self, incident_id: int) -> int:
+        """How many messages are kept for an incident."""
+        stmt = select(func.count()).where(TranscriptMessage.incident_id == incident_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def add_reaction(self, incident_id: int, ts: str, user_id: str, emoji: str) -> bool:
+        """Remember one person's timeline emoji on a message; False when already there."""
+        return await insert_ignoring_duplicates(
+            self.session,
+            TimelineReaction,
+            incident_id=incident_id,
+            message_ts=ts,
+            user_id=user_id,
+            emoji=emoji,
+        )
+
+    async def remove_reaction(self, incident_id: int, ts: str, user_id: str, emoji: str) -> int:
+        """Forget it; returns how many timeline emoji are left on the message."""
+        await self.session.execute(
+            delete(TimelineReaction).where(
+                TimelineReaction.incident_id == incident_id,
+                TimelineReaction.message_ts == ts,
+                TimelineReaction.user_id == user_id,
+                TimelineReaction.emoji == emoji,
+            )
+        )
+        stmt = select(func.count()).where(
+            TimelineReaction.incident_id == incident_id, TimelineReaction.message_ts == ts
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+
+class PeopleRepo:
+    """Names of Slack users as seen in payloads."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(self, user_id: str, name: str) -> None:
+        """Store or refresh a name."""
+        person = await self.session.get(Person, user_id)
+        if person is None:
+            await insert_ignoring_duplicates(self.session, Person, user_id=user_id, name=name)
+        elif person.name != name:
+            person.name = name
+
+    async def names(self) -> dict[str, str]:
+        """Every known user id → name."""
+        rows = await self.session.execute(select(Person.user_id, Person.name))
+        return {row.user_id: row.name for row in rows}

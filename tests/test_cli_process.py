@@ -90,6 +90,15 @@ async def test_demo_tells_the_whole_story() -> None:
         "Investigating → Identified",
         "Resolved · INC-1",
         "SEV2 incident resolved",
+        "is now *scribe*",  # a role assignment
+        "[dm] @bob",  # and the assignee's DM
+        ":white_check_mark:",  # the bot confirms the pushpin
+        "# Postmortem: INC-1",
+        "| Time (UTC) | Event |",
     ):
         assert expected in text, expected
+    assert "\n! " not in text, "every demo step was accepted"
+    timeline = text[text.index("| Time (UTC) | Event |") :]
+    assert "**Pinned** (@alice): Seeing 502s" in timeline
+    assert "**Scribe** (@bob): Rollback finished" in timeline
     assert "\x1b[" not in text, "no colour codes when the output is not a terminal"

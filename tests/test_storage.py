@@ -51,3 +51,21 @@ async def test_timestamps_round_trip_as_aware_utc(database_url: str) -> None:
         assert row.declared_at.tzinfo is not None
     finally:
         await db.dispose()
+
+
+async def test_migrations_build_exactly_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    db = Database(database_url)
+    try:
+        await migrate.upgrade(db)
+        async with db.engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+            )
+    finally:
+        await db.dispose()
+    assert diff == []

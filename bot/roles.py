@@ -1,0 +1,104 @@
+"""Incident roles from the runbooks: commander, scribe, comms lead (one holder each)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.lifecycle import IncidentError, Outcome
+from bot.slack_ops import SlackOpError, SlackOps
+from messages import roles as templates
+from messages.incident import incident_topic
+from storage.db import Database
+from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Role:
+    """One incident role: the column holding it and what the holder does."""
+
+    key: str
+    column: str
+    title: str
+    duty: str
+
+
+ROLES = {
+    "commander": Role(
+        "commander",
+        "commander_id",
+        "Incident commander",
+        "coordinates the response and makes the decisions: who does what, when to escalate, when it is over",
+    ),
+    "scribe": Role(
+        "scribe",
+        "scribe_id",
+        "Scribe",
+        "records the timeline: what was seen, decided and done, and when (your messages here go on it)",
+    ),
+    "comms": Role(
+        "comms",
+        "comms_id",
+        "Communications lead",
+        "posts updates to stakeholders and customers, so the responders can keep working",
+    ),
+}
+
+
+class Roles:
+    """Assign roles: record, invite, announce in the channel, tell the assignee."""
+
+    def __init__(self, db: Database, slack: SlackOps, clock: Clock) -> None:
+        self.db, self.slack, self.clock = db, slack, clock
+
+    async def remember_names(self, names: dict[str, str]) -> None:
+        """Store user names seen in payloads, for exports that run without Slack."""
+        if not names:
+            return
+        async with self.db.session() as s:
+            repo = PeopleRepo(s)
+            for user_id, name in names.items():
+                await repo.remember(user_id, name)
+
+    async def assign(self, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
+        """Give `role_key` to `user_id` in the incident of `channel_id`."""
+        role = ROLES[role_key]
+        now = self.clock.now()
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
+            if incident is None:
+                raise IncidentError(f"`/incident {role_key}` only works in an incident channel.")
+            if not incident.is_open:
+                raise IncidentError(f"{incident.ref} is already resolved.")
+            previous = getattr(incident, role.column)
+            if previous == user_id:
+                raise IncidentError(f"<@{user_id}> is already the {role.title.lower()} of {incident.ref}.")
+            setattr(incident, role.column, user_id)
+            await TimelineRepo(s).record(
+                incident.id,
+                "role",
+                f"<@{user_id}> is now {role.title.lower()} (assigned by <@{by}>)",
+                now,
+                author_id=by,
+            )
+        out = Outcome(incident)
+        await self._step(out, self.slack.invite(channel_id, [user_id]))
+        await self._step(
+            out,
+            self.slack.post(channel_id, templates.role_changed(incident, role.title, user_id, by, previous)),
+        )
+        if role.key == "commander":
+            await self._step(out, self.slack.set_topic(channel_id, incident_topic(incident)))
+        await self._step(out, self.slack.dm(user_id, templates.role_dm(incident, role.title, role.duty, by)))
+        return out
+
+    async def _step(self, out: Outcome, coro):  # type: ignore[no-untyped-def]
+        try:
+            return await coro
+        except SlackOpError as exc:
+            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": out.incident.id})
+            out.warnings.append(f"{exc.what} failed ({exc.error})")
+            return None

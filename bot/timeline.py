@@ -1,0 +1,235 @@
+"""The incident timeline: scribe messages, pinned messages, notes; the transcript of every message.
+
+Slack delivers events at least once. Each change below runs in one transaction together with the
+claim of its event id, so a retried event is a no-op and a failed first attempt leaves no trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.clock import Clock
+from bot.lifecycle import IncidentError
+from bot.slack_ops import SlackOpError, SlackOps
+from config.policy import Policy
+from messages.postmortem import Postmortem
+from storage.db import Database
+from storage.models import Incident, TimelineEntry, TranscriptMessage
+from storage.repositories import EventRepo, IncidentRepo, PeopleRepo, TimelineRepo, TranscriptRepo
+
+log = logging.getLogger(__name__)
+
+CONFIRM_EMOJI = "white_check_mark"
+EVENT_MEMORY = timedelta(days=1)
+_PRUNE_EVERY = timedelta(hours=1)
+# Entries that come from a Slack message carry this source key, so a message is on the timeline once.
+FROM_MESSAGE = ("pinned", "scribe")
+
+
+def message_source(ts: str) -> str:
+    """The source key of a message's timeline entry."""
+    return f"msg:{ts}"
+
+
+def ts_time(ts: str) -> datetime:
+    """When a Slack message was posted, from its ts."""
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """A human message in some channel, as the core needs it."""
+
+    channel_id: str
+    ts: str
+    user_id: str
+    text: str
+    thread_ts: str | None = None
+
+
+class Timeline:
+    """Turns channel activity into timeline entries and answers what the timeline holds."""
+
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
+        self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self._pruned_at: datetime | None = None
+
+    async def _incident(self, channel_id: str) -> Incident | None:
+        async with self.db.session() as s:
+            return await IncidentRepo(s).by_channel(channel_id)
+
+    async def _claim(self, s, event_id: str | None) -> bool:  # type: ignore[no-untyped-def]
+        """Claim the event in session `s`; False when it was already processed."""
+        if event_id is None:
+            return True
+        now = self.clock.now()
+        if await EventRepo(s).claim(event_id, now):
+            return True
+        log.info("event %s already processed; ignoring the retry", event_id)
+        return False
+
+    async def prune_events(self) -> int:
+        """Forget event ids older than a day (runs at most hourly per process)."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        async with self.db.session() as s:
+            return await EventRepo(s).prune(now - EVENT_MEMORY)
+
+    async def message_posted(self, event_id: str | None, msg: PostedMessage) -> TimelineEntry | None:
+        """Keep a human message of an incident channel; the scribe's go on the timeline."""
+        incident = await self._incident(msg.channel_id)
+        if incident is None:
+            return None
+        entry = None
+        async with self.db.session() as s:
+            if not await self._claim(s, event_id):
+                return None
+            await TranscriptRepo(s).add(
+                TranscriptMessage(
+                    incident_id=incident.id,
+                    ts=msg.ts,
+                    thread_ts=msg.thread_ts,
+                    user_id=msg.user_id,
+                    text=msg.text,
+                    posted_at=ts_time(msg.ts),
+                )
+            )
+            if incident.scribe_id and msg.user_id == incident.scribe_id:
+                entry = await TimelineRepo(s).record_once(
+                    incident.id,
+                    "scribe",
+                    msg.text,
+                    ts_time(msg.ts),
+                    author_id=msg.user_id,
+                    message_ts=msg.ts,
+                    source_key=message_source(msg.ts),
+                )
+        await self.prune_events()
+        return entry
+
+    async def message_edited(self, event_id: str | None, channel_id: str, ts: str, text: str) -> None:
+        """An edit changes the kept text and the timeline entry made from the message."""
+        incident = await self._incident(channel_id)
+        if incident is None:
+            return
+        async with self.db.session() as s:
+            if not await self._claim(s, event_id):
+                return
+            kept = await TranscriptRepo(s).get(incident.id, ts)
+            if kept is not None:
+                kept.text, kept.edited_at = text, self.clock.now()
+            entry = await TimelineRepo(s).by_source(incident.id, message_source(ts))
+            if entry is not None:
+                entry.text = text
+
+    async def message_deleted(self, event_id: str | None, channel_id: str, ts: str) -> None:
+        """A deleted message leaves the transcript and the timeline."""
+        incident = await self._incident(channel_id)
+        if incident is None:
+            return
+        async with self.db.session() as s:
+            if not await self._claim(s, event_id):
+                return
+            repo = TranscriptRepo(s)
+            await repo.remove(incident.id, ts)
+            await repo.remove_reactions(incident.id, ts)
+            await TimelineRepo(s).remove_source(incident.id, message_source(ts), FROM_MESSAGE)
+
+    async def reaction_added(
+        self, event_id: str | None, channel_id: str, ts: str, user_id: str, emoji: str
+    ) -> TimelineEntry | None:
+        """A timeline emoji puts the message on the timeline (at its own time) and gets a ✅."""
+        if emoji not in self.policy.timeline.emoji:
+            return None
+        incident = await self._incident(channel_id)
+        if incident is None:
+            return None
+        async with self.db.session() as s:
+            kept = await TranscriptRepo(s).get(incident.id, ts)
+            author, text = (kept.user_id, kept.text) if kept else (None, None)
+        if text is None:
+            fetched = await self.slack.fetch_message(channel_id, ts)
+            if fetched is None:
+                log.warning("reaction on a message Slack cannot find: %s/%s", channel_id, ts)
+                return None
+            author, text = fetched.user_id, fetched.text
+        permalink = await self.slack.permalink(channel_id, ts)
+        async with self.db.session() as s:
+            if not await self._claim(s, event_id):
+                return None
+            await TranscriptRepo(s).add_reaction(incident.id, ts, user_id, emoji)
+            entry = await TimelineRepo(s).record_once(
+                incident.id,
+                "pinned",
+                text,
+                ts_time(ts),
+                author_id=author,
+                message_ts=ts,
+                permalink=permalink,
+                source_key=message_source(ts),
+            )
+        try:
+            await self.slack.react(channel_id, ts, CONFIRM_EMOJI)
+        except SlackOpError as exc:
+            log.warning("could not confirm the timeline entry: %s", exc)
+        return entry
+
+    async def reaction_removed(
+        self, event_id: str | None, channel_id: str, ts: str, user_id: str, emoji: str
+    ) -> bool:
+        """Taking away the last timeline emoji takes the message off the timeline; True if it went."""
+        if emoji not in self.policy.timeline.emoji:
+            return False
+        incident = await self._incident(channel_id)
+        if incident is None:
+            return False
+        async with self.db.session() as s:
+            if not await self._claim(s, event_id):
+                return False
+            left = await TranscriptRepo(s).remove_reaction(incident.id, ts, user_id, emoji)
+            removed = left == 0 and bool(
+                await TimelineRepo(s).remove_source(incident.id, message_source(ts), ("pinned",))
+            )
+        if removed:
+            try:
+                await self.slack.unreact(channel_id, ts, CONFIRM_EMOJI)
+            except SlackOpError as exc:
+                log.warning("could not take back the confirmation: %s", exc)
+        return removed
+
+    async def note(self, channel_id: str, author: str, text: str) -> tuple[Incident, TimelineEntry]:
+        """`/incident note`: an entry by the caller, now."""
+        incident = await self.incident_or_refuse(channel_id, "note")
+        async with self.db.session() as s:
+            entry = await TimelineRepo(s).record(
+                incident.id, "note", text, self.clock.now(), author_id=author
+            )
+        return incident, entry
+
+    async def entries(self, channel_id: str) -> tuple[Incident, list[TimelineEntry]]:
+        """The incident of a channel and its timeline in time order."""
+        incident = await self.incident_or_refuse(channel_id, "timeline")
+        async with self.db.session() as s:
+            return incident, await TimelineRepo(s).for_incident(incident.id)
+
+    async def incident_or_refuse(self, channel_id: str, action: str) -> Incident:
+        """The channel's incident (open or not), or a refusal naming the command."""
+        incident = await self._incident(channel_id)
+        if incident is None:
+            raise IncidentError(f"`/incident {action}` only works in an incident channel.")
+        return incident
+
+
+async def load_postmortem(db: Database, ref: str) -> Postmortem | None:
+    """The postmortem data of an incident by channel id, `INC-n` or `n` (None when unknown)."""
+    async with db.session() as s:
+        incident = await IncidentRepo(s).by_ref(ref.strip())
+        if incident is None:
+            return None
+        entries = await TimelineRepo(s).for_incident(incident.id)
+        names = await PeopleRepo(s).names()
+    return Postmortem(incident, entries, names)

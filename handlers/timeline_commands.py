@@ -1,0 +1,96 @@
+"""`/incident note | timeline | postmortem`."""
+
+from __future__ import annotations
+
+from bot.context import BotContext
+from bot.slack_ops import SlackOpError
+from bot.timeline import load_postmortem
+from handlers import parse as p
+from handlers.commands import Invocation, subcommand
+from messages import postmortem as pm_md
+from messages import timeline as templates
+from messages.blocks import Message, section
+
+
+@subcommand("note")
+async def note(inv: Invocation) -> None:
+    """Add a timeline entry by the caller, now."""
+    text = p.text_arg(inv.args, "note text", "note")
+    await inv.ack()
+
+    async def work() -> None:
+        incident, entry = await inv.ctx.timeline.note(inv.channel, inv.user, text)
+        await inv.ctx.slack.post(inv.channel, templates.note_added(incident, entry))
+
+    inv.later(work(), "note")
+
+
+@subcommand("timeline")
+async def timeline(inv: Invocation) -> None:
+    """Show the timeline to the caller, or to the channel with `share`."""
+    arg = inv.args.strip().lower()
+    if arg not in ("", "share"):
+        raise p.UsageError(f"Unknown option `{inv.args.strip()}`.", "timeline")
+    await inv.ack()
+
+    async def work() -> None:
+        incident, entries = await inv.ctx.timeline.entries(inv.channel)
+        message = templates.timeline(incident, entries)
+        if arg == "share":
+            await inv.ctx.slack.post(inv.channel, message)
+        else:
+            await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+
+    inv.later(work(), "timeline")
+
+
+@subcommand("postmortem")
+async def postmortem(inv: Invocation) -> None:
+    """Post the postmortem draft as a Markdown file (or, failing that, as a message)."""
+    await inv.ack()
+    inv.later(share_postmortem(inv.ctx, inv.channel), "postmortem")
+
+
+async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
+    """Upload the draft; fall back to a code block when the workspace refuses file uploads."""
+    incident = await ctx.timeline.incident_or_refuse(channel_id, "postmortem")
+    data = await load_postmortem(ctx.db, channel_id)
+    assert data is not None
+    text = pm_md.markdown(data)
+    filename = f"{incident.ref}-postmortem.md"
+    try:
+        await ctx.slack.upload_text(channel_id, filename, f"Postmortem draft · {incident.ref}", text)
+        return None
+    except SlackOpError as exc:
+        fallback = exc.error
+    for i, chunk in enumerate(_chunks(text, 2900)):
+        intro = (
+            f"Postmortem draft for {incident.ref} (file upload not permitted: {fallback})" if i == 0 else ""
+        )
+        await ctx.slack.post(
+            channel_id,
+            Message(
+                text=intro or f"{incident.ref} postmortem draft, continued",
+                blocks=[section(f"```{chunk}```")],
+            ),
+        )
+    return None
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Split on line boundaries into pieces of at most `size` characters."""
+    out: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > size:
+            out.append(current) if current else None
+            current = ""
+            out.append(line[:size])
+            line = line[size:]
+        if len(current) + len(line) > size:
+            out.append(current)
+            current = ""
+        current += line
+    if current:
+        out.append(current)
+    return out

@@ -1,0 +1,230 @@
+"""The blameless postmortem draft (Markdown) and the same data as JSON, from an incident's timeline."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.severity import Severity, Status
+from config.durations import format_duration
+from storage.models import Incident, TimelineEntry
+
+POSTMORTEM_DUE = timedelta(hours=48)
+TO_COMPLETE = "_To complete by the postmortem author._"
+KIND_NAMES = {
+    "declared": "Declared",
+    "update": "Update",
+    "severity": "Severity",
+    "role": "Role",
+    "note": "Note",
+    "pinned": "Pinned",
+    "scribe": "Scribe",
+    "paged": "Paged",
+    "acknowledged": "Acknowledged",
+    "resolved": "Resolved",
+}
+# Entries quoting what someone wrote get a label; lifecycle entries describe themselves.
+QUOTED_KINDS = ("pinned", "scribe", "note")
+_MENTION = re.compile(r"<([@#])([A-Z0-9]+)(?:\|([^>]*))?>")
+
+
+@dataclass
+class Postmortem:
+    """Everything the draft is written from."""
+
+    incident: Incident
+    entries: list[TimelineEntry]
+    names: dict[str, str] = field(default_factory=dict)
+
+    def person(self, user_id: str | None) -> str | None:
+        """`@name` when known, else `@U…`; None when nobody."""
+        if not user_id:
+            return None
+        return "@" + self.names.get(user_id, user_id)
+
+    def plain(self, text: str) -> str:
+        """Slack text made readable: mentions as @name, entities undone."""
+
+        def repl(m: re.Match[str]) -> str:
+            sigil, ident, label = m.groups()
+            if sigil == "@":
+                return "@" + (label or self.names.get(ident, ident))
+            return "#" + (label or ident)
+
+        text = _MENTION.sub(repl, text)
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    def action_items(self) -> list[dict[str, str | None]]:
+        """The post-incident checklist as owned, dated action items."""
+        inc = self.incident
+        commander, comms = self.person(inc.commander_id), self.person(inc.comms_id or inc.commander_id)
+        end = inc.resolved_at or inc.declared_at
+        due_pm = (end + POSTMORTEM_DUE).strftime("%Y-%m-%d") if Severity(inc.severity).rank <= 2 else None
+        week = (end + timedelta(days=7)).strftime("%Y-%m-%d")
+        return [
+            {"action": "Complete and publish this postmortem", "owner": commander, "due": due_pm},
+            {"action": "Hold the postmortem review with everyone involved", "owner": commander, "due": week},
+            {
+                "action": "File each fix as a ticket with an owner and a due date",
+                "owner": commander,
+                "due": week,
+            },
+            {
+                "action": "Update runbooks, dashboards and alerts with what was learned",
+                "owner": None,
+                "due": week,
+            },
+            {"action": "Tell customers and stakeholders the incident is over", "owner": comms, "due": None},
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The same data for tools."""
+        inc = self.incident
+        return {
+            "id": inc.ref,
+            "number": inc.id,
+            "title": inc.title,
+            "severity": inc.severity,
+            "status": inc.status,
+            "channel": {"id": inc.channel_id, "name": inc.channel_name},
+            "declared_at": _iso(inc.declared_at),
+            "acknowledged_at": _iso(inc.acknowledged_at),
+            "resolved_at": _iso(inc.resolved_at),
+            "duration_seconds": int(_duration(inc).total_seconds()) if inc.resolved_at else None,
+            "impact": inc.impact,
+            "summary": inc.summary,
+            "team": {
+                "commander": _who(inc.commander_id, self.names),
+                "scribe": _who(inc.scribe_id, self.names),
+                "comms": _who(inc.comms_id, self.names),
+            },
+            "timeline": [
+                {
+                    "at": _iso(e.at),
+                    "kind": e.kind,
+                    "author": _who(e.author_id, self.names),
+                    "text": self.plain(e.text),
+                    "permalink": e.permalink,
+                }
+                for e in self.entries
+            ],
+            "action_items": self.action_items(),
+        }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
+def _who(user_id: str | None, names: dict[str, str]) -> dict[str, str | None] | None:
+    return {"id": user_id, "name": names.get(user_id)} if user_id else None
+
+
+def _duration(inc: Incident) -> timedelta:
+    return (inc.resolved_at or inc.declared_at) - inc.declared_at
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def markdown(pm: Postmortem) -> str:
+    """The blameless postmortem draft, following the runbooks' template."""
+    inc = pm.incident
+    sev, status = Severity(inc.severity), Status(inc.status)
+    spans_days = len({e.at.date() for e in pm.entries} | {inc.declared_at.date()}) > 1 or (
+        inc.resolved_at is not None and inc.resolved_at.date() != inc.declared_at.date()
+    )
+    start = f"{inc.declared_at:%Y-%m-%d %H:%M}"
+    if inc.resolved_at:
+        when = f"{format_duration(_duration(inc))} ({start} to {inc.resolved_at:%Y-%m-%d %H:%M} UTC)"
+    else:
+        when = f"ongoing since {start} UTC"
+    summary = pm.plain(inc.summary) if inc.summary else None
+    out = [
+        f"# Postmortem: {inc.ref} {pm.plain(inc.title)}",
+        "",
+        "_Draft generated by incident-bot from the incident timeline. Edit freely._",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| **Incident** | {inc.ref} (#{inc.channel_name or inc.channel_id}) |",
+        f"| **Date** | {inc.declared_at:%Y-%m-%d} |",
+        f"| **Duration** | {when} |",
+        f"| **Severity** | {sev.value} ({sev.label}) |",
+        f"| **Status** | {status.label} |",
+        "",
+        "## Incident team",
+        "",
+        "| Role | Person |",
+        "| --- | --- |",
+        f"| Incident commander | {pm.person(inc.commander_id) or '_unassigned_'} |",
+        f"| Scribe | {pm.person(inc.scribe_id) or '_unassigned_'} |",
+        f"| Communications lead | {pm.person(inc.comms_id) or '_unassigned_'} |",
+        "",
+        "## Executive summary",
+        "",
+        TO_COMPLETE + " Two or three sentences: what happened, who was affected, how it ended.",
+        "",
+        f"> {summary}" if summary else "> _No resolution summary was recorded._",
+        "",
+        "## Impact",
+        "",
+        f"- **What users experienced:** {pm.plain(inc.impact) if inc.impact else TO_COMPLETE}",
+        f"- **Who and how many were affected:** {TO_COMPLETE}",
+        f"- **How long users were affected:** {TO_COMPLETE}",
+        f"- **Business impact (orders, revenue, SLAs):** {TO_COMPLETE}",
+        "",
+        "## Timeline",
+        "",
+        "| Time (UTC) | Event |",
+        "| --- | --- |",
+    ]
+    for e in pm.entries:
+        at = f"{e.at:%Y-%m-%d %H:%M}" if spans_days else f"{e.at:%H:%M}"
+        who = pm.person(e.author_id) if e.author_id and e.author_id[:1] in ("U", "W") else None
+        text = _cell(pm.plain(e.text))
+        link = f" ([message]({e.permalink}))" if e.permalink else ""
+        by = f" ({who})" if who and e.kind != "role" else ""  # a role entry names both people
+        if e.kind in QUOTED_KINDS:
+            out.append(f"| {at} | **{KIND_NAMES[e.kind]}**{by}: {text}{link} |")
+        else:
+            out.append(f"| {at} | {text}{by}{link} |")
+    out += [
+        "",
+        "## Root cause",
+        "",
+        TO_COMPLETE
+        + " The technical cause, and the conditions that allowed it (ask why until it is useful).",
+        "",
+        f"> From the resolution: {summary}" if summary else "",
+        "",
+        "## Resolution",
+        "",
+        summary or "_Not resolved yet._",
+        "",
+        "## What went well, what went badly, where we were lucky",
+        "",
+        "- " + TO_COMPLETE,
+        "",
+        "## Action items",
+        "",
+        "| Action | Owner | Due |",
+        "| --- | --- | --- |",
+    ]
+    for item in pm.action_items():
+        out.append(
+            f"| {item['action']} | {item['owner'] or '_unassigned_'} | {item['due'] or '_set a date_'} |"
+        )
+    out += [
+        "",
+        "## Blameless note",
+        "",
+        "This postmortem is blameless. It assumes everyone acted in good faith with what they knew "
+        "at the time, and looks for the systems, processes and conditions that made the failure "
+        "possible, not for people to blame. Name actions and decisions, not culprits.",
+        "",
+    ]
+    return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))
