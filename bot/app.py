@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
+from bot.escalation import Escalation
 from bot.lifecycle import Lifecycle
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
@@ -55,6 +56,7 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
         lifecycle=Lifecycle(db, slack, policy, clock),
         timeline=Timeline(db, slack, policy, clock),
         roles=Roles(db, slack, clock),
+        escalation=Escalation(db, slack, policy, clock),
         tasks=BackgroundTasks(),
     )
 

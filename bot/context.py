@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.escalation import Escalation
 from bot.lifecycle import Lifecycle
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
@@ -30,4 +31,11 @@ class BotContext:
     lifecycle: Lifecycle
     timeline: Timeline
     roles: Roles
+    escalation: Escalation
     tasks: BackgroundTasks
+
+    async def tick(self) -> int:
+        """One pass of due work: pages, reminders, and pruning old event ids."""
+        handled = await self.escalation.tick()
+        await self.timeline.prune_events()
+        return handled

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot import plans
 from bot.clock import Clock
 from bot.severity import Severity, Status
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
 from messages import incident as templates
+from messages import pages
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
+from storage.schedule import PAGE, REMINDER, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,40 @@ class Lifecycle:
 
     def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
+        self.wake: Callable[[], None] = lambda: None
 
     def next_update_due(self, severity: Severity, since: datetime) -> datetime | None:
         """When the commander owes the next update, from the severity's cadence."""
-        cadence = self.policy.updates.cadence(severity.key)
-        return since + cadence if cadence else None
+        return plans.next_update_due(self.policy, severity.value, since)
+
+    async def change_severity(self, channel_id: str, severity: Severity, by: str) -> Outcome:
+        """Record and post a new severity; re-plan pages (newly reached levels, or cancel) and reminders."""
+        await self._open_incident(channel_id, "severity")
+        now = self.clock.now()
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
+            if incident is None or not incident.is_open:
+                raise IncidentError("This incident was resolved a moment ago.")
+            old = incident.severity
+            if old == severity.value:
+                raise IncidentError(f"{incident.ref} is already {old}.")
+            incident.severity = severity.value
+            last = await IncidentRepo(s).last_update(incident.id)
+            incident.next_update_due = plans.next_update_due(
+                self.policy, severity.value, last.posted_at if last else incident.declared_at
+            )
+            schedule = ScheduleRepo(s)
+            await plans.replan_severity(schedule, self.policy, incident, old, now)
+            await plans.replan_reminder(schedule, incident, now, "severity changed")
+            await TimelineRepo(s).record(
+                incident.id, "severity", f"Severity changed from {old} to {severity.value}", now, author_id=by
+            )
+        self.wake()
+        out = Outcome(incident)
+        await self._step(out, self.slack.post(channel_id, pages.severity_changed(incident, old, by)))
+        await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        return out
 
     async def declare(
         self, severity: Severity, title: str, declared_by: str, impact: str | None = None
@@ -66,6 +99,7 @@ class Lifecycle:
         )
         async with self.db.session() as s:
             await IncidentRepo(s).add(incident)
+            await plans.plan_new_incident(ScheduleRepo(s), self.policy, incident)
             await TimelineRepo(s).record(
                 incident.id, "declared", f"Declared {severity.value}: {title}", now, author_id=declared_by
             )
@@ -76,6 +110,7 @@ class Lifecycle:
             channel.name,
             extra={"incident_id": incident.id},
         )
+        self.wake()  # L1 is due at declaration
         out = Outcome(incident)
         await self._step(out, self.slack.invite(channel.id, [declared_by]))
         await self._step(out, self.slack.set_topic(channel.id, templates.incident_topic(incident)))
@@ -145,6 +180,7 @@ class Lifecycle:
                     posted_at=now,
                 )
             )
+            await plans.replan_reminder(ScheduleRepo(s), incident, now, "update posted")
             moved = f"{previous.label} → {new_status.label}" if new_status != previous else new_status.label
             await TimelineRepo(s).record(
                 incident.id, "update", f"Update ({moved}): {text}", now, author_id=author
@@ -177,6 +213,9 @@ class Lifecycle:
                     posted_at=now,
                 )
             )
+            schedule = ScheduleRepo(s)
+            await schedule.cancel(incident.id, PAGE, now, "resolved")
+            await schedule.cancel(incident.id, REMINDER, now, "resolved")
             await TimelineRepo(s).record(
                 incident.id, "resolved", f"Resolved: {summary}", now, author_id=author
             )

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import build_app, build_context
 from bot.clock import Clock
 from bot.context import BotContext
+from bot.scheduler import Ticker
 from config.policy import Policy
 from config.settings import Settings
 from storage import migrate
@@ -25,10 +26,15 @@ SLACK_PATH = "/slack/events"
 class Bot:
     """Owns the process's Database, BotContext and AsyncApp."""
 
-    def __init__(self, settings: Settings, policy: Policy, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, policy: Policy, *, clock: Clock | None = None, scheduler: bool = True
+    ) -> None:
         self.settings, self.policy, self._clock = settings, policy, clock
         self._ctx: BotContext | None = None
         self._app: AsyncApp | None = None
+        # Tests and the shell move a fake clock and call ctx.tick() themselves.
+        self._ticker: Ticker | None = None
+        self._use_scheduler = scheduler
 
     @property
     def ctx(self) -> BotContext:
@@ -51,11 +57,19 @@ class Bot:
             await migrate.upgrade(db)
         self._ctx = build_context(self.settings, self.policy, db, self._clock)
         self._app = build_app(self._ctx)
+        if self._use_scheduler:
+            ctx = self._ctx
+            self._ticker = Ticker(ctx.tick)
+            ctx.lifecycle.wake = self._ticker.wake
+            self._ticker.start()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Let after-ack work finish (bounded), then close connections."""
         if self._ctx is None:
             return
+        if self._ticker is not None:
+            self._ticker.shutdown()
+            self._ticker = None
         try:
             await self._ctx.tasks.idle(timeout)
         except TimeoutError:

@@ -30,23 +30,28 @@ from messages.postmortem import markdown
 SIGNING_SECRET = "shell-signing-secret"
 
 DEMO_SCRIPT = """\
-# A SEV2 from declaration to postmortem draft, as Slack would drive it.
+# A SEV2 from declaration to postmortem draft, as Slack would drive it, with the clock moved forward.
+# alice is on call (L1), bob is team lead (L2), carol the engineering manager (L3).
 /incident declare sev2 Checkout is failing for EU customers
+# L1 is paged by DM at once; alice acknowledges from the DM.
+click 3 Acknowledge
 cd #incident
 /incident scribe <@U0BOB|bob>
 say Seeing 502s from the payments gateway since the 02:55 deploy
+react 6 pushpin
 as @bob
 say Gateway pods are OOM-killed after the deploy; rolling back
 as @alice
-react 5 pushpin
 /incident update identified Bad deploy of payments-gateway; rolling back
-wait 20m
+wait 25m
 as @bob
 say Rollback finished, error rate back to baseline
 as @alice
 /incident note Customer support confirms checkouts are going through again
+# 30 minutes in: L2 (bob) is paged; 35 minutes after the update, the reminder nudges alice.
+wait 10m
 /incident update monitoring Error rate normal for 10 minutes
-wait 15m
+wait 5m
 /incident resolve Rolled back payments-gateway 4.2.0; OOM from the new cache size
 export
 """
@@ -112,7 +117,7 @@ class Shell:
             database_url=db_url,
             _env_file=None,
         )
-        self.bot = Bot(settings, self._policy(), clock=self.clock)
+        self.bot = Bot(settings, self._policy(), clock=self.clock, scheduler=False)
         await self.bot.start()
         self.runner = web.AppRunner(self.bot.web_app(), access_log=None)
         await self.runner.setup()
@@ -180,6 +185,8 @@ class Shell:
             self._write(self._paint(f"! {exc}", "SEV3"))
         except (SlackDriverError, ValueError, KeyError) as exc:
             self._write(self._paint(f"! {exc}", "SEV3"))
+        await self.bot.ctx.tasks.idle(timeout=30)
+        await self.bot.ctx.tick()  # what fell due: pages at declaration, or after `wait`
         await self.bot.ctx.tasks.idle(timeout=30)
         self._flush()
         return True
@@ -262,9 +269,6 @@ class Shell:
         except ValueError:
             raise ShellError("usage: wait <duration>, like 90s, 30m, 1h") from None
         self.clock.advance(timedelta(seconds=delta.total_seconds()))
-        runner = getattr(self.bot.ctx, "run_due", None)
-        if runner is not None:
-            await runner()
         self._write(self._paint(f"(clock is now {self.clock.now():%Y-%m-%d %H:%M} UTC)", "dim"))
 
     async def _dms(self, who: str) -> None:

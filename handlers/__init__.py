@@ -7,7 +7,16 @@ from bot.context import BotContext
 
 def register_all(app: AsyncApp, ctx: BotContext) -> None:
     """Attach every listener to the app (subcommand modules register themselves on import)."""
-    from handlers import commands, events, lifecycle_commands, role_commands, timeline_commands, views  # noqa: F401
+    from handlers import (  # noqa: F401
+        actions,
+        commands,
+        escalation_commands,
+        events,
+        lifecycle_commands,
+        role_commands,
+        timeline_commands,
+        views,
+    )
 
-    for module in (commands, events, views):
+    for module in (commands, events, views, actions):
         module.register(app, ctx)

@@ -41,7 +41,8 @@ async def status(inv: Invocation) -> None:
 
     async def work() -> None:
         incident, last = await inv.ctx.lifecycle.overview(inv.channel)
-        message = status_summary(incident, last, inv.ctx.clock.now())
+        pages = await inv.ctx.escalation.open_pages(incident.id)
+        message = status_summary(incident, last, inv.ctx.clock.now(), pages)
         await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
     inv.later(work(), "status")

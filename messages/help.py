@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from messages.blocks import Message, context, header, section
+from messages.blocks import Message, context, escape, header, section
 
 # (syntax, what it does); the first word of the syntax is the subcommand.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -13,6 +13,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "Post a status update (incident channel)",
     ),
     ("resolve <summary>", "Resolve the incident and post the follow-ups (incident channel)"),
+    (
+        "severity <sev1|sev2|sev3|sev4>",
+        "Change the severity; escalation and reminders follow (incident channel)",
+    ),
+    ("escalate", "Page the next escalation level now (incident channel)"),
     ("status", "Severity, status, roles, age and last update, only to you (incident channel)"),
     ("list", "Open incidents with their channels, severities and ages"),
     ("commander <@person>", "Hand over incident command; `ic` works too (incident channel)"),
@@ -25,17 +30,22 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _code(syntax: str) -> str:
+    # `<…>` is a control sequence in mrkdwn even inside backticks: spell the brackets as entities.
+    return f"`/incident {escape(syntax)}`"
+
+
 def usage(subcommand: str) -> str:
     """The syntax line(s) for one subcommand, e.g. `/incident update [status] <text>`."""
-    lines = [f"`/incident {syntax}`" for syntax, _ in COMMANDS if syntax.split()[0] == subcommand]
+    lines = [_code(syntax) for syntax, _ in COMMANDS if syntax.split()[0] == subcommand]
     return " or ".join(lines) if lines else "`/incident help`"
 
 
 def help_message() -> Message:
     """Every command with its syntax."""
-    body = "\n".join(f"`/incident {syntax}`\n      {what}" for syntax, what in COMMANDS)
+    body = "\n".join(f"{_code(syntax)}\n      {escape(what)}" for syntax, what in COMMANDS)
     return Message(
-        text="incident-bot commands: " + ", ".join(f"/incident {s}" for s, _ in COMMANDS),
+        text="incident-bot commands: " + escape(", ".join(f"/incident {s}" for s, _ in COMMANDS)),
         blocks=[
             header("incident-bot commands"),
             section(body),
@@ -47,4 +57,4 @@ def help_message() -> Message:
 def error(problem: str, subcommand: str | None = None) -> Message:
     """An ephemeral reply: what was wrong and the right syntax."""
     hint = f"\nUsage: {usage(subcommand)}" if subcommand else "\nSee `/incident help` for every command."
-    return Message(text=f":warning: {problem}{hint}")
+    return Message(text=f":warning: {escape(problem)}{hint}")

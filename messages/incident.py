@@ -71,8 +71,8 @@ def initial(incident: Incident) -> Message:
         section(f"*Impact*\n{impact}"),
         divider(),
         context(
-            f"{sev.value}: {sev.description}. Post progress with `/incident update <text>`; "
-            "close with `/incident resolve <summary>`. `/incident help` lists every command."
+            f"{sev.value}: {sev.description}. Post progress with `/incident update &lt;text&gt;`; "
+            "close with `/incident resolve &lt;summary&gt;`. `/incident help` lists every command."
         ),
     ]
     text = f"{sev.value} incident {incident.ref} declared: {escape(incident.title)}"

@@ -133,3 +133,49 @@ class Person(Base):
 
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+
+
+class ScheduledJob(Base):
+    """A planned page (one escalation level) or update reminder, claimed by a tick when due.
+
+    state: pending → claimed (fence += 1, lease) → done | cancelled | skipped. A worker may only
+    finish a job while the fence is still the one its claim returned.
+    """
+
+    __tablename__ = "scheduled_jobs"
+    __table_args__ = (
+        Index("ix_scheduled_jobs_state_due", "state", "due_at"),
+        Index("ix_scheduled_jobs_incident", "incident_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))
+    fence: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(40))
+
+
+class PageDelivery(Base):
+    """One person's page DM: written before sending, so a retried job skips people already paged."""
+
+    __tablename__ = "page_deliveries"
+    __table_args__ = (
+        UniqueConstraint("job_id", "user_id", name="uq_page_delivery_user"),
+        Index("ix_page_deliveries_incident", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("scheduled_jobs.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(32))
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    dm_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -103,7 +104,7 @@ class Harness:
         )
 
     async def _start_bot(self) -> None:
-        self.bot = Bot(self.settings(), self.policy, clock=self.clock)
+        self.bot = Bot(self.settings(), self.policy, clock=self.clock, scheduler=False)
         await self.bot.start()
         self.runner = web.AppRunner(self.bot.web_app(), access_log=None)
         await self.runner.setup()
@@ -126,6 +127,17 @@ class Harness:
     async def stop(self) -> None:
         await self._stop_bot()
         await self.emu.stop()
+
+    async def tick(self) -> int:
+        """Run what is due at the clock's time, as the scheduler would."""
+        handled = await self.bot.ctx.tick()
+        await self.idle()
+        return handled
+
+    async def advance(self, **delta: float) -> None:
+        """Move the clock, then tick."""
+        self.clock.advance(timedelta(**delta))
+        await self.tick()
 
     async def idle(self) -> None:
         """Wait for the bot's after-ack work."""

@@ -95,6 +95,10 @@ async def test_demo_tells_the_whole_story() -> None:
         ":white_check_mark:",  # the bot confirms the pushpin
         "# Postmortem: INC-1",
         "| Time (UTC) | Event |",
+        "You are paged (L1 On-call engineer)",
+        "Acknowledged by @alice",
+        "You are paged (L2 Team lead)",
+        "a status update is due",
     ):
         assert expected in text, expected
     assert "\n! " not in text, "every demo step was accepted"

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.emulator.render import unescape
 from storage.models import Incident, IncidentUpdate
 from tests.harness import Harness
 
@@ -134,7 +135,8 @@ async def test_bad_input_changes_nothing_and_explains(harness: Harness) -> None:
         responses = len(h.emu.responses)
         result = await h.command(h.alice, where, text)
         assert result.status == 200
-        said = result.body + " ".join(str(r.get("text")) for r in h.emu.responses[responses:])
+        # What the user reads: Slack shows &lt; as <.
+        said = unescape(result.body + " ".join(str(r.get("text")) for r in h.emu.responses[responses:]))
         for fragment in fragments:
             assert fragment in said, (text, said)
         # Ephemeral only: nothing was posted in a channel.
@@ -146,11 +148,22 @@ async def test_help_lists_every_command(harness: Harness) -> None:
     h = harness
     for text in ("help", ""):
         body = json.loads((await h.command(h.alice, h.general, text)).body)
-        shown = body["text"] + json.dumps(body["blocks"])
+        shown = unescape(body["text"] + json.dumps(body["blocks"], ensure_ascii=False))
+        assert "<sev1" not in body["text"] + json.dumps(body["blocks"]), "raw < would be read as a link"
         for syntax in (
             "declare <sev1|sev2|sev3|sev4> <title>",
             "update [investigating",
             "resolve <summary>",
+            "severity <sev1|sev2|sev3|sev4>",
+            "escalate",
+            "commander <@person>",
+            "scribe <@person>",
+            "comms <@person>",
+            "note <text>",
+            "timeline [share]",
+            "postmortem",
+            "status",
+            "list",
             "help",
         ):
             assert syntax in shown

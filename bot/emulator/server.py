@@ -121,9 +121,9 @@ class SlackEmulator:
         """Add a channel (include "U0BOT" in members for the bot to be in it); returns the channel id."""
         return self.state.add_channel(name, channel_id, members, is_private)
 
-    def add_usergroup(self, handle: str, users: Any) -> str:
+    def add_usergroup(self, handle: str, users: Any, group_id: str | None = None) -> str:
         """Add a user group; returns its S... id."""
-        return self.state.add_usergroup(handle, users)
+        return self.state.add_usergroup(handle, users, group_id)
 
     def channel(self, id_or_name: str) -> Channel | None:
         """A channel by id, '#name' or 'name'."""

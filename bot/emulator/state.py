@@ -107,9 +107,9 @@ class Workspace:
         )
         return cid
 
-    def add_usergroup(self, handle: str, users: Iterable[str]) -> str:
+    def add_usergroup(self, handle: str, users: Iterable[str], group_id: str | None = None) -> str:
         """Add a user group and return its S... id."""
-        gid = self.new_id("S", handle)
+        gid = group_id or self.new_id("S", handle)
         self.usergroups[gid] = Usergroup(gid, handle, list(users))
         return gid
 

@@ -1,0 +1,242 @@
+"""Escalation by DM along the levels, and update reminders: the tick that sends what is due.
+
+Each due row is claimed with a fencing token (storage.schedule). Where a crash can still double or
+drop a page, by design (a page is at-least-once per person; missing one is worse than a repeat):
+  1. A worker dies after Slack accepted a DM but before its delivery row is marked sent: when the
+     claim's lease (LEASE) runs out, another worker re-claims the job and DMs that person again.
+  2. A worker stalls longer than LEASE (a GC pause, a frozen VM) while holding a claim: another
+     worker re-claims; the fence check before each DM stops the stale one, except for a DM already
+     in flight at that moment, which can arrive twice.
+  3. A worker dies holding a claim: the page waits for the lease to expire (up to LEASE late), but
+     is not lost. Nothing is lost across restarts: due rows are sent, marked late, when the bot is back.
+  4. Reminders are posted before the row is finished, so case 1 applies to them as well.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.lifecycle import IncidentError
+from bot.plans import next_level_to_page, reach
+from bot.slack_ops import SlackOpError, SlackOps
+from config.policy import Level, Policy
+from messages import pages as templates
+from storage.db import Database
+from storage.models import Incident
+from storage.repositories import IncidentRepo, TimelineRepo
+from storage.schedule import DONE, PAGE, PENDING, REMINDER, SKIPPED, Claim, DeliveryRepo, ScheduleRepo
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+LATE_AFTER = timedelta(seconds=30)
+
+
+class Escalation:
+    """Claims due pages and reminders and carries them out; acknowledgements; escalate-now."""
+
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
+        self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+
+    async def tick(self) -> int:
+        """Claim everything due and carry it out; returns how many jobs were handled."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            claims = await ScheduleRepo(s).claim_due(now, now + LEASE)
+        for claim in claims:
+            try:
+                if claim.kind == PAGE:
+                    await self._page(claim)
+                else:
+                    await self._remind(claim)
+            except Exception:
+                # The claim stays; its lease runs out and a later tick retries it.
+                log.exception(
+                    "job %s (%s) failed", claim.job_id, claim.kind, extra={"incident_id": claim.incident_id}
+                )
+        return len(claims)
+
+    async def _skip(self, claim: Claim, why: str) -> None:
+        async with self.db.session() as s:
+            await ScheduleRepo(s).finish(claim, self.clock.now(), SKIPPED, why)
+
+    async def _users(self, level: Level) -> list[str]:
+        users = list(level.users)
+        if level.usergroup:
+            try:
+                resp = await self.slack.client.usergroups_users_list(usergroup=level.usergroup)
+                users += [u for u in resp.get("users", []) if u not in users]
+            except Exception as exc:  # a page must still reach the listed users
+                log.warning("could not read user group %s: %s", level.usergroup, exc)
+        return users
+
+    async def _page(self, claim: Claim) -> None:
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(claim.incident_id)
+        assert claim.level is not None
+        if incident is None or not incident.is_open:
+            await self._skip(claim, "resolved")
+            return
+        if claim.level > reach(self.policy, incident.severity) and not await self._manual(claim):
+            await self._skip(claim, "out of reach")
+            return
+        level = self.policy.escalation.levels[claim.level]
+        now = self.clock.now()
+        late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
+        users = await self._users(level)
+        paged: list[str] = []
+        for user in users:
+            async with self.db.session() as s:
+                if not await ScheduleRepo(s).holds(claim):
+                    log.warning("job %s was re-claimed by another worker; stopping", claim.job_id)
+                    return
+                delivery = await DeliveryRepo(s).reserve(claim, user)
+            if delivery is None:
+                continue  # paged by an earlier attempt of this job
+            message = templates.page_dm(incident, level.name, level.title, now, delivery.id, late_since)
+            try:
+                channel, ts = await self.slack.dm(user, message)
+            except SlackOpError as exc:
+                log.warning("could not page %s: %s", user, exc, extra={"incident_id": incident.id})
+                continue
+            async with self.db.session() as s:
+                row = await DeliveryRepo(s).get(delivery.id)
+                if row is not None:
+                    row.sent_at, row.dm_channel, row.dm_ts = self.clock.now(), channel, ts
+            paged.append(user)
+        async with self.db.session() as s:
+            if not await ScheduleRepo(s).finish(
+                claim, self.clock.now(), DONE, "late" if late_since else None
+            ):
+                return
+            who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
+            late = f" (late: due {late_since:%H:%M} UTC)" if late_since else ""
+            await TimelineRepo(s).record(
+                incident.id, "paged", f"Paged {level.name} {level.title}: {who}{late}", self.clock.now()
+            )
+        log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})
+
+    async def _manual(self, claim: Claim) -> bool:
+        async with self.db.session() as s:
+            jobs = await ScheduleRepo(s).jobs(claim.incident_id, PAGE)
+        return any(j.id == claim.job_id and j.note == "manual" for j in jobs)
+
+    async def _remind(self, claim: Claim) -> None:
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(claim.incident_id)
+            last = await IncidentRepo(s).last_update(claim.incident_id) if incident else None
+        if incident is None or not incident.is_open:
+            await self._skip(claim, "resolved")
+            return
+        cadence = self.policy.updates.cadence(incident.severity.lower())
+        if cadence is None or (incident.next_update_due and incident.next_update_due > claim.due_at):
+            await self._skip(claim, "update posted")
+            return
+        next_due = claim.due_at + cadence
+        while next_due <= self.clock.now():  # after downtime: one reminder, then the next slot ahead
+            next_due += cadence
+        await self.slack.post(
+            incident.channel_id or "",
+            templates.reminder(incident, cadence, last.posted_at if last else None, next_due),
+        )
+        async with self.db.session() as s:
+            if not await ScheduleRepo(s).finish(claim, self.clock.now()):
+                return
+            row = await IncidentRepo(s).get(incident.id)
+            if row is not None and row.is_open:
+                row.next_update_due = next_due
+                await ScheduleRepo(s).plan(incident.id, REMINDER, next_due)
+
+    async def acknowledge(self, delivery_id: int, user: str) -> str | None:
+        """Acknowledge a page: record (first one sets time-to-acknowledge), invite, update the DM."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            delivery = await DeliveryRepo(s).get(delivery_id)
+            if delivery is None:
+                raise IncidentError("That page no longer exists.")
+            incident = await IncidentRepo(s).get(delivery.incident_id)
+            assert incident is not None
+            if delivery.acknowledged_at is not None:
+                return f"Already acknowledged by <@{delivery.acknowledged_by}>."
+            delivery.acknowledged_at, delivery.acknowledged_by = now, user
+            if incident.acknowledged_at is None:
+                incident.acknowledged_at = now
+            level = self.policy.escalation.levels[delivery.level]
+            await TimelineRepo(s).record(
+                incident.id,
+                "acknowledged",
+                f"<@{user}> acknowledged the {level.name} page",
+                now,
+                author_id=user,
+            )
+            dm = (delivery.dm_channel, delivery.dm_ts)
+        try:
+            await self.slack.invite(incident.channel_id or "", [user])
+        except SlackOpError as exc:
+            log.warning("could not invite %s: %s", user, exc)
+        if dm[0] and dm[1]:
+            message = templates.page_acknowledged(incident, level.name, user, now)
+            await self.slack.client.chat_update(channel=dm[0], ts=dm[1], **message.kwargs())
+        return None
+
+    async def escalate_now(self, incident: Incident, by: str) -> str:
+        """Page the next level at once; its scheduled time is then skipped. Returns what happened."""
+        if not incident.is_open:
+            raise IncidentError(f"{incident.ref} is already resolved.")
+        now = self.clock.now()
+        async with self.db.session() as s:
+            locked = await IncidentRepo(s).by_channel(incident.channel_id or "", for_update=True)
+            assert locked is not None
+            repo = ScheduleRepo(s)
+            index = await next_level_to_page(repo, self.policy, incident.id)
+            if index is None:
+                raise IncidentError("Every escalation level has already been paged.")
+            pending = [
+                j for j in await repo.jobs(incident.id, PAGE) if j.level == index and j.state == PENDING
+            ]
+            if pending:
+                for job in pending:
+                    job.due_at, job.note = now, "manual"
+            else:
+                await repo.plan(incident.id, PAGE, now, level=index)
+                [job] = [
+                    j for j in await repo.jobs(incident.id, PAGE) if j.level == index and j.state == PENDING
+                ]
+                job.note = "manual"
+            level = self.policy.escalation.levels[index]
+            await TimelineRepo(s).record(
+                incident.id,
+                "escalated",
+                f"<@{by}> escalated to {level.name} {level.title} now",
+                now,
+                author_id=by,
+            )
+        await self.tick()
+        return f"Escalated {incident.ref} to {level.name} ({level.title})."
+
+    async def incident_of_delivery(self, delivery_id: int) -> Incident:
+        """The incident a page DM was about."""
+        async with self.db.session() as s:
+            delivery = await DeliveryRepo(s).get(delivery_id)
+            incident = await IncidentRepo(s).get(delivery.incident_id) if delivery else None
+        if incident is None:
+            raise IncidentError("That page no longer exists.")
+        return incident
+
+    async def open_pages(self, incident_id: int) -> list[str]:
+        """Pending pages of an incident, for `/incident status`."""
+        async with self.db.session() as s:
+            jobs = await ScheduleRepo(s).jobs(incident_id, PAGE)
+        out = []
+        for job in jobs:
+            if job.state == PENDING and job.level is not None:
+                level = self.policy.escalation.levels[job.level]
+                out.append(f"{level.name} {level.title}: due {job.due_at:%H:%M} UTC")
+        return out
+
+    async def next_due(self) -> datetime | None:
+        """When the next pending job falls due."""
+        async with self.db.session() as s:
+            return await ScheduleRepo(s).next_due()

@@ -1,0 +1,63 @@
+"""Planning pages and reminders as rows, inside the caller's transaction (declare, update, severity)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.severity import Severity
+from config.policy import Policy
+from storage.models import Incident
+from storage.schedule import CANCELLED, CLAIMED, DONE, PAGE, REMINDER, ScheduleRepo
+
+
+def reach(policy: Policy, severity: str) -> int:
+    """Index of the highest level this severity pages."""
+    return policy.escalation.reach_index(Severity(severity).key)
+
+
+def next_update_due(policy: Policy, severity: str, since: datetime) -> datetime | None:
+    """The update deadline after `since` (None when the severity has no cadence)."""
+    cadence = policy.updates.cadence(Severity(severity).key)
+    return since + cadence if cadence else None
+
+
+async def plan_new_incident(repo: ScheduleRepo, policy: Policy, incident: Incident) -> None:
+    """Pages for every level the severity reaches, at declaration + `after`; the first reminder."""
+    for index in range(reach(policy, incident.severity) + 1):
+        due = incident.declared_at + policy.escalation.levels[index].after
+        await repo.plan(incident.id, PAGE, due, level=index)
+    if incident.next_update_due:
+        await repo.plan(incident.id, REMINDER, incident.next_update_due)
+
+
+async def replan_reminder(repo: ScheduleRepo, incident: Incident, now: datetime, why: str) -> None:
+    """Replace the pending reminder with one at the incident's current deadline."""
+    await repo.cancel(incident.id, REMINDER, now, why)
+    if incident.next_update_due and incident.is_open:
+        await repo.plan(incident.id, REMINDER, max(incident.next_update_due, now))
+
+
+async def replan_severity(
+    repo: ScheduleRepo, policy: Policy, incident: Incident, old: str, now: datetime
+) -> None:
+    """After a severity change: plan newly reached levels (at once if past due), cancel those out of reach."""
+    old_top, new_top = reach(policy, old), reach(policy, incident.severity)
+    if new_top < old_top:
+        await repo.cancel(
+            incident.id, PAGE, now, "severity lowered", levels=list(range(new_top + 1, old_top + 1))
+        )
+        return
+    jobs = await repo.jobs(incident.id, PAGE)
+    live = {j.level for j in jobs if j.state != CANCELLED}
+    for index in range(new_top + 1):
+        if index not in live:
+            due = incident.declared_at + policy.escalation.levels[index].after
+            await repo.plan(incident.id, PAGE, max(due, now), level=index)
+
+
+async def next_level_to_page(repo: ScheduleRepo, policy: Policy, incident_id: int) -> int | None:
+    """The level `Escalate now` pages: the one after the highest already paged (None after the last)."""
+    jobs = await repo.jobs(incident_id, PAGE)
+    paged = [j.level for j in jobs if j.state in (CLAIMED, DONE) and j.level is not None]
+    index = max(paged) + 1 if paged else 0
+    return index if index < len(policy.escalation.levels) else None

@@ -1,0 +1,103 @@
+"""Escalation DMs, their acknowledged form, update reminders and severity changes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.severity import Severity
+from config.durations import format_duration
+from messages.blocks import Message, context, escape, fields, section, truncate, utc, utc_time
+from storage.models import Incident
+
+ACK_ACTION = "page_acknowledge"
+ESCALATE_ACTION = "page_escalate"
+
+
+def page_dm(
+    incident: Incident,
+    level_name: str,
+    level_title: str,
+    now: datetime,
+    delivery_id: int,
+    late_since: datetime | None,
+) -> Message:
+    """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now."""
+    sev = Severity(incident.severity)
+    age = format_duration(now - incident.declared_at)
+    late = f" · :hourglass: late: was due {utc(late_since)} while the bot was down" if late_since else ""
+    who = f"{level_name} {level_title}".strip()
+    blocks = [
+        section(
+            f"{sev.emoji} *You are paged ({who}) for {sev.value} {incident.ref}:* {escape(incident.title)}\n"
+            f"Join <#{incident.channel_id}>"
+        ),
+        fields(
+            ("Severity", f"{sev.value} ({sev.label})"),
+            ("Open for", age),
+            ("Commander", f"<@{incident.commander_id}>" if incident.commander_id else "_unassigned_"),
+            ("Declared", utc(incident.declared_at)),
+        ),
+        {
+            "type": "actions",
+            "block_id": "page_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ACK_ACTION,
+                    "text": {"type": "plain_text", "text": "Acknowledge"},
+                    "style": "primary",
+                    "value": str(delivery_id),
+                },
+                {
+                    "type": "button",
+                    "action_id": ESCALATE_ACTION,
+                    "text": {"type": "plain_text", "text": "Escalate now"},
+                    "style": "danger",
+                    "value": str(delivery_id),
+                },
+            ],
+        },
+    ]
+    if late:
+        blocks.append(context(late.removeprefix(" · ")))
+    text = f"Paged ({who}): {sev.value} {incident.ref} {escape(incident.title)}, open {age}{late}"
+    return Message(text=truncate(text, 3000), blocks=blocks)
+
+
+def page_acknowledged(incident: Incident, level_name: str, by: str, at: datetime) -> Message:
+    """The page DM after Acknowledge: the buttons give way to who and when."""
+    sev = Severity(incident.severity)
+    return Message(
+        text=f"{incident.ref} page acknowledged by <@{by}> at {utc_time(at)}",
+        blocks=[
+            section(
+                f"{sev.emoji} *{sev.value} {incident.ref}:* {escape(incident.title)} ({level_name})\n"
+                f"Join <#{incident.channel_id}>"
+            ),
+            context(f":white_check_mark: Acknowledged by <@{by}> at {utc(at)}"),
+        ],
+    )
+
+
+def reminder(
+    incident: Incident, cadence: timedelta, last_update: datetime | None, next_due: datetime
+) -> Message:
+    """A nudge to the commander: the update the runbook asks for is due."""
+    since = f"last update {utc_time(last_update)}" if last_update else "no update since the declaration"
+    line = (
+        f":alarm_clock: <@{incident.commander_id}> a status update is due for {incident.ref} "
+        f"({incident.severity}: every {format_duration(cadence)}; {since}). "
+        f"Post one with `/incident update &lt;text&gt;`; next one due by {utc_time(next_due)}."
+    )
+    return Message(text=f"Status update due for {incident.ref}", blocks=[section(line)])
+
+
+def severity_changed(incident: Incident, old: str, by: str) -> Message:
+    """Posted in the channel when the severity changes."""
+    sev = Severity(incident.severity)
+    word = "raised" if sev.rank < Severity(old).rank else "lowered"
+    line = (
+        f"{sev.emoji} <@{by}> {word} the severity of {incident.ref} "
+        f"from *{old}* to *{sev.value}* ({sev.label})."
+    )
+    return Message(text=f"{incident.ref} severity {old} → {sev.value}", blocks=[section(line)])

@@ -1,0 +1,163 @@
+"""Planned pages and reminders: plan, claim with a fencing token, finish, cancel; page deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import PageDelivery, ScheduledJob
+from storage.repositories import insert_ignoring_duplicates
+
+PENDING, CLAIMED, DONE, CANCELLED, SKIPPED = "pending", "claimed", "done", "cancelled", "skipped"
+PAGE, REMINDER = "page", "reminder"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A due job this worker now holds; `fence` must still match when it finishes."""
+
+    job_id: int
+    fence: int
+    incident_id: int
+    kind: str
+    level: int | None
+    due_at: datetime
+
+
+class ScheduleRepo:
+    """The scheduled_jobs table."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def plan(self, incident_id: int, kind: str, due_at: datetime, level: int | None = None) -> None:
+        """Add a pending job."""
+        self.session.add(
+            ScheduledJob(
+                incident_id=incident_id, kind=kind, level=level, due_at=due_at, state=PENDING, fence=0
+            )
+        )
+        await self.session.flush()
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[Claim]:
+        """Claim due jobs (and jobs whose claimer's lease ran out) in one statement.
+
+        PostgreSQL: the inner SELECT … FOR UPDATE SKIP LOCKED lets concurrent replicas take disjoint
+        rows without waiting; the outer UPDATE bumps the fence, so a late finisher of an older
+        claim is refused. SQLite ignores FOR UPDATE and runs one process.
+        """
+        due = (
+            select(ScheduledJob.id)
+            .where(
+                or_(
+                    (ScheduledJob.state == PENDING) & (ScheduledJob.due_at <= now),
+                    (ScheduledJob.state == CLAIMED) & (ScheduledJob.lease_until < now),
+                )
+            )
+            .order_by(ScheduledJob.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(ScheduledJob)
+            .where(ScheduledJob.id.in_(due.scalar_subquery()))
+            .values(state=CLAIMED, fence=ScheduledJob.fence + 1, lease_until=lease_until)
+            .returning(
+                ScheduledJob.id,
+                ScheduledJob.fence,
+                ScheduledJob.incident_id,
+                ScheduledJob.kind,
+                ScheduledJob.level,
+                ScheduledJob.due_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return sorted((Claim(*row) for row in rows), key=lambda c: (c.due_at, c.job_id))
+
+    async def holds(self, claim: Claim) -> bool:
+        """Whether the claim is still current (locks the row on PostgreSQL until commit)."""
+        stmt = (
+            select(ScheduledJob.fence, ScheduledJob.state)
+            .where(ScheduledJob.id == claim.job_id)
+            .with_for_update()
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return row is not None and row.fence == claim.fence and row.state == CLAIMED
+
+    async def finish(self, claim: Claim, at: datetime, state: str = DONE, note: str | None = None) -> bool:
+        """Close a claimed job; False (a no-op) when the fence moved on."""
+        stmt = (
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.id == claim.job_id,
+                ScheduledJob.fence == claim.fence,
+                ScheduledJob.state == CLAIMED,
+            )
+            .values(state=state, done_at=at, lease_until=None, note=note)
+            .execution_options(synchronize_session=False)
+        )
+        return bool((await self.session.execute(stmt)).rowcount)
+
+    async def cancel(
+        self, incident_id: int, kind: str, at: datetime, note: str, levels: list[int] | None = None
+    ) -> int:
+        """Cancel pending jobs of an incident (optionally only some levels)."""
+        stmt = update(ScheduledJob).where(
+            ScheduledJob.incident_id == incident_id, ScheduledJob.kind == kind, ScheduledJob.state == PENDING
+        )
+        if levels is not None:
+            stmt = stmt.where(ScheduledJob.level.in_(levels))
+        stmt = stmt.values(state=CANCELLED, done_at=at, note=note).execution_options(
+            synchronize_session=False
+        )
+        return (await self.session.execute(stmt)).rowcount or 0
+
+    async def jobs(self, incident_id: int, kind: str) -> list[ScheduledJob]:
+        """Every job of a kind for an incident, oldest due first."""
+        stmt = (
+            select(ScheduledJob)
+            .where(ScheduledJob.incident_id == incident_id, ScheduledJob.kind == kind)
+            .order_by(ScheduledJob.due_at, ScheduledJob.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending job falls due (for a precise wake-up)."""
+        stmt = select(ScheduledJob.due_at).where(ScheduledJob.state == PENDING).order_by(ScheduledJob.due_at)
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+
+class DeliveryRepo:
+    """Who was paged for which job, and their acknowledgements."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def reserve(self, claim: Claim, user_id: str) -> PageDelivery | None:
+        """The delivery row for one person, created if new; None when they were already paged."""
+        await insert_ignoring_duplicates(
+            self.session,
+            PageDelivery,
+            job_id=claim.job_id,
+            incident_id=claim.incident_id,
+            level=claim.level or 0,
+            user_id=user_id,
+        )
+        stmt = select(PageDelivery).where(
+            PageDelivery.job_id == claim.job_id, PageDelivery.user_id == user_id
+        )
+        row = (await self.session.execute(stmt)).scalar_one()
+        return None if row.sent_at is not None else row
+
+    async def get(self, delivery_id: int) -> PageDelivery | None:
+        """One delivery."""
+        return await self.session.get(PageDelivery, delivery_id)
+
+    async def for_incident(self, incident_id: int) -> list[PageDelivery]:
+        """Every page sent for an incident."""
+        stmt = select(PageDelivery).where(PageDelivery.incident_id == incident_id).order_by(PageDelivery.id)
+        return list((await self.session.execute(stmt)).scalars())

@@ -1,0 +1,240 @@
+"""Escalation by DM and update reminders, with the clock moved instead of sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from storage.repositories import IncidentRepo
+from tests.harness import Harness
+
+LEVELS = {
+    "escalation": {
+        "levels": [
+            {"name": "L1", "title": "On-call engineer", "users": ["U0ONCALL"], "after": "0s"},
+            {"name": "L2", "title": "Team lead", "users": ["U0LEAD"], "after": "30m"},
+            {"name": "L3", "title": "Engineering manager", "usergroup": "S0MANAGERS", "after": "1h"},
+            {"name": "L4", "title": "CTO/VP", "users": ["U0CTO"], "after": "2h"},
+        ],
+        "reach": {"sev1": "L4", "sev2": "L3", "sev3": "L2", "sev4": "L1"},
+    }
+}
+PEOPLE = {"U0ONCALL": "oncall", "U0LEAD": "lead", "U0EM": "em", "U0CTO": "cto"}
+
+
+@pytest.fixture
+def policy_data() -> dict:
+    return LEVELS
+
+
+def _team(h: Harness) -> None:
+    for user_id, name in PEOPLE.items():
+        h.emu.add_user(name, user_id=user_id)
+    h.emu.add_usergroup("managers", ["U0EM"], group_id="S0MANAGERS")
+
+
+def _paged(h: Harness) -> list[str]:
+    """Who got a page DM so far, in order."""
+    out = []
+    for call in h.emu.calls_to("chat.postMessage"):
+        if "You are paged" in str(call.params.get("blocks")):
+            opened = h.emu.calls_to("conversations.open")
+            [user] = {
+                c.params["users"] for c in opened if c.response["channel"]["id"] == call.params["channel"]
+            }
+            out.append(user)
+    return out
+
+
+async def test_levels_fall_due_at_their_minute_and_sev3_stops_at_l2(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    sev2 = await h.declare("sev2 Checkout is down")
+    sev3 = await h.declare("sev3 Search is slow")
+    await h.tick()
+    assert sorted(_paged(h)) == ["U0ONCALL", "U0ONCALL"]
+    await h.advance(minutes=29, seconds=59)
+    assert len(_paged(h)) == 2, "L2 is not due before 30 minutes"
+    await h.advance(seconds=1)
+    assert _paged(h)[2:] == ["U0LEAD", "U0LEAD"]
+    await h.advance(minutes=30)
+    assert _paged(h)[4:] == ["U0EM"], "L3 (a user group) for the SEV2 only"
+    await h.advance(hours=5)
+    assert _paged(h)[5:] == [], "SEV2 reaches L3, SEV3 reaches L2: nobody else, ever"
+    [page] = h.emu.dms("U0EM")
+    text = str(page["blocks"])
+    for expected in (
+        "SEV2",
+        "Checkout is down",
+        f"<#{sev2}>",
+        f"<@{h.alice}>",
+        "1h",
+        "Acknowledge",
+        "Escalate now",
+    ):
+        assert expected in text, expected
+    assert sev3 != sev2
+    timeline = await h.bot.ctx.timeline.entries(sev2)
+    assert [e.text for e in timeline[1] if e.kind == "paged"] == [
+        "Paged L1 On-call engineer: <@U0ONCALL>",
+        "Paged L2 Team lead: <@U0LEAD>",
+        "Paged L3 Engineering manager: <@U0EM>",
+    ]
+
+
+async def test_resolve_cancels_pending_pages_and_reminders(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev1 Database down")
+    await h.tick()
+    await h.advance(minutes=10)
+    await h.command(h.alice, channel, "resolve Failover completed")
+    await h.advance(hours=3)
+    assert _paged(h) == ["U0ONCALL"]
+    assert not [m for m in h.emu.messages(channel) if "status update is due" in str(m)]
+
+
+async def test_acknowledge_invites_records_and_updates_the_dm(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.advance(minutes=4)
+    [dm] = h.emu.dms("U0ONCALL")
+    await h.driver.click("U0ONCALL", h.emu.state.open_dm("U0ONCALL").id, dm["ts"], "page_acknowledge")
+    await h.idle()
+    ch = h.emu.channel(channel)
+    assert ch is not None and "U0ONCALL" in ch.members
+    [updated] = h.emu.dms("U0ONCALL")
+    assert "Acknowledged by <@U0ONCALL> at 2026-11-22 03:04 UTC" in str(updated["blocks"])
+    assert "page_acknowledge" not in str(updated["blocks"])
+    async with h.bot.ctx.db.session() as s:
+        inc = await IncidentRepo(s).by_channel(channel)
+    assert inc is not None and inc.acknowledged_at == h.clock.now()
+    _, entries = await h.bot.ctx.timeline.entries(channel)
+    assert [e.text for e in entries if e.kind == "acknowledged"] == ["<@U0ONCALL> acknowledged the L1 page"]
+
+
+async def test_escalate_now_pages_the_next_level_once(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.advance(minutes=5)
+    [dm] = h.emu.dms("U0ONCALL")
+    dm_channel = h.emu.state.open_dm("U0ONCALL").id
+    await h.driver.click("U0ONCALL", dm_channel, dm["ts"], "page_escalate")
+    await h.idle()
+    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    await h.advance(minutes=30)  # L2's own time passes: skipped, not repeated
+    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    await h.command(h.alice, channel, "escalate")
+    assert _paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"]
+    await h.advance(hours=3)
+    assert _paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"]
+
+
+async def test_raising_severity_after_90_minutes_pages_l3_at_once(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev3 Search is slow")
+    await h.advance(minutes=90)
+    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    await h.command(h.alice, channel, "severity sev1")
+    await h.tick()
+    assert _paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"], "L3 was due at 1h: paged at once"
+    await h.advance(minutes=29)
+    assert len(_paged(h)) == 3
+    await h.advance(minutes=1)
+    assert _paged(h)[-1] == "U0CTO", "L4 at 2h"
+    assert any("raised the severity" in str(m) for m in h.emu.messages(channel))
+
+
+async def test_lowering_severity_cancels_levels_out_of_reach(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev1 Payments down")
+    await h.advance(minutes=10)
+    await h.command(h.alice, channel, "sev p3")
+    await h.advance(hours=3)
+    assert _paged(h) == ["U0ONCALL"]
+
+
+async def test_reminders_at_30_minutes_for_sev2_and_none_after_an_update(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    quiet = await h.declare("sev2 Checkout is down")
+    busy = await h.declare("sev2 Login is down")
+
+    def reminders(channel: str) -> list[str]:
+        return [str(m["blocks"]) for m in h.emu.messages(channel) if "status update is due" in str(m)]
+
+    await h.advance(minutes=20)
+    await h.command(h.alice, busy, "update Found the bad config")
+    await h.advance(minutes=9, seconds=59)
+    assert reminders(quiet) == []
+    await h.advance(seconds=1)
+    assert len(reminders(quiet)) == 1 and f"<@{h.alice}>" in reminders(quiet)[0]
+    assert reminders(busy) == []
+    await h.advance(minutes=5)
+    assert len(reminders(quiet)) == 1, "once per missed slot"
+    await h.advance(minutes=25)
+    assert len(reminders(quiet)) == 2, "the next slot was missed too"
+    assert len(reminders(busy)) == 1, "30 minutes after its update"
+
+
+async def test_a_page_due_while_the_bot_was_down_is_sent_once_marked_late(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    await h.declare("sev2 Checkout is down")
+    await h.tick()
+    await h.advance(minutes=20)
+    await h.bot.stop()
+    h.clock.advance(timedelta(minutes=25))  # L2 falls due at 30 min, while nothing runs
+    await h.restart()
+    await h.tick()
+    await h.tick()
+    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    [page] = h.emu.dms("U0LEAD")
+    assert "late: was due 2026-11-22 03:30 UTC" in page["text"]
+
+
+async def test_status_lists_open_escalations(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.tick()
+    await h.command(h.alice, channel, "status")
+    body = str(h.emu.responses[-1]["blocks"])
+    assert "L2 Team lead: due 03:30 UTC" in body and "L3 Engineering manager: due 04:00 UTC" in body
+
+
+async def test_two_replicas_ticking_together_page_exactly_once(harness: Harness) -> None:
+    from collections import Counter
+
+    from bot.runtime import Bot
+
+    h = harness
+    _team(h)
+    other = Bot(h.settings(), h.policy, clock=h.clock, scheduler=False)
+    await other.start(run_migrations=False)
+    try:
+        replicas = [h.bot.ctx, other.ctx]
+        for round_ in range(8):
+            for n in range(3):
+                await h.declare(f"sev1 Race {round_}-{n}")
+            for step in (timedelta(0), timedelta(minutes=30), timedelta(minutes=30), timedelta(hours=1)):
+                h.clock.advance(step)
+                await asyncio.gather(*(ctx.tick() for ctx in replicas for _ in range(3)))
+            await h.idle()
+            await other.ctx.tasks.idle(30)
+        pages = Counter(
+            (user, ref)
+            for user in PEOPLE
+            for dm in h.emu.dms(user)
+            for ref in [dm["text"].split(" INC-")[1].split(" ")[0]]
+        )
+        assert len(pages) == 8 * 3 * 4, "every incident paged L1..L4"
+        assert set(pages.values()) == {1}, [k for k, v in pages.items() if v > 1]
+    finally:
+        await other.stop()
