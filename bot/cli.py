@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("incident", help="incident channel id, INC-<n> or the incident number")
     export.add_argument("--format", choices=("markdown", "json"), default="markdown")
 
+    man = sub.add_parser(
+        "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
+    )
+    man.add_argument("--http-url", metavar="URL", help="public base URL, e.g. https://incidents.example.com")
+
     sub.add_parser("demo", help="run a scripted incident against the built-in Slack emulator")
     shell = sub.add_parser("shell", help="a local Slack workspace in the terminal, with the real bot")
     shell.add_argument(
@@ -50,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; configuration errors print one line and exit 2."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "manifest":
+            from bot.manifest import render
+
+            sys.stdout.write(render(args.http_url))
+            return 0
         if args.command in ("demo", "shell"):
             return asyncio.run(_shell(args.command, _script_lines(getattr(args, "script", None))))
         settings, policy = load_config()
