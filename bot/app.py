@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.escalation import Escalation
 from bot.lifecycle import Lifecycle
+from bot.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
 from bot.tasks import BackgroundTasks
@@ -23,28 +19,22 @@ from config.settings import Settings
 from storage.db import Database
 
 
-def build_client(settings: Settings) -> AsyncWebClient:
+def build_client(settings: Settings, metrics: Metrics) -> AsyncWebClient:
     """A Web API client that rides out 429s (honouring Retry-After), 5xx and dropped connections."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = (
         settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     )
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=3),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=8),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
-        ],
+    return InstrumentedWebClient(
+        token=token, base_url=base_url, timeout=15, retry_handlers=retry_handlers(metrics), metrics=metrics
     )
 
 
 def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock | None = None) -> BotContext:
     """Wire the domain services for one process."""
     clock = clock or SystemClock()
-    client = build_client(settings)
+    metrics = Metrics()
+    client = build_client(settings, metrics)
     slack = SlackOps(client)
     return BotContext(
         settings=settings,
@@ -53,10 +43,11 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
         clock=clock,
         client=client,
         slack=slack,
-        lifecycle=Lifecycle(db, slack, policy, clock),
-        timeline=Timeline(db, slack, policy, clock),
+        metrics=metrics,
+        lifecycle=Lifecycle(db, slack, policy, clock, metrics),
+        timeline=Timeline(db, slack, policy, clock, metrics),
         roles=Roles(db, slack, clock),
-        escalation=Escalation(db, slack, policy, clock),
+        escalation=Escalation(db, slack, policy, clock, metrics),
         tasks=BackgroundTasks(),
     )
 

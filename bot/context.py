@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.escalation import Escalation
 from bot.lifecycle import Lifecycle
+from bot.metrics import Metrics
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
 from bot.tasks import BackgroundTasks
@@ -28,6 +29,7 @@ class BotContext:
     clock: Clock
     client: AsyncWebClient
     slack: SlackOps
+    metrics: Metrics
     lifecycle: Lifecycle
     timeline: Timeline
     roles: Roles

@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bot import logs
 from bot.clock import Clock
 from bot.lifecycle import IncidentError
+from bot.metrics import Metrics
 from bot.plans import next_level_to_page, reach
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Level, Policy
@@ -37,8 +39,11 @@ LATE_AFTER = timedelta(seconds=30)
 class Escalation:
     """Claims due pages and reminders and carries them out; acknowledgements; escalate-now."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics | None = None
+    ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.metrics = metrics or Metrics()
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled."""
@@ -46,6 +51,7 @@ class Escalation:
         async with self.db.session() as s:
             claims = await ScheduleRepo(s).claim_due(now, now + LEASE)
         for claim in claims:
+            logs.bind(incident_id=claim.incident_id)
             try:
                 if claim.kind == PAGE:
                     await self._page(claim)
@@ -106,6 +112,7 @@ class Escalation:
                 if row is not None:
                     row.sent_at, row.dm_channel, row.dm_ts = self.clock.now(), channel, ts
             paged.append(user)
+            self.metrics.pages_sent.labels(level.name).inc()
         async with self.db.session() as s:
             if not await ScheduleRepo(s).finish(
                 claim, self.clock.now(), DONE, "late" if late_since else None
@@ -163,7 +170,9 @@ class Escalation:
             delivery.acknowledged_at, delivery.acknowledged_by = now, user
             if incident.acknowledged_at is None:
                 incident.acknowledged_at = now
+                self.metrics.time_to_acknowledge.observe((now - incident.declared_at).total_seconds())
             level = self.policy.escalation.levels[delivery.level]
+            self.metrics.pages_acknowledged.labels(level.name).inc()
             await TimelineRepo(s).record(
                 incident.id,
                 "acknowledged",

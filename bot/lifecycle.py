@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import plans
+from bot import logs, plans
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.severity import Severity, Status
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
@@ -37,8 +38,11 @@ class Outcome:
 class Lifecycle:
     """Use cases over one database, one Slack client, the policy and a clock."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics | None = None
+    ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.metrics = metrics or Metrics()
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
         self.wake: Callable[[], None] = lambda: None
 
@@ -110,6 +114,8 @@ class Lifecycle:
             channel.name,
             extra={"incident_id": incident.id},
         )
+        logs.bind(incident_id=incident.id)
+        self.metrics.declared.labels(severity.value).inc()
         self.wake()  # L1 is due at declaration
         out = Outcome(incident)
         await self._step(out, self.slack.invite(channel.id, [declared_by]))
@@ -144,6 +150,11 @@ class Lifecycle:
                 raise IncidentError("`/incident status` only works in an incident channel.")
             return incident, await IncidentRepo(s).last_update(incident.id)
 
+    async def open_counts(self) -> dict[str, int]:
+        """Open incidents per severity."""
+        async with self.db.session() as s:
+            return await IncidentRepo(s).open_counts()
+
     async def open_incidents(self) -> list[Incident]:
         """Every unresolved incident, oldest first."""
         async with self.db.session() as s:
@@ -154,6 +165,7 @@ class Lifecycle:
             incident = await IncidentRepo(s).by_channel(channel_id)
         if incident is None:
             raise IncidentError(f"`/incident {action}` only works in an incident channel.")
+        logs.bind(incident_id=incident.id)
         if not incident.is_open:
             raise IncidentError(f"{incident.ref} is already resolved.")
         return incident
@@ -221,6 +233,11 @@ class Lifecycle:
             )
             incident = await repo.get(incident.id)  # type: ignore[assignment]
             await s.refresh(incident)
+        self.metrics.resolved.labels(incident.severity).inc()
+        if incident.resolved_at:
+            self.metrics.time_to_resolve.observe(
+                (incident.resolved_at - incident.declared_at).total_seconds()
+            )
         out = Outcome(incident)
         await self._step(out, self.slack.post(channel_id, templates.resolution(incident)))
         await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))

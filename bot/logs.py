@@ -6,9 +6,29 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 _CONTEXT_KEYS = ("incident_id", "event_id", "request_id")
+# Set per Slack request (and inherited by the tasks it spawns): Slack's event id or trigger id.
+log_ids: ContextVar[dict[str, str] | None] = ContextVar("log_ids", default=None)
+
+
+def bind(**ids: str | int | None) -> None:
+    """Attach ids (event_id, request_id, incident_id) to every log line of the current task."""
+    current = dict(log_ids.get() or {})
+    current.update({k: str(v) for k, v in ids.items() if v is not None})
+    log_ids.set(current)
+
+
+class ContextIds(logging.Filter):
+    """Copy the bound ids onto each record (an explicit `extra=` wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in (log_ids.get() or {}).items():
+            if getattr(record, key, None) is None:
+                setattr(record, key, value)
+        return True
 
 
 class RedactSecrets(logging.Filter):
@@ -72,6 +92,7 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
     """Route all logging to stderr in the chosen format, scrubbing secrets."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(ContextIds())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -12,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import build_app, build_context
 from bot.clock import Clock
 from bot.context import BotContext
+from bot.metrics import CONTENT_TYPE
 from bot.scheduler import Ticker
 from config.policy import Policy
 from config.settings import Settings
@@ -35,6 +37,7 @@ class Bot:
         # Tests and the shell move a fake clock and call ctx.tick() themselves.
         self._ticker: Ticker | None = None
         self._use_scheduler = scheduler
+        self._slack_ok = False
 
     @property
     def ctx(self) -> BotContext:
@@ -83,16 +86,52 @@ class Bot:
         if slack:
             web_app.router.add_post(SLACK_PATH, self._slack_events)
         web_app.router.add_get("/healthz", self._healthz)
+        web_app.router.add_get("/readyz", self._readyz)
+        web_app.router.add_get("/metrics", self._metrics)
         return web_app
 
     async def _slack_events(self, request: web.Request) -> web.Response:
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        started = time.perf_counter()
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        self.ctx.metrics.request_seconds.labels(_kind(bolt_request.body)).observe(
+            time.perf_counter() - started
+        )
         return await to_aiohttp_response(bolt_response)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        if self._ctx is not None and await self._ctx.db.ping():
-            return web.json_response({"status": "ok"})
-        return web.json_response({"status": "database unreachable"}, status=503)
+        """Liveness: the process is up and serving."""
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        """Readiness: the database answers and Slack accepted our token (auth.test) at least once."""
+        if self._ctx is None or not await self._ctx.db.ping():
+            return web.json_response({"status": "database unreachable"}, status=503)
+        if not self._slack_ok:
+            try:
+                await self._ctx.client.auth_test()
+                self._slack_ok = True
+            except Exception as exc:
+                log.warning("readiness: auth.test failed: %s", exc)
+                return web.json_response({"status": "slack auth.test failed"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        ctx = self.ctx
+        counts = await ctx.lifecycle.open_counts()
+        for severity in ("SEV1", "SEV2", "SEV3", "SEV4"):
+            ctx.metrics.open_incidents.labels(severity).set(counts.get(severity, 0))
+        return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _kind(body: dict) -> str:  # type: ignore[type-arg]
+    """command, event, block_actions, view_submission, … for the latency histogram."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    if kind == "event_callback":
+        return "event"
+    return str(kind or "other")
 
 
 async def serve_until_stopped(runner: web.AppRunner, host: str, port: int, stop: asyncio.Event) -> None:

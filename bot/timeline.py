@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
 from bot.lifecycle import IncidentError
+from bot.metrics import Metrics
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
 from messages.postmortem import Postmortem
@@ -52,8 +53,11 @@ class PostedMessage:
 class Timeline:
     """Turns channel activity into timeline entries and answers what the timeline holds."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics | None = None
+    ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.metrics = metrics or Metrics()
         self._pruned_at: datetime | None = None
 
     async def _incident(self, channel_id: str) -> Incident | None:
@@ -68,6 +72,7 @@ class Timeline:
         if await EventRepo(s).claim(event_id, now):
             return True
         log.info("event %s already processed; ignoring the retry", event_id)
+        self.metrics.events_deduplicated.inc()
         return False
 
     async def prune_events(self) -> int:

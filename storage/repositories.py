@@ -63,6 +63,15 @@ class IncidentRepo:
             return await self.get(int(number))
         return await self.by_channel(ref)
 
+    async def open_counts(self) -> dict[str, int]:
+        """Open incidents per severity."""
+        stmt = (
+            select(Incident.severity, func.count())
+            .where(Incident.resolved_at.is_(None))
+            .group_by(Incident.severity)
+        )
+        return {severity: int(n) for severity, n in (await self.session.execute(stmt)).all()}
+
     async def open_incidents(self) -> list[Incident]:
         """Unresolved incidents, oldest first."""
         stmt = select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.declared_at)

@@ -100,3 +100,23 @@ def test_async_url(url: str, expected: str) -> None:
 def test_async_url_refuses(url: str) -> None:
     with pytest.raises(ConfigError):
         async_url(url)
+
+
+def test_json_log_lines_carry_bound_ids_and_never_secrets() -> None:
+    import io
+    import json
+    import logging
+
+    from bot import logs
+
+    logs.configure("json", "INFO", ["xoxb-very-secret-token"])
+    stream = io.StringIO()
+    handler = logging.getLogger().handlers[0]
+    handler.setStream(stream)  # type: ignore[attr-defined]
+    logs.bind(event_id="Ev0001", request_id="123.456")
+    logging.getLogger("bot.test").info("using xoxb-very-secret-token", extra={"incident_id": 7})
+    line = json.loads(stream.getvalue())
+    assert (line["event_id"], line["request_id"], line["incident_id"]) == ("Ev0001", "123.456", 7)
+    assert "xoxb-very-secret-token" not in stream.getvalue() and "[redacted]" in line["message"]
+    logs.log_ids.set(None)
+    logging.getLogger().handlers.clear()

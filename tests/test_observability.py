@@ -1,0 +1,108 @@
+"""GET /metrics, /healthz and /readyz on the running app."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.harness import Harness
+from tests.test_escalation import LEVELS, _team
+
+
+@pytest.fixture
+def policy_data() -> dict:
+    return LEVELS
+
+
+async def _scrape(h: Harness) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    async with aiohttp.ClientSession() as session, session.get(h.url + "/metrics") as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+        text = await resp.text()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics_move_with_the_incident_lifecycle(harness: Harness) -> None:
+    h = harness
+    _team(h)
+    before = await _scrape(h)
+    assert before[("incident_bot_open_incidents", (("severity", "SEV1"),))] == 0
+    sev1 = await h.declare("sev1 Payments down")
+    await h.declare("sev2 Slow checkout")
+    await h.tick()
+    h.emu.inject("chat.postMessage", status=429, retry_after=0)
+    await h.advance(minutes=3)
+    [dm] = h.emu.dms("U0ONCALL")[:1]
+    await h.driver.click("U0ONCALL", h.emu.state.open_dm("U0ONCALL").id, dm["ts"], "page_acknowledge")
+    await h.advance(minutes=7)
+    await h.command(h.alice, sev1, "resolve Failed over")
+    ts = await h.driver.say(h.bob, sev1, "late message")
+    event = {"type": "reaction_added", "user": h.alice, "reaction": "pushpin", "item_user": h.bob,
+             "item": {"type": "message", "channel": sev1, "ts": ts}, "event_ts": ts}  # fmt: skip
+    first = await h.driver.send_event(event)
+    await h.driver.send_event(event, event_id=first.event_id, retry_num=1)
+    await h.idle()
+
+    m = await _scrape(h)
+    assert m[("incident_bot_open_incidents", (("severity", "SEV1"),))] == 0
+    assert m[("incident_bot_open_incidents", (("severity", "SEV2"),))] == 1
+    assert m[("incident_bot_incidents_declared_total", (("severity", "SEV1"),))] == 1
+    assert m[("incident_bot_incidents_declared_total", (("severity", "SEV2"),))] == 1
+    assert m[("incident_bot_incidents_resolved_total", (("severity", "SEV1"),))] == 1
+    assert m[("incident_bot_pages_sent_total", (("level", "L1"),))] == 2
+    assert m[("incident_bot_pages_acknowledged_total", (("level", "L1"),))] == 1
+    assert m[("incident_bot_time_to_acknowledge_seconds_count", ())] == 1
+    assert m[("incident_bot_time_to_acknowledge_seconds_sum", ())] == 180
+    assert m[("incident_bot_time_to_resolve_seconds_sum", ())] == 600
+    assert m[("incident_bot_slack_api_calls_total", (("method", "conversations.create"),))] == 2
+    assert (
+        m[
+            (
+                "incident_bot_slack_api_retries_total",
+                (("method", "chat.postMessage"), ("reason", "ratelimited")),
+            )
+        ]
+        == 1
+    )
+    assert m[("incident_bot_events_deduplicated_total", ())] == 1
+    assert m[("incident_bot_request_duration_seconds_count", (("kind", "command"),))] >= 3
+    assert m[("incident_bot_request_duration_seconds_count", (("kind", "event"),))] >= 2
+    assert m[("incident_bot_request_duration_seconds_count", (("kind", "block_actions"),))] == 1
+
+
+async def test_slack_errors_are_counted_by_method_and_error(harness: Harness) -> None:
+    h = harness
+    h.emu.inject("conversations.setTopic", error="not_in_channel")
+    await h.declare()
+    m = await _scrape(h)
+    key = (
+        "incident_bot_slack_api_errors_total",
+        (("error", "not_in_channel"), ("method", "conversations.setTopic")),
+    )
+    assert m[key] == 1
+
+
+async def test_health_and_readiness(harness: Harness) -> None:
+    h = harness
+    async with aiohttp.ClientSession() as session:
+        h.emu.inject("auth.test", error="invalid_auth")
+        async with session.get(h.url + "/readyz") as resp:
+            assert resp.status == 503 and "auth.test" in (await resp.json())["status"]
+        async with session.get(h.url + "/healthz") as resp:
+            assert resp.status == 200
+        async with session.get(h.url + "/readyz") as resp:
+            assert resp.status == 200
+        await h.bot.ctx.db.engine.dispose()
+        h.bot.ctx.db.engine.pool._creator = _refuse  # type: ignore[attr-defined]
+        async with session.get(h.url + "/readyz") as resp:
+            assert resp.status == 503 and "database" in (await resp.json())["status"]
+        async with session.get(h.url + "/healthz") as resp:
+            assert resp.status == 200, "liveness does not depend on the database"
+
+
+def _refuse(*_args: object) -> object:
+    raise ConnectionRefusedError("database is down")
