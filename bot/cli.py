@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("incident", help="incident channel id, INC-<n> or the incident number")
     export.add_argument("--format", choices=("markdown", "json"), default="markdown")
 
+    stats = sub.add_parser("stats", help="incidents by severity, MTTA and MTTR (median and p90)")
+    stats.add_argument("--since", default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
+    stats.add_argument("--format", choices=("table", "json"), default="table")
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
@@ -68,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(settings.log_format, settings.log_level, _secrets(settings))
         if args.command == "export":
             return asyncio.run(_export(settings, args.incident, args.format))
+        if args.command == "stats":
+            return asyncio.run(_stats(settings, args.since, args.format))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "serve":
@@ -124,6 +130,28 @@ async def _export(settings: Settings, ref: str, fmt: str) -> int:
         print(f"incident-bot: no incident {ref} ({hint})", file=sys.stderr)
         return 2
     sys.stdout.write(json.dumps(data.to_json(), indent=2) + "\n" if fmt == "json" else markdown(data))
+    return 0
+
+
+async def _stats(settings: Settings, window: str, fmt: str) -> int:
+    from datetime import UTC, datetime
+
+    from bot import stats
+    from config.durations import parse_duration
+    from storage import migrate
+    from storage.db import Database
+
+    try:
+        span = parse_duration(window)
+    except ValueError as exc:
+        raise ConfigError(f"--since: {exc}") from None
+    since = datetime.now(UTC) - span
+    db = Database(settings.database_url)
+    try:
+        incidents = await stats.load(db, since) if await migrate.current_revision(db) else []
+    finally:
+        await db.dispose()
+    sys.stdout.write(stats.report(incidents, since, window, fmt))
     return 0
 
 

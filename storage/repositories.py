@@ -63,6 +63,11 @@ class IncidentRepo:
             return await self.get(int(number))
         return await self.by_channel(ref)
 
+    async def declared_since(self, since: datetime) -> list[Incident]:
+        """Incidents declared at or after `since`, oldest first."""
+        stmt = select(Incident).where(Incident.declared_at >= since).order_by(Incident.declared_at)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def open_counts(self) -> dict[str, int]:
         """Open incidents per severity."""
         stmt = (

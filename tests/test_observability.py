@@ -106,3 +106,54 @@ async def test_health_and_readiness(harness: Harness) -> None:
 
 def _refuse(*_args: object) -> object:
     raise ConnectionRefusedError("database is down")
+
+
+async def _ack_first_page(h: Harness, user: str) -> None:
+    dm = h.emu.dms(user)[-1]
+    await h.driver.click(user, h.emu.state.open_dm(user).id, dm["ts"], "page_acknowledge")
+    await h.idle()
+
+
+async def test_stats_report_mtta_and_mttr_from_recorded_times(harness: Harness) -> None:
+    import asyncio
+    import json
+    import os
+    import sys
+
+    h = harness
+    _team(h)
+    plan = [("sev1 One", 3, 40), ("sev1 Two", 5, 60), ("sev2 Three", None, 20)]
+    for text, ack_after, resolve_after in plan:
+        channel = await h.declare(text)
+        await h.tick()
+        if ack_after:
+            await h.advance(minutes=ack_after)
+            await _ack_first_page(h, "U0ONCALL")
+            await h.advance(minutes=resolve_after - ack_after)
+        else:
+            await h.advance(minutes=resolve_after)
+        await h.command(h.alice, channel, "resolve Fixed")
+    await h.declare("sev3 Still open")
+
+    env = {**os.environ, "DATABASE_URL": h.database_url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "stats", "--since", "3650d", "--format", "json",
+        env=env, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    data = json.loads(out)
+    sev1 = data["by_severity"]["SEV1"]
+    assert (sev1["declared"], sev1["resolved"], sev1["open"]) == (2, 2, 0)
+    assert (sev1["mtta_p50"], sev1["mtta_p90"]) == (240, 288)
+    assert (sev1["mttr_p50"], sev1["mttr_p90"]) == (3000, 3480)
+    assert data["by_severity"]["SEV2"]["mtta_p50"] is None and data["by_severity"]["SEV2"]["mttr_p50"] == 1200
+    assert (data["all"]["declared"], data["all"]["open"]) == (4, 1)
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "stats", "--since", "3650d", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    table, _ = await proc.communicate()
+    lines = table.decode().splitlines()
+    assert lines[2].split()[:2] == ["Severity", "Declared"]
+    assert lines[3].split() == ["SEV1", "2", "0", "2", "4m", "4m", "50m", "58m"]
