@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alertmanager import AlertIntake
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.escalation import Escalation
@@ -36,6 +37,7 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
     metrics = Metrics()
     client = build_client(settings, metrics)
     slack = SlackOps(client)
+    lifecycle = Lifecycle(db, slack, policy, clock, metrics)
     return BotContext(
         settings=settings,
         policy=policy,
@@ -44,10 +46,11 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
         client=client,
         slack=slack,
         metrics=metrics,
-        lifecycle=Lifecycle(db, slack, policy, clock, metrics),
+        lifecycle=lifecycle,
         timeline=Timeline(db, slack, policy, clock, metrics),
         roles=Roles(db, slack, clock),
         escalation=Escalation(db, slack, policy, clock, metrics),
+        alerts=AlertIntake(db, slack, lifecycle, policy, clock),
         tasks=BackgroundTasks(),
     )
 

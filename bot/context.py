@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alertmanager import AlertIntake
 from bot.clock import Clock
 from bot.escalation import Escalation
 from bot.lifecycle import Lifecycle
@@ -34,6 +35,7 @@ class BotContext:
     timeline: Timeline
     roles: Roles
     escalation: Escalation
+    alerts: AlertIntake
     tasks: BackgroundTasks
 
     async def tick(self) -> int:

@@ -79,7 +79,7 @@ class Lifecycle:
         return out
 
     async def declare(
-        self, severity: Severity, title: str, declared_by: str, impact: str | None = None
+        self, severity: Severity, title: str, declared_by: str | None, impact: str | None = None
     ) -> Outcome:
         """Open the channel, record the incident, invite the commander, post, pin and announce."""
         now = self.clock.now()
@@ -118,7 +118,8 @@ class Lifecycle:
         self.metrics.declared.labels(severity.value).inc()
         self.wake()  # L1 is due at declaration
         out = Outcome(incident)
-        await self._step(out, self.slack.invite(channel.id, [declared_by]))
+        if declared_by:  # an Alertmanager declaration has no commander until someone takes it
+            await self._step(out, self.slack.invite(channel.id, [declared_by]))
         await self._step(out, self.slack.set_topic(channel.id, templates.incident_topic(incident)))
         ts = await self._step(out, self.slack.post(channel.id, templates.initial(incident)))
         if ts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 
@@ -10,9 +11,12 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.alertmanager import PayloadError
+from bot.alertmanager import parse as parse_alerts
 from bot.app import build_app, build_context
 from bot.clock import Clock
 from bot.context import BotContext
+from bot.lifecycle import IncidentError
 from bot.metrics import CONTENT_TYPE
 from bot.scheduler import Ticker
 from config.policy import Policy
@@ -23,6 +27,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
+ALERTMANAGER_PATH = "/webhooks/alertmanager"
 
 
 class Bot:
@@ -88,6 +93,7 @@ class Bot:
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/readyz", self._readyz)
         web_app.router.add_get("/metrics", self._metrics)
+        web_app.router.add_post(ALERTMANAGER_PATH, self._alertmanager)
         return web_app
 
     async def _slack_events(self, request: web.Request) -> web.Response:
@@ -115,6 +121,24 @@ class Bot:
                 log.warning("readiness: auth.test failed: %s", exc)
                 return web.json_response({"status": "slack auth.test failed"}, status=503)
         return web.json_response({"status": "ok"})
+
+    async def _alertmanager(self, request: web.Request) -> web.Response:
+        """Alertmanager webhook (v4), bearer-token protected; 404 while no token is configured."""
+        token = self.settings.alertmanager_token
+        if token is None or not token.get_secret_value():
+            raise web.HTTPNotFound()
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        try:
+            notification = parse_alerts(await request.read())
+        except PayloadError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        try:
+            result = await self.ctx.alerts.receive(notification)
+        except IncidentError as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        return web.json_response(result)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         ctx = self.ctx

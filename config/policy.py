@@ -122,6 +122,27 @@ class Timeline(_Strict):
     emoji: tuple[str, ...] = ("pushpin",)
 
 
+def _severity_key(value: Any) -> str:
+    text = str(value).strip().lower().replace("-", "")
+    aliases = {"p0": "sev1", "p1": "sev2", "p2": "sev3", "p3": "sev4"}
+    text = aliases.get(text, text)
+    if text not in SEVERITY_KEYS:
+        raise ValueError(f"unknown severity {value!r} (use sev1..sev4 or P0..P3)")
+    return text
+
+
+SeverityKey = Annotated[str, BeforeValidator(_severity_key)]
+
+
+class Alertmanager(_Strict):
+    """How Alertmanager's `severity` label maps to incident severities."""
+
+    severity_map: dict[str, SeverityKey] = Field(
+        default_factory=lambda: {"critical": "sev1", "error": "sev2", "warning": "sev3", "info": "sev4"}
+    )
+    default_severity: SeverityKey = "sev3"
+
+
 class Policy(_Strict):
     """Everything the incident process needs to know, from `incident-bot.toml`."""
 
@@ -130,6 +151,7 @@ class Policy(_Strict):
     escalation: Escalation = Escalation()
     updates: Updates = Updates()
     timeline: Timeline = Timeline()
+    alertmanager: Alertmanager = Alertmanager()
 
 
 def _key(loc: tuple[Any, ...]) -> str:

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     incident_bot_config: Path | None = None
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = "INFO"
+    alertmanager_token: SecretStr | None = None
 
     def policy_path(self) -> Path | None:
         """The TOML file to read: INCIDENT_BOT_CONFIG, else ./incident-bot.toml if present."""

@@ -50,7 +50,8 @@ def _next_update(due: datetime | None) -> str:
 def incident_topic(incident: Incident) -> str:
     """Channel topic: severity, status, commander, title (250 characters at most)."""
     sev, status = _sev(incident), _status(incident)
-    head = f"{sev.value} · {status.label} · IC <@{incident.commander_id}> · "
+    commander = f"<@{incident.commander_id}>" if incident.commander_id else "unassigned"
+    head = f"{sev.value} · {status.label} · IC {commander} · "
     return head + truncate(incident.title, 250 - len(head))
 
 
@@ -66,7 +67,7 @@ def initial(incident: Incident) -> Message:
             ("Incident commander", _person(incident.commander_id)),
             ("Detected", utc(incident.declared_at)),
             ("Next update", _next_update(incident.next_update_due)),
-            ("Declared by", _person(incident.declared_by)),
+            ("Declared by", _person(incident.declared_by) if incident.declared_by else "Alertmanager"),
         ),
         section(f"*Impact*\n{impact}"),
         divider(),

@@ -179,3 +179,24 @@ class PageDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class AlertGroup(Base):
+    """An Alertmanager group (by groupKey) and the incident it opened; claimed before declaring."""
+
+    __tablename__ = "alert_groups"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_key: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertState(Base):
+    """The last status (firing/resolved) reported for one alert of an incident's group."""
+
+    __tablename__ = "alert_states"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))

@@ -82,6 +82,7 @@ class Harness:
     database_url: str
     policy_data: dict[str, Any] = field(default_factory=dict)
     clock: FakeClock = field(default_factory=FakeClock)
+    token: str | None = None  # ALERTMANAGER_TOKEN
 
     async def start(self) -> Harness:
         self.emu = SlackEmulator(now=self.clock.timestamp)
@@ -100,6 +101,7 @@ class Harness:
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.emu.base_url,
             database_url=self.database_url,
+            alertmanager_token=self.token,
             _env_file=None,
         )
 

@@ -1,0 +1,247 @@
+"""Alertmanager intake: a firing group declares an incident; later notifications update it.
+
+Resolution stays a human decision: resolved alerts are reported in the channel, never auto-resolved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from bot.clock import Clock
+from bot.lifecycle import Lifecycle
+from bot.severity import Severity
+from bot.slack_ops import SlackOpError, SlackOps
+from config.policy import Policy
+from messages import alerts as templates
+from storage.db import Database
+from storage.models import AlertGroup, AlertState
+from storage.repositories import IncidentRepo, TimelineRepo, insert_ignoring_duplicates
+
+log = logging.getLogger(__name__)
+
+# A declaration that has not finished in this long (its replica died) may be taken over.
+STALE_CLAIM = timedelta(minutes=5)
+MAX_TITLE = 200
+
+
+class PayloadError(ValueError):
+    """The body is not an Alertmanager v4 webhook notification; the message says why."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of a notification."""
+
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str | None
+    fingerprint: str
+
+    @property
+    def name(self) -> str:
+        """The alertname label."""
+        return self.labels.get("alertname", "alert")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A webhook notification (version 4)."""
+
+    group_key: str
+    status: str
+    alerts: list[Alert]
+    common_labels: dict[str, str] = field(default_factory=dict)
+    common_annotations: dict[str, str] = field(default_factory=dict)
+
+
+def _str_map(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise PayloadError(f"{where} must be an object of strings")
+    return dict(value)
+
+
+def parse(body: bytes) -> Notification:
+    """Validate and read a notification; PayloadError names the first problem."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PayloadError("body must be a JSON object")
+    if data.get("version") != "4":
+        raise PayloadError(f'version must be "4", got {data.get("version")!r}')
+    group_key = data.get("groupKey")
+    if not isinstance(group_key, str) or not group_key:
+        raise PayloadError("groupKey must be a non-empty string")
+    status = data.get("status")
+    if status not in ("firing", "resolved"):
+        raise PayloadError('status must be "firing" or "resolved"')
+    raw_alerts = data.get("alerts")
+    if not isinstance(raw_alerts, list) or not raw_alerts:
+        raise PayloadError("alerts must be a non-empty list")
+    alerts = []
+    for i, raw in enumerate(raw_alerts):
+        if not isinstance(raw, dict):
+            raise PayloadError(f"alerts[{i}] must be an object")
+        if raw.get("status") not in ("firing", "resolved"):
+            raise PayloadError(f'alerts[{i}].status must be "firing" or "resolved"')
+        labels = _str_map(raw.get("labels"), f"alerts[{i}].labels")
+        if not labels:
+            raise PayloadError(f"alerts[{i}].labels must not be empty")
+        url = raw.get("generatorURL")
+        fingerprint = raw.get("fingerprint")
+        if not isinstance(fingerprint, str) or not fingerprint:
+            fingerprint = hashlib.sha256(json.dumps(sorted(labels.items())).encode()).hexdigest()[:16]
+        alerts.append(
+            Alert(
+                status=raw["status"],
+                labels=labels,
+                annotations=_str_map(raw.get("annotations"), f"alerts[{i}].annotations"),
+                generator_url=url
+                if isinstance(url, str) and url.startswith(("http://", "https://"))
+                else None,
+                fingerprint=fingerprint[:64],
+            )
+        )
+    return Notification(
+        group_key=group_key,
+        status=status,
+        alerts=alerts,
+        common_labels=_str_map(data.get("commonLabels"), "commonLabels"),
+        common_annotations=_str_map(data.get("commonAnnotations"), "commonAnnotations"),
+    )
+
+
+class AlertIntake:
+    """Turns notifications into declarations and channel updates, exactly once per change."""
+
+    def __init__(
+        self, db: Database, slack: SlackOps, lifecycle: Lifecycle, policy: Policy, clock: Clock
+    ) -> None:
+        self.db, self.slack, self.lifecycle, self.policy, self.clock = db, slack, lifecycle, policy, clock
+
+    def severity(self, n: Notification) -> Severity:
+        """From the `severity` label (common, else the worst among firing alerts) via the map."""
+        am = self.policy.alertmanager
+        labels = [n.common_labels.get("severity")] + [
+            a.labels.get("severity") for a in n.alerts if a.status == "firing"
+        ]
+        found = [
+            Severity(am.severity_map[x.lower()].upper()) for x in labels if x and x.lower() in am.severity_map
+        ]
+        return min(found, key=lambda s: s.rank) if found else Severity(am.default_severity.upper())
+
+    def title(self, n: Notification) -> str:
+        """`alertname: summary`, from the common labels and annotations (else the first firing alert)."""
+        first = next((a for a in n.alerts if a.status == "firing"), n.alerts[0])
+        name = n.common_labels.get("alertname") or first.name
+        summary = n.common_annotations.get("summary") or first.annotations.get("summary")
+        title = f"{name}: {summary}" if summary else name
+        return " ".join(title.split())[:MAX_TITLE]
+
+    async def receive(self, n: Notification) -> dict[str, str]:
+        """Declare, update or do nothing; returns what happened (for the HTTP answer)."""
+        key_hash = hashlib.sha256(n.group_key.encode()).hexdigest()
+        now = self.clock.now()
+        async with self.db.session() as s:
+            group = await s.get(AlertGroup, key_hash, with_for_update=True)
+            incident = await IncidentRepo(s).get(group.incident_id) if group and group.incident_id else None
+            if incident is not None and incident.is_open:
+                changes = await self._record_changes(s, incident.id, n)
+            elif group is not None and group.incident_id is None and now - group.claimed_at < STALE_CLAIM:
+                return {"status": "unchanged", "reason": "this group's incident is being declared"}
+            elif not any(a.status == "firing" for a in n.alerts):
+                return {"status": "ignored", "reason": "nothing is firing and no incident is open"}
+            elif not await self._claim(s, key_hash, n.group_key, group, now):
+                return {"status": "unchanged", "reason": "another replica is declaring this group"}
+            else:
+                changes = None
+        if changes is None:
+            return await self._declare(key_hash, n)
+        firing, resolved = changes
+        if not firing and not resolved:
+            return {"status": "unchanged", "incident": incident.ref}
+        try:
+            await self.slack.post(
+                incident.channel_id or "", templates.alerts_changed(incident, firing, resolved)
+            )
+        except SlackOpError as exc:
+            log.warning("could not post the alert update: %s", exc, extra={"incident_id": incident.id})
+        return {"status": "updated", "incident": incident.ref}
+
+    async def _claim(  # type: ignore[no-untyped-def]
+        self, s, key_hash: str, group_key: str, group: AlertGroup | None, now: datetime
+    ) -> bool:
+        if group is None:
+            return await insert_ignoring_duplicates(
+                s, AlertGroup, key_hash=key_hash, group_key=group_key, incident_id=None, claimed_at=now
+            )
+        group.incident_id, group.claimed_at = None, now  # row is locked (FOR UPDATE) on PostgreSQL
+        return True
+
+    async def _declare(self, key_hash: str, n: Notification) -> dict[str, str]:
+        firing = [a for a in n.alerts if a.status == "firing"]
+        try:
+            out = await self.lifecycle.declare(
+                self.severity(n), self.title(n), None, impact=templates.alert_list(firing)
+            )
+        except Exception:
+            # Let go of the group so Alertmanager's retry (it retries on 5xx) can declare it.
+            async with self.db.session() as s:
+                await s.execute(delete(AlertGroup).where(AlertGroup.key_hash == key_hash))
+            raise
+        incident = out.incident
+        async with self.db.session() as s:
+            group = await s.get(AlertGroup, key_hash)
+            if group is not None:
+                group.incident_id = incident.id
+            await self._record_changes(s, incident.id, n, note=False)
+            await TimelineRepo(s).record(
+                incident.id,
+                "alerts",
+                f"Declared by Alertmanager: {len(firing)} alert(s) firing",
+                self.clock.now(),
+            )
+        return {"status": "declared", "incident": incident.ref, "channel": incident.channel_id or ""}
+
+    async def _record_changes(  # type: ignore[no-untyped-def]
+        self, s, incident_id: int, n: Notification, note: bool = True
+    ) -> tuple[list[Alert], list[Alert]]:
+        """Store each alert's status; return the newly firing and the newly resolved ones."""
+        stmt = select(AlertState.fingerprint, AlertState.status).where(AlertState.incident_id == incident_id)
+        known = {row.fingerprint: row for row in await s.execute(stmt)}
+        firing, resolved = [], []
+        for alert in n.alerts:
+            row = known.get(alert.fingerprint)
+            if row is None:
+                s.add(AlertState(incident_id=incident_id, fingerprint=alert.fingerprint, status=alert.status))
+                known[alert.fingerprint] = AlertState(fingerprint=alert.fingerprint, status=alert.status)
+                if alert.status == "firing":
+                    firing.append(alert)
+            elif row.status != alert.status:
+                await s.execute(
+                    update(AlertState)
+                    .where(AlertState.incident_id == incident_id, AlertState.fingerprint == alert.fingerprint)
+                    .values(status=alert.status)
+                )
+                (firing if alert.status == "firing" else resolved).append(alert)
+        if note and (firing or resolved):
+            await TimelineRepo(s).record(
+                incident_id,
+                "alerts",
+                f"Alertmanager: {len(firing)} firing, {len(resolved)} resolved",
+                self.clock.now(),
+            )
+        return firing, resolved

@@ -1,0 +1,169 @@
+"""Alertmanager webhook intake with real version-4 payloads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import aiohttp
+
+from storage.repositories import IncidentRepo
+from tests.harness import Harness
+
+TOKEN = "am-secret-token"
+GROUP_KEY = '{}/{severity="critical"}:{alertname="HighErrorRate"}'
+
+
+def _alert(instance: str, status: str = "firing", fingerprint: str | None = None) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": "HighErrorRate", "severity": "critical", "instance": instance, "job": "api"},
+        "annotations": {"summary": "5xx rate above 5% on checkout-api", "description": "<!channel> look"},
+        "startsAt": "2026-11-22T02:58:00.000Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-22T03:20:00.000Z",
+        "generatorURL": f"http://prometheus.example:9090/graph?g0.expr=rate%7Binstance%3D%22{instance}%22%7D",
+        "fingerprint": fingerprint or f"fp{instance.replace('-', '')}",
+    }
+
+
+def notification(*alerts: dict[str, Any], status: str = "firing") -> dict[str, Any]:
+    """A webhook body as Alertmanager 0.27 sends it."""
+    return {
+        "version": "4",
+        "groupKey": GROUP_KEY,
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "incident-bot",
+        "groupLabels": {"alertname": "HighErrorRate"},
+        "commonLabels": {"alertname": "HighErrorRate", "severity": "critical", "job": "api"},
+        "commonAnnotations": {"summary": "5xx rate above 5% on checkout-api"},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": list(alerts),
+    }
+
+
+async def _post(h: Harness, body: Any, token: str | None = TOKEN) -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with aiohttp.ClientSession() as session, session.post(
+        h.url + "/webhooks/alertmanager", data=data, headers=headers
+    ) as resp:  # fmt: skip
+        text = await resp.text()
+        return resp.status, json.loads(text) if text.startswith("{") else {"text": text}
+
+
+async def _with_token(h: Harness) -> None:
+    h.token = TOKEN
+    await h.restart()
+
+
+async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothing(harness: Harness) -> None:
+    h = harness
+    await _with_token(h)
+    first = notification(_alert("api-1"))
+    status, body = await _post(h, first)
+    assert (status, body["status"]) == (200, "declared")
+    channel = body["channel"]
+    async with h.bot.ctx.db.session() as s:
+        inc = await IncidentRepo(s).by_channel(channel)
+    assert inc is not None
+    assert (inc.severity, inc.title) == ("SEV1", "HighErrorRate: 5xx rate above 5% on checkout-api")
+    initial = str(h.emu.messages(channel)[0]["blocks"])
+    assert "instance=api-1" in initial and "<http://prometheus.example:9090/graph?g0.expr=" in initial
+    assert "<!channel>" not in json.dumps(h.emu.messages(channel)), "alert text never broadcasts"
+    assert any("SEV1 incident declared" in str(m) for m in h.emu.messages("C0INCIDENTS"))
+
+    posts = len(h.emu.messages(channel))
+    status, body = await _post(h, first)  # redelivery
+    assert (status, body["status"]) == (200, "unchanged")
+    assert len(h.emu.messages(channel)) == posts
+
+    regroup = notification(_alert("api-1"), _alert("api-2"))
+    status, body = await _post(h, regroup)
+    assert body["status"] == "updated"
+    [update] = h.emu.messages(channel)[posts:]
+    assert "1 new alert(s) firing" in str(update["blocks"]) and "instance=api-2" in str(update["blocks"])
+
+    resolved = notification(_alert("api-1", "resolved"), _alert("api-2", "resolved"), status="resolved")
+    status, body = await _post(h, resolved)
+    assert body["status"] == "updated"
+    assert "2 alert(s) resolved" in str(h.emu.messages(channel)[-1]["blocks"])
+    async with h.bot.ctx.db.session() as s:
+        inc = await IncidentRepo(s).by_channel(channel)
+    assert inc is not None and inc.is_open, "resolving stays a human decision"
+    assert len(h.emu.calls_to("conversations.create")) == 1
+    status, body = await _post(h, resolved)
+    assert body["status"] == "unchanged"
+
+
+async def test_after_the_incident_is_resolved_a_new_firing_declares_again(harness: Harness) -> None:
+    h = harness
+    await _with_token(h)
+    _, body = await _post(h, notification(_alert("api-1")))
+    await h.command(h.alice, body["channel"], "resolve Scaled up")
+    _, again = await _post(h, notification(_alert("api-1", fingerprint="fpnew")))
+    assert again["status"] == "declared" and again["channel"] != body["channel"]
+
+
+async def test_severity_mapping_and_resolved_only_notifications(harness: Harness) -> None:
+    h = harness
+    await _with_token(h)
+    warn = notification(_alert("db-1"))
+    warn["groupKey"] = "warn-group"
+    warn["commonLabels"]["severity"] = "warning"
+    for a in warn["alerts"]:
+        a["labels"]["severity"] = "warning"
+    _, body = await _post(h, warn)
+    async with h.bot.ctx.db.session() as s:
+        inc = await IncidentRepo(s).by_channel(body["channel"])
+    assert inc is not None and inc.severity == "SEV3"
+    stale = notification(_alert("x", "resolved"), status="resolved")
+    stale["groupKey"] = "never-seen"
+    status, body = await _post(h, stale)
+    assert (status, body["status"]) == (200, "ignored")
+
+
+async def test_malformed_payloads_get_400_with_the_reason(harness: Harness) -> None:
+    h = harness
+    await _with_token(h)
+    good = notification(_alert("api-1"))
+    cases: list[tuple[Any, str]] = [(b"not json", "not JSON"), (b"[]", "JSON object")]
+    for key, value, reason in [
+        ("version", "3", "version"),
+        ("groupKey", "", "groupKey"),
+        ("status", "maybe", "status"),
+        ("alerts", [], "alerts"),
+    ]:
+        bad = copy.deepcopy(good)
+        bad[key] = value
+        cases.append((bad, reason))
+    no_labels = copy.deepcopy(good)
+    no_labels["alerts"][0]["labels"] = {}
+    cases.append((no_labels, "alerts[0].labels"))
+    for body, reason in cases:
+        status, answer = await _post(h, body)
+        assert status == 400 and reason in answer["error"], (body, answer)
+    assert h.emu.calls_to("conversations.create") == []
+
+
+async def test_token_is_required_and_the_endpoint_is_off_without_one(harness: Harness) -> None:
+    h = harness
+    status, _ = await _post(h, notification(_alert("api-1")))
+    assert status == 404, "no ALERTMANAGER_TOKEN: the endpoint does not exist"
+    await _with_token(h)
+    assert (await _post(h, notification(_alert("api-1")), token=None))[0] == 401
+    assert (await _post(h, notification(_alert("api-1")), token="wrong"))[0] == 401
+    assert h.emu.calls_to("conversations.create") == []
+
+
+async def test_the_same_notification_from_two_alertmanagers_at_once_declares_once(harness: Harness) -> None:
+    import asyncio
+
+    h = harness
+    await _with_token(h)
+    body = notification(_alert("api-1"))
+    answers = await asyncio.gather(*(_post(h, body) for _ in range(3)))
+    assert sorted(a[1]["status"] for a in answers).count("declared") == 1
+    assert {a[0] for a in answers} == {200}
+    assert len(h.emu.calls_to("conversations.create")) == 1
