@@ -277,7 +277,8 @@ class Shell:
         if not dms:
             self._write(f"(no DMs to @{self.emu.state.user_name(user)})")
         for msg in dms:
-            self._write(self._colourise(f"  {msg.get('text', '')}"))
+            lines = self.emu.state.render(msg.get("text", ""), msg.get("blocks")) or [msg.get("text", "")]
+            self._write(self._colourise("\n".join(f"    {line}" for line in ["", *lines])[1:]))
 
     async def _channels(self, _arg: str) -> None:
         for ch in self.emu.state.channels.values():
