@@ -161,3 +161,20 @@ def test_db_upgrade_creates_the_default_sqlite_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "database at revision" in result.stdout
     assert (tmp_path / "incident-bot.db").is_file()
+
+
+def test_the_example_policy_and_compose_file_are_valid() -> None:
+    import yaml
+
+    from config.policy import load_policy
+
+    root = Path(__file__).resolve().parents[1]
+    policy = load_policy(root / "incident-bot.example.toml")
+    assert [lvl.name for lvl in policy.escalation.levels] == ["L1", "L2", "L3", "L4"]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["bot"]["deploy"]["replicas"] == 2
+    assert "--http" in services["bot"]["command"]
+    assert services["bot"]["environment"]["DATABASE_URL"].startswith("postgresql://")
+    assert "healthcheck" in services["postgres"]
+    assert services["proxy"]["depends_on"]["bot"]["condition"] == "service_healthy"
