@@ -9,6 +9,7 @@ from bot.alertmanager import AlertIntake
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.escalation import Escalation
+from bot.event_queue import EventQueue
 from bot.lifecycle import Lifecycle
 from bot.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from bot.roles import Roles
@@ -38,6 +39,8 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
     client = build_client(settings, metrics)
     slack = SlackOps(client)
     lifecycle = Lifecycle(db, slack, policy, clock, metrics)
+    timeline = Timeline(db, slack, policy, clock, metrics)
+    tasks = BackgroundTasks()
     return BotContext(
         settings=settings,
         policy=policy,
@@ -47,11 +50,12 @@ def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock
         slack=slack,
         metrics=metrics,
         lifecycle=lifecycle,
-        timeline=Timeline(db, slack, policy, clock, metrics),
+        timeline=timeline,
         roles=Roles(db, slack, clock),
         escalation=Escalation(db, slack, policy, clock, metrics),
         alerts=AlertIntake(db, slack, lifecycle, policy, clock),
-        tasks=BackgroundTasks(),
+        tasks=tasks,
+        events=EventQueue(timeline, tasks),
     )
 
 

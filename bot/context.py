@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alertmanager import AlertIntake
 from bot.clock import Clock
 from bot.escalation import Escalation
+from bot.event_queue import EventQueue
 from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
 from bot.roles import Roles
@@ -36,6 +37,7 @@ class BotContext:
     roles: Roles
     escalation: Escalation
     alerts: AlertIntake
+    events: EventQueue
     tasks: BackgroundTasks
 
     async def tick(self) -> int:

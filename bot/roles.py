@@ -53,15 +53,22 @@ class Roles:
 
     def __init__(self, db: Database, slack: SlackOps, clock: Clock) -> None:
         self.db, self.slack, self.clock = db, slack, clock
+        self._known: dict[str, str] = {}  # names already stored by this process
+
+    def is_new_name(self, user_id: str, name: str) -> bool:
+        """Whether this process has not stored this name for this user yet."""
+        return self._known.get(user_id) != name
 
     async def remember_names(self, names: dict[str, str]) -> None:
         """Store user names seen in payloads, for exports that run without Slack."""
+        names = {u: n for u, n in names.items() if self._known.get(u) != n}
         if not names:
             return
         async with self.db.session() as s:
             repo = PeopleRepo(s)
             for user_id, name in names.items():
                 await repo.remember(user_id, name)
+        self._known.update(names)
 
     async def assign(self, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
         """Give `role_key` to `user_id` in the incident of `channel_id`."""

@@ -49,6 +49,7 @@ class FetchedMessage:
     ts: str
     user_id: str | None
     text: str
+    thread_ts: str | None = None
 
 
 class SlackOps:
@@ -57,6 +58,8 @@ class SlackOps:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._channel_ids: dict[str, str] = {}
+        self._workspace_url: str | None = None
+        self._dm_channels: dict[str, str] = {}
 
     async def create_incident_channel(self, prefix: str, at: datetime, title: str) -> Channel:
         """Create a fresh public channel; on `name_taken` try a new name, never reuse an old channel."""
@@ -145,12 +148,14 @@ class SlackOps:
                 raise SlackOpError(f"looking up #{name}", "channel_not_found")
 
     async def dm(self, user_id: str, message: Message) -> tuple[str, str]:
-        """Open (or reuse) the DM with a person and post there; returns (channel id, ts)."""
-        try:
-            opened = await self.client.conversations_open(users=user_id)
-        except SlackApiError as exc:
-            raise SlackOpError(f"opening a DM with <@{user_id}>", slack_error(exc)) from exc
-        channel_id = str(opened["channel"]["id"])
+        """Open the DM with a person (once per process) and post there; returns (channel id, ts)."""
+        channel_id = self._dm_channels.get(user_id)
+        if channel_id is None:
+            try:
+                opened = await self.client.conversations_open(users=user_id)
+            except SlackApiError as exc:
+                raise SlackOpError(f"opening a DM with <@{user_id}>", slack_error(exc)) from exc
+            channel_id = self._dm_channels[user_id] = str(opened["channel"]["id"])
         return channel_id, await self.post(channel_id, message)
 
     async def react(self, channel_id: str, ts: str, name: str) -> None:
@@ -169,8 +174,27 @@ class SlackOps:
             if slack_error(exc) not in ("no_reaction", "message_not_found"):
                 raise SlackOpError(f"removing :{name}:", slack_error(exc)) from exc
 
-    async def permalink(self, channel_id: str, ts: str) -> str | None:
-        """A link to one message (None if Slack will not give one)."""
+    def local_permalink(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
+        """The link Slack would give, built from the workspace URL; None until that URL is known."""
+        if not self._workspace_url:
+            return None
+        link = f"{self._workspace_url.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
+        if thread_ts and thread_ts != ts:
+            link += f"?thread_ts={thread_ts}&cid={channel_id}"
+        return link
+
+    async def permalink(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
+        """A link to one message: built locally once auth.test told the workspace URL (asked once);
+        chat.getPermalink only when that fails. None if Slack will not give one."""
+        if self._workspace_url is None:
+            try:
+                self._workspace_url = str((await self.client.auth_test())["url"])
+            except (SlackApiError, KeyError) as exc:
+                self._workspace_url = ""
+                log.warning("auth.test gave no workspace URL: %s", exc)
+        link = self.local_permalink(channel_id, ts, thread_ts)
+        if link:
+            return link
         try:
             resp = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
         except SlackApiError as exc:
@@ -195,7 +219,12 @@ class SlackOps:
         if not found:
             return None
         m = found[0]
-        return FetchedMessage(ts=ts, user_id=m.get("user") or m.get("bot_id"), text=m.get("text") or "")
+        return FetchedMessage(
+            ts=ts,
+            user_id=m.get("user") or m.get("bot_id"),
+            text=m.get("text") or "",
+            thread_ts=m.get("thread_ts"),
+        )
 
     async def upload_text(self, channel_id: str, filename: str, title: str, content: str) -> None:
         """Share a text file in a channel (files.getUploadURLExternal + files.completeUploadExternal)."""

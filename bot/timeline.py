@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.clock import Clock
 from bot.lifecycle import IncidentError
 from bot.metrics import Metrics
@@ -18,7 +20,15 @@ from config.policy import Policy
 from messages.postmortem import Postmortem
 from storage.db import Database
 from storage.models import Incident, TimelineEntry, TranscriptMessage
-from storage.repositories import EventRepo, IncidentRepo, PeopleRepo, TimelineRepo, TranscriptRepo
+from storage.repositories import (
+    EventRepo,
+    IncidentRepo,
+    PeopleRepo,
+    TimelineRepo,
+    TranscriptRepo,
+    insert_ignore,
+    insert_ignoring_duplicates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +47,28 @@ def message_source(ts: str) -> str:
 def ts_time(ts: str) -> datetime:
     """When a Slack message was posted, from its ts."""
     return datetime.fromtimestamp(float(ts), UTC)
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    """The two facts the event path needs about a channel's incident."""
+
+    id: int
+    scribe_id: str | None
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A timeline emoji on a message, with what the entry needs."""
+
+    event_id: str | None
+    incident_id: int
+    ts: str
+    user_id: str
+    emoji: str
+    author: str | None
+    text: str
+    link: str | None
 
 
 @dataclass(frozen=True)
@@ -59,10 +91,29 @@ class Timeline:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics = metrics or Metrics()
         self._pruned_at: datetime | None = None
+        self._not_incident: set[str] = set()
 
     async def _incident(self, channel_id: str) -> Incident | None:
         async with self.db.session() as s:
             return await IncidentRepo(s).by_channel(channel_id)
+
+    async def _incident_ref(self, s, channel_id: str) -> IncidentRef | None:  # type: ignore[no-untyped-def]
+        """(id, scribe) of the channel's incident, read in session `s`; None for other channels.
+
+        Channels found not to be incident channels are remembered: an incident always gets a new
+        channel, created before its row exists, so such a channel never becomes one later.
+        """
+        if channel_id in self._not_incident:
+            return None
+        row = (
+            await s.execute(select(Incident.id, Incident.scribe_id).where(Incident.channel_id == channel_id))
+        ).first()
+        if row is None:
+            if len(self._not_incident) > 50_000:
+                self._not_incident.clear()
+            self._not_incident.add(channel_id)
+            return None
+        return IncidentRef(row.id, row.scribe_id)
 
     async def _claim(self, s, event_id: str | None) -> bool:  # type: ignore[no-untyped-def]
         """Claim the event in session `s`; False when it was already processed."""
@@ -84,37 +135,101 @@ class Timeline:
         async with self.db.session() as s:
             return await EventRepo(s).prune(now - EVENT_MEMORY)
 
-    async def message_posted(self, event_id: str | None, msg: PostedMessage) -> TimelineEntry | None:
-        """Keep a human message of an incident channel; the scribe's go on the timeline."""
-        incident = await self._incident(msg.channel_id)
-        if incident is None:
-            return None
-        entry = None
+    async def message_posted(self, event_id: str | None, msg: PostedMessage) -> bool:
+        """Keep a human message of an incident channel; the scribe's go on the timeline (True if so)."""
+        on_timeline = False
         async with self.db.session() as s:
-            if not await self._claim(s, event_id):
-                return None
-            await TranscriptRepo(s).add(
-                TranscriptMessage(
-                    incident_id=incident.id,
-                    ts=msg.ts,
-                    thread_ts=msg.thread_ts,
-                    user_id=msg.user_id,
-                    text=msg.text,
-                    posted_at=ts_time(msg.ts),
-                )
+            incident = await self._incident_ref(s, msg.channel_id)
+            if incident is None or not await self._claim(s, event_id):
+                return False
+            posted = ts_time(msg.ts)
+            await insert_ignoring_duplicates(
+                s,
+                TranscriptMessage,
+                incident_id=incident.id,
+                ts=msg.ts,
+                thread_ts=msg.thread_ts,
+                user_id=msg.user_id,
+                text=msg.text,
+                posted_at=posted,
             )
             if incident.scribe_id and msg.user_id == incident.scribe_id:
-                entry = await TimelineRepo(s).record_once(
-                    incident.id,
-                    "scribe",
-                    msg.text,
-                    ts_time(msg.ts),
+                on_timeline = await insert_ignoring_duplicates(
+                    s,
+                    TimelineEntry,
+                    incident_id=incident.id,
+                    kind="scribe",
+                    text=msg.text,
+                    at=posted,
                     author_id=msg.user_id,
                     message_ts=msg.ts,
                     source_key=message_source(msg.ts),
                 )
         await self.prune_events()
-        return entry
+        return on_timeline
+
+    async def messages_posted(self, batch: list[tuple[str | None, PostedMessage]]) -> int:
+        """Keep many messages in one transaction (the event queue's fast path); returns how many were new.
+
+        Event ids are claimed with one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, so
+        retried events drop out; the transcript and scribe entries follow in two more statements.
+        """
+        now = self.clock.now()
+        async with self.db.session() as s:
+            refs: dict[str, IncidentRef | None] = {}
+            wanted: list[tuple[str | None, PostedMessage, IncidentRef]] = []
+            seen_ids: set[str] = set()
+            for event_id, msg in batch:
+                if msg.channel_id not in refs:
+                    refs[msg.channel_id] = await self._incident_ref(s, msg.channel_id)
+                ref = refs[msg.channel_id]
+                if ref is None or (event_id is not None and event_id in seen_ids):
+                    continue
+                if event_id is not None:
+                    seen_ids.add(event_id)
+                wanted.append((event_id, msg, ref))
+            if not wanted:
+                return 0
+            claimed = await EventRepo(s).claim_many(sorted(seen_ids), now)
+            fresh = [(e, m, r) for e, m, r in wanted if e is None or e in claimed]
+            duplicates = len(wanted) - len(fresh)
+            if fresh:
+                await s.execute(
+                    insert_ignore(s, TranscriptMessage),
+                    [
+                        {
+                            "incident_id": r.id,
+                            "ts": m.ts,
+                            "thread_ts": m.thread_ts,
+                            "user_id": m.user_id,
+                            "text": m.text,
+                            "posted_at": ts_time(m.ts),
+                        }
+                        for _, m, r in fresh
+                    ],
+                )
+                scribe = [(m, r) for _, m, r in fresh if r.scribe_id and m.user_id == r.scribe_id]
+                if scribe:
+                    await s.execute(
+                        insert_ignore(s, TimelineEntry),
+                        [
+                            {
+                                "incident_id": r.id,
+                                "kind": "scribe",
+                                "text": m.text,
+                                "at": ts_time(m.ts),
+                                "author_id": m.user_id,
+                                "message_ts": m.ts,
+                                "source_key": message_source(m.ts),
+                            }
+                            for m, r in scribe
+                        ],
+                    )
+        if duplicates:
+            log.info("%d retried events already processed; ignored", duplicates)
+            self.metrics.events_deduplicated.inc(duplicates)
+        await self.prune_events()
+        return len(fresh)
 
     async def message_edited(self, event_id: str | None, channel_id: str, ts: str, text: str) -> None:
         """An edit changes the kept text and the timeline entry made from the message."""
@@ -150,38 +265,62 @@ class Timeline:
         """A timeline emoji puts the message on the timeline (at its own time) and gets a ✅."""
         if emoji not in self.policy.timeline.emoji:
             return None
-        incident = await self._incident(channel_id)
-        if incident is None:
-            return None
         async with self.db.session() as s:
-            kept = await TranscriptRepo(s).get(incident.id, ts)
-            author, text = (kept.user_id, kept.text) if kept else (None, None)
-        if text is None:
-            fetched = await self.slack.fetch_message(channel_id, ts)
-            if fetched is None:
-                log.warning("reaction on a message Slack cannot find: %s/%s", channel_id, ts)
+            incident = await self._incident_ref(s, channel_id)
+            if incident is None:
                 return None
-            author, text = fetched.user_id, fetched.text
-        permalink = await self.slack.permalink(channel_id, ts)
-        async with self.db.session() as s:
-            if not await self._claim(s, event_id):
-                return None
-            await TranscriptRepo(s).add_reaction(incident.id, ts, user_id, emoji)
-            entry = await TimelineRepo(s).record_once(
-                incident.id,
-                "pinned",
-                text,
-                ts_time(ts),
-                author_id=author,
-                message_ts=ts,
-                permalink=permalink,
-                source_key=message_source(ts),
-            )
+            kept = (
+                await s.execute(
+                    select(
+                        TranscriptMessage.user_id, TranscriptMessage.text, TranscriptMessage.thread_ts
+                    ).where(TranscriptMessage.incident_id == incident.id, TranscriptMessage.ts == ts)
+                )
+            ).first()
+            # The usual case, one transaction: the message is in the transcript, the link is local.
+            link = self.slack.local_permalink(channel_id, ts, kept.thread_ts) if kept else None
+            if kept is not None and link is not None:
+                pin = Pin(event_id, incident.id, ts, user_id, emoji, kept.user_id, kept.text, link)
+                if not await self._pin(s, pin):
+                    return None
+                entry = await TimelineRepo(s).by_source(incident.id, message_source(ts))
+        if kept is None or link is None:
+            if kept is None:
+                fetched = await self.slack.fetch_message(channel_id, ts)
+                if fetched is None:
+                    log.warning("reaction on a message Slack cannot find: %s/%s", channel_id, ts)
+                    return None
+                author, text, thread_ts = fetched.user_id, fetched.text, fetched.thread_ts
+            else:
+                author, text, thread_ts = kept.user_id, kept.text, kept.thread_ts
+            link = await self.slack.permalink(channel_id, ts, thread_ts)
+            async with self.db.session() as s:
+                if not await self._pin(s, Pin(event_id, incident.id, ts, user_id, emoji, author, text, link)):
+                    return None
+                entry = await TimelineRepo(s).by_source(incident.id, message_source(ts))
         try:
             await self.slack.react(channel_id, ts, CONFIRM_EMOJI)
         except SlackOpError as exc:
             log.warning("could not confirm the timeline entry: %s", exc)
         return entry
+
+    async def _pin(self, s, pin: Pin) -> bool:  # type: ignore[no-untyped-def]
+        """Claim the event, remember who pinned, add the entry unless the message has one."""
+        if not await self._claim(s, pin.event_id):
+            return False
+        await TranscriptRepo(s).add_reaction(pin.incident_id, pin.ts, pin.user_id, pin.emoji)
+        await insert_ignoring_duplicates(
+            s,
+            TimelineEntry,
+            incident_id=pin.incident_id,
+            kind="pinned",
+            text=pin.text,
+            at=ts_time(pin.ts),
+            author_id=pin.author,
+            message_ts=pin.ts,
+            permalink=pin.link,
+            source_key=message_source(pin.ts),
+        )
+        return True
 
     async def reaction_removed(
         self, event_id: str | None, channel_id: str, ts: str, user_id: str, emoji: str

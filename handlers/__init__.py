@@ -3,7 +3,6 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import BotContext
-from bot.logs import bind
 
 
 def register_all(app: AsyncApp, ctx: BotContext) -> None:
@@ -18,12 +17,6 @@ def register_all(app: AsyncApp, ctx: BotContext) -> None:
         timeline_commands,
         views,
     )
-
-    @app.middleware
-    async def bind_log_ids(body: dict, next) -> None:  # type: ignore[no-untyped-def, type-arg]
-        # Every log line of this request, and of the work it spawns, carries Slack's id.
-        bind(event_id=body.get("event_id"), request_id=body.get("trigger_id"))
-        await next()
 
     for module in (commands, events, views, actions):
         module.register(app, ctx)

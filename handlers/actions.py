@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot import logs
 from bot.context import BotContext
 from handlers.replies import run_reporting
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
@@ -30,6 +31,7 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
     @app.action(ACK_ACTION)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        logs.bind(request_id=body.get("trigger_id"))
         delivery = _delivery_id(body)
         if delivery is None:
             return

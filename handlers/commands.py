@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot import logs
 from bot.context import BotContext
 from handlers import parse as p
 from handlers.replies import run_reporting
@@ -61,6 +62,7 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
 
     @app.command("/incident")
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        logs.bind(request_id=command.get("trigger_id"))  # on every log line of this command's work
         sub, args = p.split(command.get("text", ""))
         if command.get("user_name"):
             ctx.tasks.spawn(

@@ -1,7 +1,7 @@
 """Events API listeners: messages and reactions in incident channels feed the timeline.
 
-Each listener acks at once (Bolt answers Slack when the listener returns) and hands the work to
-ctx.tasks; the core deduplicates by event id, so Slack's retries never double an entry.
+Each listener returns at once (Bolt then answers Slack) after queueing the work on ctx.events, which
+applies it in order; the core deduplicates by event id, so Slack's retries never double an entry.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot import logs
 from bot.context import BotContext
 from bot.timeline import PostedMessage
 
@@ -33,6 +34,7 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        logs.bind(event_id=body.get("event_id"))  # on every log line of this event's work
         subtype = event.get("subtype")
         channel = event.get("channel")
         if not channel:
@@ -41,13 +43,13 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             message = event.get("message") or {}
             if _from_bot(message, context) or not message.get("ts"):
                 return
-            work = ctx.timeline.message_edited(
-                _event_id(body), channel, message["ts"], message.get("text") or ""
-            )
+            event_id, ts, text = _event_id(body), message["ts"], message.get("text") or ""
+            ctx.events.then(lambda: ctx.timeline.message_edited(event_id, channel, ts, text))
         elif subtype == "message_deleted":
             if not event.get("deleted_ts"):
                 return
-            work = ctx.timeline.message_deleted(_event_id(body), channel, event["deleted_ts"])
+            event_id, ts = _event_id(body), event["deleted_ts"]
+            ctx.events.then(lambda: ctx.timeline.message_deleted(event_id, channel, ts))
         elif subtype in HUMAN_SUBTYPES and not _from_bot(event, context):
             msg = PostedMessage(
                 channel_id=channel,
@@ -56,10 +58,7 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
                 text=event.get("text") or "",
                 thread_ts=event.get("thread_ts"),
             )
-            work = ctx.timeline.message_posted(_event_id(body), msg)
-        else:
-            return
-        ctx.tasks.spawn(work, name=f"message-{subtype or 'new'}")
+            ctx.events.posted(_event_id(body), msg)
 
     @app.event("reaction_added")
     async def on_reaction_added(
@@ -68,12 +67,9 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
         item = event.get("item") or {}
         if item.get("type") != "message" or event.get("user") == context.bot_user_id:
             return
-        ctx.tasks.spawn(
-            ctx.timeline.reaction_added(
-                _event_id(body), item["channel"], item["ts"], event["user"], event.get("reaction", "")
-            ),
-            name="reaction-added",
-        )
+        logs.bind(event_id=body.get("event_id"))
+        args = (_event_id(body), item["channel"], item["ts"], event["user"], event.get("reaction", ""))
+        ctx.events.soon(lambda: ctx.timeline.reaction_added(*args), name="reaction-added")
 
     @app.event("reaction_removed")
     async def on_reaction_removed(
@@ -82,9 +78,5 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
         item = event.get("item") or {}
         if item.get("type") != "message" or event.get("user") == context.bot_user_id:
             return
-        ctx.tasks.spawn(
-            ctx.timeline.reaction_removed(
-                _event_id(body), item["channel"], item["ts"], event["user"], event.get("reaction", "")
-            ),
-            name="reaction-removed",
-        )
+        args = (_event_id(body), item["channel"], item["ts"], event["user"], event.get("reaction", ""))
+        ctx.events.then(lambda: ctx.timeline.reaction_removed(*args))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from messages.blocks import Message, context, escape, header, section
 
 # (syntax, what it does); the first word of the syntax is the subcommand.
@@ -41,6 +43,7 @@ def usage(subcommand: str) -> str:
     return " or ".join(lines) if lines else "`/incident help`"
 
 
+@cache
 def help_message() -> Message:
     """Every command with its syntax."""
     body = "\n".join(f"{_code(syntax)}\n      {escape(what)}" for syntax, what in COMMANDS)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Insert, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,10 +28,23 @@ async def insert_ignoring_duplicates(session: AsyncSession, model: type[Base], *
     On PostgreSQL a concurrent insert of the same key waits for the other transaction, so a retry
     that races the first delivery is decided by whether that one commits.
     """
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
+    result = await session.execute(insert_ignore(session, model), values)
     return bool(result.rowcount)
+
+
+def insert_ignore(session: AsyncSession, model: type[Base]) -> Insert:
+    """A cached INSERT … ON CONFLICT DO NOTHING on the model's table, for the session's dialect.
+
+    Built on the Table (not the ORM class) and given values at execution, so SQLAlchemy compiles it
+    once; execute it with a dict, or a list of dicts for many rows.
+    """
+    return _insert_ignore(session.bind.dialect.name, model.__table__)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=64)
+def _insert_ignore(dialect_name: str, table: Table) -> Insert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 class IncidentRepo:
@@ -206,6 +220,15 @@ class EventRepo:
         return await insert_ignoring_duplicates(
             self.session, ProcessedEvent, event_id=event_id, received_at=at
         )
+
+    async def claim_many(self, event_ids: list[str], at: datetime) -> set[str]:
+        """Record many ids in one statement; returns those that were new."""
+        if not event_ids:
+            return set()
+        table = ProcessedEvent.__table__
+        stmt = insert_ignore(self.session, ProcessedEvent).returning(table.c.event_id)  # type: ignore[attr-defined]
+        rows = await self.session.execute(stmt, [{"event_id": e, "received_at": at} for e in event_ids])
+        return set(rows.scalars())
 
     async def prune(self, before: datetime) -> int:
         """Forget ids older than `before` (Slack stops retrying within the hour)."""
