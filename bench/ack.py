@@ -31,7 +31,7 @@ from _support import (
 KINDS = ("help", "message", "reaction")
 
 
-async def run_once(rounds: int) -> dict[tuple[str, str], list[float]]:
+async def run_once(rounds: int, kinds: tuple[str, ...] = KINDS) -> dict[tuple[str, str], list[float]]:
     emu = await workspace()
     with tempfile.TemporaryDirectory() as tmp:
         bot = await bot_server(emu, Path(tmp), f"sqlite:///{tmp}/bench.db").start()
@@ -58,7 +58,7 @@ async def run_once(rounds: int) -> dict[tuple[str, str], list[float]]:
                         "message": event_body(message, f"EvM{i:06d}"),
                         "reaction": event_body(reaction, f"EvR{i:06d}"),
                     }
-                    for kind in KINDS:
+                    for kind in kinds:
                         targets = [("bot", bot.url), ("floor", floor.url)]
                         random.shuffle(targets)
                         for name, url in targets:
@@ -73,11 +73,11 @@ async def run_once(rounds: int) -> dict[tuple[str, str], list[float]]:
     return times
 
 
-async def main(rounds: int, runs: int) -> None:
+async def main(rounds: int, runs: int, kinds: tuple[str, ...]) -> None:
     print(f"ack latency, {rounds} rounds x {runs} runs on {machine()}")
-    results = [await run_once(rounds) for _ in range(runs)]
+    results = [await run_once(rounds, kinds) for _ in range(runs)]
     print(f"{'kind':10} {'floor p50':>10} {'bot p50':>10} {'ratio':>6} {'floor p99':>10} {'bot p99':>10}")
-    for kind in KINDS:
+    for kind in kinds:
         fp50 = median([percentile(r[("floor", kind)], 50) for r in results]) * 1000
         bp50 = median([percentile(r[("bot", kind)], 50) for r in results]) * 1000
         fp99 = median([percentile(r[("floor", kind)], 99) for r in results]) * 1000
@@ -90,5 +90,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="comma-separated subset of help,message,reaction"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.runs))
+    asyncio.run(main(args.rounds, args.runs, tuple(args.kinds.split(","))))

@@ -42,6 +42,7 @@ class BotContext:
 
     async def tick(self) -> int:
         """One pass of due work: pages, reminders, and pruning old event ids."""
-        handled = await self.escalation.tick()
-        await self.timeline.prune_events()
+        with self.metrics.tick_seconds.time():
+            handled = await self.escalation.tick()
+            await self.timeline.prune_events()
         return handled

@@ -14,6 +14,7 @@ drop a page, by design (a page is at-least-once per person; missing one is worse
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 LATE_AFTER = timedelta(seconds=30)
+# Jobs carried out at once by one tick: many incidents falling due together page in parallel.
+PARALLEL = 16
 
 
 class Escalation:
@@ -46,11 +49,17 @@ class Escalation:
         self.metrics = metrics or Metrics()
 
     async def tick(self) -> int:
-        """Claim everything due and carry it out; returns how many jobs were handled."""
+        """Claim everything due and carry it out (up to PARALLEL jobs at once); returns how many."""
         now = self.clock.now()
         async with self.db.session() as s:
             claims = await ScheduleRepo(s).claim_due(now, now + LEASE)
-        for claim in claims:
+        if claims:
+            limit = asyncio.Semaphore(PARALLEL)
+            await asyncio.gather(*(self._run(claim, limit) for claim in claims))
+        return len(claims)
+
+    async def _run(self, claim: Claim, limit: asyncio.Semaphore) -> None:
+        async with limit:
             logs.bind(incident_id=claim.incident_id)
             try:
                 if claim.kind == PAGE:
@@ -59,10 +68,7 @@ class Escalation:
                     await self._remind(claim)
             except Exception:
                 # The claim stays; its lease runs out and a later tick retries it.
-                log.exception(
-                    "job %s (%s) failed", claim.job_id, claim.kind, extra={"incident_id": claim.incident_id}
-                )
-        return len(claims)
+                log.exception("job %s (%s) failed", claim.job_id, claim.kind)
 
     async def _skip(self, claim: Claim, why: str) -> None:
         async with self.db.session() as s:

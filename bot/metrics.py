@@ -64,6 +64,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5),
             registry=r,
         )
+        self.tick_seconds = Histogram(
+            "incident_bot_tick_seconds",
+            "One scheduler tick: claim what is due and carry it out",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+            registry=r,
+        )
         self.events_deduplicated = Counter(
             "incident_bot_events_deduplicated", "Slack event retries recognised and ignored", registry=r
         )

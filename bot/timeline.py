@@ -261,14 +261,17 @@ class Timeline:
 
     async def reaction_added(
         self, event_id: str | None, channel_id: str, ts: str, user_id: str, emoji: str
-    ) -> TimelineEntry | None:
-        """A timeline emoji puts the message on the timeline (at its own time) and gets a ✅."""
+    ) -> bool:
+        """A timeline emoji puts the message on the timeline (at its own time) and gets a ✅.
+
+        False when ignored (other emoji or channel, a retried event, a message Slack cannot find).
+        """
         if emoji not in self.policy.timeline.emoji:
-            return None
+            return False
         async with self.db.session() as s:
             incident = await self._incident_ref(s, channel_id)
             if incident is None:
-                return None
+                return False
             kept = (
                 await s.execute(
                     select(
@@ -281,27 +284,25 @@ class Timeline:
             if kept is not None and link is not None:
                 pin = Pin(event_id, incident.id, ts, user_id, emoji, kept.user_id, kept.text, link)
                 if not await self._pin(s, pin):
-                    return None
-                entry = await TimelineRepo(s).by_source(incident.id, message_source(ts))
+                    return False
         if kept is None or link is None:
             if kept is None:
                 fetched = await self.slack.fetch_message(channel_id, ts)
                 if fetched is None:
                     log.warning("reaction on a message Slack cannot find: %s/%s", channel_id, ts)
-                    return None
+                    return False
                 author, text, thread_ts = fetched.user_id, fetched.text, fetched.thread_ts
             else:
                 author, text, thread_ts = kept.user_id, kept.text, kept.thread_ts
             link = await self.slack.permalink(channel_id, ts, thread_ts)
             async with self.db.session() as s:
                 if not await self._pin(s, Pin(event_id, incident.id, ts, user_id, emoji, author, text, link)):
-                    return None
-                entry = await TimelineRepo(s).by_source(incident.id, message_source(ts))
+                    return False
         try:
             await self.slack.react(channel_id, ts, CONFIRM_EMOJI)
         except SlackOpError as exc:
             log.warning("could not confirm the timeline entry: %s", exc)
-        return entry
+        return True
 
     async def _pin(self, s, pin: Pin) -> bool:  # type: ignore[no-untyped-def]
         """Claim the event, remember who pinned, add the entry unless the message has one."""
