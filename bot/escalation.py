@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 LATE_AFTER = timedelta(seconds=30)
-# Jobs carried out at once by one tick: many incidents falling due together page in parallel.
+# Incidents served at once by one tick: many falling due together are paged in parallel.
 PARALLEL = 16
 
 
@@ -49,26 +49,33 @@ class Escalation:
         self.metrics = metrics or Metrics()
 
     async def tick(self) -> int:
-        """Claim everything due and carry it out (up to PARALLEL jobs at once); returns how many."""
+        """Claim everything due and carry it out; returns how many jobs were handled.
+
+        Incidents are served in parallel (up to PARALLEL), each incident's jobs in due order, so
+        L1 is paged before L2 when both fell due during downtime.
+        """
         now = self.clock.now()
         async with self.db.session() as s:
             claims = await ScheduleRepo(s).claim_due(now, now + LEASE)
-        if claims:
-            limit = asyncio.Semaphore(PARALLEL)
-            await asyncio.gather(*(self._run(claim, limit) for claim in claims))
+        by_incident: dict[int, list[Claim]] = {}
+        for claim in claims:  # claims come in due order
+            by_incident.setdefault(claim.incident_id, []).append(claim)
+        limit = asyncio.Semaphore(PARALLEL)
+        await asyncio.gather(*(self._run(jobs, limit) for jobs in by_incident.values()))
         return len(claims)
 
-    async def _run(self, claim: Claim, limit: asyncio.Semaphore) -> None:
+    async def _run(self, jobs: list[Claim], limit: asyncio.Semaphore) -> None:
         async with limit:
-            logs.bind(incident_id=claim.incident_id)
-            try:
-                if claim.kind == PAGE:
-                    await self._page(claim)
-                else:
-                    await self._remind(claim)
-            except Exception:
-                # The claim stays; its lease runs out and a later tick retries it.
-                log.exception("job %s (%s) failed", claim.job_id, claim.kind)
+            logs.bind(incident_id=jobs[0].incident_id)
+            for claim in jobs:
+                try:
+                    if claim.kind == PAGE:
+                        await self._page(claim)
+                    else:
+                        await self._remind(claim)
+                except Exception:
+                    # The claim stays; its lease runs out and a later tick retries it.
+                    log.exception("job %s (%s) failed", claim.job_id, claim.kind)
 
     async def _skip(self, claim: Claim, why: str) -> None:
         async with self.db.session() as s:
