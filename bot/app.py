@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,22 +22,38 @@ from config.settings import Settings
 from storage.db import Database
 
 
-def build_client(settings: Settings, metrics: Metrics) -> AsyncWebClient:
-    """A Web API client that rides out 429s (honouring Retry-After), 5xx and dropped connections."""
+def build_client(
+    settings: Settings, metrics: Metrics, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """A Web API client that rides out 429s (honouring Retry-After), 5xx and dropped connections.
+
+    Give it the app's aiohttp session: without one slack_sdk opens a connection per call.
+    """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = (
         settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     )
     return InstrumentedWebClient(
-        token=token, base_url=base_url, timeout=15, retry_handlers=retry_handlers(metrics), metrics=metrics
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=retry_handlers(metrics),
+        metrics=metrics,
+        session=session,
     )
 
 
-def build_context(settings: Settings, policy: Policy, db: Database, clock: Clock | None = None) -> BotContext:
+def build_context(
+    settings: Settings,
+    policy: Policy,
+    db: Database,
+    clock: Clock | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> BotContext:
     """Wire the domain services for one process."""
     clock = clock or SystemClock()
     metrics = Metrics()
-    client = build_client(settings, metrics)
+    client = build_client(settings, metrics, session)
     slack = SlackOps(client)
     lifecycle = Lifecycle(db, slack, policy, clock, metrics)
     timeline = Timeline(db, slack, policy, clock, metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,21 +119,32 @@ class Lifecycle:
         self.metrics.declared.labels(severity.value).inc()
         self.wake()  # L1 is due at declaration
         out = Outcome(incident)
+        # Independent steps run side by side: the initial post lands one round trip after the
+        # channel exists, whatever Slack's latency.
+        steps = [
+            self._step(out, self.slack.set_topic(channel.id, templates.incident_topic(incident))),
+            self._post_initial(out, incident),
+            self._step(
+                out, self.slack.post_joining(self.policy.announce_channel, templates.announcement(incident))
+            ),
+        ]
         if declared_by:  # an Alertmanager declaration has no commander until someone takes it
-            await self._step(out, self.slack.invite(channel.id, [declared_by]))
-        await self._step(out, self.slack.set_topic(channel.id, templates.incident_topic(incident)))
-        ts = await self._step(out, self.slack.post(channel.id, templates.initial(incident)))
-        if ts:
-            await self._step(out, self.slack.pin(channel.id, ts))
-            async with self.db.session() as s:
-                row = await IncidentRepo(s).get(incident.id)
-                assert row is not None
-                row.initial_message_ts = ts
-            incident.initial_message_ts = ts
-        await self._step(
-            out, self.slack.post_joining(self.policy.announce_channel, templates.announcement(incident))
-        )
+            steps.insert(0, self._step(out, self.slack.invite(channel.id, [declared_by])))
+        await asyncio.gather(*steps)
         return out
+
+    async def _post_initial(self, out: Outcome, incident: Incident) -> None:
+        """Post the initial template, pin it, remember its ts."""
+        channel_id = incident.channel_id or ""
+        ts = await self._step(out, self.slack.post(channel_id, templates.initial(incident)))
+        if not ts:
+            return
+        async with self.db.session() as s:
+            row = await IncidentRepo(s).get(incident.id)
+            assert row is not None
+            row.initial_message_ts = ts
+        incident.initial_message_ts = ts
+        await self._step(out, self.slack.pin(channel_id, ts))
 
     async def _step(self, out: Outcome, coro):  # type: ignore[no-untyped-def]
         """Run one Slack step; a failure becomes a warning so the rest still happens."""

@@ -7,6 +7,7 @@ import hmac
 import logging
 import time
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -43,6 +44,7 @@ class Bot:
         self._ticker: Ticker | None = None
         self._use_scheduler = scheduler
         self._slack_ok = False
+        self._http: aiohttp.ClientSession | None = None
 
     @property
     def ctx(self) -> BotContext:
@@ -63,7 +65,9 @@ class Bot:
         db = Database(self.settings.database_url)
         if run_migrations:
             await migrate.upgrade(db)
-        self._ctx = build_context(self.settings, self.policy, db, self._clock)
+        # One HTTP connection pool for the Slack Web API, owned by this bot and closed in stop().
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._ctx = build_context(self.settings, self.policy, db, self._clock, self._http)
         self._app = build_app(self._ctx)
         if self._use_scheduler:
             ctx = self._ctx
@@ -83,6 +87,9 @@ class Bot:
         except TimeoutError:
             log.warning("stopping with %d background tasks unfinished", len(self._ctx.tasks))
         await self._ctx.db.dispose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         self._ctx = None
 
     def web_app(self, *, slack: bool = True) -> web.Application:

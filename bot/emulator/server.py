@@ -64,6 +64,8 @@ class SlackEmulator:
         self._faults: dict[str, list[Fault]] = {}
         self._methods = api.methods()
         self._runner: web.AppRunner | None = None
+        # Seconds every Web API answer waits, to play Slack's own latency (benchmarks).
+        self.latency = 0.0
 
     # lifecycle
 
@@ -254,6 +256,8 @@ class SlackEmulator:
     # HTTP
 
     async def _api(self, request: web.Request) -> web.Response:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         method = request.match_info["method"]
         params: dict[str, Any] = {}
         headers: dict[str, str] = {}
