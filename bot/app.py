@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,8 +14,10 @@ from bot.escalation import Escalation
 from bot.event_queue import EventQueue
 from bot.lifecycle import Lifecycle
 from bot.metrics import InstrumentedWebClient, Metrics, retry_handlers
+from bot.outbox import Outbox
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
+from bot.statuspage import StatuspageService
 from bot.tasks import BackgroundTasks
 from bot.timeline import Timeline
 from config.policy import Policy
@@ -49,13 +52,15 @@ def build_context(
     db: Database,
     clock: Clock | None = None,
     session: aiohttp.ClientSession | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> BotContext:
     """Wire the domain services for one process."""
     clock = clock or SystemClock()
     metrics = Metrics()
     client = build_client(settings, metrics, session)
     slack = SlackOps(client)
-    lifecycle = Lifecycle(db, slack, policy, clock, metrics)
+    outbox = Outbox(db, policy, clock, http)
+    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox)
     timeline = Timeline(db, slack, policy, clock, metrics)
     tasks = BackgroundTasks()
     return BotContext(
@@ -69,7 +74,9 @@ def build_context(
         lifecycle=lifecycle,
         timeline=timeline,
         roles=Roles(db, slack, clock),
-        escalation=Escalation(db, slack, policy, clock, metrics),
+        escalation=Escalation(db, slack, policy, clock, metrics, outbox),
+        outbox=outbox,
+        statuspage=StatuspageService(db, slack, policy, clock, http),
         alerts=AlertIntake(db, slack, lifecycle, policy, clock),
         tasks=tasks,
         events=EventQueue(timeline, tasks),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from config.errors import ConfigError
+from config.policy import Policy
 from config.settings import Settings, load_config
 
 log = logging.getLogger("bot")
@@ -37,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--since", default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     stats.add_argument("--format", choices=("table", "json"), default="table")
 
+    hooks = sub.add_parser("webhooks", help="outbound deliveries (webhooks, PagerDuty)")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    hooks_sub.add_parser("status", help="deliveries by target and state, and the ones given up on")
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
@@ -50,14 +56,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _secrets(settings: Settings) -> list[str]:
+def _secrets(settings: Settings, policy: Policy) -> list[str]:
     values = [
         settings.slack_bot_token,
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.alertmanager_token,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    return [v.get_secret_value() for v in values if v is not None] + policy_secrets(policy)
+
+
+def policy_secrets(policy: Policy) -> list[str]:
+    """Webhook secrets and the integration keys the policy names, to keep them out of the logs."""
+    secrets = [hook.secret for hook in policy.webhooks]
+    names = [lvl.pagerduty_routing_key for lvl in policy.escalation.levels if lvl.pagerduty_routing_key]
+    if policy.statuspage:
+        names.append(policy.statuspage.api_key_env)
+    return secrets + [os.environ[n] for n in names if os.environ.get(n)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,14 +89,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, policy = load_config()
         from bot import logs
 
-        logs.configure(settings.log_format, settings.log_level, _secrets(settings))
+        logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))
         if args.command == "export":
             return asyncio.run(_export(settings, args.incident, args.format))
         if args.command == "stats":
             return asyncio.run(_stats(settings, args.since, args.format))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
+        if args.command == "webhooks":
+            return asyncio.run(_webhooks_status(settings))
         if args.command == "serve":
+            missing = policy.missing_secrets(os.environ)
+            if missing:
+                raise ConfigError(missing)
             if args.http:
                 settings.require("slack_bot_token", "slack_signing_secret", why="HTTP mode needs both")
             else:
@@ -157,6 +177,31 @@ async def _stats(settings: Settings, window: str, fmt: str) -> int:
     finally:
         await db.dispose()
     sys.stdout.write(stats.report(incidents, since, window, fmt))
+    return 0
+
+
+async def _webhooks_status(settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import Database
+    from storage.outbox import OutboxRepo
+
+    db = Database(settings.database_url)
+    try:
+        if await migrate.current_revision(db) is None:
+            print("no deliveries yet")
+            return 0
+        async with db.session() as s:
+            summary = await OutboxRepo(s).summary()
+            failed = await OutboxRepo(s).failed()
+    finally:
+        await db.dispose()
+    if not summary:
+        print("no deliveries yet")
+    for target, state, count in summary:
+        print(f"{target}\t{state}\t{count}")
+    for row in failed:
+        print(f"failed: {row.target} {row.kind} event {row.event_id} (INC-{row.incident_id}) after "
+              f"{row.attempts} attempts: {row.last_error}")  # fmt: skip
     return 0
 
 

@@ -12,8 +12,10 @@ from bot.escalation import Escalation
 from bot.event_queue import EventQueue
 from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
+from bot.outbox import Outbox
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
+from bot.statuspage import StatuspageService
 from bot.tasks import BackgroundTasks
 from bot.timeline import Timeline
 from config.policy import Policy
@@ -38,6 +40,8 @@ class BotContext:
     escalation: Escalation
     alerts: AlertIntake
     events: EventQueue
+    outbox: Outbox
+    statuspage: StatuspageService
     tasks: BackgroundTasks
 
     async def tick(self) -> int:

@@ -22,6 +22,7 @@ from bot import logs
 from bot.clock import Clock
 from bot.lifecycle import IncidentError
 from bot.metrics import Metrics
+from bot.outbox import Outbox
 from bot.plans import next_level_to_page, reach
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Level, Policy
@@ -43,10 +44,17 @@ class Escalation:
     """Claims due pages and reminders and carries them out; acknowledgements; escalate-now."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics | None = None
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics = metrics or Metrics()
+        self.outbox = outbox or Outbox(db, policy, clock)
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled.
@@ -136,6 +144,8 @@ class Escalation:
             await TimelineRepo(s).record(
                 incident.id, "paged", f"Paged {level.name} {level.title}: {who}{late}", self.clock.now()
             )
+            data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
+            await self.outbox.record(s, incident, "paged", data, level=level)
         log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})
 
     async def _manual(self, claim: Claim) -> bool:
@@ -192,6 +202,9 @@ class Escalation:
                 f"<@{user}> acknowledged the {level.name} page",
                 now,
                 author_id=user,
+            )
+            await self.outbox.record(
+                s, incident, "acknowledged", {"level": level.name, "by": user}, level=level
             )
             dm = (delivery.dm_channel, delivery.dm_ts)
         try:

@@ -11,6 +11,7 @@ from datetime import datetime
 from bot import logs, plans
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.outbox import Outbox
 from bot.severity import Severity, Status
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
@@ -40,10 +41,17 @@ class Lifecycle:
     """Use cases over one database, one Slack client, the policy and a clock."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics | None = None
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics = metrics or Metrics()
+        self.outbox = outbox or Outbox(db, policy, clock)
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
         self.wake: Callable[[], None] = lambda: None
 
@@ -72,6 +80,9 @@ class Lifecycle:
             await plans.replan_reminder(schedule, incident, now, "severity changed")
             await TimelineRepo(s).record(
                 incident.id, "severity", f"Severity changed from {old} to {severity.value}", now, author_id=by
+            )
+            await self.outbox.record(
+                s, incident, "severity_changed", {"from": old, "to": severity.value, "by": by}
             )
         self.wake()
         out = Outcome(incident)
@@ -108,6 +119,7 @@ class Lifecycle:
             await TimelineRepo(s).record(
                 incident.id, "declared", f"Declared {severity.value}: {title}", now, author_id=declared_by
             )
+            await self.outbox.record(s, incident, "declared", {"declared_by": declared_by, "impact": impact})
         log.info(
             "declared %s %s in #%s",
             incident.ref,
@@ -210,6 +222,8 @@ class Lifecycle:
             await TimelineRepo(s).record(
                 incident.id, "update", f"Update ({moved}): {text}", now, author_id=author
             )
+            data = {"status": new_status.value, "previous_status": previous.value, "text": text, "by": author}
+            await self.outbox.record(s, incident, "updated", data)
         out = Outcome(incident)
         ts = await self._step(out, self.slack.post(channel_id, templates.update(incident, upd, previous)))
         if ts:
@@ -246,6 +260,7 @@ class Lifecycle:
             )
             incident = await repo.get(incident.id)  # type: ignore[assignment]
             await s.refresh(incident)
+            await self.outbox.record(s, incident, "resolved", {"summary": summary, "by": author})
         self.metrics.resolved.labels(incident.severity).inc()
         if incident.resolved_at:
             self.metrics.time_to_resolve.observe(

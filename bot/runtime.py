@@ -8,6 +8,7 @@ import logging
 import time
 
 import aiohttp
+import httpx
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -45,6 +46,8 @@ class Bot:
         self._use_scheduler = scheduler
         self._slack_ok = False
         self._http: aiohttp.ClientSession | None = None
+        self._httpx: httpx.AsyncClient | None = None
+        self._delivery: Ticker | None = None
 
     @property
     def ctx(self) -> BotContext:
@@ -67,21 +70,30 @@ class Bot:
             await migrate.upgrade(db)
         # One HTTP connection pool for the Slack Web API, owned by this bot and closed in stop().
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        self._ctx = build_context(self.settings, self.policy, db, self._clock, self._http)
+        # Every other outbound HTTP (webhooks, Statuspage, PagerDuty): one httpx client, closed in stop().
+        self._httpx = httpx.AsyncClient(
+            timeout=self.policy.delivery.timeout.total_seconds(),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        self._ctx = build_context(self.settings, self.policy, db, self._clock, self._http, self._httpx)
         self._app = build_app(self._ctx)
         if self._use_scheduler:
             ctx = self._ctx
             self._ticker = Ticker(ctx.tick)
             ctx.lifecycle.wake = self._ticker.wake
             self._ticker.start()
+            # Deliveries have their own job: a slow receiver never holds up a page.
+            self._delivery = Ticker(ctx.outbox.deliver_due)
+            self._delivery.start()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Let after-ack work finish (bounded), then close connections."""
         if self._ctx is None:
             return
-        if self._ticker is not None:
-            self._ticker.shutdown()
-            self._ticker = None
+        for ticker in (self._ticker, self._delivery):
+            if ticker is not None:
+                ticker.shutdown()
+        self._ticker = self._delivery = None
         try:
             await self._ctx.tasks.idle(timeout)
         except TimeoutError:
@@ -90,6 +102,9 @@ class Bot:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._httpx is not None:
+            await self._httpx.aclose()
+            self._httpx = None
         self._ctx = None
 
     def web_app(self, *, slack: bool = True) -> web.Application:

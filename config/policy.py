@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from config.durations import parse_duration
 from config.errors import ConfigError
+from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
 
 SEVERITY_KEYS = ("sev1", "sev2", "sev3", "sev4")
 
@@ -47,6 +57,13 @@ class Level(_Strict):
     users: tuple[str, ...] = ()
     usergroup: str | None = None
     after: Duration = timedelta(0)
+    # The name of the environment variable holding this level's PagerDuty Events v2 routing key.
+    pagerduty_routing_key: str | None = None
+
+    @field_validator("pagerduty_routing_key")
+    @classmethod
+    def _env(cls, value: str | None) -> str | None:
+        return check_env_name(value)
 
 
 DEFAULT_LEVELS = (
@@ -152,6 +169,20 @@ class Policy(_Strict):
     updates: Updates = Updates()
     timeline: Timeline = Timeline()
     alertmanager: Alertmanager = Alertmanager()
+    webhooks: tuple[Webhook, ...] = ()
+    statuspage: Statuspage | None = None
+    pagerduty: PagerDuty = PagerDuty()
+    delivery: Delivery = Delivery()
+
+    def missing_secrets(self, env: Mapping[str, str]) -> str | None:
+        """The first integration secret named in the policy but absent from `env`, as a ConfigError text."""
+        for i, level in enumerate(self.escalation.levels):
+            name = level.pagerduty_routing_key
+            if name and not env.get(name):
+                return f"escalation.levels[{i}].pagerduty_routing_key: environment variable {name} is not set"
+        if self.statuspage and not env.get(self.statuspage.api_key_env):
+            return f"statuspage.api_key_env: environment variable {self.statuspage.api_key_env} is not set"
+        return None
 
 
 def _key(loc: tuple[Any, ...]) -> str:

@@ -12,6 +12,7 @@ def register_all(app: AsyncApp, ctx: BotContext) -> None:
         commands,
         escalation_commands,
         events,
+        integration_commands,
         lifecycle_commands,
         role_commands,
         timeline_commands,

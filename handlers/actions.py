@@ -1,4 +1,4 @@
-"""Buttons: Acknowledge and Escalate now on page DMs."""
+"""Buttons: Acknowledge and Escalate now on page DMs; resolving the public status page incident."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot import logs
 from bot.context import BotContext
 from handlers.replies import run_reporting
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
+from messages.statuspage import RESOLVE_ACTION, public_resolved
 
 
 def _delivery_id(body: dict[str, Any]) -> int | None:
@@ -37,6 +38,21 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             return
         work = ctx.escalation.acknowledge(delivery, body["user"]["id"])
         ctx.tasks.spawn(run_reporting(work, await reply_with(respond)), name="acknowledge")
+
+    @app.action(RESOLVE_ACTION)
+    async def resolve_public(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        logs.bind(request_id=body.get("trigger_id"))
+        incident_id = _delivery_id(body)  # the button carries the incident id
+        if incident_id is None:
+            return
+        user = body["user"]["id"]
+
+        async def work() -> None:
+            incident, link = await ctx.statuspage.resolve_public(incident_id, user)
+            await respond(replace_original=True, **public_resolved(incident, user, link).kwargs())
+
+        ctx.tasks.spawn(run_reporting(work(), await reply_with(respond)), name="statuspage-resolve")
 
     @app.action(ESCALATE_ACTION)
     async def escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -48,7 +48,13 @@ async def resolve(inv: Invocation) -> None:
     """Resolve the incident of this channel."""
     summary = p.parse_resolve(inv.args)
     await inv.ack()
-    inv.later(quiet(inv.ctx.lifecycle.resolve(inv.channel, inv.user, summary)), "resolve")
+
+    async def work() -> str | None:
+        said = await quiet(inv.ctx.lifecycle.resolve(inv.channel, inv.user, summary))
+        await inv.ctx.statuspage.offer_resolve(inv.channel)
+        return said
+
+    inv.later(work(), "resolve")
 
 
 async def declare_reply(

@@ -20,6 +20,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "Change the severity; escalation and reminders follow (incident channel)",
     ),
     ("escalate", "Page the next escalation level now (incident channel)"),
+    (
+        "statuspage <investigating|identified|monitoring|resolved> <public message>",
+        "Create or update the public status page incident (incident channel)",
+    ),
     ("status", "Severity, status, roles, age and last update, only to you (incident channel)"),
     ("list", "Open incidents with their channels, severities and ages"),
     ("commander <@person>", "Hand over incident command; `ic` works too (incident channel)"),

@@ -36,6 +36,9 @@ class Incident(Base):
     next_update_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     summary: Mapped[str | None] = mapped_column(Text)
     initial_message_ts: Mapped[str | None] = mapped_column(String(32))
+    statuspage_id: Mapped[str | None] = mapped_column(String(64))
+    statuspage_link: Mapped[str | None] = mapped_column(String(300))
+    statuspage_status: Mapped[str | None] = mapped_column(String(16))
 
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.posted_at", cascade="all, delete-orphan"
@@ -200,3 +203,32 @@ class AlertState(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
+
+
+class OutboxMessage(Base):
+    """One outbound delivery (a webhook POST, a PagerDuty event), written with the change it reports.
+
+    state: pending → delivering (fence += 1, lease) → delivered | pending again (backoff) | failed.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target", name="uq_outbox_event_target"),
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        Index("ix_outbox_target_incident", "target", "incident_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    fence: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))

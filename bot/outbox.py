@@ -1,0 +1,220 @@
+"""Outbound deliveries: signed webhooks and PagerDuty events, at least once, through the outbox.
+
+`record()` runs inside the transaction of the change it reports, so an event exists exactly when
+the change does. `deliver_due()` (its own scheduler job, never the paging tick) claims due rows
+with a fencing token and POSTs them over the app's one httpx.AsyncClient, several at once; a
+receiver's failure is retried with exponential backoff (honouring Retry-After) and given up after
+`delivery.max_attempts`. Redelivery sends the same bytes and the same event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bot.clock import Clock
+from config.policy import Level, Policy
+from storage.db import Database
+from storage.models import Incident
+from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+PARALLEL = 16
+USER_AGENT = "incident-bot (+https://github.com/incident-bot)"
+PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
+
+
+def incident_json(incident: Incident) -> dict[str, Any]:
+    """The incident as receivers see it."""
+
+    def iso(at: datetime | None) -> str | None:
+        return at.isoformat().replace("+00:00", "Z") if at else None
+
+    return {
+        "id": incident.ref,
+        "number": incident.id,
+        "channel": {"id": incident.channel_id, "name": incident.channel_name},
+        "title": incident.title,
+        "severity": incident.severity,
+        "status": incident.status,
+        "commander": incident.commander_id,
+        "declared_at": iso(incident.declared_at),
+        "acknowledged_at": iso(incident.acknowledged_at),
+        "resolved_at": iso(incident.resolved_at),
+    }
+
+
+def dedup_key(incident_id: int, level: Level) -> str:
+    """PagerDuty's dedup key: one alert per incident and level, so trigger/ack/resolve pair up."""
+    return f"incident-bot-{incident_id}-{level.name}"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of the body>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Retry-After as seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when - now, timedelta(0)) if when.tzinfo else None
+
+
+class Outbox:
+    """Writes deliveries into the outbox and carries them out."""
+
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        clock: Clock,
+        http: httpx.AsyncClient | None = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.db, self.policy, self.clock, self.http, self.env = db, policy, clock, http, env
+
+    async def record(  # type: ignore[no-untyped-def]
+        self, s, incident: Incident, kind: str, data: dict[str, Any] | None = None, level: Level | None = None
+    ) -> None:
+        """Queue `kind` for every webhook that wants it, and PagerDuty events for `level`, in session `s`."""
+        now = self.clock.now()
+        repo = OutboxRepo(s)
+        event_id = uuid.uuid4().hex
+        body = {
+            "event_id": event_id,
+            "event": kind,
+            "occurred_at": now.isoformat().replace("+00:00", "Z"),
+            "incident": incident_json(incident),
+            "data": data or {},
+        }
+        encoded = json.dumps(body, sort_keys=True)
+        for hook in self.policy.webhooks:
+            if kind in hook.events:
+                await repo.add(event_id, incident.id, f"webhook:{hook.url}", kind, encoded, now)
+        action = {"paged": "trigger", "acknowledged": "acknowledge", "resolved": "resolve"}.get(kind)
+        levels = [level] if level is not None else []
+        if kind == "resolved":
+            levels = [lvl for lvl in self.policy.escalation.levels if lvl.pagerduty_routing_key]
+        for lvl in levels:
+            if action and lvl.pagerduty_routing_key:
+                event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key(incident.id, lvl)}
+                if action == "trigger":
+                    event["payload"] = {
+                        "summary": f"{incident.severity} {incident.ref}: {incident.title}"[:1024],
+                        "source": "incident-bot",
+                        "severity": PD_SEVERITY.get(incident.severity, "error"),
+                        "custom_details": {"channel": incident.channel_name, "level": lvl.name},
+                    }
+                await repo.add(
+                    event_id,
+                    incident.id,
+                    f"pagerduty:{lvl.name}",
+                    f"pagerduty.{action}",
+                    json.dumps(event),
+                    now,
+                )
+
+    async def deliver_due(self, rounds: int = 20) -> int:
+        """Claim due deliveries and attempt each once, again while that frees the next event of an
+        incident (only the oldest undelivered one per receiver is claimable); returns attempts made."""
+        limit = asyncio.Semaphore(PARALLEL)
+
+        async def one(d: Delivery) -> None:
+            async with limit:
+                await self._attempt(d)
+
+        attempted = 0
+        for _ in range(rounds):
+            now = self.clock.now()
+            async with self.db.session() as s:
+                due = await OutboxRepo(s).claim_due(now, now + LEASE)
+            if not due:
+                break
+            await asyncio.gather(*(one(d) for d in due))
+            attempted += len(due)
+        return attempted
+
+    def _request(self, d: Delivery) -> tuple[str, bytes, dict[str, str]] | str:
+        """URL, body and headers for a delivery, or why it cannot be sent any more."""
+        kind, _, name = d.target.partition(":")
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if kind == "webhook":
+            hook = next((h for h in self.policy.webhooks if h.url == name), None)
+            if hook is None:
+                return "webhook no longer configured"
+            body = d.body.encode()
+            headers["X-Incident-Bot-Signature"] = signature(hook.secret, body)
+            headers["X-Incident-Bot-Event-Id"] = d.event_id
+            return hook.url, body, headers
+        level = next((lvl for lvl in self.policy.escalation.levels if lvl.name == name), None)
+        if level is None or not level.pagerduty_routing_key:
+            return "PagerDuty level no longer configured"
+        key = self.env.get(level.pagerduty_routing_key)
+        if not key:
+            return f"environment variable {level.pagerduty_routing_key} is not set"
+        event = {"routing_key": key, **json.loads(d.body)}
+        return self.policy.pagerduty.events_url, json.dumps(event).encode(), headers
+
+    async def _attempt(self, d: Delivery) -> None:
+        request = self._request(d)
+        wait: timedelta | None = None
+        if isinstance(request, str):
+            outcome, error = FAILED, request
+        else:
+            url, body, headers = request
+            try:
+                assert self.http is not None, "the app owns the httpx client"
+                resp = await self.http.post(url, content=body, headers=headers)
+                if 200 <= resp.status_code < 300:
+                    outcome, error = DELIVERED, None
+                else:
+                    outcome, error = PENDING, f"HTTP {resp.status_code}"
+                    wait = retry_after(resp.headers.get("Retry-After"), self.clock.now())
+            except httpx.HTTPError as exc:
+                outcome, error = PENDING, f"{type(exc).__name__}: {exc}"[:300]
+        attempts = d.attempts + 1
+        if outcome == PENDING and attempts >= self.policy.delivery.max_attempts:
+            outcome = FAILED
+        next_at = None
+        if outcome == PENDING:
+            cfg = self.policy.delivery
+            backoff = min(cfg.backoff * (2 ** (attempts - 1)), cfg.max_backoff)
+            backoff *= random.uniform(0.8, 1.2)  # spread retries of many rows
+            next_at = self.clock.now() + max(backoff, wait or timedelta(0))
+        async with self.db.session() as s:
+            await OutboxRepo(s).finish(d, outcome, self.clock.now(), next_attempt_at=next_at, error=error)
+        if outcome != DELIVERED:
+            level = logging.ERROR if outcome == FAILED else logging.WARNING
+            what = "gave up on" if outcome == FAILED else "will retry"
+            log.log(
+                level,
+                "%s %s %s for %s (attempt %d): %s",
+                what,
+                d.kind,
+                d.event_id,
+                d.target.split(":")[0],
+                attempts,
+                error,
+                extra={"incident_id": d.incident_id},
+            )

@@ -1,0 +1,94 @@
+"""Outbound integrations in the policy file: webhooks, Statuspage, PagerDuty, delivery retries."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from config.durations import parse_duration
+
+WEBHOOK_EVENTS = ("declared", "updated", "severity_changed", "resolved", "paged", "acknowledged")
+_URL = re.compile(r"^https?://[^\s]+$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration string like 30s")
+    return parse_duration(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV.match(value):
+        raise ValueError(f"not an environment variable name: {value!r}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Webhook(_Strict):
+    """POST each chosen incident event as signed JSON to `url`."""
+
+    url: str
+    secret: str = Field(min_length=8)
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+
+    _check_url = field_validator("url")(classmethod(lambda cls, v: _url(v)))
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, events: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [e for e in events if e not in WEBHOOK_EVENTS]
+        if unknown:
+            raise ValueError(f"unknown event {unknown[0]!r} (known: {', '.join(WEBHOOK_EVENTS)})")
+        return events
+
+
+class Statuspage(_Strict):
+    """Atlassian Statuspage: the page, where its API key is, and the components incidents affect."""
+
+    page_id: str = Field(min_length=1)
+    api_key_env: str = "STATUSPAGE_API_KEY"
+    api_url: str = "https://api.statuspage.io/v1"
+    components: dict[str, str] = Field(default_factory=dict)  # name → component id
+
+    _check_url = field_validator("api_url")(classmethod(lambda cls, v: _url(v)))
+    _check_env = field_validator("api_key_env")(classmethod(lambda cls, v: _env_name(v)))
+
+
+class PagerDuty(_Strict):
+    """Where PagerDuty Events API v2 events go."""
+
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+    _check_url = field_validator("events_url")(classmethod(lambda cls, v: _url(v)))
+
+
+class Delivery(_Strict):
+    """Retries of outbound deliveries (webhooks, PagerDuty): exponential backoff, then give up."""
+
+    max_attempts: int = Field(default=10, ge=1, le=100)
+    backoff: Duration = timedelta(seconds=5)
+    max_backoff: Duration = timedelta(minutes=10)
+    timeout: Duration = timedelta(seconds=10)
+
+
+def check_env_name(value: str | None) -> str | None:
+    """Validate an optional environment variable name (for pagerduty_routing_key)."""
+    return None if value is None else _env_name(value)
