@@ -63,10 +63,10 @@ async def run_once(backend: str, events: int) -> tuple[float, float]:
     bot = await bot_server(emu, Path(tmp.name), url).start()
     try:
         channel = await open_incident(emu, bot.url)
-        base = time.time()
+        base = int(time.time())
         bodies = []
         for i in range(events):
-            ts = f"{base + i / 1_000_000:.6f}"
+            ts = f"{base + i // 1_000_000}.{i % 1_000_000:06d}"  # exact: float sums can collide
             event = {
                 "type": "message",
                 "channel": channel,
