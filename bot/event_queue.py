@@ -91,6 +91,6 @@ class EventQueue:
             log.exception("storing %d messages in one transaction failed; storing one by one", len(run))
             for event_id, message in run:
                 try:
-                    await self.timeline.message_posted(event_id, message)
+                    await self.timeline.messages_posted([(event_id, message)])
                 except Exception:
                     log.exception("message %s in %s was not stored", message.ts, message.channel_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from bot import logs, plans
 from bot.clock import Clock
@@ -23,6 +24,7 @@ from storage.repositories import IncidentRepo, TimelineRepo
 from storage.schedule import PAGE, REMINDER, ScheduleRepo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IncidentError(Exception):
@@ -35,6 +37,15 @@ class Outcome:
 
     incident: Incident
     warnings: list[str] = field(default_factory=list)
+
+    async def step(self, coro: Awaitable[T]) -> T | None:
+        """Run one Slack step; a failure becomes a warning so the rest still happens."""
+        try:
+            return await coro
+        except SlackOpError as exc:
+            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": self.incident.id})
+            self.warnings.append(f"{exc.what} failed ({exc.error})")
+            return None
 
 
 class Lifecycle:
@@ -86,8 +97,8 @@ class Lifecycle:
             )
         self.wake()
         out = Outcome(incident)
-        await self._step(out, self.slack.post(channel_id, pages.severity_changed(incident, old, by)))
-        await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        await out.step(self.slack.post(channel_id, pages.severity_changed(incident, old, by)))
+        await out.step(self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         return out
 
     async def declare(
@@ -134,21 +145,19 @@ class Lifecycle:
         # Independent steps run side by side: the initial post lands one round trip after the
         # channel exists, whatever Slack's latency.
         steps = [
-            self._step(out, self.slack.set_topic(channel.id, templates.incident_topic(incident))),
+            out.step(self.slack.set_topic(channel.id, templates.incident_topic(incident))),
             self._post_initial(out, incident),
-            self._step(
-                out, self.slack.post_joining(self.policy.announce_channel, templates.announcement(incident))
-            ),
+            out.step(self.slack.post_joining(self.policy.announce_channel, templates.announcement(incident))),
         ]
         if declared_by:  # an Alertmanager declaration has no commander until someone takes it
-            steps.insert(0, self._step(out, self.slack.invite(channel.id, [declared_by])))
+            steps.insert(0, out.step(self.slack.invite(channel.id, [declared_by])))
         await asyncio.gather(*steps)
         return out
 
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
         """Post the initial template, pin it, remember its ts."""
         channel_id = incident.channel_id or ""
-        ts = await self._step(out, self.slack.post(channel_id, templates.initial(incident)))
+        ts = await out.step(self.slack.post(channel_id, templates.initial(incident)))
         if not ts:
             return
         async with self.db.session() as s:
@@ -156,16 +165,7 @@ class Lifecycle:
             assert row is not None
             row.initial_message_ts = ts
         incident.initial_message_ts = ts
-        await self._step(out, self.slack.pin(channel_id, ts))
-
-    async def _step(self, out: Outcome, coro):  # type: ignore[no-untyped-def]
-        """Run one Slack step; a failure becomes a warning so the rest still happens."""
-        try:
-            return await coro
-        except SlackOpError as exc:
-            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": out.incident.id})
-            out.warnings.append(f"{exc.what} failed ({exc.error})")
-            return None
+        await out.step(self.slack.pin(channel_id, ts))
 
     async def overview(self, channel_id: str) -> tuple[Incident, IncidentUpdate | None]:
         """The channel's incident and its latest update, for `/incident status`."""
@@ -225,14 +225,14 @@ class Lifecycle:
             data = {"status": new_status.value, "previous_status": previous.value, "text": text, "by": author}
             await self.outbox.record(s, incident, "updated", data)
         out = Outcome(incident)
-        ts = await self._step(out, self.slack.post(channel_id, templates.update(incident, upd, previous)))
+        ts = await out.step(self.slack.post(channel_id, templates.update(incident, upd, previous)))
         if ts:
             async with self.db.session() as s:
                 row = await s.get(IncidentUpdate, upd.id)
                 if row is not None:
                     row.message_ts = ts
         if new_status != previous:
-            await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+            await out.step(self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         return out
 
     async def resolve(self, channel_id: str, author: str, summary: str) -> Outcome:
@@ -267,10 +267,9 @@ class Lifecycle:
                 (incident.resolved_at - incident.declared_at).total_seconds()
             )
         out = Outcome(incident)
-        await self._step(out, self.slack.post(channel_id, templates.resolution(incident)))
-        await self._step(out, self.slack.set_topic(channel_id, templates.incident_topic(incident)))
-        await self._step(
-            out,
+        await out.step(self.slack.post(channel_id, templates.resolution(incident)))
+        await out.step(self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        await out.step(
             self.slack.post_joining(
                 self.policy.announce_channel, templates.resolution_announcement(incident)
             ),

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.lifecycle import IncidentError, Outcome
-from bot.slack_ops import SlackOpError, SlackOps
+from bot.slack_ops import SlackOps
 from messages import roles as templates
 from messages.incident import incident_topic
 from storage.db import Database
 from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,20 +89,11 @@ class Roles:
                 author_id=by,
             )
         out = Outcome(incident)
-        await self._step(out, self.slack.invite(channel_id, [user_id]))
-        await self._step(
-            out,
+        await out.step(self.slack.invite(channel_id, [user_id]))
+        await out.step(
             self.slack.post(channel_id, templates.role_changed(incident, role.title, user_id, by, previous)),
         )
         if role.key == "commander":
-            await self._step(out, self.slack.set_topic(channel_id, incident_topic(incident)))
-        await self._step(out, self.slack.dm(user_id, templates.role_dm(incident, role.title, role.duty, by)))
+            await out.step(self.slack.set_topic(channel_id, incident_topic(incident)))
+        await out.step(self.slack.dm(user_id, templates.role_dm(incident, role.title, role.duty, by)))
         return out
-
-    async def _step(self, out: Outcome, coro):  # type: ignore[no-untyped-def]
-        try:
-            return await coro
-        except SlackOpError as exc:
-            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": out.incident.id})
-            out.warnings.append(f"{exc.what} failed ({exc.error})")
-            return None

@@ -27,7 +27,6 @@ from storage.repositories import (
     TimelineRepo,
     TranscriptRepo,
     insert_ignore,
-    insert_ignoring_duplicates,
 )
 
 log = logging.getLogger(__name__)
@@ -134,39 +133,6 @@ class Timeline:
         self._pruned_at = now
         async with self.db.session() as s:
             return await EventRepo(s).prune(now - EVENT_MEMORY)
-
-    async def message_posted(self, event_id: str | None, msg: PostedMessage) -> bool:
-        """Keep a human message of an incident channel; the scribe's go on the timeline (True if so)."""
-        on_timeline = False
-        async with self.db.session() as s:
-            incident = await self._incident_ref(s, msg.channel_id)
-            if incident is None or not await self._claim(s, event_id):
-                return False
-            posted = ts_time(msg.ts)
-            await insert_ignoring_duplicates(
-                s,
-                TranscriptMessage,
-                incident_id=incident.id,
-                ts=msg.ts,
-                thread_ts=msg.thread_ts,
-                user_id=msg.user_id,
-                text=msg.text,
-                posted_at=posted,
-            )
-            if incident.scribe_id and msg.user_id == incident.scribe_id:
-                on_timeline = await insert_ignoring_duplicates(
-                    s,
-                    TimelineEntry,
-                    incident_id=incident.id,
-                    kind="scribe",
-                    text=msg.text,
-                    at=posted,
-                    author_id=msg.user_id,
-                    message_ts=msg.ts,
-                    source_key=message_source(msg.ts),
-                )
-        await self.prune_events()
-        return on_timeline
 
     async def messages_posted(self, batch: list[tuple[str | None, PostedMessage]]) -> int:
         """Keep many messages in one transaction (the event queue's fast path); returns how many were new.
@@ -309,13 +275,11 @@ class Timeline:
         if not await self._claim(s, pin.event_id):
             return False
         await TranscriptRepo(s).add_reaction(pin.incident_id, pin.ts, pin.user_id, pin.emoji)
-        await insert_ignoring_duplicates(
-            s,
-            TimelineEntry,
-            incident_id=pin.incident_id,
-            kind="pinned",
-            text=pin.text,
-            at=ts_time(pin.ts),
+        await TimelineRepo(s).record_once(
+            pin.incident_id,
+            "pinned",
+            pin.text,
+            ts_time(pin.ts),
             author_id=pin.author,
             message_ts=pin.ts,
             permalink=pin.link,

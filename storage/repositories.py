@@ -167,9 +167,9 @@ class TimelineRepo:
         message_ts: str,
         permalink: str | None = None,
         source_key: str,
-    ) -> TimelineEntry | None:
-        """Add the entry of a Slack message unless it is there already (race-free); None if it was."""
-        added = await insert_ignoring_duplicates(
+    ) -> bool:
+        """Add the entry of a Slack message unless it is there already (race-free); True if added."""
+        return await insert_ignoring_duplicates(
             self.session,
             TimelineEntry,
             incident_id=incident_id,
@@ -181,7 +181,6 @@ class TimelineRepo:
             permalink=permalink,
             source_key=source_key,
         )
-        return await self.by_source(incident_id, source_key) if added else None
 
     async def by_source(self, incident_id: int, source_key: str) -> TimelineEntry | None:
         """The entry that came from one Slack message (or None)."""
