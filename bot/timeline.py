@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.clock import Clock
 from bot.lifecycle import IncidentError
@@ -36,6 +36,16 @@ EVENT_MEMORY = timedelta(days=1)
 _PRUNE_EVERY = timedelta(hours=1)
 # Entries that come from a Slack message carry this source key, so a message is on the timeline once.
 FROM_MESSAGE = ("pinned", "scribe")
+
+
+# The event path's two reads, on the tables (not the ORM classes) with bound parameters: compiled once.
+_incidents, _transcript = Incident.__table__, TranscriptMessage.__table__
+_INCIDENT_BY_CHANNEL = select(_incidents.c.id, _incidents.c.scribe_id).where(
+    _incidents.c.channel_id == bindparam("channel")
+)
+_KEPT_MESSAGE = select(_transcript.c.user_id, _transcript.c.text, _transcript.c.thread_ts).where(
+    _transcript.c.incident_id == bindparam("incident"), _transcript.c.ts == bindparam("ts")
+)
 
 
 def message_source(ts: str) -> str:
@@ -104,9 +114,7 @@ class Timeline:
         """
         if channel_id in self._not_incident:
             return None
-        row = (
-            await s.execute(select(Incident.id, Incident.scribe_id).where(Incident.channel_id == channel_id))
-        ).first()
+        row = (await s.execute(_INCIDENT_BY_CHANNEL, {"channel": channel_id})).first()
         if row is None:
             if len(self._not_incident) > 50_000:
                 self._not_incident.clear()
@@ -141,7 +149,7 @@ class Timeline:
         retried events drop out; the transcript and scribe entries follow in two more statements.
         """
         now = self.clock.now()
-        async with self.db.session() as s:
+        async with self.db.transaction() as s:
             refs: dict[str, IncidentRef | None] = {}
             wanted: list[tuple[str | None, PostedMessage, IncidentRef]] = []
             seen_ids: set[str] = set()
@@ -234,17 +242,11 @@ class Timeline:
         """
         if emoji not in self.policy.timeline.emoji:
             return False
-        async with self.db.session() as s:
+        async with self.db.transaction() as s:
             incident = await self._incident_ref(s, channel_id)
             if incident is None:
                 return False
-            kept = (
-                await s.execute(
-                    select(
-                        TranscriptMessage.user_id, TranscriptMessage.text, TranscriptMessage.thread_ts
-                    ).where(TranscriptMessage.incident_id == incident.id, TranscriptMessage.ts == ts)
-                )
-            ).first()
+            kept = (await s.execute(_KEPT_MESSAGE, {"incident": incident.id, "ts": ts})).first()
             # The usual case, one transaction: the message is in the transcript, the link is local.
             link = self.slack.local_permalink(channel_id, ts, kept.thread_ts) if kept else None
             if kept is not None and link is not None:
@@ -261,7 +263,7 @@ class Timeline:
             else:
                 author, text, thread_ts = kept.user_id, kept.text, kept.thread_ts
             link = await self.slack.permalink(channel_id, ts, thread_ts)
-            async with self.db.session() as s:
+            async with self.db.transaction() as s:
                 if not await self._pin(s, Pin(event_id, incident.id, ts, user_id, emoji, author, text, link)):
                     return False
         try:

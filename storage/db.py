@@ -8,7 +8,13 @@ from contextlib import asynccontextmanager
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from config.errors import ConfigError
 
@@ -75,6 +81,12 @@ class Database:
         """A session in one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in one transaction, for hot paths that need no ORM objects."""
+        async with self.engine.begin() as conn:
+            yield conn
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import (
     Base,
@@ -22,7 +22,9 @@ from storage.models import (
 )
 
 
-async def insert_ignoring_duplicates(session: AsyncSession, model: type[Base], **values: Any) -> bool:
+async def insert_ignoring_duplicates(
+    session: AsyncSession | AsyncConnection, model: type[Base], **values: Any
+) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row is new.
 
     On PostgreSQL a concurrent insert of the same key waits for the other transaction, so a retry
@@ -32,13 +34,14 @@ async def insert_ignoring_duplicates(session: AsyncSession, model: type[Base], *
     return bool(result.rowcount)
 
 
-def insert_ignore(session: AsyncSession, model: type[Base]) -> Insert:
+def insert_ignore(session: AsyncSession | AsyncConnection, model: type[Base]) -> Insert:
     """A cached INSERT … ON CONFLICT DO NOTHING on the model's table, for the session's dialect.
 
     Built on the Table (not the ORM class) and given values at execution, so SQLAlchemy compiles it
     once; execute it with a dict, or a list of dicts for many rows.
     """
-    return _insert_ignore(session.bind.dialect.name, model.__table__)  # type: ignore[arg-type]
+    dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect
+    return _insert_ignore(dialect.name, model.__table__)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=64)
@@ -50,7 +53,7 @@ def _insert_ignore(dialect_name: str, table: Table) -> Insert:
 class IncidentRepo:
     """Incidents and their updates."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def add(self, incident: Incident) -> Incident:
@@ -126,7 +129,7 @@ class IncidentRepo:
 class TimelineRepo:
     """Timeline entries of one or more incidents."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def record(
@@ -211,7 +214,7 @@ class TimelineRepo:
 class EventRepo:
     """Slack event ids already processed (the Events API delivers at least once)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def claim(self, event_id: str, at: datetime) -> bool:
@@ -238,7 +241,7 @@ class EventRepo:
 class TranscriptRepo:
     """Human messages in incident channels, and the timeline emoji people put on them."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def add(self, msg: TranscriptMessage) -> bool:
@@ -312,7 +315,7 @@ class TranscriptRepo:
 class PeopleRepo:
     """Names of Slack users as seen in payloads."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def remember(self, user_id: str, name: str) -> None:
