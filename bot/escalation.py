@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot import logs
 from bot.clock import Clock
@@ -270,8 +270,3 @@ class Escalation:
                 level = self.policy.escalation.levels[job.level]
                 out.append(f"{level.name} {level.title}: due {job.due_at:%H:%M} UTC")
         return out
-
-    async def next_due(self) -> datetime | None:
-        """When the next pending job falls due."""
-        async with self.db.session() as s:
-            return await ScheduleRepo(s).next_due()

@@ -207,11 +207,9 @@ class Timeline:
 
     async def message_edited(self, event_id: str | None, channel_id: str, ts: str, text: str) -> None:
         """An edit changes the kept text and the timeline entry made from the message."""
-        incident = await self._incident(channel_id)
-        if incident is None:
-            return
         async with self.db.session() as s:
-            if not await self._claim(s, event_id):
+            incident = await self._incident_ref(s, channel_id)
+            if incident is None or not await self._claim(s, event_id):
                 return
             kept = await TranscriptRepo(s).get(incident.id, ts)
             if kept is not None:
@@ -222,11 +220,9 @@ class Timeline:
 
     async def message_deleted(self, event_id: str | None, channel_id: str, ts: str) -> None:
         """A deleted message leaves the transcript and the timeline."""
-        incident = await self._incident(channel_id)
-        if incident is None:
-            return
         async with self.db.session() as s:
-            if not await self._claim(s, event_id):
+            incident = await self._incident_ref(s, channel_id)
+            if incident is None or not await self._claim(s, event_id):
                 return
             repo = TranscriptRepo(s)
             await repo.remove(incident.id, ts)
@@ -295,11 +291,9 @@ class Timeline:
         """Taking away the last timeline emoji takes the message off the timeline; True if it went."""
         if emoji not in self.policy.timeline.emoji:
             return False
-        incident = await self._incident(channel_id)
-        if incident is None:
-            return False
         async with self.db.session() as s:
-            if not await self._claim(s, event_id):
+            incident = await self._incident_ref(s, channel_id)
+            if incident is None or not await self._claim(s, event_id):
                 return False
             left = await TranscriptRepo(s).remove_reaction(incident.id, ts, user_id, emoji)
             removed = left == 0 and bool(

@@ -244,19 +244,6 @@ class TranscriptRepo:
     def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
-    async def add(self, msg: TranscriptMessage) -> bool:
-        """Keep a message; False when it is already kept."""
-        return await insert_ignoring_duplicates(
-            self.session,
-            TranscriptMessage,
-            incident_id=msg.incident_id,
-            ts=msg.ts,
-            thread_ts=msg.thread_ts,
-            user_id=msg.user_id,
-            text=msg.text,
-            posted_at=msg.posted_at,
-        )
-
     async def get(self, incident_id: int, ts: str) -> TranscriptMessage | None:
         """One kept message."""
         stmt = select(TranscriptMessage).where(
@@ -279,11 +266,6 @@ class TranscriptRepo:
                 TimelineReaction.incident_id == incident_id, TimelineReaction.message_ts == ts
             )
         )
-
-    async def count(self, incident_id: int) -> int:
-        """How many messages are kept for an incident."""
-        stmt = select(func.count()).where(TranscriptMessage.incident_id == incident_id)
-        return int((await self.session.execute(stmt)).scalar_one())
 
     async def add_reaction(self, incident_id: int, ts: str, user_id: str, emoji: str) -> bool:
         """Remember one person's timeline emoji on a message; False when already there."""

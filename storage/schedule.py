@@ -125,11 +125,6 @@ class ScheduleRepo:
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending job falls due (for a precise wake-up)."""
-        stmt = select(ScheduledJob.due_at).where(ScheduledJob.state == PENDING).order_by(ScheduledJob.due_at)
-        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
-
 
 class DeliveryRepo:
     """Who was paged for which job, and their acknowledgements."""
