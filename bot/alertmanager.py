@@ -9,25 +9,24 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.journal import Outcome, Steps
 from bot.lifecycle import Lifecycle
 from bot.severity import Severity
-from bot.slack_ops import SlackOpError, SlackOps
+from bot.slack_ops import SlackOps
 from config.policy import Policy
 from messages import alerts as templates
 from storage.db import Database
 from storage.models import AlertGroup, AlertState
-from storage.repositories import IncidentRepo, TimelineRepo, insert_ignoring_duplicates
+from storage.repositories import IncidentRepo, TimelineRepo
 
 log = logging.getLogger(__name__)
 
-# A declaration that has not finished in this long (its replica died) may be taken over.
-STALE_CLAIM = timedelta(minutes=5)
 MAX_TITLE = 200
 
 
@@ -151,59 +150,62 @@ class AlertIntake:
         title = f"{name}: {summary}" if summary else name
         return " ".join(title.split())[:MAX_TITLE]
 
-    async def receive(self, n: Notification) -> dict[str, str]:
-        """Declare, update or do nothing; returns what happened (for the HTTP answer)."""
+    async def receive(self, steps: Steps, n: Notification) -> str:
+        """Declare, update or do nothing; returns what happened. Notifications of one group are
+        carried out one at a time, in order (the inbox orders them by group)."""
         key_hash = hashlib.sha256(n.group_key.encode()).hexdigest()
-        now = self.clock.now()
-        async with self.db.session() as s:
+
+        async def plan(s: AsyncSession) -> dict[str, Any]:
             group = await s.get(AlertGroup, key_hash, with_for_update=True)
             incident = await IncidentRepo(s).get(group.incident_id) if group and group.incident_id else None
             if incident is not None and incident.is_open:
-                changes = await self._record_changes(s, incident.id, n)
-            elif group is not None and group.incident_id is None and now - group.claimed_at < STALE_CLAIM:
-                return {"status": "unchanged", "reason": "this group's incident is being declared"}
-            elif not any(a.status == "firing" for a in n.alerts):
-                return {"status": "ignored", "reason": "nothing is firing and no incident is open"}
-            elif not await self._claim(s, key_hash, n.group_key, group, now):
-                return {"status": "unchanged", "reason": "another replica is declaring this group"}
+                firing, resolved = await self._record_changes(s, incident.id, n)
+                return {
+                    "do": "update",
+                    "incident": incident.id,
+                    "firing": [a.fingerprint for a in firing],
+                    "resolved": [a.fingerprint for a in resolved],
+                }
+            if not any(a.status == "firing" for a in n.alerts):
+                return {"do": "ignore"}
+            if group is None:
+                s.add(
+                    AlertGroup(
+                        key_hash=key_hash, group_key=n.group_key, incident_id=None, claimed_at=steps.at
+                    )
+                )
             else:
-                changes = None
-        if changes is None:
-            return await self._declare(key_hash, n)
-        firing, resolved = changes
-        if not firing and not resolved:
-            return {"status": "unchanged", "incident": incident.ref}
-        try:
-            await self.slack.post(
-                incident.channel_id or "", templates.alerts_changed(incident, firing, resolved)
-            )
-        except SlackOpError as exc:
-            log.warning("could not post the alert update: %s", exc, extra={"incident_id": incident.id})
-        return {"status": "updated", "incident": incident.ref}
+                group.incident_id, group.claimed_at = None, steps.at
+            return {"do": "declare"}
 
-    async def _claim(  # type: ignore[no-untyped-def]
-        self, s, key_hash: str, group_key: str, group: AlertGroup | None, now: datetime
-    ) -> bool:
-        if group is None:
-            return await insert_ignoring_duplicates(
-                s, AlertGroup, key_hash=key_hash, group_key=group_key, incident_id=None, claimed_at=now
-            )
-        group.incident_id, group.claimed_at = None, now  # row is locked (FOR UPDATE) on PostgreSQL
-        return True
-
-    async def _declare(self, key_hash: str, n: Notification) -> dict[str, str]:
-        firing = [a for a in n.alerts if a.status == "firing"]
-        try:
-            out = await self.lifecycle.declare(
-                self.severity(n), self.title(n), None, impact=templates.alert_list(firing)
-            )
-        except Exception:
-            # Let go of the group so Alertmanager's retry (it retries on 5xx) can declare it.
-            async with self.db.session() as s:
-                await s.execute(delete(AlertGroup).where(AlertGroup.key_hash == key_hash))
-            raise
-        incident = out.incident
+        decided = await steps.db("plan", plan)
+        if decided["do"] == "ignore":
+            return "ignored: nothing is firing and no incident is open"
+        if decided["do"] == "declare":
+            return await self._declare(steps, key_hash, n)
+        if not decided["firing"] and not decided["resolved"]:
+            return "unchanged"
         async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(decided["incident"])
+        assert incident is not None
+        firing = [a for a in n.alerts if a.fingerprint in decided["firing"]]
+        resolved = [a for a in n.alerts if a.fingerprint in decided["resolved"]]
+        await Outcome(incident, steps).step(
+            "post",
+            lambda: self.slack.post(
+                incident.channel_id or "", templates.alerts_changed(incident, firing, resolved)
+            ),
+        )
+        return f"updated {incident.ref}"
+
+    async def _declare(self, steps: Steps, key_hash: str, n: Notification) -> str:
+        firing = [a for a in n.alerts if a.status == "firing"]
+        out = await self.lifecycle.declare(
+            steps, self.severity(n), self.title(n), None, impact=templates.alert_list(firing)
+        )
+        incident = out.incident
+
+        async def link(s: AsyncSession) -> None:
             group = await s.get(AlertGroup, key_hash)
             if group is not None:
                 group.incident_id = incident.id
@@ -214,7 +216,9 @@ class AlertIntake:
                 f"Declared by Alertmanager: {len(firing)} alert(s) firing",
                 self.clock.now(),
             )
-        return {"status": "declared", "incident": incident.ref, "channel": incident.channel_id or ""}
+
+        await steps.db("link", link)
+        return f"declared {incident.ref} in {incident.channel_id}"
 
     async def _record_changes(  # type: ignore[no-untyped-def]
         self, s, incident_id: int, n: Notification, note: bool = True

@@ -11,7 +11,8 @@ from bot.alertmanager import AlertIntake
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.escalation import Escalation
-from bot.event_queue import EventQueue
+from bot.inbox import Inbox
+from bot.inbox_worker import InboxWorker
 from bot.lifecycle import Lifecycle
 from bot.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from bot.outbox import Outbox
@@ -63,6 +64,9 @@ def build_context(
     lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox)
     timeline = Timeline(db, slack, policy, clock, metrics)
     tasks = BackgroundTasks()
+    inbox = Inbox(db, clock, metrics)
+    worker = InboxWorker(db, clock, policy, metrics, slack)
+    inbox.on_stored = worker.wake
     return BotContext(
         settings=settings,
         policy=policy,
@@ -79,7 +83,8 @@ def build_context(
         statuspage=StatuspageService(db, slack, policy, clock, http),
         alerts=AlertIntake(db, slack, lifecycle, policy, clock),
         tasks=tasks,
-        events=EventQueue(timeline, tasks),
+        inbox=inbox,
+        worker=worker,
     )
 
 
@@ -91,7 +96,7 @@ def build_app(ctx: BotContext) -> AsyncApp:
     app = AsyncApp(
         client=ctx.client,
         signing_secret=secret.get_secret_value() if secret else None,
-        # Listeners ack and hand the rest to ctx.tasks, so the response can wait for the listener.
+        # Listeners store the request in the inbox and then ack: the answer waits for the commit.
         process_before_response=True,
         request_verification_enabled=secret is not None,
     )

@@ -9,7 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alertmanager import AlertIntake
 from bot.clock import Clock
 from bot.escalation import Escalation
-from bot.event_queue import EventQueue
+from bot.inbox import Inbox
+from bot.inbox_worker import InboxWorker
 from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -25,7 +26,7 @@ from storage.db import Database
 
 @dataclass
 class BotContext:
-    """Settings, policy, storage, Slack client, clock, domain services and after-ack work."""
+    """Settings, policy, storage, Slack client, clock, domain services, the inbox and its worker."""
 
     settings: Settings
     policy: Policy
@@ -39,7 +40,8 @@ class BotContext:
     roles: Roles
     escalation: Escalation
     alerts: AlertIntake
-    events: EventQueue
+    inbox: Inbox
+    worker: InboxWorker
     outbox: Outbox
     statuspage: StatuspageService
     tasks: BackgroundTasks
@@ -50,3 +52,8 @@ class BotContext:
             handled = await self.escalation.tick()
             await self.timeline.prune_events()
         return handled
+
+    async def settle(self) -> None:
+        """Carry out everything acknowledged and due now, and wait for read-only replies (tests, shell)."""
+        await self.worker.settle()
+        await self.tasks.idle(timeout=30)

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.clock import Clock
+from bot.journal import Outcome, Steps
 from bot.lifecycle import IncidentError
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.plans import next_level_to_page, reach
+from bot.retry import is_transient, retry_delay
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Level, Policy
 from messages import pages as templates
@@ -44,17 +49,10 @@ class Escalation:
     """Claims due pages and reminders and carries them out; acknowledgements; escalate-now."""
 
     def __init__(
-        self,
-        db: Database,
-        slack: SlackOps,
-        policy: Policy,
-        clock: Clock,
-        metrics: Metrics | None = None,
-        outbox: Outbox | None = None,
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics, outbox: Outbox
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.metrics = metrics or Metrics()
-        self.outbox = outbox or Outbox(db, policy, clock)
+        self.metrics, self.outbox = metrics, outbox
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled.
@@ -113,32 +111,62 @@ class Escalation:
         now = self.clock.now()
         late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
         users = await self._users(level)
-        paged: list[str] = []
+        retry_at: datetime | None = None
+        gave_up: list[tuple[str, str]] = []
         for user in users:
             async with self.db.session() as s:
                 if not await ScheduleRepo(s).holds(claim):
                     log.warning("job %s was re-claimed by another worker; stopping", claim.job_id)
                     return
                 delivery = await DeliveryRepo(s).reserve(claim, user)
+                if delivery is not None and delivery.first_attempt_at is None:
+                    delivery.first_attempt_at = now
             if delivery is None:
-                continue  # paged by an earlier attempt of this job
+                continue  # paged (or given up on) by an earlier attempt of this job
             message = templates.page_dm(incident, level.name, level.title, now, delivery.id, late_since)
             try:
                 channel, ts = await self.slack.dm(user, message)
-            except SlackOpError as exc:
-                log.warning("could not page %s: %s", user, exc, extra={"incident_id": incident.id})
+            except Exception as exc:
+                if not isinstance(exc, SlackOpError) and not is_transient(exc):
+                    raise
+                error = exc.error if isinstance(exc, SlackOpError) else f"{type(exc).__name__}: {exc}"
+                first = delivery.first_attempt_at or now
+                give_up = not is_transient(exc) or now - first >= self.policy.delivery.inbound_give_up
+                log.warning(
+                    "could not page %s (%s): %s",
+                    user,
+                    "giving up" if give_up else "will retry",
+                    error,
+                    extra={"incident_id": incident.id},
+                )
+                async with self.db.session() as s:
+                    row = await DeliveryRepo(s).get(delivery.id)
+                    if row is not None:
+                        row.attempts, row.last_error = row.attempts + 1, error[:300]
+                        if give_up:
+                            row.given_up_at = self.clock.now()
+                if give_up:
+                    gave_up.append((user, error))
+                    self.metrics.pages_failed.labels(level.name).inc()
+                else:
+                    at = self.clock.now() + retry_delay(self.policy.delivery, delivery.attempts + 1, exc)
+                    retry_at = min(retry_at, at) if retry_at else at
                 continue
             async with self.db.session() as s:
                 row = await DeliveryRepo(s).get(delivery.id)
                 if row is not None:
                     row.sent_at, row.dm_channel, row.dm_ts = self.clock.now(), channel, ts
-            paged.append(user)
             self.metrics.pages_sent.labels(level.name).inc()
+        if gave_up:
+            await self._say_not_paged(incident, level, gave_up)
         async with self.db.session() as s:
-            if not await ScheduleRepo(s).finish(
-                claim, self.clock.now(), DONE, "late" if late_since else None
-            ):
+            schedule = ScheduleRepo(s)
+            if retry_at is not None:
+                await schedule.retry(claim, retry_at)
                 return
+            if not await schedule.finish(claim, self.clock.now(), DONE, "late" if late_since else None):
+                return
+            paged = await DeliveryRepo(s).sent_for_job(claim.job_id)
             who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
             late = f" (late: due {late_since:%H:%M} UTC)" if late_since else ""
             await TimelineRepo(s).record(
@@ -147,6 +175,23 @@ class Escalation:
             data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
             await self.outbox.record(s, incident, "paged", data, level=level)
         log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})
+
+    async def _say_not_paged(self, incident: Incident, level: Level, failed: list[tuple[str, str]]) -> None:
+        """Tell the incident channel (and the timeline) who could not be paged, and why."""
+        text = "; ".join(f"<@{user}> ({error})" for user, error in failed)
+        async with self.db.session() as s:
+            await TimelineRepo(s).record(
+                incident.id,
+                "page_failed",
+                f"Could not page {level.name} {level.title}: {text}",
+                self.clock.now(),
+            )
+        try:
+            await self.slack.post(
+                incident.channel_id or "", templates.page_failed(incident, level.name, failed)
+            )
+        except SlackOpError as exc:
+            log.error("could not say in the channel who was not paged: %s", exc)
 
     async def _manual(self, claim: Claim) -> bool:
         async with self.db.session() as s:
@@ -167,10 +212,15 @@ class Escalation:
         next_due = claim.due_at + cadence
         while next_due <= self.clock.now():  # after downtime: one reminder, then the next slot ahead
             next_due += cadence
-        await self.slack.post(
-            incident.channel_id or "",
-            templates.reminder(incident, cadence, last.posted_at if last else None, next_due),
-        )
+        try:
+            await self.slack.post(
+                incident.channel_id or "",
+                templates.reminder(incident, cadence, last.posted_at if last else None, next_due),
+            )
+        except SlackOpError as exc:
+            if exc.transient:
+                raise  # the claim's lease runs out and a later tick posts it
+            log.warning("could not post the update reminder: %s", exc, extra={"incident_id": incident.id})
         async with self.db.session() as s:
             if not await ScheduleRepo(s).finish(claim, self.clock.now()):
                 return
@@ -179,17 +229,18 @@ class Escalation:
                 row.next_update_due = next_due
                 await ScheduleRepo(s).plan(incident.id, REMINDER, next_due)
 
-    async def acknowledge(self, delivery_id: int, user: str) -> str | None:
+    async def acknowledge(self, steps: Steps, delivery_id: int, user: str) -> str | None:
         """Acknowledge a page: record (first one sets time-to-acknowledge), invite, update the DM."""
-        now = self.clock.now()
-        async with self.db.session() as s:
+
+        async def record(s: AsyncSession) -> dict[str, Any]:
+            now = steps.at
             delivery = await DeliveryRepo(s).get(delivery_id)
             if delivery is None:
                 raise IncidentError("That page no longer exists.")
             incident = await IncidentRepo(s).get(delivery.incident_id)
             assert incident is not None
             if delivery.acknowledged_at is not None:
-                return f"Already acknowledged by <@{delivery.acknowledged_by}>."
+                return {"already": delivery.acknowledged_by, "incident": incident.id}
             delivery.acknowledged_at, delivery.acknowledged_by = now, user
             if incident.acknowledged_at is None:
                 incident.acknowledged_at = now
@@ -206,24 +257,39 @@ class Escalation:
             await self.outbox.record(
                 s, incident, "acknowledged", {"level": level.name, "by": user}, level=level
             )
-            dm = (delivery.dm_channel, delivery.dm_ts)
-        try:
-            await self.slack.invite(incident.channel_id or "", [user])
-        except SlackOpError as exc:
-            log.warning("could not invite %s: %s", user, exc)
-        if dm[0] and dm[1]:
-            message = templates.page_acknowledged(incident, level.name, user, now)
-            await self.slack.client.chat_update(channel=dm[0], ts=dm[1], **message.kwargs())
+            return {
+                "incident": incident.id,
+                "level": delivery.level,
+                "dm": [delivery.dm_channel, delivery.dm_ts],
+                "at": now.isoformat(),
+            }
+
+        done = await steps.db("record", record)
+        if "already" in done:
+            return f"Already acknowledged by <@{done['already']}>."
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(done["incident"])
+        assert incident is not None
+        out = Outcome(incident, steps)
+        await out.step("invite", lambda: self.slack.invite(incident.channel_id or "", [user]))
+        dm_channel, dm_ts = done["dm"]
+        if dm_channel and dm_ts:
+            level = self.policy.escalation.levels[done["level"]]
+            message = templates.page_acknowledged(
+                incident, level.name, user, datetime.fromisoformat(done["at"])
+            )
+            await out.step("dm", lambda: self.slack.update(dm_channel, dm_ts, message))
         return None
 
-    async def escalate_now(self, incident: Incident, by: str) -> str:
+    async def escalate_now(self, steps: Steps, incident: Incident, by: str) -> str:
         """Page the next level at once; its scheduled time is then skipped. Returns what happened."""
-        if not incident.is_open:
-            raise IncidentError(f"{incident.ref} is already resolved.")
-        now = self.clock.now()
-        async with self.db.session() as s:
+
+        async def record(s: AsyncSession) -> str:
+            now = steps.at
             locked = await IncidentRepo(s).by_channel(incident.channel_id or "", for_update=True)
             assert locked is not None
+            if not locked.is_open:
+                raise IncidentError(f"{incident.ref} is already resolved.")
             repo = ScheduleRepo(s)
             index = await next_level_to_page(repo, self.policy, incident.id)
             if index is None:
@@ -248,8 +314,11 @@ class Escalation:
                 now,
                 author_id=by,
             )
+            return f"Escalated {incident.ref} to {level.name} ({level.title})."
+
+        said = await steps.db("record", record)
         await self.tick()
-        return f"Escalated {incident.ref} to {level.name} ({level.title})."
+        return said
 
     async def incident_of_delivery(self, delivery_id: int) -> Incident:
         """The incident a page DM was about."""

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs, plans
+from bot.channels import channel_name
 from bot.clock import Clock
+from bot.journal import Outcome, Steps
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.severity import Severity, Status
-from bot.slack_ops import SlackOpError, SlackOps
+from bot.slack_ops import Channel, SlackOpError, SlackOps
 from config.policy import Policy
 from messages import incident as templates
 from messages import pages
@@ -24,45 +27,33 @@ from storage.repositories import IncidentRepo, TimelineRepo
 from storage.schedule import PAGE, REMINDER, ScheduleRepo
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+MAX_NAME_ATTEMPTS = 6
 
 
 class IncidentError(Exception):
     """A request the incident process refuses; the message is for the person who asked."""
 
 
-@dataclass
-class Outcome:
-    """An incident after a lifecycle step, plus anything that went wrong on the way."""
-
-    incident: Incident
-    warnings: list[str] = field(default_factory=list)
-
-    async def step(self, coro: Awaitable[T]) -> T | None:
-        """Run one Slack step; a failure becomes a warning so the rest still happens."""
-        try:
-            return await coro
-        except SlackOpError as exc:
-            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": self.incident.id})
-            self.warnings.append(f"{exc.what} failed ({exc.error})")
-            return None
+async def settle(*steps: Awaitable[Any]) -> None:
+    """Run independent steps side by side; all finish (none is left running) before a failure is raised."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 class Lifecycle:
-    """Use cases over one database, one Slack client, the policy and a clock."""
+    """Use cases over one database, one Slack client, the policy and a clock.
+
+    Each takes the `Steps` of the request it carries out: the database change is one recorded step,
+    each Slack call another, so a retry after a crash or a Slack outage continues where it stopped.
+    """
 
     def __init__(
-        self,
-        db: Database,
-        slack: SlackOps,
-        policy: Policy,
-        clock: Clock,
-        metrics: Metrics | None = None,
-        outbox: Outbox | None = None,
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics, outbox: Outbox
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.metrics = metrics or Metrics()
-        self.outbox = outbox or Outbox(db, policy, clock)
+        self.metrics, self.outbox = metrics, outbox
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
         self.wake: Callable[[], None] = lambda: None
 
@@ -70,14 +61,19 @@ class Lifecycle:
         """When the commander owes the next update, from the severity's cadence."""
         return plans.next_update_due(self.policy, severity.value, since)
 
-    async def change_severity(self, channel_id: str, severity: Severity, by: str) -> Outcome:
-        """Record and post a new severity; re-plan pages (newly reached levels, or cancel) and reminders."""
-        await self._open_incident(channel_id, "severity")
-        now = self.clock.now()
+    async def _load(self, incident_id: int) -> Incident:
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
-            if incident is None or not incident.is_open:
-                raise IncidentError("This incident was resolved a moment ago.")
+            incident = await IncidentRepo(s).get(incident_id)
+        assert incident is not None, f"incident {incident_id} vanished"
+        logs.bind(incident_id=incident.id)
+        return incident
+
+    async def change_severity(self, steps: Steps, channel_id: str, severity: Severity, by: str) -> Outcome:
+        """Record and post a new severity; re-plan pages (newly reached levels, or cancel) and reminders."""
+
+        async def record(s: AsyncSession) -> dict[str, Any]:
+            now = steps.at
+            incident = await _open_for_update(s, channel_id, "severity")
             old = incident.severity
             if old == severity.value:
                 raise IncidentError(f"{incident.ref} is already {old}.")
@@ -95,77 +91,133 @@ class Lifecycle:
             await self.outbox.record(
                 s, incident, "severity_changed", {"from": old, "to": severity.value, "by": by}
             )
+            return {"incident": incident.id, "old": old}
+
+        done = await steps.db("record", record)
         self.wake()
-        out = Outcome(incident)
-        await out.step(self.slack.post(channel_id, pages.severity_changed(incident, old, by)))
-        await out.step(self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        incident = await self._load(done["incident"])
+        out = Outcome(incident, steps)
+        await out.step(
+            "post", lambda: self.slack.post(channel_id, pages.severity_changed(incident, done["old"], by))
+        )
+        await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         return out
 
     async def declare(
-        self, severity: Severity, title: str, declared_by: str | None, impact: str | None = None
+        self,
+        steps: Steps,
+        severity: Severity,
+        title: str,
+        declared_by: str | None,
+        impact: str | None = None,
     ) -> Outcome:
-        """Open the channel, record the incident, invite the commander, post, pin and announce."""
-        now = self.clock.now()
-        try:
-            channel = await self.slack.create_incident_channel(self.policy.channel_prefix, now, title)
-        except SlackOpError as exc:
-            raise IncidentError(
-                f"Could not create the incident channel ({exc.error}); nothing was declared."
-            ) from exc
-        incident = Incident(
-            channel_id=channel.id,
-            channel_name=channel.name,
-            title=title,
-            impact=impact or None,
-            severity=severity.value,
-            status=Status.INVESTIGATING.value,
-            commander_id=declared_by,
-            declared_by=declared_by,
-            declared_at=now,
-            next_update_due=self.next_update_due(severity, now),
-        )
-        async with self.db.session() as s:
+        """Open the channel, record the incident, invite the commander, post, pin and announce.
+
+        Declared at `steps.at` (the request's acknowledgement), so a retry keeps the same time.
+        """
+        at = steps.at
+        channel = await self._open_channel(steps, at, title)
+
+        async def record(s: AsyncSession) -> int:
+            incident = Incident(
+                channel_id=channel.id,
+                channel_name=channel.name,
+                title=title,
+                impact=impact or None,
+                severity=severity.value,
+                status=Status.INVESTIGATING.value,
+                commander_id=declared_by,
+                declared_by=declared_by,
+                declared_at=at,
+                next_update_due=self.next_update_due(severity, at),
+            )
             await IncidentRepo(s).add(incident)
             await plans.plan_new_incident(ScheduleRepo(s), self.policy, incident)
             await TimelineRepo(s).record(
-                incident.id, "declared", f"Declared {severity.value}: {title}", now, author_id=declared_by
+                incident.id, "declared", f"Declared {severity.value}: {title}", at, author_id=declared_by
             )
             await self.outbox.record(s, incident, "declared", {"declared_by": declared_by, "impact": impact})
-        log.info(
-            "declared %s %s in #%s",
-            incident.ref,
-            severity.value,
-            channel.name,
-            extra={"incident_id": incident.id},
-        )
-        logs.bind(incident_id=incident.id)
-        self.metrics.declared.labels(severity.value).inc()
+            return incident.id
+
+        fresh = not steps.recorded("record")[0]
+        incident = await self._load(await steps.db("record", record))
+        if fresh:
+            log.info(
+                "declared %s %s in #%s",
+                incident.ref,
+                severity.value,
+                channel.name,
+                extra={"incident_id": incident.id},
+            )
+            self.metrics.declared.labels(severity.value).inc()
         self.wake()  # L1 is due at declaration
-        out = Outcome(incident)
+        out = Outcome(incident, steps)
         # Independent steps run side by side: the initial post lands one round trip after the
         # channel exists, whatever Slack's latency.
-        steps = [
-            out.step(self.slack.set_topic(channel.id, templates.incident_topic(incident))),
+        work = [
+            out.step("topic", lambda: self.slack.set_topic(channel.id, templates.incident_topic(incident))),
             self._post_initial(out, incident),
-            out.step(self.slack.post_joining(self.policy.announce_channel, templates.announcement(incident))),
+            out.step(
+                "announce",
+                lambda: self.slack.post_joining(
+                    self.policy.announce_channel, templates.announcement(incident)
+                ),
+            ),
         ]
         if declared_by:  # an Alertmanager declaration has no commander until someone takes it
-            steps.insert(0, out.step(self.slack.invite(channel.id, [declared_by])))
-        await asyncio.gather(*steps)
+            work.insert(0, out.step("invite", lambda: self.slack.invite(channel.id, [declared_by])))
+        await settle(*work)
         return out
+
+    async def _open_channel(self, steps: Steps, at: datetime, title: str) -> Channel:
+        """Create the incident channel once: the name tried is recorded before asking Slack, so a
+        retry that meets `name_taken` for its own name adopts the channel instead of making another."""
+        done, made = steps.recorded("channel")
+        if done:
+            return Channel(made["id"], made["name"])
+        _, tried = steps.recorded("channel_try")
+        for attempt in range(tried["attempt"] if tried else 0, MAX_NAME_ATTEMPTS):
+            again = bool(tried and tried["attempt"] == attempt)
+            name = tried["name"] if again else channel_name(self.policy.channel_prefix, at, title, attempt)
+            if not again:
+                await steps.record("channel_try", {"attempt": attempt, "name": name})
+            try:
+                channel = await self.slack.create_channel(name)
+            except SlackOpError as exc:
+                if exc.transient:
+                    raise
+                own = await self.slack.find_own_channel(name) if again and exc.error == "name_taken" else None
+                if own is None and exc.error == "name_taken":
+                    tried = None
+                    continue
+                if own is None:
+                    raise IncidentError(
+                        f"Could not create the incident channel ({exc.error}); nothing was declared."
+                    ) from exc
+                log.info("adopting #%s, created by an earlier attempt whose answer was lost", name)
+                channel = own
+            await steps.record("channel", {"id": channel.id, "name": channel.name})
+            return channel
+        raise IncidentError(
+            f"Could not create the incident channel (name_taken {MAX_NAME_ATTEMPTS} times); "
+            "nothing was declared."
+        )
 
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
         """Post the initial template, pin it, remember its ts."""
         channel_id = incident.channel_id or ""
-        ts = await out.step(self.slack.post(channel_id, templates.initial(incident)))
+        ts = await out.step("post_initial", lambda: self.slack.post(channel_id, templates.initial(incident)))
         if not ts:
             return
-        async with self.db.session() as s:
+
+        async def remember(s: AsyncSession) -> None:
             row = await IncidentRepo(s).get(incident.id)
             assert row is not None
             row.initial_message_ts = ts
+
+        await out.steps.db("initial_ts", remember)
         incident.initial_message_ts = ts
-        await out.step(self.slack.pin(channel_id, ts))
+        await out.step("pin", lambda: self.slack.pin(channel_id, ts))
 
     async def overview(self, channel_id: str) -> tuple[Incident, IncidentUpdate | None]:
         """The channel's incident and its latest update, for `/incident status`."""
@@ -174,6 +226,12 @@ class Lifecycle:
             if incident is None:
                 raise IncidentError("`/incident status` only works in an incident channel.")
             return incident, await IncidentRepo(s).last_update(incident.id)
+
+    async def channel_of(self, incident_id: int) -> str | None:
+        """The incident's channel (None when unknown)."""
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(incident_id)
+        return incident.channel_id if incident else None
 
     async def open_counts(self) -> dict[str, int]:
         """Open incidents per severity."""
@@ -185,30 +243,19 @@ class Lifecycle:
         async with self.db.session() as s:
             return await IncidentRepo(s).open_incidents()
 
-    async def _open_incident(self, channel_id: str, action: str) -> Incident:
-        async with self.db.session() as s:
-            incident = await IncidentRepo(s).by_channel(channel_id)
-        if incident is None:
-            raise IncidentError(f"`/incident {action}` only works in an incident channel.")
-        logs.bind(incident_id=incident.id)
-        if not incident.is_open:
-            raise IncidentError(f"{incident.ref} is already resolved.")
-        return incident
-
-    async def update(self, channel_id: str, author: str, status: Status | None, text: str) -> Outcome:
+    async def update(
+        self, steps: Steps, channel_id: str, author: str, status: Status | None, text: str
+    ) -> Outcome:
         """Record and post a status update; moves the status when one is given."""
-        await self._open_incident(channel_id, "update")
-        now = self.clock.now()
-        async with self.db.session() as s:
-            repo = IncidentRepo(s)
-            incident = await repo.by_channel(channel_id, for_update=True)
-            if incident is None or not incident.is_open:
-                raise IncidentError("This incident was resolved a moment ago.")
+
+        async def record(s: AsyncSession) -> dict[str, Any]:
+            now = steps.at
+            incident = await _open_for_update(s, channel_id, "update")
             previous = Status(incident.status)
             new_status = status or previous
             incident.status = new_status.value
             incident.next_update_due = self.next_update_due(Severity(incident.severity), now)
-            upd = await repo.add_update(
+            upd = await IncidentRepo(s).add_update(
                 IncidentUpdate(
                     incident_id=incident.id,
                     author_id=author,
@@ -224,22 +271,38 @@ class Lifecycle:
             )
             data = {"status": new_status.value, "previous_status": previous.value, "text": text, "by": author}
             await self.outbox.record(s, incident, "updated", data)
-        out = Outcome(incident)
-        ts = await out.step(self.slack.post(channel_id, templates.update(incident, upd, previous)))
+            return {"incident": incident.id, "update": upd.id, "previous": previous.value}
+
+        done = await steps.db("record", record)
+        incident = await self._load(done["incident"])
+        async with self.db.session() as s:
+            upd = await s.get(IncidentUpdate, done["update"])
+        assert upd is not None
+        previous = Status(done["previous"])
+        out = Outcome(incident, steps)
+        ts = await out.step(
+            "post", lambda: self.slack.post(channel_id, templates.update(incident, upd, previous))
+        )
         if ts:
-            async with self.db.session() as s:
+
+            async def remember(s: AsyncSession) -> None:
                 row = await s.get(IncidentUpdate, upd.id)
                 if row is not None:
                     row.message_ts = ts
-        if new_status != previous:
-            await out.step(self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+
+            await steps.db("message_ts", remember)
+        if Status(upd.status) != previous:
+            await out.step(
+                "topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident))
+            )
         return out
 
-    async def resolve(self, channel_id: str, author: str, summary: str) -> Outcome:
+    async def resolve(self, steps: Steps, channel_id: str, author: str, summary: str) -> Outcome:
         """Resolve once (a second resolve is refused), post the resolution and announce it."""
-        incident = await self._open_incident(channel_id, "resolve")
-        now = self.clock.now()
-        async with self.db.session() as s:
+
+        async def record(s: AsyncSession) -> int:
+            now = steps.at
+            incident = await _open_for_update(s, channel_id, "resolve")
             repo = IncidentRepo(s)
             if not await repo.mark_resolved(incident.id, now, summary):
                 raise IncidentError(f"{incident.ref} is already resolved.")
@@ -258,20 +321,36 @@ class Lifecycle:
             await TimelineRepo(s).record(
                 incident.id, "resolved", f"Resolved: {summary}", now, author_id=author
             )
-            incident = await repo.get(incident.id)  # type: ignore[assignment]
             await s.refresh(incident)
             await self.outbox.record(s, incident, "resolved", {"summary": summary, "by": author})
-        self.metrics.resolved.labels(incident.severity).inc()
-        if incident.resolved_at:
-            self.metrics.time_to_resolve.observe(
-                (incident.resolved_at - incident.declared_at).total_seconds()
-            )
-        out = Outcome(incident)
-        await out.step(self.slack.post(channel_id, templates.resolution(incident)))
-        await out.step(self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+            return incident.id
+
+        fresh = not steps.recorded("record")[0]
+        incident = await self._load(await steps.db("record", record))
+        if fresh:
+            self.metrics.resolved.labels(incident.severity).inc()
+            if incident.resolved_at:
+                self.metrics.time_to_resolve.observe(
+                    (incident.resolved_at - incident.declared_at).total_seconds()
+                )
+        out = Outcome(incident, steps)
+        await out.step("post", lambda: self.slack.post(channel_id, templates.resolution(incident)))
+        await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         await out.step(
-            self.slack.post_joining(
+            "announce",
+            lambda: self.slack.post_joining(
                 self.policy.announce_channel, templates.resolution_announcement(incident)
             ),
         )
         return out
+
+
+async def _open_for_update(s: AsyncSession, channel_id: str, action: str) -> Incident:
+    """The channel's open incident, locked for the change; a refusal otherwise."""
+    incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
+    if incident is None:
+        raise IncidentError(f"`/incident {action}` only works in an incident channel.")
+    logs.bind(incident_id=incident.id)
+    if not incident.is_open:
+        raise IncidentError(f"{incident.ref} is already resolved.")
+    return incident

@@ -10,7 +10,6 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -36,6 +35,9 @@ class Metrics:
             "incident_bot_incidents_resolved", "Incidents resolved", ["severity"], registry=r
         )
         self.pages_sent = Counter("incident_bot_pages_sent", "Page DMs sent", ["level"], registry=r)
+        self.pages_failed = Counter(
+            "incident_bot_pages_failed", "Page DMs given up on", ["level"], registry=r
+        )
         self.pages_acknowledged = Counter(
             "incident_bot_pages_acknowledged", "Pages acknowledged", ["level"], registry=r
         )
@@ -72,6 +74,21 @@ class Metrics:
         )
         self.events_deduplicated = Counter(
             "incident_bot_events_deduplicated", "Slack event retries recognised and ignored", registry=r
+        )
+        self.inbox_accepted = Counter(
+            "incident_bot_inbox_accepted", "Inbound requests stored before the answer", ["op"], registry=r
+        )
+        self.inbox_retries = Counter(
+            "incident_bot_inbox_retries", "Inbox items put back to retry after a failure", ["op"], registry=r
+        )
+        self.inbox_failed = Counter(
+            "incident_bot_inbox_failed", "Inbox items given up on", ["op"], registry=r
+        )
+        self.inbox_done_seconds = Histogram(
+            "incident_bot_inbox_done_seconds",
+            "Acknowledgement to the item's effect committed",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300, 3600),
+            registry=r,
         )
 
     def render(self) -> bytes:
@@ -119,12 +136,15 @@ def _counting(base: type[AsyncRetryHandler], reason: str) -> type[AsyncRetryHand
 
 
 def retry_handlers(metrics: Metrics) -> list[AsyncRetryHandler]:
-    """slack_sdk's retry handlers (429 with Retry-After, 5xx, connection errors), counted."""
+    """slack_sdk's retry handlers (429 with Retry-After, dropped connections), counted.
+
+    A 5xx is not retried inside the call: the step fails as transient and the inbox (or the page
+    job) retries it with backoff, durably, for as long as `delivery.inbound_give_up` allows.
+    """
     handlers: list[AsyncRetryHandler] = []
     for base, reason, count in (
         (AsyncConnectionErrorRetryHandler, "connection", 3),
         (AsyncRateLimitErrorRetryHandler, "ratelimited", 8),
-        (AsyncServerErrorRetryHandler, "server_error", 3),
     ):
         handler = _counting(base, reason)(max_retry_count=count)
         handler.metrics = metrics

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.lifecycle import IncidentError, Outcome
+from bot.journal import Outcome, Steps
+from bot.lifecycle import IncidentError
 from bot.slack_ops import SlackOps
 from messages import roles as templates
 from messages.incident import incident_topic
@@ -67,11 +71,11 @@ class Roles:
                 await repo.remember(user_id, name)
         self._known.update(names)
 
-    async def assign(self, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
+    async def assign(self, steps: Steps, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
         """Give `role_key` to `user_id` in the incident of `channel_id`."""
         role = ROLES[role_key]
-        now = self.clock.now()
-        async with self.db.session() as s:
+
+        async def record(s: AsyncSession) -> dict[str, Any]:
             incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
             if incident is None:
                 raise IncidentError(f"`/incident {role_key}` only works in an incident channel.")
@@ -85,15 +89,27 @@ class Roles:
                 incident.id,
                 "role",
                 f"<@{user_id}> is now {role.title.lower()} (assigned by <@{by}>)",
-                now,
+                steps.at,
                 author_id=by,
             )
-        out = Outcome(incident)
-        await out.step(self.slack.invite(channel_id, [user_id]))
+            return {"incident": incident.id, "previous": previous}
+
+        done = await steps.db("record", record)
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(done["incident"])
+        assert incident is not None
+        previous = done["previous"]
+        out = Outcome(incident, steps)
+        await out.step("invite", lambda: self.slack.invite(channel_id, [user_id]))
         await out.step(
-            self.slack.post(channel_id, templates.role_changed(incident, role.title, user_id, by, previous)),
+            "post",
+            lambda: self.slack.post(
+                channel_id, templates.role_changed(incident, role.title, user_id, by, previous)
+            ),
         )
         if role.key == "commander":
-            await out.step(self.slack.set_topic(channel_id, incident_topic(incident)))
-        await out.step(self.slack.dm(user_id, templates.role_dm(incident, role.title, role.duty, by)))
+            await out.step("topic", lambda: self.slack.set_topic(channel_id, incident_topic(incident)))
+        await out.step(
+            "dm", lambda: self.slack.dm(user_id, templates.role_dm(incident, role.title, role.duty, by))
+        )
         return out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+import json
 import logging
 import time
 
@@ -18,13 +20,14 @@ from bot.alertmanager import parse as parse_alerts
 from bot.app import build_app, build_context
 from bot.clock import Clock
 from bot.context import BotContext
-from bot.lifecycle import IncidentError
 from bot.metrics import CONTENT_TYPE
 from bot.scheduler import Ticker
 from config.policy import Policy
 from config.settings import Settings
 from storage import migrate
 from storage.db import Database
+from storage.inbox import InboxRepo, NewItem
+from storage.schedule import ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,16 @@ class Bot:
             timeout=self.policy.delivery.timeout.total_seconds(),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
+        if db.is_sqlite:
+            # One process owns an SQLite file: claims left by a killed predecessor are free at once.
+            async with db.session() as s:
+                await InboxRepo(s).release_all()
+                await ScheduleRepo(s).release_all()
         self._ctx = build_context(self.settings, self.policy, db, self._clock, self._http, self._httpx)
         self._app = build_app(self._ctx)
         if self._use_scheduler:
             ctx = self._ctx
+            ctx.worker.start()
             self._ticker = Ticker(ctx.tick)
             ctx.lifecycle.wake = self._ticker.wake
             self._ticker.start()
@@ -86,18 +95,21 @@ class Bot:
             self._delivery = Ticker(ctx.outbox.deliver_due)
             self._delivery.start()
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Let after-ack work finish (bounded), then close connections."""
+    async def stop(self) -> None:
+        """Let the steps in flight finish (bounded by `delivery.shutdown_grace`), hand back the rest
+        of the inbox for the next start, then close connections. Stop serving requests first."""
         if self._ctx is None:
             return
         for ticker in (self._ticker, self._delivery):
             if ticker is not None:
                 ticker.shutdown()
         self._ticker = self._delivery = None
+        grace = self.policy.delivery.shutdown_grace.total_seconds()
+        await self._ctx.worker.stop(grace)
         try:
-            await self._ctx.tasks.idle(timeout)
+            await self._ctx.tasks.idle(grace)
         except TimeoutError:
-            log.warning("stopping with %d background tasks unfinished", len(self._ctx.tasks))
+            log.warning("stopping with %d read-only replies unfinished", len(self._ctx.tasks))
         await self._ctx.db.dispose()
         if self._http is not None:
             await self._http.close()
@@ -152,15 +164,24 @@ class Bot:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
             return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        body = await request.read()
         try:
-            notification = parse_alerts(await request.read())
+            notification = parse_alerts(body)
         except PayloadError as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        group = hashlib.sha256(notification.group_key.encode()).hexdigest()
+        item = NewItem(
+            idem_key="am:" + hashlib.sha256(notification.group_key.encode() + b"\n" + body).hexdigest(),
+            order_key=f"alert:{group}",
+            op="alert",
+            payload=json.dumps({"body": body.decode()}),
+        )
         try:
-            result = await self.ctx.alerts.receive(notification)
-        except IncidentError as exc:
-            return web.json_response({"error": str(exc)}, status=503)
-        return web.json_response(result)
+            new = await self.ctx.inbox.accept(item)
+        except Exception as exc:
+            log.error("could not store an Alertmanager notification: %s", exc)
+            return web.json_response({"error": "could not store the notification; retry"}, status=503)
+        return web.json_response({"status": "accepted" if new else "duplicate"})
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         ctx = self.ctx

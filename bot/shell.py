@@ -187,9 +187,9 @@ class Shell:
             self._write(self._paint(f"! {exc}", "SEV3"))
         except Exception as exc:  # a shell never dies on a bad line
             self._write(self._paint(f"! that failed: {exc!r}; type `help`", "SEV3"))
-        await self.bot.ctx.tasks.idle(timeout=30)
+        await self.bot.ctx.settle()
         await self.bot.ctx.tick()  # what fell due: pages at declaration, or after `wait`
-        await self.bot.ctx.tasks.idle(timeout=30)
+        await self.bot.ctx.settle()
         self._flush()
         return True
 

@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.channels import channel_name
 from messages.blocks import Message
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_ATTEMPTS = 6
+
+# Errors that say "not now" rather than "never": the step is retried with backoff.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "bad_gateway"}
+)
 
 
 class SlackOpError(Exception):
-    """A Slack call failed in a way the user should hear about."""
+    """A Slack call failed in a way the user should hear about.
 
-    def __init__(self, what: str, error: str) -> None:
+    `transient` failures (5xx, 429, Slack's internal errors) are worth retrying; `retry_after` is
+    Slack's Retry-After in seconds when it sent one.
+    """
+
+    def __init__(
+        self, what: str, error: str, *, transient: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{what}: {error}")
         self.what = what
         self.error = error
+        self.transient = transient
+        self.retry_after = retry_after
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -32,6 +43,22 @@ def slack_error(exc: SlackApiError) -> str:
         return str(exc.response["error"])
     except (KeyError, TypeError):
         return str(exc)
+
+
+def op_error(what: str, exc: SlackApiError) -> SlackOpError:
+    """A SlackOpError from slack_sdk's error, classified as transient or not."""
+    error = slack_error(exc)
+    status = getattr(exc.response, "status_code", 200) or 200
+    retry_after = None
+    try:
+        value = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get(
+            "retry-after"
+        )
+        retry_after = float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        retry_after = None
+    transient = status >= 500 or status == 429 or error in TRANSIENT_ERRORS
+    return SlackOpError(what, error, transient=transient, retry_after=retry_after)
 
 
 @dataclass(frozen=True)
@@ -60,20 +87,48 @@ class SlackOps:
         self._channel_ids: dict[str, str] = {}
         self._workspace_url: str | None = None
         self._dm_channels: dict[str, str] = {}
+        self._bot_user_id: str | None = None
 
-    async def create_incident_channel(self, prefix: str, at: datetime, title: str) -> Channel:
-        """Create a fresh public channel; on `name_taken` try a new name, never reuse an old channel."""
-        for attempt in range(MAX_NAME_ATTEMPTS):
-            name = channel_name(prefix, at, title, attempt)
+    async def create_channel(self, name: str) -> Channel:
+        """Create a public channel with exactly this name (`name_taken` is a SlackOpError like any)."""
+        try:
+            resp = await self.client.conversations_create(name=name, is_private=False)
+        except SlackApiError as exc:
+            raise op_error("creating the incident channel", exc) from exc
+        ch = resp["channel"]
+        return Channel(id=ch["id"], name=ch["name"])
+
+    async def find_own_channel(self, name: str) -> Channel | None:
+        """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
+        if self._bot_user_id is None:
             try:
-                resp = await self.client.conversations_create(name=name, is_private=False)
+                self._bot_user_id = str((await self.client.auth_test())["user_id"])
             except SlackApiError as exc:
-                if slack_error(exc) == "name_taken":
-                    continue
-                raise SlackOpError("creating the incident channel", slack_error(exc)) from exc
-            ch = resp["channel"]
-            return Channel(id=ch["id"], name=ch["name"])
-        raise SlackOpError("creating the incident channel", f"name_taken {MAX_NAME_ATTEMPTS} times")
+                raise op_error("asking Slack who the bot is", exc) from exc
+        cursor = None
+        while True:
+            try:
+                resp = await self.client.conversations_list(
+                    types="public_channel", exclude_archived=True, limit=200, cursor=cursor
+                )
+            except SlackApiError as exc:
+                raise op_error(f"looking up #{name}", exc) from exc
+            for ch in resp["channels"]:
+                if ch.get("name") == name:
+                    return Channel(ch["id"], name) if ch.get("creator") == self._bot_user_id else None
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    async def respond(self, response_url: str, message: Message, *, replace: bool = False) -> None:
+        """Answer the person who asked, through the request's response_url (ephemeral)."""
+        hook = AsyncWebhookClient(response_url, session=self.client.session, timeout=15)
+        resp = await hook.send(
+            response_type="ephemeral", replace_original=replace, **message.kwargs()
+        )
+        if resp.status_code >= 400:
+            transient = resp.status_code >= 500 or resp.status_code == 429
+            raise SlackOpError("answering you", f"HTTP {resp.status_code} {resp.body}", transient=transient)
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         """Invite people; being there already, or being the bot, is fine."""
@@ -83,14 +138,14 @@ class SlackOps:
             await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
         except SlackApiError as exc:
             if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
-                raise SlackOpError("inviting to the channel", slack_error(exc)) from exc
+                raise op_error("inviting to the channel", exc) from exc
 
     async def set_topic(self, channel_id: str, topic: str) -> None:
         """Set the channel topic."""
         try:
             await self.client.conversations_setTopic(channel=channel_id, topic=topic)
         except SlackApiError as exc:
-            raise SlackOpError("setting the channel topic", slack_error(exc)) from exc
+            raise op_error("setting the channel topic", exc) from exc
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
         """Post a message and return its ts."""
@@ -99,8 +154,15 @@ class SlackOps:
                 channel=channel, thread_ts=thread_ts, **message.kwargs()
             )
         except SlackApiError as exc:
-            raise SlackOpError(f"posting to {channel}", slack_error(exc)) from exc
+            raise op_error(f"posting to {channel}", exc) from exc
         return str(resp["ts"])
+
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace a message the bot posted."""
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, **message.kwargs())
+        except SlackApiError as exc:
+            raise op_error("updating the message", exc) from exc
 
     async def pin(self, channel_id: str, ts: str) -> None:
         """Pin a message; already pinned is fine."""
@@ -108,7 +170,7 @@ class SlackOps:
             await self.client.pins_add(channel=channel_id, timestamp=ts)
         except SlackApiError as exc:
             if slack_error(exc) != "already_pinned":
-                raise SlackOpError("pinning the message", slack_error(exc)) from exc
+                raise op_error("pinning the message", exc) from exc
 
     async def post_joining(self, channel: str, message: Message) -> str:
         """Post to a shared channel (given as ID or #name), joining it first if the bot is not in it."""
@@ -121,7 +183,7 @@ class SlackOps:
         try:
             await self.client.conversations_join(channel=channel_id)
         except SlackApiError as exc:
-            raise SlackOpError(f"joining {channel}", slack_error(exc)) from exc
+            raise op_error(f"joining {channel}", exc) from exc
         return await self.post(channel_id, message)
 
     async def channel_id(self, channel: str) -> str:
@@ -138,7 +200,7 @@ class SlackOps:
                     types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
                 )
             except SlackApiError as exc:
-                raise SlackOpError(f"looking up #{name}", slack_error(exc)) from exc
+                raise op_error(f"looking up #{name}", exc) from exc
             for ch in resp["channels"]:
                 self._channel_ids[ch["name"]] = ch["id"]
             if name in self._channel_ids:
@@ -154,7 +216,7 @@ class SlackOps:
             try:
                 opened = await self.client.conversations_open(users=user_id)
             except SlackApiError as exc:
-                raise SlackOpError(f"opening a DM with <@{user_id}>", slack_error(exc)) from exc
+                raise op_error(f"opening a DM with <@{user_id}>", exc) from exc
             channel_id = self._dm_channels[user_id] = str(opened["channel"]["id"])
         return channel_id, await self.post(channel_id, message)
 
@@ -164,7 +226,7 @@ class SlackOps:
             await self.client.reactions_add(channel=channel_id, timestamp=ts, name=name)
         except SlackApiError as exc:
             if slack_error(exc) != "already_reacted":
-                raise SlackOpError(f"reacting :{name}:", slack_error(exc)) from exc
+                raise op_error(f"reacting :{name}:", exc) from exc
 
     async def unreact(self, channel_id: str, ts: str, name: str) -> None:
         """Remove the bot's reaction; already gone is fine."""
@@ -172,7 +234,7 @@ class SlackOps:
             await self.client.reactions_remove(channel=channel_id, timestamp=ts, name=name)
         except SlackApiError as exc:
             if slack_error(exc) not in ("no_reaction", "message_not_found"):
-                raise SlackOpError(f"removing :{name}:", slack_error(exc)) from exc
+                raise op_error(f"removing :{name}:", exc) from exc
 
     def local_permalink(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
         """The link Slack would give, built from the workspace URL; None until that URL is known."""
@@ -215,7 +277,7 @@ class SlackOps:
         except SlackApiError as exc:
             if slack_error(exc) in ("thread_not_found", "message_not_found"):
                 return None
-            raise SlackOpError("reading the message", slack_error(exc)) from exc
+            raise op_error("reading the message", exc) from exc
         if not found:
             return None
         m = found[0]
@@ -233,4 +295,4 @@ class SlackOps:
                 channel=channel_id, filename=filename, title=title, content=content
             )
         except SlackApiError as exc:
-            raise SlackOpError("uploading the file", slack_error(exc)) from exc
+            raise op_error("uploading the file", exc) from exc

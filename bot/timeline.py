@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.journal import Outcome, Steps
 from bot.lifecycle import IncidentError
 from bot.metrics import Metrics
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
 from messages.postmortem import Postmortem
+from messages.timeline import note_added
 from storage.db import Database
 from storage.models import Incident, TimelineEntry, TranscriptMessage
 from storage.repositories import (
@@ -94,11 +97,9 @@ class PostedMessage:
 class Timeline:
     """Turns channel activity into timeline entries and answers what the timeline holds."""
 
-    def __init__(
-        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics | None = None
-    ) -> None:
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics
         self._pruned_at: datetime | None = None
         self._not_incident: set[str] = set()
 
@@ -234,7 +235,8 @@ class Timeline:
     ) -> bool:
         """A timeline emoji puts the message on the timeline (at its own time) and gets a ✅.
 
-        False when ignored (other emoji or channel, a retried event, a message Slack cannot find).
+        False when ignored (other emoji or channel, a message Slack cannot find). Carried out again
+        (a retry after a crash or a failed ✅), the entry is not added twice and the ✅ is made sure of.
         """
         if emoji not in self.policy.timeline.emoji:
             return False
@@ -247,8 +249,7 @@ class Timeline:
             link = self.slack.local_permalink(channel_id, ts, kept.thread_ts) if kept else None
             if kept is not None and link is not None:
                 pin = Pin(event_id, incident.id, ts, user_id, emoji, kept.user_id, kept.text, link)
-                if not await self._pin(s, pin):
-                    return False
+                await self._pin(s, pin)
         if kept is None or link is None:
             if kept is None:
                 fetched = await self.slack.fetch_message(channel_id, ts)
@@ -260,13 +261,20 @@ class Timeline:
                 author, text, thread_ts = kept.user_id, kept.text, kept.thread_ts
             link = await self.slack.permalink(channel_id, ts, thread_ts)
             async with self.db.transaction() as s:
-                if not await self._pin(s, Pin(event_id, incident.id, ts, user_id, emoji, author, text, link)):
-                    return False
+                await self._pin(s, Pin(event_id, incident.id, ts, user_id, emoji, author, text, link))
+        if not await self._on_timeline(incident.id, ts):
+            return False  # taken off again by a later request already carried out
         try:
             await self.slack.react(channel_id, ts, CONFIRM_EMOJI)
         except SlackOpError as exc:
+            if exc.transient:
+                raise
             log.warning("could not confirm the timeline entry: %s", exc)
         return True
+
+    async def _on_timeline(self, incident_id: int, ts: str) -> bool:
+        async with self.db.session() as s:
+            return await TimelineRepo(s).by_source(incident_id, message_source(ts)) is not None
 
     async def _pin(self, s, pin: Pin) -> bool:  # type: ignore[no-untyped-def]
         """Claim the event, remember who pinned, add the entry unless the message has one."""
@@ -288,32 +296,45 @@ class Timeline:
     async def reaction_removed(
         self, event_id: str | None, channel_id: str, ts: str, user_id: str, emoji: str
     ) -> bool:
-        """Taking away the last timeline emoji takes the message off the timeline; True if it went."""
+        """Taking away the last timeline emoji takes the message off the timeline; True if it is off."""
         if emoji not in self.policy.timeline.emoji:
             return False
         async with self.db.session() as s:
             incident = await self._incident_ref(s, channel_id)
-            if incident is None or not await self._claim(s, event_id):
+            if incident is None:
                 return False
-            left = await TranscriptRepo(s).remove_reaction(incident.id, ts, user_id, emoji)
-            removed = left == 0 and bool(
-                await TimelineRepo(s).remove_source(incident.id, message_source(ts), ("pinned",))
-            )
-        if removed:
-            try:
-                await self.slack.unreact(channel_id, ts, CONFIRM_EMOJI)
-            except SlackOpError as exc:
-                log.warning("could not take back the confirmation: %s", exc)
-        return removed
+            if await self._claim(s, event_id):
+                left = await TranscriptRepo(s).remove_reaction(incident.id, ts, user_id, emoji)
+                if left == 0:
+                    await TimelineRepo(s).remove_source(incident.id, message_source(ts), ("pinned",))
+            # Carried out again after a crash, the state decides: no entry left, no ✅.
+            if await TimelineRepo(s).by_source(incident.id, message_source(ts)) is not None:
+                return False
+        try:
+            await self.slack.unreact(channel_id, ts, CONFIRM_EMOJI)
+        except SlackOpError as exc:
+            if exc.transient:
+                raise
+            log.warning("could not take back the confirmation: %s", exc)
+        return True
 
-    async def note(self, channel_id: str, author: str, text: str) -> tuple[Incident, TimelineEntry]:
-        """`/incident note`: an entry by the caller, now."""
+    async def note(self, steps: Steps, channel_id: str, author: str, text: str) -> None:
+        """`/incident note`: an entry by the caller, now, confirmed in the channel."""
         incident = await self.incident_or_refuse(channel_id, "note")
-        async with self.db.session() as s:
+
+        async def record(s: AsyncSession) -> int:
             entry = await TimelineRepo(s).record(
-                incident.id, "note", text, self.clock.now(), author_id=author
+                incident.id, "note", text, steps.at, author_id=author
             )
-        return incident, entry
+            return entry.id
+
+        entry_id = await steps.db("record", record)
+        async with self.db.session() as s:
+            entry = await s.get(TimelineEntry, entry_id)
+        assert entry is not None
+        await Outcome(incident, steps).step(
+            "post", lambda: self.slack.post(channel_id, note_added(incident, entry))
+        )
 
     async def entries(self, channel_id: str) -> tuple[Incident, list[TimelineEntry]]:
         """The incident of a channel and its timeline in time order."""

@@ -81,12 +81,18 @@ class PagerDuty(_Strict):
 
 
 class Delivery(_Strict):
-    """Retries of outbound deliveries (webhooks, PagerDuty): exponential backoff, then give up."""
+    """Retries: outbound deliveries (webhooks, PagerDuty) by attempts, inbound work and pages by time."""
 
     max_attempts: int = Field(default=10, ge=1, le=100)
     backoff: Duration = timedelta(seconds=5)
     max_backoff: Duration = timedelta(minutes=10)
     timeout: Duration = timedelta(seconds=10)
+    # Acknowledged requests and page DMs whose Slack steps keep failing are retried this long.
+    inbound_give_up: Duration = timedelta(hours=1)
+    inbound_backoff: Duration = timedelta(seconds=1)
+    inbound_max_backoff: Duration = timedelta(minutes=2)
+    # SIGTERM: how long the step in flight may take before it is left for the next start.
+    shutdown_grace: Duration = timedelta(seconds=25)
 
 
 def check_env_name(value: str | None) -> str | None:

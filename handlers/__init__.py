@@ -6,14 +6,17 @@ from bot.context import BotContext
 
 
 def register_all(app: AsyncApp, ctx: BotContext) -> None:
-    """Attach every listener to the app (subcommand modules register themselves on import)."""
+    """Attach every listener to the app and every inbox op to the worker (subcommand and op modules
+    register themselves on import)."""
     from handlers import (  # noqa: F401
         actions,
+        alerts,
         commands,
         escalation_commands,
         events,
         integration_commands,
         lifecycle_commands,
+        ops,
         role_commands,
         timeline_commands,
         views,
@@ -21,3 +24,4 @@ def register_all(app: AsyncApp, ctx: BotContext) -> None:
 
     for module in (commands, events, views, actions):
         module.register(app, ctx)
+    ops.register(ctx)

@@ -1,19 +1,26 @@
-"""Buttons: Acknowledge and Escalate now on page DMs; resolving the public status page incident."""
+"""Buttons: Acknowledge and Escalate now on page DMs; resolving the public status page incident.
+
+Each click is stored in the inbox (keyed by its trigger_id) and ordered with its incident's channel,
+so an acknowledgement never overtakes the requests acknowledged before it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import logs
 from bot.context import BotContext
-from handlers.replies import run_reporting
+from bot.inbox_worker import Job
+from bot.lifecycle import IncidentError
+from handlers.ops import answer, answered, op, store
+from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
 from messages.statuspage import RESOLVE_ACTION, public_resolved
 
 
-def _delivery_id(body: dict[str, Any]) -> int | None:
+def _number(body: dict[str, Any]) -> int | None:
     try:
         return int(body["actions"][0]["value"])
     except (KeyError, IndexError, TypeError, ValueError):
@@ -23,46 +30,65 @@ def _delivery_id(body: dict[str, Any]) -> int | None:
 def register(app: AsyncApp, ctx: BotContext) -> None:
     """Attach the page-button listeners."""
 
-    async def reply_with(respond: AsyncRespond):  # type: ignore[no-untyped-def]
-        async def reply(text: str) -> None:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
-
-        return reply
+    async def keep(body: dict[str, Any], name: str, number: int, channel: str | None) -> None:
+        logs.bind(request_id=body.get("trigger_id"))
+        data = {
+            "number": number,
+            "user": body["user"]["id"],
+            "response_url": body.get("response_url"),
+            "channel": channel,
+        }
+        key = f"ch:{channel}" if channel else f"{name}:{number}"
+        trigger = body.get("trigger_id")
+        await store(ctx, trigger and f"act:{trigger}", key, name, data)
 
     @app.action(ACK_ACTION)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any]) -> None:
+        delivery = _number(body)
+        if delivery is not None:
+            await keep(body, "acknowledge", delivery, await _page_channel(ctx, delivery))
         await ack()
-        logs.bind(request_id=body.get("trigger_id"))
-        delivery = _delivery_id(body)
-        if delivery is None:
-            return
-        work = ctx.escalation.acknowledge(delivery, body["user"]["id"])
-        ctx.tasks.spawn(run_reporting(work, await reply_with(respond)), name="acknowledge")
-
-    @app.action(RESOLVE_ACTION)
-    async def resolve_public(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        logs.bind(request_id=body.get("trigger_id"))
-        incident_id = _delivery_id(body)  # the button carries the incident id
-        if incident_id is None:
-            return
-        user = body["user"]["id"]
-
-        async def work() -> None:
-            incident, link = await ctx.statuspage.resolve_public(incident_id, user)
-            await respond(replace_original=True, **public_resolved(incident, user, link).kwargs())
-
-        ctx.tasks.spawn(run_reporting(work(), await reply_with(respond)), name="statuspage-resolve")
 
     @app.action(ESCALATE_ACTION)
-    async def escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def escalate(ack: AsyncAck, body: dict[str, Any]) -> None:
+        delivery = _number(body)
+        if delivery is not None:
+            await keep(body, "escalate_page", delivery, await _page_channel(ctx, delivery))
         await ack()
-        delivery = _delivery_id(body)
-        if delivery is None:
-            return
 
-        async def work() -> str:
-            incident = await ctx.escalation.incident_of_delivery(delivery)
-            return await ctx.escalation.escalate_now(incident, body["user"]["id"])
+    @app.action(RESOLVE_ACTION)
+    async def resolve_public(ack: AsyncAck, body: dict[str, Any]) -> None:
+        incident_id = _number(body)  # the button carries the incident id
+        if incident_id is not None:
+            await keep(body, "statuspage_resolve", incident_id, await ctx.lifecycle.channel_of(incident_id))
+        await ack()
 
-        ctx.tasks.spawn(run_reporting(work(), await reply_with(respond)), name="escalate")
+
+async def _page_channel(ctx: BotContext, delivery: int) -> str | None:
+    try:
+        return (await ctx.escalation.incident_of_delivery(delivery)).channel_id
+    except IncidentError:
+        return None
+
+
+@answered("acknowledge")
+async def run_acknowledge(ctx: BotContext, job: Job) -> str | None:
+    return await ctx.escalation.acknowledge(job.steps, job.data["number"], job.data["user"])
+
+
+@answered("escalate_page")
+async def run_escalate_page(ctx: BotContext, job: Job) -> str:
+    incident = await ctx.escalation.incident_of_delivery(job.data["number"])
+    return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])
+
+
+@op("statuspage_resolve")
+async def run_statuspage_resolve(ctx: BotContext, job: Job) -> None:
+    """Idempotent by itself: a public incident already resolved is not resolved again."""
+    user = job.data["user"]
+    try:
+        incident, link = await ctx.statuspage.resolve_public(job.data["number"], user)
+    except IncidentError as exc:
+        await answer(ctx, job, error(str(exc)))
+        return
+    await answer(ctx, job, public_resolved(incident, user, link), replace=True)

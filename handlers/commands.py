@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot import logs
 from bot.context import BotContext
 from handlers import parse as p
+from handlers.ops import store
 from handlers.replies import run_reporting
 from messages.help import error
 
@@ -28,6 +30,8 @@ class Invocation:
     user: str
     channel: str
     trigger_id: str | None
+    response_url: str | None
+    user_name: str | None
     ack: AsyncAck
     respond: AsyncRespond
 
@@ -36,8 +40,23 @@ class Invocation:
         await self.respond(text=text, response_type="ephemeral", replace_original=False)
 
     def later(self, work: Awaitable[str | None], name: str) -> None:
-        """Run `work` after the ack; its returned text (or refusal) goes back to the caller."""
+        """Read-only work after the ack; its returned text (or refusal) goes back to the caller."""
         self.ctx.tasks.spawn(run_reporting(work, self.reply), name=name)
+
+    async def store(self, op: str, ack_text: str | None = None, **args: Any) -> None:
+        """Keep the request in the inbox (durable before the answer), then ack. It is carried out in
+        order with everything else of this channel's incident; a declaration is its own."""
+        data = {
+            "command": f"{self.sub} {self.args}".strip()[:120],
+            "user": self.user,
+            "user_name": self.user_name,
+            "channel": self.channel,
+            "response_url": self.response_url,
+            **args,
+        }
+        key = f"new:{self.trigger_id or uuid.uuid4().hex}" if op == "declare" else f"ch:{self.channel}"
+        await store(self.ctx, self.trigger_id and f"cmd:{self.trigger_id}", key, op, data)
+        await self.ack(text=ack_text) if ack_text else await self.ack()
 
 
 Handler = Callable[[Invocation], Awaitable[None]]
@@ -64,10 +83,6 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         logs.bind(request_id=command.get("trigger_id"))  # on every log line of this command's work
         sub, args = p.split(command.get("text", ""))
-        if command.get("user_name"):
-            ctx.tasks.spawn(
-                ctx.roles.remember_names({command["user_id"]: command["user_name"]}), name="names"
-            )
         handler = SUBCOMMANDS.get(sub or "help")
         if handler is None:
             await ack(text=error(f"Unknown command `{sub}`.").text)
@@ -79,6 +94,8 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             command["user_id"],
             command["channel_id"],
             command.get("trigger_id"),
+            command.get("response_url"),
+            command.get("user_name"),
             ack,
             respond,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bot.lifecycle import IncidentError
+from bot.context import BotContext
+from bot.inbox_worker import Job
 from bot.severity import VALID_SEVERITIES, Severity
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.lifecycle_commands import quiet
+from handlers.ops import answered
 
 
 @subcommand("severity", "sev")
@@ -18,8 +20,15 @@ async def severity(inv: Invocation) -> None:
     sev = Severity.parse(arg)
     if sev is None:
         raise p.UsageError(f"Unknown severity `{arg}`. Valid severities: {VALID_SEVERITIES}.", "severity")
-    await inv.ack()
-    inv.later(quiet(inv.ctx.lifecycle.change_severity(inv.channel, sev, inv.user)), "severity")
+    await inv.store("severity", severity=sev.value)
+
+
+@answered("severity")
+async def run_severity(ctx: BotContext, job: Job) -> str | None:
+    d = job.data
+    return quiet(
+        await ctx.lifecycle.change_severity(job.steps, d["channel"], Severity(d["severity"]), d["user"])
+    )
 
 
 @subcommand("escalate")
@@ -27,12 +36,10 @@ async def escalate(inv: Invocation) -> None:
     """Page the next escalation level now."""
     if inv.args.strip():
         raise p.UsageError("`escalate` takes no arguments.", "escalate")
-    await inv.ack()
+    await inv.store("escalate")
 
-    async def work() -> str:
-        incident = await inv.ctx.timeline.incident_or_refuse(inv.channel, "escalate")
-        if not incident.is_open:
-            raise IncidentError(f"{incident.ref} is already resolved.")
-        return await inv.ctx.escalation.escalate_now(incident, inv.user)
 
-    inv.later(work(), "escalate")
+@answered("escalate")
+async def run_escalate(ctx: BotContext, job: Job) -> str:
+    incident = await ctx.timeline.incident_or_refuse(job.data["channel"], "escalate")
+    return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])

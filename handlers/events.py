@@ -1,7 +1,8 @@
 """Events API listeners: messages and reactions in incident channels feed the timeline.
 
-Each listener returns at once (Bolt then answers Slack) after queueing the work on ctx.events, which
-applies it in order; the core deduplicates by event id, so Slack's retries never double an entry.
+Each listener stores the event in the inbox (keyed by Slack's event_id, ordered by channel) and
+returns; Bolt then answers 200. The worker carries the events out in order per channel, so an edit
+never overtakes its message and a 📌 removed right after it was added leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot import logs
 from bot.context import BotContext
+from bot.inbox_worker import Job
 from bot.timeline import PostedMessage
+from handlers.ops import batch_op, op, store
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +24,15 @@ log = logging.getLogger(__name__)
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
 
-def _event_id(body: dict[str, Any]) -> str | None:
-    return body.get("event_id")
-
-
 def _from_bot(message: dict[str, Any], bolt: AsyncBoltContext) -> bool:
     return bool(message.get("bot_id")) or message.get("user") in (None, bolt.bot_user_id)
+
+
+async def _store(
+    ctx: BotContext, body: dict[str, Any], channel: str, name: str, data: dict[str, Any]
+) -> None:
+    event_id = body.get("event_id")
+    await store(ctx, event_id and f"ev:{event_id}", f"ch:{channel}", name, {"event_id": event_id, **data})
 
 
 def register(app: AsyncApp, ctx: BotContext) -> None:
@@ -43,40 +49,81 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             message = event.get("message") or {}
             if _from_bot(message, context) or not message.get("ts"):
                 return
-            event_id, ts, text = _event_id(body), message["ts"], message.get("text") or ""
-            ctx.events.then(lambda: ctx.timeline.message_edited(event_id, channel, ts, text))
+            data = {"channel": channel, "ts": message["ts"], "text": message.get("text") or ""}
+            await _store(ctx, body, channel, "message_changed", data)
         elif subtype == "message_deleted":
             if not event.get("deleted_ts"):
                 return
-            event_id, ts = _event_id(body), event["deleted_ts"]
-            ctx.events.then(lambda: ctx.timeline.message_deleted(event_id, channel, ts))
-        elif subtype in HUMAN_SUBTYPES and not _from_bot(event, context):
-            msg = PostedMessage(
-                channel_id=channel,
-                ts=event["ts"],
-                user_id=event["user"],
-                text=event.get("text") or "",
-                thread_ts=event.get("thread_ts"),
+            await _store(
+                ctx, body, channel, "message_deleted", {"channel": channel, "ts": event["deleted_ts"]}
             )
-            ctx.events.posted(_event_id(body), msg)
+        elif subtype in HUMAN_SUBTYPES and not _from_bot(event, context):
+            message = {
+                "channel_id": channel,
+                "ts": event["ts"],
+                "user_id": event["user"],
+                "text": event.get("text") or "",
+                "thread_ts": event.get("thread_ts"),
+            }
+            await _store(ctx, body, channel, "message", {"message": message})
 
     @app.event("reaction_added")
     async def on_reaction_added(
         body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        item = event.get("item") or {}
-        if item.get("type") != "message" or event.get("user") == context.bot_user_id:
-            return
-        logs.bind(event_id=body.get("event_id"))
-        args = (_event_id(body), item["channel"], item["ts"], event["user"], event.get("reaction", ""))
-        ctx.events.soon(lambda: ctx.timeline.reaction_added(*args), name="reaction-added")
+        await _reaction(body, event, context, "reaction_added")
 
     @app.event("reaction_removed")
     async def on_reaction_removed(
         body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
+        await _reaction(body, event, context, "reaction_removed")
+
+    async def _reaction(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, name: str
+    ) -> None:
         item = event.get("item") or {}
         if item.get("type") != "message" or event.get("user") == context.bot_user_id:
             return
-        args = (_event_id(body), item["channel"], item["ts"], event["user"], event.get("reaction", ""))
-        ctx.events.then(lambda: ctx.timeline.reaction_removed(*args))
+        if event.get("reaction", "") not in ctx.policy.timeline.emoji:
+            return  # only the timeline emoji change anything
+        logs.bind(event_id=body.get("event_id"))
+        data = {
+            "channel": item["channel"],
+            "ts": item["ts"],
+            "user": event["user"],
+            "emoji": event["reaction"],
+        }
+        await _store(ctx, body, item["channel"], name, data)
+
+
+@batch_op("message")
+async def run_messages(ctx: BotContext, jobs: list[Job]) -> None:
+    """A run of posted messages: one transaction for all of them."""
+    await ctx.timeline.messages_posted(
+        [(j.data["event_id"], PostedMessage(**j.data["message"])) for j in jobs]
+    )
+
+
+@op("message_changed")
+async def run_edit(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    await ctx.timeline.message_edited(d["event_id"], d["channel"], d["ts"], d["text"])
+
+
+@op("message_deleted")
+async def run_delete(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    await ctx.timeline.message_deleted(d["event_id"], d["channel"], d["ts"])
+
+
+@op("reaction_added")
+async def run_reaction_added(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    await ctx.timeline.reaction_added(d["event_id"], d["channel"], d["ts"], d["user"], d["emoji"])
+
+
+@op("reaction_removed")
+async def run_reaction_removed(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    await ctx.timeline.reaction_removed(d["event_id"], d["channel"], d["ts"], d["user"], d["emoji"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from bot.context import BotContext
+from bot.inbox_worker import Job
 from bot.statuspage import STATUSES
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
+from handlers.ops import answered
 
 
 @subcommand("statuspage")
@@ -14,9 +17,13 @@ async def statuspage(inv: Invocation) -> None:
     if status.lower() not in STATUSES:
         raise p.UsageError(f"Pick a public status: {', '.join(STATUSES)}.", "statuspage")
     message = p.text_arg(text, "public message", "statuspage")
-    await inv.ack()
+    await inv.store("statuspage", status=status.lower(), text=message)
 
-    async def work() -> None:
-        await inv.ctx.statuspage.publish(inv.channel, status.lower(), message, inv.user)
 
-    inv.later(work(), "statuspage")
+@answered("statuspage")
+async def run_statuspage(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    done, _ = job.steps.recorded("published")
+    if not done:
+        await ctx.statuspage.publish(d["channel"], d["status"], d["text"], d["user"])
+        await job.steps.record("published", True)

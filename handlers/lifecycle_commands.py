@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 from bot.context import BotContext
-from bot.lifecycle import Outcome
-from bot.severity import Severity
+from bot.inbox_worker import Job
+from bot.journal import Outcome, Steps
+from bot.severity import Severity, Status
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
+from handlers.ops import answered
 from handlers.replies import warnings_text
 from messages.forms import declare_modal
 from messages.help import help_message
@@ -31,44 +31,70 @@ async def declare(inv: Invocation) -> None:
             name="open-declare-modal",
         )
         return
-    await inv.ack(text=f"Declaring a {cmd.severity.value} incident: {cmd.title} …")
-    inv.later(declare_reply(inv.ctx, cmd.severity, cmd.title, inv.user), "declare")
+    await inv.store(
+        "declare",
+        f"Declaring a {cmd.severity.value} incident: {cmd.title} …",
+        severity=cmd.severity.value,
+        title=cmd.title,
+    )
+
+
+@answered("declare")
+async def run_declare(ctx: BotContext, job: Job) -> str:
+    """Declare from a command or the form; the answer says where."""
+    d = job.data
+    return await declare_reply(
+        ctx, job.steps, Severity(d["severity"]), d["title"], d["user"], d.get("impact")
+    )
 
 
 @subcommand("update")
 async def update(inv: Invocation) -> None:
     """Post a status update in the incident channel."""
     cmd = p.parse_update(inv.args)
-    await inv.ack()
-    inv.later(quiet(inv.ctx.lifecycle.update(inv.channel, inv.user, cmd.status, cmd.text)), "update")
+    await inv.store("update", status=cmd.status.value if cmd.status else None, text=cmd.text)
+
+
+@answered("update")
+async def run_update(ctx: BotContext, job: Job) -> str | None:
+    d = job.data
+    status = Status(d["status"]) if d.get("status") else None
+    return quiet(await ctx.lifecycle.update(job.steps, d["channel"], d["user"], status, d["text"]))
 
 
 @subcommand("resolve")
 async def resolve(inv: Invocation) -> None:
     """Resolve the incident of this channel."""
-    summary = p.parse_resolve(inv.args)
-    await inv.ack()
+    await inv.store("resolve", summary=p.parse_resolve(inv.args))
 
-    async def work() -> str | None:
-        said = await quiet(inv.ctx.lifecycle.resolve(inv.channel, inv.user, summary))
-        await inv.ctx.statuspage.offer_resolve(inv.channel)
-        return said
 
-    inv.later(work(), "resolve")
+@answered("resolve")
+async def run_resolve(ctx: BotContext, job: Job) -> str | None:
+    d = job.data
+    said = quiet(await ctx.lifecycle.resolve(job.steps, d["channel"], d["user"], d["summary"]))
+    done, _ = job.steps.recorded("statuspage_offer")
+    if not done:
+        await ctx.statuspage.offer_resolve(d["channel"])
+        await job.steps.record("statuspage_offer", True)
+    return said
 
 
 async def declare_reply(
-    ctx: BotContext, severity: Severity, title: str, user: str, impact: str | None = None
+    ctx: BotContext,
+    steps: Steps,
+    severity: Severity,
+    title: str,
+    user: str,
+    impact: str | None,
 ) -> str:
     """Declare, then say where (and what went wrong on the way, if anything)."""
-    out = await ctx.lifecycle.declare(severity, title, user, impact)
+    out = await ctx.lifecycle.declare(steps, severity, title, user, impact)
     inc = out.incident
     return f"{inc.severity} incident {inc.ref} declared in <#{inc.channel_id}>; you are the commander." + (
         warnings_text(out.warnings)
     )
 
 
-async def quiet(work: Awaitable[Outcome]) -> str | None:
+def quiet(out: Outcome) -> str | None:
     """Updates and resolutions speak in the channel; only Slack failures go back to the caller."""
-    out = await work
     return ("Done, but:" + warnings_text(out.warnings)) if out.warnings else None

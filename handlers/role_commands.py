@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from bot.context import BotContext
+from bot.inbox_worker import Job
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.lifecycle_commands import quiet
+from handlers.ops import answered
 from messages.status import incident_list, status_summary
 
 
 async def _assign(inv: Invocation, role: str) -> None:
     mention = p.parse_mention(inv.args, role)
-    await inv.ack()
-    if mention.name:
-        inv.ctx.tasks.spawn(inv.ctx.roles.remember_names({mention.user_id: mention.name}), name="names")
-    inv.later(quiet(inv.ctx.roles.assign(inv.channel, role, mention.user_id, inv.user)), role)
+    await inv.store("role", role=role, assignee=mention.user_id, assignee_name=mention.name)
+
+
+@answered("role")
+async def run_assign(ctx: BotContext, job: Job) -> str | None:
+    d = job.data
+    if d.get("assignee_name"):
+        await ctx.roles.remember_names({d["assignee"]: d["assignee_name"]})
+    return quiet(await ctx.roles.assign(job.steps, d["channel"], d["role"], d["assignee"], d["user"]))
 
 
 @subcommand("commander", "ic")

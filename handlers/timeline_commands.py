@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from bot.context import BotContext
+from bot.inbox_worker import Job
+from bot.journal import Outcome
 from bot.slack_ops import SlackOpError
 from bot.timeline import load_postmortem
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
+from handlers.ops import answered
 from messages import postmortem as pm_md
 from messages import timeline as templates
 from messages.blocks import Message, section
@@ -15,14 +18,13 @@ from messages.blocks import Message, section
 @subcommand("note")
 async def note(inv: Invocation) -> None:
     """Add a timeline entry by the caller, now."""
-    text = p.text_arg(inv.args, "note text", "note")
-    await inv.ack()
+    await inv.store("note", text=p.text_arg(inv.args, "note text", "note"))
 
-    async def work() -> None:
-        incident, entry = await inv.ctx.timeline.note(inv.channel, inv.user, text)
-        await inv.ctx.slack.post(inv.channel, templates.note_added(incident, entry))
 
-    inv.later(work(), "note")
+@answered("note")
+async def run_note(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    await ctx.timeline.note(job.steps, d["channel"], d["user"], d["text"])
 
 
 @subcommand("timeline")
@@ -31,24 +33,40 @@ async def timeline(inv: Invocation) -> None:
     arg = inv.args.strip().lower()
     if arg not in ("", "share"):
         raise p.UsageError(f"Unknown option `{inv.args.strip()}`.", "timeline")
+    if arg == "share":
+        await inv.store("timeline_share")
+        return
     await inv.ack()
 
     async def work() -> None:
         incident, entries = await inv.ctx.timeline.entries(inv.channel)
         message = templates.timeline(incident, entries)
-        if arg == "share":
-            await inv.ctx.slack.post(inv.channel, message)
-        else:
-            await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+        await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
     inv.later(work(), "timeline")
+
+
+@answered("timeline_share")
+async def run_timeline_share(ctx: BotContext, job: Job) -> None:
+    channel = job.data["channel"]
+    incident, entries = await ctx.timeline.entries(channel)
+    await Outcome(incident, job.steps).step(
+        "post", lambda: ctx.slack.post(channel, templates.timeline(incident, entries))
+    )
 
 
 @subcommand("postmortem")
 async def postmortem(inv: Invocation) -> None:
     """Post the postmortem draft as a Markdown file (or, failing that, as a message)."""
-    await inv.ack()
-    inv.later(share_postmortem(inv.ctx, inv.channel), "postmortem")
+    await inv.store("postmortem")
+
+
+@answered("postmortem")
+async def run_postmortem(ctx: BotContext, job: Job) -> None:
+    done, _ = job.steps.recorded("shared")
+    if not done:
+        await share_postmortem(ctx, job.data["channel"])
+        await job.steps.record("shared", True)
 
 
 async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:

@@ -9,8 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.context import BotContext
 from bot.severity import Severity
 from handlers import parse as p
-from handlers.lifecycle_commands import declare_reply
-from handlers.replies import run_reporting
+from handlers.ops import store
 from messages import forms as f
 
 
@@ -40,13 +39,13 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
         if errors or severity is None:
             await ack(response_action="errors", errors=errors)
             return
+        # A form has no response_url: the declarer hears back in their DM with the bot.
+        key = body.get("trigger_id") or view.get("id")
+        data = {
+            "user": body["user"]["id"],
+            "severity": severity.value,
+            "title": title,
+            "impact": impact or None,
+        }
+        await store(ctx, key and f"view:{key}", f"new:{key}", "declare", data)
         await ack()
-        user = body["user"]["id"]
-
-        async def reply(text: str) -> None:
-            # A modal has no response_url: the declarer hears back in their DM with the bot.
-            await ctx.client.chat_postMessage(channel=user, text=text)
-
-        ctx.tasks.spawn(
-            run_reporting(declare_reply(ctx, severity, title, user, impact or None), reply), name="declare"
-        )

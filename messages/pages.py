@@ -101,3 +101,22 @@ def severity_changed(incident: Incident, old: str, by: str) -> Message:
         f"from *{old}* to *{sev.value}* ({sev.label})."
     )
     return Message(text=f"{incident.ref} severity {old} → {sev.value}", blocks=[section(line)])
+
+
+def page_failed(incident: Incident, level_name: str, failed: list[tuple[str, str]]) -> Message:
+    """Said in the channel when a page DM could not be delivered: people must know who was not reached."""
+    who = ", ".join(f"<@{user}> ({escape(error)})" for user, error in failed)
+    line = (
+        f":rotating_light: Could not page {level_name} for {incident.ref}: {who}. "
+        "Reach them another way; later levels are paged on time."
+    )
+    return Message(text=f"Could not page {level_name} for {incident.ref}", blocks=[section(line)])
+
+
+def gave_up(what: str, error: str, tried_for: str) -> Message:
+    """Said in the incident channel when acknowledged work could not be carried out."""
+    line = (
+        f":warning: incident-bot could not {what} (tried for {tried_for}; last error: `{escape(error)}`). "
+        "Please do it by hand; `incident-bot inbox status` lists what was given up."
+    )
+    return Message(text=f"incident-bot could not {what}", blocks=[section(line)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -182,6 +183,11 @@ class PageDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    # A DM Slack refused: retried with backoff from the first attempt until given up (loudly).
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AlertGroup(Base):
@@ -232,3 +238,42 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class InboxItem(Base):
+    """One acknowledged inbound request (command, event, action, form, alert), kept until carried out.
+
+    state: pending → working (fence += 1, lease) → done | pending again (backoff) | failed.
+    `order_key` groups what must happen one at a time and in id order (an incident's channel);
+    `progress` is the journal of the steps already taken, so a retry resumes where the last one stopped.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("idem_key", name="uq_inbox_idem"),
+        Index("ix_inbox_state_next", "state", "next_attempt_at"),
+        # Only unfinished rows: finding an order key's head stays cheap however much is done.
+        Index(
+            "ix_inbox_open",
+            "order_key",
+            "id",
+            postgresql_where=sql_text("state IN ('pending', 'working')"),
+            sqlite_where=sql_text("state IN ('pending', 'working')"),
+        ),
+        Index("ix_inbox_done", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idem_key: Mapped[str] = mapped_column(String(200))
+    order_key: Mapped[str] = mapped_column(String(200))
+    op: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    fence: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    progress: Mapped[str | None] = mapped_column(Text)

@@ -102,6 +102,30 @@ class ScheduleRepo:
         )
         return bool((await self.session.execute(stmt)).rowcount)
 
+    async def release_all(self) -> int:
+        """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
+        stmt = (
+            update(ScheduledJob)
+            .where(ScheduledJob.state == CLAIMED)
+            .values(state=PENDING, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(stmt)).rowcount or 0
+
+    async def retry(self, claim: Claim, due_at: datetime) -> bool:
+        """Hand a claimed job back to run again at `due_at`; False when the fence moved on."""
+        stmt = (
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.id == claim.job_id,
+                ScheduledJob.fence == claim.fence,
+                ScheduledJob.state == CLAIMED,
+            )
+            .values(state=PENDING, due_at=due_at, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool((await self.session.execute(stmt)).rowcount)
+
     async def cancel(
         self, incident_id: int, kind: str, at: datetime, note: str, levels: list[int] | None = None
     ) -> int:
@@ -146,7 +170,16 @@ class DeliveryRepo:
             PageDelivery.job_id == claim.job_id, PageDelivery.user_id == user_id
         )
         row = (await self.session.execute(stmt)).scalar_one()
-        return None if row.sent_at is not None else row
+        return None if row.sent_at is not None or row.given_up_at is not None else row
+
+    async def sent_for_job(self, job_id: int) -> list[str]:
+        """Who a job's DMs reached, in the order they were reserved."""
+        stmt = (
+            select(PageDelivery.user_id)
+            .where(PageDelivery.job_id == job_id, PageDelivery.sent_at.is_not(None))
+            .order_by(PageDelivery.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def get(self, delivery_id: int) -> PageDelivery | None:
         """One delivery."""

@@ -143,7 +143,7 @@ class Harness:
 
     async def idle(self) -> None:
         """Wait for the bot's after-ack work."""
-        await self.bot.ctx.tasks.idle(timeout=30)
+        await self.bot.ctx.settle()
 
     async def command(self, user: str, channel: str, text: str) -> Any:
         """Send `/incident <text>` and wait until the bot is done with it."""

@@ -53,6 +53,19 @@ async def _post(h: Harness, body: Any, token: str | None = TOKEN) -> tuple[int, 
         return resp.status, json.loads(text) if text.startswith("{") else {"text": text}
 
 
+def _channels(h: Harness) -> list[str]:
+    """Channels the bot created, oldest first."""
+    return [c.response["channel"]["id"] for c in h.emu.calls_to("conversations.create") if c.response["ok"]]
+
+
+async def _delivered(h: Harness, body: Any) -> str:
+    """POST, check it was stored, and let the worker carry it out; returns the answer's status."""
+    status, answer = await _post(h, body)
+    assert status == 200, answer
+    await h.idle()
+    return str(answer["status"])
+
+
 async def _with_token(h: Harness) -> None:
     h.token = TOKEN
     await h.restart()
@@ -62,9 +75,8 @@ async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothin
     h = harness
     await _with_token(h)
     first = notification(_alert("api-1"))
-    status, body = await _post(h, first)
-    assert (status, body["status"]) == (200, "declared")
-    channel = body["channel"]
+    assert await _delivered(h, first) == "accepted"
+    [channel] = _channels(h)
     async with h.bot.ctx.db.session() as s:
         inc = await IncidentRepo(s).by_channel(channel)
     assert inc is not None
@@ -75,35 +87,34 @@ async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothin
     assert any("SEV1 incident declared" in str(m) for m in h.emu.messages("C0INCIDENTS"))
 
     posts = len(h.emu.messages(channel))
-    status, body = await _post(h, first)  # redelivery
-    assert (status, body["status"]) == (200, "unchanged")
+    assert await _delivered(h, first) == "duplicate"  # redelivery
     assert len(h.emu.messages(channel)) == posts
 
     regroup = notification(_alert("api-1"), _alert("api-2"))
-    status, body = await _post(h, regroup)
-    assert body["status"] == "updated"
+    assert await _delivered(h, regroup) == "accepted"
     [update] = h.emu.messages(channel)[posts:]
     assert "1 new alert(s) firing" in str(update["blocks"]) and "instance=api-2" in str(update["blocks"])
 
     resolved = notification(_alert("api-1", "resolved"), _alert("api-2", "resolved"), status="resolved")
-    status, body = await _post(h, resolved)
-    assert body["status"] == "updated"
+    assert await _delivered(h, resolved) == "accepted"
     assert "2 alert(s) resolved" in str(h.emu.messages(channel)[-1]["blocks"])
     async with h.bot.ctx.db.session() as s:
         inc = await IncidentRepo(s).by_channel(channel)
     assert inc is not None and inc.is_open, "resolving stays a human decision"
     assert len(h.emu.calls_to("conversations.create")) == 1
-    status, body = await _post(h, resolved)
-    assert body["status"] == "unchanged"
+    posts = len(h.emu.messages(channel))
+    assert await _delivered(h, resolved) == "duplicate"
+    assert len(h.emu.messages(channel)) == posts
 
 
 async def test_after_the_incident_is_resolved_a_new_firing_declares_again(harness: Harness) -> None:
     h = harness
     await _with_token(h)
-    _, body = await _post(h, notification(_alert("api-1")))
-    await h.command(h.alice, body["channel"], "resolve Scaled up")
-    _, again = await _post(h, notification(_alert("api-1", fingerprint="fpnew")))
-    assert again["status"] == "declared" and again["channel"] != body["channel"]
+    await _delivered(h, notification(_alert("api-1")))
+    [first] = _channels(h)
+    await h.command(h.alice, first, "resolve Scaled up")
+    await _delivered(h, notification(_alert("api-1", fingerprint="fpnew")))
+    assert len(_channels(h)) == 2 and _channels(h)[1] != first
 
 
 async def test_severity_mapping_and_resolved_only_notifications(harness: Harness) -> None:
@@ -114,14 +125,14 @@ async def test_severity_mapping_and_resolved_only_notifications(harness: Harness
     warn["commonLabels"]["severity"] = "warning"
     for a in warn["alerts"]:
         a["labels"]["severity"] = "warning"
-    _, body = await _post(h, warn)
+    await _delivered(h, warn)
     async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(body["channel"])
+        inc = await IncidentRepo(s).by_channel(_channels(h)[0])
     assert inc is not None and inc.severity == "SEV3"
     stale = notification(_alert("x", "resolved"), status="resolved")
     stale["groupKey"] = "never-seen"
-    status, body = await _post(h, stale)
-    assert (status, body["status"]) == (200, "ignored")
+    assert await _delivered(h, stale) == "accepted"
+    assert len(_channels(h)) == 1, "nothing firing and no incident: ignored"
 
 
 async def test_malformed_payloads_get_400_with_the_reason(harness: Harness) -> None:
@@ -164,6 +175,7 @@ async def test_the_same_notification_from_two_alertmanagers_at_once_declares_onc
     await _with_token(h)
     body = notification(_alert("api-1"))
     answers = await asyncio.gather(*(_post(h, body) for _ in range(3)))
-    assert sorted(a[1]["status"] for a in answers).count("declared") == 1
+    assert sorted(a[1]["status"] for a in answers) == ["accepted", "duplicate", "duplicate"]
     assert {a[0] for a in answers} == {200}
+    await h.idle()
     assert len(h.emu.calls_to("conversations.create")) == 1

@@ -227,7 +227,7 @@ async def test_two_replicas_ticking_together_page_exactly_once(harness: Harness)
                 h.clock.advance(step)
                 await asyncio.gather(*(ctx.tick() for ctx in replicas for _ in range(3)))
             await h.idle()
-            await other.ctx.tasks.idle(30)
+            await other.ctx.settle()
         pages = Counter(
             (user, ref)
             for user in PEOPLE

@@ -205,7 +205,12 @@ async def test_rate_limits_and_server_errors_never_lose_or_double_a_post(harness
     h.emu.inject("chat.postMessage", status=429, retry_after=1, times=2)
     h.emu.inject("conversations.create", status=503, times=1)
     h.emu.inject("pins.add", status=429, retry_after=1, times=1)
-    channel = await h.declare("sev1 Everything is on fire")
+    await h.command(h.alice, h.general, "declare sev1 Everything is on fire")
+    assert not h.emu.calls_to("chat.postMessage"), "the 503 puts the declaration off, it does not drop it"
+    await h.advance(seconds=5)  # past the backoff: the declaration is carried out
+    [channel] = [
+        c.response["channel"]["id"] for c in h.emu.calls_to("conversations.create") if c.response["ok"]
+    ]
     attempts = h.emu.calls_to("chat.postMessage")
     assert [c.http_status for c in attempts[:2]] == [429, 429]
     landed = [m for m in h.emu.messages(channel) if m.get("bot_id")]

@@ -1,0 +1,312 @@
+"""Carries out the inbox: claims runs of rows per order key, in order, resumably, with retries.
+
+The guarantees and the cases where an effect can still happen twice are stated in bot/inbox.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.journal import Fenced, Journal, Steps
+from bot.metrics import Metrics
+from bot.retry import is_transient, retry_delay
+from bot.slack_ops import SlackOps
+from config.durations import format_duration
+from config.policy import Policy
+from messages.pages import gave_up
+from storage.db import Database
+from storage.inbox import DONE, FAILED, Claimed, InboxRepo
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=15)
+HEARTBEAT = 5.0
+POLL = 0.5  # other replicas' rows are found this quickly; this process's own at once
+KEYS = 16  # order keys (incidents) carried out at once
+RUN = 200  # rows of one key claimed together (consecutive messages are stored in one transaction)
+BUG_ATTEMPTS = 5  # an error that is not transient (a bug) is retried this often, then given up
+DONE_MEMORY = timedelta(days=1)
+FAILED_MEMORY = timedelta(days=7)
+_PRUNE_EVERY = timedelta(hours=1)
+
+
+@dataclass
+class Job:
+    """One inbox row as its handler sees it."""
+
+    id: int
+    op: str
+    order_key: str
+    data: dict[str, Any]
+    acked_at: datetime
+    attempts: int
+    steps: Steps
+
+
+Op = Callable[[Job], Awaitable[None]]
+BatchOp = Callable[[list[Job]], Awaitable[None]]
+
+
+class InboxWorker:
+    """Claims inbox rows (fenced, SKIP LOCKED) and hands them to the registered handlers."""
+
+    def __init__(self, db: Database, clock: Clock, policy: Policy, metrics: Metrics, slack: SlackOps) -> None:
+        self.db, self.clock, self.policy, self.metrics, self.slack = db, clock, policy, metrics, slack
+        self._ops: dict[str, Op] = {}
+        self._batch_ops: dict[str, BatchOp] = {}
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._claimed: dict[int, Claimed] = {}
+        self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pruned_at: datetime | None = None
+
+    def register(self, op: str, handler: Op) -> None:
+        """Carry out rows of `op` one at a time."""
+        self._ops[op] = handler
+
+    def register_batch(self, op: str, handler: BatchOp) -> None:
+        """Carry out consecutive rows of `op` together (one transaction for all of them)."""
+        self._batch_ops[op] = handler
+
+    def wake(self) -> None:
+        """New rows are stored: claim now."""
+        self._wake.set()
+
+    # running
+
+    def start(self) -> None:
+        """Claim and carry out rows in the background until stop()."""
+        self._stopping = False
+        self._loop = asyncio.create_task(self._run_forever(), name="inbox-worker")
+
+    async def stop(self, grace: float) -> None:
+        """Take nothing new; give the steps in flight `grace` seconds, then hand back what is left."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning(
+                    "shutdown: %d inbox runs did not finish in %.0fs; left for the next start",
+                    len(late),
+                    grace,
+                )
+                await asyncio.wait(late)
+        left = list(self._claimed.values())
+        if left:
+            with contextlib.suppress(Exception):
+                async with self.db.session() as s:
+                    await InboxRepo(s).release(left)
+            self._claimed.clear()
+
+    async def settle(self) -> None:
+        """Carry out everything that is due now (tests and the shell move the clock instead of waiting)."""
+        while True:
+            claimed = await self._claim()
+            if self._running:
+                await asyncio.wait(set(self._running))
+                continue
+            if not claimed:
+                return
+
+    async def _run_forever(self) -> None:
+        while not self._stopping:
+            try:
+                claimed = await self._claim()
+                await self._maybe_prune()
+            except Exception:
+                log.exception("claiming inbox rows failed; trying again shortly")
+                claimed = 0
+            if claimed and len(self._running) < KEYS:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL):
+                    await self._wake.wait()
+
+    async def _claim(self) -> int:
+        free = KEYS - len(self._running)
+        if free <= 0 or self._stopping:
+            return 0
+        now = self.clock.now()
+        async with self.db.session() as s:
+            runs = await InboxRepo(s).claim(now, now + LEASE, keys=free, run=RUN)
+        for run in runs:
+            for item in run:
+                self._claimed[item.id] = item
+            task = asyncio.create_task(self._carry_out(run), name=f"inbox-{run[0].order_key}")
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+        return len(runs)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._wake.set()  # the key may have more rows now
+        if not task.cancelled() and task.exception() is not None:
+            log.error("inbox run failed", exc_info=task.exception())
+
+    # one run: the rows of one key, in order
+
+    async def _carry_out(self, run: list[Claimed]) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(run))
+        try:
+            i = 0
+            while i < len(run):
+                if self._stopping:
+                    break
+                batch = self._batch_ops.get(run[i].op)
+                if batch is not None:
+                    j = i
+                    while j < len(run) and run[j].op == run[i].op:
+                        j += 1
+                    if await self._together(batch, run[i:j]):
+                        i = j
+                        continue
+                if not await self._one(run[i]):
+                    break  # retried later: the rows behind it wait, in order
+                i += 1
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            left = [item for item in run if item.id in self._claimed]
+            if left and not self._stopping:
+                async with self.db.session() as s:
+                    await InboxRepo(s).release(left)
+                for item in left:
+                    self._claimed.pop(item.id, None)
+
+    async def _heartbeat(self, run: list[Claimed]) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            mine = [item for item in run if item.id in self._claimed]
+            with contextlib.suppress(Exception):
+                async with self.db.session() as s:
+                    await InboxRepo(s).extend(mine, self.clock.now() + LEASE)
+
+    def _job(self, item: Claimed) -> Job:
+        return Job(
+            id=item.id,
+            op=item.op,
+            order_key=item.order_key,
+            data=json.loads(item.payload),
+            acked_at=item.created_at,
+            attempts=item.attempts,
+            steps=Journal(self.db, self.clock, item, LEASE),
+        )
+
+    async def _together(self, handler: BatchOp, items: list[Claimed]) -> bool:
+        """Consecutive rows of a batch op in one go; False to fall back to one by one."""
+        try:
+            await handler([self._job(item) for item in items])
+        except Exception as exc:
+            log.warning("%d %s rows together failed (%s); one by one", len(items), items[0].op, exc)
+            return False
+        await self._finish(items, DONE)
+        return True
+
+    async def _one(self, item: Claimed) -> bool:
+        """Carry out one row; False when it must be retried later (so the rows behind it wait)."""
+        job = self._job(item)
+        batch = self._batch_ops.get(item.op)
+        handler = self._ops.get(item.op)
+        if handler is None and batch is not None:
+            handler = lambda j: batch([j])  # noqa: E731
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for inbox op {item.op!r}")
+            await handler(job)
+        except Fenced as exc:
+            log.warning("%s", exc)
+            self._claimed.pop(item.id, None)
+            return False
+        except Exception as exc:
+            return await self._failed(item, job, exc)
+        await self._finish([item], DONE)
+        return True
+
+    async def _failed(self, item: Claimed, job: Job, exc: Exception) -> bool:
+        now = self.clock.now()
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        transient = is_transient(exc)
+        age = now - item.created_at
+        if (transient and age < self.policy.delivery.inbound_give_up) or (
+            not transient and item.attempts + 1 < BUG_ATTEMPTS
+        ):
+            at = now + retry_delay(self.policy.delivery, item.attempts + 1, exc)
+            log.warning(
+                "inbox %s %s failed (attempt %d), retrying at %s: %s",
+                item.op,
+                item.id,
+                item.attempts + 1,
+                at.isoformat(),
+                error,
+                exc_info=None if transient else exc,
+            )
+            async with self.db.session() as s:
+                await InboxRepo(s).retry_later(item, at, error)
+            self._claimed.pop(item.id, None)
+            self.metrics.inbox_retries.labels(item.op).inc()
+            return False
+        log.error(
+            "inbox %s %s given up after %s: %s",
+            item.op,
+            item.id,
+            format_duration(age),
+            error,
+            exc_info=None if transient else exc,
+        )
+        await self._finish([item], FAILED, error)
+        self.metrics.inbox_failed.labels(item.op).inc()
+        await self._say_given_up(job, error, age)
+        return True
+
+    async def _say_given_up(self, job: Job, error: str, age: timedelta) -> None:
+        """Where the incident has a channel (and to the person who asked), say what was not done."""
+        command = job.data.get("command")
+        user = job.data.get("user")
+        what = f"carry out `/incident {command}`" if command else f"handle a Slack {job.op.replace('_', ' ')}"
+        if user:
+            what += f" from <@{user}>"
+        message = gave_up(what, error, format_duration(max(age, timedelta(seconds=1))))
+        channel = job.data.get("channel")
+        try:
+            if channel and job.order_key.startswith("ch:"):
+                await self.slack.post(channel, message)
+            elif job.data.get("response_url"):
+                await self.slack.respond(job.data["response_url"], message)
+        except Exception as exc:
+            log.error("could not say that inbox %s was given up: %s", job.id, exc)
+
+    async def _finish(self, items: list[Claimed], state: str, error: str | None = None) -> None:
+        now = self.clock.now()
+        async with self.db.session() as s:
+            await InboxRepo(s).finish(items, state, now, error)
+        for item in items:
+            self._claimed.pop(item.id, None)
+            if state == DONE:
+                self.metrics.inbox_done_seconds.observe(max((now - item.created_at).total_seconds(), 0))
+
+    async def _maybe_prune(self) -> None:
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        async with self.db.session() as s:
+            await InboxRepo(s).prune(now - DONE_MEMORY, now - FAILED_MEMORY)

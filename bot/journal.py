@@ -1,0 +1,138 @@
+"""Steps that run once: a use case records each step's result, so a retry resumes after the last one.
+
+A `Journal` belongs to one claimed inbox item and keeps the results in its `progress` column. A
+database step commits its effect and its journal entry in one transaction (fence-checked, so a
+worker that lost its claim commits nothing); a Slack step is recorded right after Slack answered.
+`Unjournaled` runs the same code once with nothing recorded (direct calls, tests of one service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.slack_ops import SlackOpError
+from storage.db import Database
+from storage.inbox import Claimed, InboxRepo
+from storage.models import Incident
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_FAILED = "!failed"
+
+
+class Fenced(Exception):
+    """This worker's claim on the item was taken over (its lease ran out); stop without a trace."""
+
+
+class Steps(Protocol):
+    """Where a use case records what it has done, and when it was asked to (the request's
+    acknowledgement: the time people see, however late a retry carries it out)."""
+
+    @property
+    def at(self) -> datetime: ...
+
+    def recorded(self, name: str) -> tuple[bool, Any]: ...
+
+    async def record(self, name: str, value: Any) -> None: ...
+
+    async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T: ...
+
+
+class Unjournaled:
+    """Runs every step, records nothing."""
+
+    def __init__(self, db: Database, at: datetime) -> None:
+        self._db, self.at = db, at
+
+    def recorded(self, name: str) -> tuple[bool, Any]:
+        return False, None
+
+    async def record(self, name: str, value: Any) -> None:
+        return None
+
+    async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self._db.session() as s:
+            return await work(s)
+
+
+class Journal:
+    """The step results of one claimed inbox item, persisted with its fence."""
+
+    def __init__(self, db: Database, clock: Clock, item: Claimed, lease: timedelta) -> None:
+        self._db, self._clock, self._item, self._lease = db, clock, item, lease
+        self.at = item.created_at
+        self._done: dict[str, Any] = json.loads(item.progress) if item.progress else {}
+        self._lock = asyncio.Lock()
+
+    def recorded(self, name: str) -> tuple[bool, Any]:
+        """(True, result) when the step already ran."""
+        return (name in self._done), self._done.get(name)
+
+    async def record(self, name: str, value: Any) -> None:
+        """Keep one step's result (its own small transaction)."""
+        async with self._lock:
+            self._done[name] = value
+            async with self._db.session() as s:
+                await self._save(s)
+
+    async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in a transaction that also records its result; skipped when already done."""
+        done, value = self.recorded(name)
+        if done:
+            return value  # type: ignore[no-any-return]
+        async with self._lock:
+            async with self._db.session() as s:
+                result = await work(s)
+                self._done[name] = result
+                try:
+                    await self._save(s)
+                except Fenced:
+                    self._done.pop(name, None)
+                    raise
+            return result
+
+    async def _save(self, s: AsyncSession) -> None:
+        now = self._clock.now()
+        if not await InboxRepo(s).save_progress(self._item, json.dumps(self._done), now + self._lease):
+            raise Fenced(f"inbox item {self._item.id} was claimed by another worker")
+
+
+@dataclass
+class Outcome:
+    """An incident after a use case, plus the Slack steps that failed for good on the way."""
+
+    incident: Incident
+    steps: Steps
+    warnings: list[str] = field(default_factory=list)
+
+    async def step(self, name: str, make: Callable[[], Awaitable[T]]) -> T | None:
+        """Run one Slack step once. A transient failure propagates (the whole item is retried from
+        here); a permanent one becomes a warning, is recorded as such, and the rest still happens."""
+        done, value = self.steps.recorded(name)
+        if done:
+            if isinstance(value, dict) and _FAILED in value:
+                self.warnings.append(value[_FAILED])
+                return None
+            return value  # type: ignore[no-any-return]
+        try:
+            result = await make()
+        except SlackOpError as exc:
+            if exc.transient:
+                raise
+            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": self.incident.id})
+            warning = f"{exc.what} failed ({exc.error})"
+            self.warnings.append(warning)
+            await self.steps.record(name, {_FAILED: warning})
+            return None
+        await self.steps.record(name, result)
+        return result

@@ -1,0 +1,25 @@
+"""Alertmanager notifications, stored by the runtime's webhook and carried out here, in order per group."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.alertmanager import parse
+from bot.context import BotContext
+from bot.inbox_worker import Job
+from bot.lifecycle import IncidentError
+from handlers.ops import op
+
+log = logging.getLogger(__name__)
+
+
+@op("alert")
+async def run_alert(ctx: BotContext, job: Job) -> None:
+    """Declare, update or ignore; a refusal (no channel could be made) is logged, not retried."""
+    notification = parse(job.data["body"].encode())
+    try:
+        said = await ctx.alerts.receive(job.steps, notification)
+    except IncidentError as exc:
+        log.error("Alertmanager notification %s not carried out: %s", job.id, exc)
+        return
+    log.info("Alertmanager group %s: %s", notification.group_key, said)

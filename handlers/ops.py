@@ -1,0 +1,122 @@
+"""What the inbox worker does with each kind of stored request: one function per op, registered by
+the listener module that stores it (`@op("update")`), bound to the context in `register`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.context import BotContext
+from bot.inbox_worker import Job
+from bot.lifecycle import IncidentError
+from bot.slack_ops import SlackOpError
+from messages.blocks import Message
+from messages.help import error
+from storage.inbox import NewItem
+
+log = logging.getLogger(__name__)
+
+Op = Callable[[BotContext, Job], Awaitable[None]]
+BatchOp = Callable[[BotContext, list[Job]], Awaitable[None]]
+Answer = Callable[[BotContext, Job], Awaitable[str | None]]
+OPS: dict[str, Op] = {}
+BATCH_OPS: dict[str, BatchOp] = {}
+
+
+def op(name: str) -> Callable[[Op], Op]:
+    """Register what the worker does with a stored `name` request."""
+
+    def deco(fn: Op) -> Op:
+        if name in OPS:
+            raise ValueError(f"inbox op {name!r} registered twice")
+        OPS[name] = fn
+        return fn
+
+    return deco
+
+
+def batch_op(name: str) -> Callable[[BatchOp], BatchOp]:
+    """Register an op whose consecutive requests are carried out together."""
+
+    def deco(fn: BatchOp) -> BatchOp:
+        BATCH_OPS[name] = fn
+        return fn
+
+    return deco
+
+
+def answered(name: str) -> Callable[[Answer], Answer]:
+    """An op that answers the person who asked: its text, or the refusal, goes back once."""
+
+    def deco(fn: Answer) -> Answer:
+        async def run(ctx: BotContext, job: Job) -> None:
+            if job.data.get("user_name"):
+                await ctx.roles.remember_names({job.data["user"]: job.data["user_name"]})
+            try:
+                text = await fn(ctx, job)
+            except IncidentError as exc:
+                text = error(str(exc)).text
+            if text:
+                await answer(ctx, job, Message(text=text))
+
+        op(name)(run)
+        return fn
+
+    return deco
+
+
+async def answer(ctx: BotContext, job: Job, message: Message, *, replace: bool = False) -> None:
+    """Reply to the requester once: by response_url, or by DM when the request had none (a form)."""
+    done, _ = job.steps.recorded("answer")
+    if done:
+        return
+    try:
+        if job.data.get("response_url"):
+            await ctx.slack.respond(job.data["response_url"], message, replace=replace)
+        elif job.data.get("user"):
+            await ctx.slack.dm(job.data["user"], message)
+    except SlackOpError as exc:
+        if exc.transient:
+            raise
+        # An expired response_url (30 min) or a closed DM: the effect happened; only the echo is lost.
+        log.warning("could not answer %s: %s", job.data.get("user"), exc)
+    await job.steps.record("answer", True)
+
+
+async def store(
+    ctx: BotContext, idem_key: str | None, order_key: str, name: str, data: dict[str, Any]
+) -> bool:
+    """Keep a request in the inbox (durably, before the answer); False when it was already kept."""
+    return await ctx.inbox.accept(
+        NewItem(
+            idem_key=idem_key or f"local:{uuid.uuid4().hex}",
+            order_key=order_key,
+            op=name,
+            payload=json.dumps(data),
+        )
+    )
+
+
+def register(ctx: BotContext) -> None:
+    """Bind every registered op to the context and hand it to the worker."""
+    for name, fn in OPS.items():
+        ctx.worker.register(name, _bind(fn, ctx))
+    for name, fn in BATCH_OPS.items():
+        ctx.worker.register_batch(name, _bind_batch(fn, ctx))
+
+
+def _bind(fn: Op, ctx: BotContext) -> Callable[[Job], Awaitable[None]]:
+    async def run(job: Job) -> None:
+        await fn(ctx, job)
+
+    return run
+
+
+def _bind_batch(fn: BatchOp, ctx: BotContext) -> Callable[[list[Job]], Awaitable[None]]:
+    async def run(jobs: list[Job]) -> None:
+        await fn(ctx, jobs)
+
+    return run
