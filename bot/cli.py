@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
     hooks_sub.add_parser("status", help="deliveries by target and state, and the ones given up on")
 
+    inbox = sub.add_parser("inbox", help="acknowledged requests still to carry out, and those given up on")
+    inbox_sub = inbox.add_subparsers(dest="inbox_command", required=True, metavar="ACTION")
+    inbox_sub.add_parser("status", help="requests by state, the oldest unfinished, and the ones given up on")
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
@@ -98,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_upgrade(settings))
         if args.command == "webhooks":
             return asyncio.run(_webhooks_status(settings))
+        if args.command == "inbox":
+            return asyncio.run(_inbox_status(settings))
         if args.command == "serve":
             missing = policy.missing_secrets(os.environ)
             if missing:
@@ -202,6 +208,41 @@ async def _webhooks_status(settings: Settings) -> int:
     for row in failed:
         print(f"failed: {row.target} {row.kind} event {row.event_id} (INC-{row.incident_id}) after "
               f"{row.attempts} attempts: {row.last_error}")  # fmt: skip
+    return 0
+
+
+async def _inbox_status(settings: Settings) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from storage import migrate
+    from storage.db import Database
+    from storage.inbox import InboxRepo
+
+    db = Database(settings.database_url)
+    try:
+        if await migrate.current_revision(db) is None:
+            print("no requests yet")
+            return 0
+        async with db.session() as s:
+            repo = InboxRepo(s)
+            summary, oldest, failed = await repo.summary(), await repo.oldest_open(), await repo.failed()
+    finally:
+        await db.dispose()
+    if not summary:
+        print("no requests yet")
+    for state, count in summary:
+        print(f"{state}\t{count}")
+    if oldest is not None:
+        waiting = int((datetime.now(UTC) - oldest).total_seconds())
+        print(f"oldest unfinished: acknowledged {oldest:%Y-%m-%d %H:%M:%S} UTC ({waiting}s ago)")
+    for row in failed:
+        data = json.loads(row.payload)
+        what = f"/incident {data['command']}" if data.get("command") else row.op
+        who = f" from {data['user']}" if data.get("user") else ""
+        where = f" in {data['channel']}" if data.get("channel") else ""
+        print(f"failed: #{row.id} {what}{who}{where}, acknowledged {row.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+              f"{row.attempts + 1} attempts: {row.last_error}")  # fmt: skip
     return 0
 
 

@@ -43,12 +43,15 @@ class Call:
 
 @dataclass
 class Fault:
-    """An injected failure for the next `times` calls of a method."""
+    """An injected failure: for the next `times` calls of a method, or every call until `until`
+    (the emulator's clock); `after_effect` carries the call out first and loses its answer."""
 
     times: int
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    until: float | None = None
+    after_effect: bool = False
 
 
 class SlackEmulator:
@@ -219,8 +222,13 @@ class SlackEmulator:
         status: int | None = None,
         retry_after: int | None = None,
         error: str | None = None,
+        seconds: float | None = None,
+        after_effect: bool = False,
     ) -> None:
-        """Fail the next `times` calls of `method`: 429 with Retry-After, a 5xx, or HTTP 200 with `error`."""
+        """Fail the next `times` calls of `method` (or every call for the next `seconds` of the
+        emulator's clock): 429 with Retry-After, a 5xx, or HTTP 200 with `error`. With
+        `after_effect` the call takes effect and only its answer is the failure (Slack did it,
+        the answer was lost)."""
         if status is None and error is None:
             raise ValueError("inject needs status or error")
         headers: dict[str, str] = {}
@@ -231,7 +239,10 @@ class SlackEmulator:
             body = {"ok": False, "error": error or _SERVER_ERRORS.get(status, "internal_error")}
         else:
             body = {"ok": False, "error": error}
-        self._faults.setdefault(method, []).append(Fault(times, status or 200, body, headers))
+        until = self.state.now() + seconds if seconds is not None else None
+        self._faults.setdefault(method, []).append(
+            Fault(times, status or 200, body, headers, until, after_effect)
+        )
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Poll until predicate() is truthy and return its value; TimeoutError after `timeout` seconds."""
@@ -245,13 +256,18 @@ class SlackEmulator:
 
     def _fault(self, method: str) -> Fault | None:
         queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        return fault
+        while queue:
+            fault = queue[0]
+            if fault.until is not None:
+                if self.state.now() < fault.until:
+                    return fault
+                queue.pop(0)  # the outage is over
+                continue
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return fault
+        return None
 
     # HTTP
 
@@ -284,6 +300,8 @@ class SlackEmulator:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         fault = self._fault(method)
         if fault is not None:
+            if fault.after_effect:
+                api.call(self.state, method, params, self._methods)
             return fault.status, dict(fault.body), dict(fault.headers)
         return 200, api.call(self.state, method, params, self._methods), {}
 
