@@ -6,37 +6,15 @@ import asyncio
 import io
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
-import aiohttp
-
 from bot.emulator import SlackDriver, SlackEmulator
 from bot.shell import run_demo
+from tests.processes import free_port, wait_healthy
 from tests.slack_spec import assert_emulator_ok
 
 SECRET = "process-signing-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            assert proc.returncode is None, "incident-bot exited during start-up"
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("incident-bot never became healthy")
 
 
 async def test_serve_http_answers_slack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -45,7 +23,7 @@ async def test_serve_http_answers_slack_and_stops_cleanly_on_sigterm(tmp_path: P
         general = emu.add_channel("general", channel_id="C0GENERAL", members=["U0BOT"])
         alice = emu.add_user("alice", user_id="U0ALICE")
         (tmp_path / "incident-bot.toml").write_text('announce_channel = "#incidents"\n')
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": emu.bot_token,
@@ -59,7 +37,7 @@ async def test_serve_http_answers_slack_and_stops_cleanly_on_sigterm(tmp_path: P
             cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         try:
-            await _wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
+            await wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
             async with SlackDriver(emu, f"http://127.0.0.1:{port}/slack/events", SECRET) as slack:
                 await slack.command(alice, general, "declare sev1 Payments are down")
                 await emu.wait_for(lambda: len(emu.messages("C0INCIDENTS")) == 1, timeout=10)

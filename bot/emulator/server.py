@@ -62,6 +62,7 @@ class SlackEmulator:
         self.state = Workspace(now=now)
         self.calls: list[Call] = []
         self.errors: list[BaseException] = []
+        self.dropped: list[str] = []  # methods whose caller vanished before they were carried out
         self.url = ""
         self.base_url = ""
         self._faults: dict[str, list[Fault]] = {}
@@ -272,9 +273,14 @@ class SlackEmulator:
     # HTTP
 
     async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
         if self.latency:
             await asyncio.sleep(self.latency)
-        method = request.match_info["method"]
+            if request.transport is None or request.transport.is_closing():
+                # The caller went away (killed) while the request was in flight: as on a real
+                # network, a request whose connection dropped before it was read does not happen.
+                self.dropped.append(method)
+                return web.Response(status=499)
         params: dict[str, Any] = {}
         headers: dict[str, str] = {}
         try:
