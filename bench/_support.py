@@ -1,4 +1,5 @@
-"""Shared by the bench scripts: servers in subprocesses, signed requests, percentiles, machine info."""
+"""Shared by the bench scripts: servers in subprocesses, signed requests, percentiles, machine info,
+throw-away PostgreSQL databases and what the bot's inbox table says after a run."""
 
 from __future__ import annotations
 
@@ -17,14 +18,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.emulator import SlackEmulator  # noqa: E402
 from bot.emulator.payloads import event_envelope  # noqa: E402
+from storage.db import async_url  # noqa: E402
+from storage.models import InboxItem  # noqa: E402
 
 SECRET = "bench-signing-secret"
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def free_port() -> int:
@@ -69,8 +75,10 @@ def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def command_body(user: str, channel: str, text: str, response_url: str) -> tuple[bytes, str]:
-    """A `/incident` slash command request body."""
+def command_body(
+    user: str, channel: str, text: str, response_url: str, trigger_id: str | None = None
+) -> tuple[bytes, str]:
+    """A `/incident` slash command request body (the bot keys stored commands by trigger_id)."""
     fields = {
         "token": "bench",
         "team_id": "T0EMULATOR",
@@ -83,7 +91,7 @@ def command_body(user: str, channel: str, text: str, response_url: str) -> tuple
         "text": text,
         "api_app_id": "A0INCIDENTBOT",
         "response_url": response_url,
-        "trigger_id": f"{time.time_ns()}.bench",
+        "trigger_id": trigger_id or f"{time.time_ns()}.bench",
     }
     return urlencode(fields).encode(), "application/x-www-form-urlencoded"
 
@@ -198,3 +206,71 @@ async def open_incident(emu: SlackEmulator, url: str) -> str:
         await slack.command("U0ALICE", channel, "scribe <@U0SCRIBE|scribe>")
         await emu.wait_for(lambda: "U0SCRIBE" in emu.channel(channel).members, timeout=10)  # type: ignore[union-attr]
     return channel
+
+
+# databases
+
+
+async def pg_database() -> str:
+    """A new, empty PostgreSQL database on ADMIN_URL's server; returns its URL."""
+    name = f"incident_bot_bench_{os.getpid()}"
+    engine = create_async_engine(async_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_pg(url: str) -> None:
+    """Drop a database made by pg_database()."""
+    engine = create_async_engine(async_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+# the bot's inbox (storage/models.py InboxItem), read directly from its database after a run
+
+OPEN = ("pending", "working")
+
+
+async def inbox_counts(url: str) -> dict[tuple[str, str], int]:
+    """{(op, state): rows} of the bot's inbox table."""
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.connect() as conn:
+            stmt = select(InboxItem.op, InboxItem.state, func.count()).group_by(InboxItem.op, InboxItem.state)
+            return {(op, state): int(n) for op, state, n in (await conn.execute(stmt)).all()}
+    finally:
+        await engine.dispose()
+
+
+async def inbox_drained(url: str, ops: set[str], timeout: float) -> dict[tuple[str, str], int]:
+    """Wait (up to `timeout` s) until no inbox row of `ops` is pending or working; the last counts."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        counts = await inbox_counts(url)
+        if not any(n for (op, state), n in counts.items() if op in ops and state in OPEN):
+            return counts
+        if time.perf_counter() > deadline:
+            return counts
+        await asyncio.sleep(0.1)
+
+
+async def ack_to_effect(url: str, op: str) -> list[float]:
+    """Seconds from acknowledgement to effect for each done inbox row of `op`: done_at - created_at.
+
+    created_at is set when the row is stored, just before the 200; done_at when its effect is
+    committed and the row marked done. Done rows are pruned only after a day, so a run's are all there.
+    """
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.connect() as conn:
+            stmt = select(InboxItem.created_at, InboxItem.done_at).where(
+                InboxItem.op == op, InboxItem.state == "done"
+            )
+            rows = (await conn.execute(stmt)).all()
+    finally:
+        await engine.dispose()
+    return [(done - created).total_seconds() for created, done in rows]

@@ -1,4 +1,5 @@
-"""Work that continues after Slack has been acknowledged, tracked so it can be awaited."""
+"""Read-only replies that continue after Slack has been answered (status, list, timeline), tracked so
+they can be awaited. Anything that changes state goes through the inbox instead."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundTasks:
-    """Spawn after-ack work; `idle()` waits for all of it (tests, shutdown)."""
+    """Spawn read-only after-ack work; `idle()` waits for all of it (tests, shutdown)."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -1,7 +1,9 @@
 """The incident timeline: scribe messages, pinned messages, notes; the transcript of every message.
 
-Slack delivers events at least once. Each change below runs in one transaction together with the
-claim of its event id, so a retried event is a no-op and a failed first attempt leaves no trace.
+Events reach these methods from the inbox (a redelivery of an event_id was already dropped there).
+Each change below runs in one transaction together with the claim of its event id, so carrying an
+event out again after a crash is a no-op for the database; the ✅ that confirms a pin follows what
+the timeline holds, so it is made sure of (or taken back) on such a retry too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Running the after-ack part of a command and telling the user how it went."""
+"""Running a read-only command's after-ack part and telling the user how it went."""
 
 from __future__ import annotations
 

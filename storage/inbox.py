@@ -140,25 +140,12 @@ class InboxRepo:
 
     async def save_progress(self, item: Claimed, progress: str, lease_until: datetime) -> bool:
         """Store the step journal and extend the lease; False when the claim is no longer ours."""
-        stmt = (
-            update(InboxItem)
-            .where(InboxItem.id == item.id, InboxItem.fence == item.fence, InboxItem.state == WORKING)
-            .values(progress=progress, lease_until=lease_until)
-            .execution_options(synchronize_session=False)
-        )
-        return bool((await self.session.execute(stmt)).rowcount)
+        return bool(await self._update_held([item], progress=progress, lease_until=lease_until))
 
-    async def finish(
-        self, items: Sequence[Claimed], state: str, now: datetime, error: str | None = None
-    ) -> int:
-        """Mark claimed rows done or failed (a row whose fence moved on is left alone)."""
+    async def _update_held(self, items: Sequence[Claimed], **values: Any) -> int:
+        """UPDATE the rows of `items` this claim still holds (state working, same fence)."""
         if not items:
             return 0
-        values: dict[str, Any] = {"state": state, "done_at": now, "lease_until": None}
-        if state == DONE:
-            values["progress"] = None
-        if error is not None:
-            values["last_error"] = error[:500]
         stmt = (
             update(InboxItem)
             .where(
@@ -170,51 +157,37 @@ class InboxRepo:
         )
         return (await self.session.execute(stmt)).rowcount or 0
 
+    async def finish(
+        self, items: Sequence[Claimed], state: str, now: datetime, error: str | None = None
+    ) -> int:
+        """Mark claimed rows done or failed (a row whose fence moved on is left alone)."""
+        values: dict[str, Any] = {"state": state, "done_at": now, "lease_until": None}
+        if state == DONE:
+            values["progress"] = None
+        if error is not None:
+            values["last_error"] = error[:500]
+        return await self._update_held(items, **values)
+
     async def retry_later(self, item: Claimed, at: datetime, error: str) -> bool:
         """Back to pending until `at`, one more attempt counted."""
-        stmt = (
-            update(InboxItem)
-            .where(InboxItem.id == item.id, InboxItem.fence == item.fence, InboxItem.state == WORKING)
-            .values(
+        return bool(
+            await self._update_held(
+                [item],
                 state=PENDING,
                 next_attempt_at=at,
                 lease_until=None,
                 attempts=item.attempts + 1,
                 last_error=error[:500],
             )
-            .execution_options(synchronize_session=False)
         )
-        return bool((await self.session.execute(stmt)).rowcount)
 
     async def release(self, items: Sequence[Claimed]) -> int:
         """Hand claimed rows back untouched (shutdown, or behind a head that must wait)."""
-        if not items:
-            return 0
-        stmt = (
-            update(InboxItem)
-            .where(
-                tuple_(InboxItem.id, InboxItem.fence).in_([(i.id, i.fence) for i in items]),
-                InboxItem.state == WORKING,
-            )
-            .values(state=PENDING, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        return (await self.session.execute(stmt)).rowcount or 0
+        return await self._update_held(items, state=PENDING, lease_until=None)
 
     async def extend(self, items: Sequence[Claimed], lease_until: datetime) -> int:
         """Renew the lease of rows still held (a heartbeat while a run is carried out)."""
-        if not items:
-            return 0
-        stmt = (
-            update(InboxItem)
-            .where(
-                tuple_(InboxItem.id, InboxItem.fence).in_([(i.id, i.fence) for i in items]),
-                InboxItem.state == WORKING,
-            )
-            .values(lease_until=lease_until)
-            .execution_options(synchronize_session=False)
-        )
-        return (await self.session.execute(stmt)).rowcount or 0
+        return await self._update_held(items, lease_until=lease_until)
 
     async def release_all(self) -> int:
         """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""

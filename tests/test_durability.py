@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,6 +153,22 @@ def _check_once_and_in_order(entries: list[TimelineEntry], ledger: Ledger, why: 
     assert not extra, f"{why}: effects nobody asked for: {sorted(extra)[:5]}"
 
 
+async def _flood_through(
+    emu: SlackEmulator, url: str, channel: str, database_url: str, disturb: Callable[[Ledger], Awaitable[str]]
+) -> None:
+    """16 senders flood the incident while `disturb` does its worst; then every acknowledged item's
+    effect must be there once, in each sender's order, and nothing else."""
+    ledger = Ledger()
+    senders = asyncio.gather(
+        *(_sender(k, emu, [url], channel, "U0SCRIBE", "U0ALICE", ledger) for k in range(SENDERS))
+    )
+    why = await disturb(ledger)
+    await asyncio.wait_for(senders, timeout=120)
+    await _wait_for_effects(database_url, channel, ledger)
+    await asyncio.sleep(1)  # anything left to double would show by now
+    _check_once_and_in_order(await _timeline(database_url, channel), ledger, why)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_sigkill_under_a_flood_loses_doubles_and_reorders_nothing(
     tmp_path: Path, database_url: str, seed: int
@@ -162,24 +179,21 @@ async def test_sigkill_under_a_flood_loses_doubles_and_reorders_nothing(
         general, alice, scribe = _workspace(emu)
         proc, port = await serve(emu, tmp_path, SECRET, database_url=database_url)
         url = f"http://127.0.0.1:{port}/slack/events"
-        try:
-            channel = await _incident_with_scribe(emu, url, general, alice, scribe)
-            ledger = Ledger()
-            senders = asyncio.gather(
-                *(_sender(k, emu, [url], channel, scribe, alice, ledger) for k in range(SENDERS))
-            )
+
+        async def kill_and_restart(ledger: Ledger) -> str:
+            nonlocal proc
             kills = []
             for _ in range(3):
                 await asyncio.sleep(rng.uniform(0.2, 1.2))
                 kills.append(sum(len(a) for a in ledger.acked.values()))
                 await kill(proc)
                 proc, _ = await serve(emu, tmp_path, SECRET, database_url=database_url, port=port)
-            await asyncio.wait_for(senders, timeout=120)
-            await _wait_for_effects(database_url, channel, ledger)
-            await asyncio.sleep(1)  # anything left to double would show by now
-            why = f"seed {seed}, killed after {kills} acknowledged"
-            assert kills[0] > 0, f"{why}: the first kill came before any traffic"
-            _check_once_and_in_order(await _timeline(database_url, channel), ledger, why)
+            assert kills[0] > 0, f"seed {seed}: the first kill came before any traffic"
+            return f"seed {seed}, killed after {kills} acknowledged"
+
+        try:
+            channel = await _incident_with_scribe(emu, url, general, alice, scribe)
+            await _flood_through(emu, url, channel, database_url, kill_and_restart)
         finally:
             await terminate(proc)
     assert_calls_conform(emu.calls)
@@ -265,21 +279,18 @@ async def test_postgres_connections_cut_mid_flood_lose_nothing_acknowledged(
         general, alice, scribe = _workspace(emu)
         proc, port = await serve(emu, tmp_path, SECRET, database_url=pg_database)
         url = f"http://127.0.0.1:{port}/slack/events"
-        try:
-            channel = await _incident_with_scribe(emu, url, general, alice, scribe)
-            ledger = Ledger()
-            senders = asyncio.gather(
-                *(_sender(k, emu, [url], channel, scribe, alice, ledger) for k in range(SENDERS))
-            )
+
+        async def cut_connections(_ledger: Ledger) -> str:
             cuts = 0
             for _ in range(3):
                 await asyncio.sleep(0.4)
                 cuts += await _terminate_backends(pg_database)
-            await asyncio.wait_for(senders, timeout=120)
-            await _wait_for_effects(pg_database, channel, ledger)
-            await asyncio.sleep(1)
             assert cuts > 0, "no connection was cut"
-            _check_once_and_in_order(await _timeline(pg_database, channel), ledger, f"{cuts} connections cut")
+            return f"{cuts} connections cut"
+
+        try:
+            channel = await _incident_with_scribe(emu, url, general, alice, scribe)
+            await _flood_through(emu, url, channel, pg_database, cut_connections)
         finally:
             await terminate(proc)
 
@@ -298,3 +309,37 @@ async def _terminate_backends(url: str) -> int:
             return len(rows.all())
     finally:
         await db.dispose()
+
+
+async def test_sigterm_finishes_the_step_in_flight_and_leaves_the_rest_for_the_next_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    (tmp_path / "incident-bot.toml").write_text(POLICY)
+    async with SlackEmulator() as emu:
+        general, alice, scribe = _workspace(emu)
+        proc, port = await serve(emu, tmp_path, SECRET, database_url=database_url)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        try:
+            channel = await _incident_with_scribe(emu, url, general, alice, scribe)
+            emu.latency = 0.25  # each update takes a few Slack round trips
+            async with SlackDriver(emu, url, SECRET) as slack:
+                for n in range(12):
+                    assert (await slack.command(alice, channel, f"update step {n}")).ok
+            started = asyncio.get_running_loop().time()
+            code = await terminate(proc)
+            took = asyncio.get_running_loop().time() - started
+            assert code == 0 and took < 25, (code, took)
+            assert not emu.dropped, f"a call was cut off half-way: {emu.dropped}"
+            posted = [m["text"] for m in emu.messages(channel) if "step " in m.get("text", "")]
+            assert len(posted) < 12, "SIGTERM waited for everything instead of leaving it for the next start"
+            emu.latency = 0.0
+            proc, _ = await serve(emu, tmp_path, SECRET, database_url=database_url, port=port)
+            await emu.wait_for(
+                lambda: len([m for m in emu.messages(channel) if "step " in m.get("text", "")]) >= 12, 20
+            )
+            await asyncio.sleep(1)
+        finally:
+            await terminate(proc)
+        posted = [m["text"] for m in emu.messages(channel) if "step " in m.get("text", "")]
+        steps = [next(f"step {n}" for n in range(11, -1, -1) if f"step {n}" in t) for t in posted]
+        assert steps == [f"step {n}" for n in range(12)], posted
