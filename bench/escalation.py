@@ -22,8 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-from _support import bot_server, machine, workspace
-from events import _drop_pg, _pg_database
+from _support import bot_server, drop_pg, machine, pg_database, workspace
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
 
@@ -165,7 +164,7 @@ async def serve_and_measure(url: str, seconds: float) -> tuple[float, dict[str, 
 
 async def run(backend: str, incidents: int, due: int) -> None:
     tmp = tempfile.TemporaryDirectory()
-    url = f"sqlite:///{tmp.name}/bench.db" if backend == "sqlite" else await _pg_database()
+    url = f"sqlite:///{tmp.name}/bench.db" if backend == "sqlite" else await pg_database()
     db = Database(url)
     try:
         await migrate.upgrade(db)
@@ -196,7 +195,7 @@ async def run(backend: str, incidents: int, due: int) -> None:
     finally:
         await db.dispose()
         if backend == "postgresql":
-            await _drop_pg(url)
+            await drop_pg(url)
         tmp.cleanup()
 
 

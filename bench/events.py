@@ -47,9 +47,6 @@ from storage.db import async_url
 SENDERS = 16
 TARGET_RATE, TARGET_P50_MS = 1500, 50.0
 
-# bench/escalation.py imports these from here; they now live in _support.
-_pg_database, _drop_pg = pg_database, drop_pg
-
 
 @dataclass
 class Result:

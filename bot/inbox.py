@@ -42,7 +42,8 @@ from collections.abc import Callable
 from bot.clock import Clock
 from bot.metrics import Metrics
 from storage.db import Database
-from storage.inbox import InboxRepo, NewItem
+from storage.inbox import NewItem
+from storage.inbox_writer import InboxWriter
 
 log = logging.getLogger(__name__)
 
@@ -50,47 +51,59 @@ MAX_GROUP = 500
 
 
 class Inbox:
-    """Stores accepted requests with group commit; `accept` returns once the row is durable."""
+    """Stores accepted requests with group commit; `accept` returns once the row is durable.
+
+    A write takes everything waiting when it starts. On PostgreSQL up to LANES writes are in flight
+    at once (pipelined group commit); SQLite has one writer, so there it is one at a time.
+    """
+
+    LANES = 4
 
     def __init__(self, db: Database, clock: Clock, metrics: Metrics) -> None:
         self.db, self.clock, self.metrics = db, clock, metrics
+        self._writer = InboxWriter(db)
         self._waiting: list[tuple[NewItem, asyncio.Future[bool]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._writing: set[asyncio.Task[None]] = set()
+        self._lanes = 1 if db.is_sqlite else self.LANES
         # Set by the runtime: the worker starts on new rows at once.
-        self.on_stored: Callable[[], None] = lambda: None
+        self.on_stored: Callable[[set[str]], None] = lambda keys: None
 
     async def accept(self, item: NewItem) -> bool:
         """Store the request (or find it stored); True when it is new. Raises when it cannot be stored."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush(), name="inbox-group-commit")
+        self._next_write()
         return await future
 
-    async def _flush(self) -> None:
-        """Commit everything waiting in one transaction; what arrives meanwhile goes in the next one."""
+    def _next_write(self) -> None:
+        if self._waiting and len(self._writing) < self._lanes:
+            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            task = asyncio.create_task(self._write(group), name="inbox-group-commit")
+            self._writing.add(task)
+            task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writing.discard(task)
+        self._next_write()  # what arrived meanwhile goes in the next group
+
+    async def _write(self, group: list[tuple[NewItem, asyncio.Future[bool]]]) -> None:
+        """Commit one group in one statement and answer everyone in it."""
         try:
-            while self._waiting:
-                group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
-                try:
-                    async with self.db.transaction() as conn:
-                        fresh = await InboxRepo(conn).add_many([i for i, _ in group], self.clock.now())
-                except Exception as exc:
-                    log.error("could not store %d inbound requests: %s", len(group), exc)
-                    for _, future in group:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                seen: set[str] = set()
-                for item, future in group:
-                    new = item.idem_key in fresh and item.idem_key not in seen
-                    seen.add(item.idem_key)
-                    if new:
-                        self.metrics.inbox_accepted.labels(item.op).inc()
-                    else:
-                        self.metrics.events_deduplicated.inc()
-                    if not future.done():
-                        future.set_result(new)
-                self.on_stored()
-        finally:
-            self._flusher = None
+            fresh = await self._writer.add_many([i for i, _ in group], self.clock.now())
+        except Exception as exc:
+            log.error("could not store %d inbound requests: %s", len(group), exc)
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        seen: set[str] = set()
+        for item, future in group:
+            new = item.idem_key in fresh and item.idem_key not in seen
+            seen.add(item.idem_key)
+            if new:
+                self.metrics.inbox_accepted.labels(item.op).inc()
+            else:
+                self.metrics.events_deduplicated.inc()
+            if not future.done():
+                future.set_result(new)
+        self.on_stored({item.order_key for item, _ in group})

@@ -12,7 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+
+from sqlalchemy import Connection
 
 from bot.clock import Clock
 from bot.journal import Fenced, Journal, Steps
@@ -23,13 +26,14 @@ from config.durations import format_duration
 from config.policy import Policy
 from messages.pages import gave_up
 from storage.db import Database
-from storage.inbox import DONE, FAILED, Claimed, InboxRepo
+from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=15)
 HEARTBEAT = 5.0
 POLL = 0.5  # other replicas' rows are found this quickly; this process's own at once
+LINGER = 0.02  # after a wake, a moment for the rows still arriving to join the same run
 KEYS = 16  # order keys (incidents) carried out at once
 RUN = 200  # rows of one key claimed together (consecutive messages are stored in one transaction)
 BUG_ATTEMPTS = 5  # an error that is not transient (a bug) is retried this often, then given up
@@ -52,7 +56,17 @@ class Job:
 
 
 Op = Callable[[Job], Awaitable[None]]
-BatchOp = Callable[[list[Job]], Awaitable[None]]
+# Marks the jobs done inside the caller's transaction, so their effect and their end commit together.
+MarkDone = Callable[[Connection], None]
+BatchOp = Callable[[list[Job], MarkDone], Awaitable[None]]
+
+
+def _renew(conn: Connection, items: list[Claimed], lease: datetime) -> None:
+    InboxRows(conn).extend(items, lease)
+
+
+def _unmarked(_conn: Connection) -> None:
+    """One row carried out on its own is finished by the worker afterwards."""
 
 
 class InboxWorker:
@@ -65,6 +79,7 @@ class InboxWorker:
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._claimed: dict[int, Claimed] = {}
+        self._busy: set[str] = set()  # order keys with a run in this process
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
         self._pruned_at: datetime | None = None
@@ -77,8 +92,11 @@ class InboxWorker:
         """Carry out consecutive rows of `op` together (one transaction for all of them)."""
         self._batch_ops[op] = handler
 
-    def wake(self) -> None:
-        """New rows are stored: claim now."""
+    def wake(self, keys: set[str] | None = None) -> None:
+        """New rows are stored (of `keys`): claim now, unless this process is already carrying out
+        every one of those keys (the run claims what arrived behind it when it is done)."""
+        if keys is not None and keys <= self._busy:
+            return
         self._wake.set()
 
     # running
@@ -111,8 +129,7 @@ class InboxWorker:
         left = list(self._claimed.values())
         if left:
             with contextlib.suppress(Exception):
-                async with self.db.session() as s:
-                    await InboxRepo(s).release(left)
+                await self.db.run(lambda conn: InboxRows(conn).release(left))
             self._claimed.clear()
 
     async def settle(self) -> None:
@@ -139,24 +156,27 @@ class InboxWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL):
                     await self._wake.wait()
+                await asyncio.sleep(LINGER)
 
     async def _claim(self) -> int:
         free = KEYS - len(self._running)
         if free <= 0 or self._stopping:
             return 0
         now = self.clock.now()
-        async with self.db.session() as s:
-            runs = await InboxRepo(s).claim(now, now + LEASE, keys=free, run=RUN)
+        runs = await self.db.run(lambda conn: InboxRows(conn).claim(now, now + LEASE, keys=free, run=RUN))
         for run in runs:
             for item in run:
                 self._claimed[item.id] = item
-            task = asyncio.create_task(self._carry_out(run), name=f"inbox-{run[0].order_key}")
+            key = run[0].order_key
+            self._busy.add(key)
+            task = asyncio.create_task(self._carry_out(run), name=f"inbox-{key}")
             self._running.add(task)
-            task.add_done_callback(self._finished)
+            task.add_done_callback(lambda t, key=key: self._finished(t, key))  # type: ignore[misc]
         return len(runs)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[None], key: str) -> None:
         self._running.discard(task)
+        self._busy.discard(key)
         self._wake.set()  # the key may have more rows now
         if not task.cancelled() and task.exception() is not None:
             log.error("inbox run failed", exc_info=task.exception())
@@ -187,8 +207,7 @@ class InboxWorker:
                 await heartbeat
             left = [item for item in run if item.id in self._claimed]
             if left and not self._stopping:
-                async with self.db.session() as s:
-                    await InboxRepo(s).release(left)
+                await self.db.run(lambda conn: InboxRows(conn).release(left))
                 for item in left:
                     self._claimed.pop(item.id, None)
 
@@ -197,8 +216,7 @@ class InboxWorker:
             await asyncio.sleep(HEARTBEAT)
             mine = [item for item in run if item.id in self._claimed]
             with contextlib.suppress(Exception):
-                async with self.db.session() as s:
-                    await InboxRepo(s).extend(mine, self.clock.now() + LEASE)
+                await self.db.run(partial(_renew, items=mine, lease=self.clock.now() + LEASE))
 
     def _job(self, item: Claimed) -> Job:
         return Job(
@@ -213,12 +231,25 @@ class InboxWorker:
 
     async def _together(self, handler: BatchOp, items: list[Claimed]) -> bool:
         """Consecutive rows of a batch op in one go; False to fall back to one by one."""
+        marked = False
+
+        now = self.clock.now()
+
+        def done_with(conn: Connection) -> None:
+            nonlocal marked
+            if InboxRows(conn).finish(items, DONE, now) != len(items):
+                raise Fenced(f"inbox rows {items[0].id}…{items[-1].id} were claimed by another worker")
+            marked = True
+
         try:
-            await handler([self._job(item) for item in items])
+            await handler([self._job(item) for item in items], done_with)
         except Exception as exc:
             log.warning("%d %s rows together failed (%s); one by one", len(items), items[0].op, exc)
             return False
-        await self._finish(items, DONE)
+        if marked:
+            self._forget(items, DONE)
+        else:
+            await self._finish(items, DONE)
         return True
 
     async def _one(self, item: Claimed) -> bool:
@@ -227,7 +258,7 @@ class InboxWorker:
         batch = self._batch_ops.get(item.op)
         handler = self._ops.get(item.op)
         if handler is None and batch is not None:
-            handler = lambda j: batch([j])  # noqa: E731
+            handler = lambda j: batch([j], _unmarked)  # noqa: E731
         try:
             if handler is None:
                 raise LookupError(f"no handler for inbox op {item.op!r}")
@@ -259,8 +290,7 @@ class InboxWorker:
                 error,
                 exc_info=None if transient else exc,
             )
-            async with self.db.session() as s:
-                await InboxRepo(s).retry_later(item, at, error)
+            await self.db.run(lambda conn: InboxRows(conn).retry_later(item, at, error))
             self._claimed.pop(item.id, None)
             self.metrics.inbox_retries.labels(item.op).inc()
             return False
@@ -296,8 +326,11 @@ class InboxWorker:
 
     async def _finish(self, items: list[Claimed], state: str, error: str | None = None) -> None:
         now = self.clock.now()
-        async with self.db.session() as s:
-            await InboxRepo(s).finish(items, state, now, error)
+        await self.db.run(lambda conn: InboxRows(conn).finish(items, state, now, error))
+        self._forget(items, state)
+
+    def _forget(self, items: list[Claimed], state: str) -> None:
+        now = self.clock.now()
         for item in items:
             self._claimed.pop(item.id, None)
             if state == DONE:
@@ -308,5 +341,5 @@ class InboxWorker:
         if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
             return
         self._pruned_at = now
-        async with self.db.session() as s:
+        async with self.db.transaction() as s:
             await InboxRepo(s).prune(now - DONE_MEMORY, now - FAILED_MEMORY)

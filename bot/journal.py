@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.slack_ops import SlackOpError
 from storage.db import Database
-from storage.inbox import Claimed, InboxRepo
+from storage.inbox import Claimed, InboxRows
 from storage.models import Incident
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,7 @@ class Journal:
         """Keep one step's result (its own small transaction)."""
         async with self._lock:
             self._done[name] = value
-            async with self._db.session() as s:
-                await self._save(s)
+            await self._db.run(self._save)
 
     async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction that also records its result; skipped when already done."""
@@ -95,15 +95,15 @@ class Journal:
                 result = await work(s)
                 self._done[name] = result
                 try:
-                    await self._save(s)
+                    await s.run_sync(lambda session: self._save(session.connection()))
                 except Fenced:
                     self._done.pop(name, None)
                     raise
             return result
 
-    async def _save(self, s: AsyncSession) -> None:
-        now = self._clock.now()
-        if not await InboxRepo(s).save_progress(self._item, json.dumps(self._done), now + self._lease):
+    def _save(self, conn: Connection) -> None:
+        lease = self._clock.now() + self._lease
+        if not InboxRows(conn).save_progress(self._item, json.dumps(self._done), lease):
             raise Fenced(f"inbox item {self._item.id} was claimed by another worker")
 
 

@@ -9,10 +9,11 @@ the timeline holds, so it is made sure of (or taken back) on such a retry too.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -103,7 +104,6 @@ class Timeline:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics = metrics
         self._pruned_at: datetime | None = None
-        self._not_incident: set[str] = set()
 
     async def _incident(self, channel_id: str) -> Incident | None:
         async with self.db.session() as s:
@@ -112,18 +112,11 @@ class Timeline:
     async def _incident_ref(self, s, channel_id: str) -> IncidentRef | None:  # type: ignore[no-untyped-def]
         """(id, scribe) of the channel's incident, read in session `s`; None for other channels.
 
-        Channels found not to be incident channels are remembered: an incident always gets a new
-        channel, created before its row exists, so such a channel never becomes one later.
+        Not cached: a declaration creates its channel before the incident's row, and may be retried
+        in between, so a channel that is no incident's now can be one a moment later.
         """
-        if channel_id in self._not_incident:
-            return None
         row = (await s.execute(_INCIDENT_BY_CHANNEL, {"channel": channel_id})).first()
-        if row is None:
-            if len(self._not_incident) > 50_000:
-                self._not_incident.clear()
-            self._not_incident.add(channel_id)
-            return None
-        return IncidentRef(row.id, row.scribe_id)
+        return IncidentRef(row.id, row.scribe_id) if row else None
 
     async def _claim(self, s, event_id: str | None) -> bool:  # type: ignore[no-untyped-def]
         """Claim the event in session `s`; False when it was already processed."""
@@ -145,67 +138,75 @@ class Timeline:
         async with self.db.session() as s:
             return await EventRepo(s).prune(now - EVENT_MEMORY)
 
-    async def messages_posted(self, batch: list[tuple[str | None, PostedMessage]]) -> int:
-        """Keep many messages in one transaction (the event queue's fast path); returns how many were new.
+    async def messages_posted(
+        self,
+        batch: list[tuple[str | None, PostedMessage]],
+        also: Callable[[Connection], object] | None = None,
+    ) -> int:
+        """Keep many messages in one transaction (the inbox's fast path); returns how many were new.
 
-        Event ids are claimed with one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, so
-        retried events drop out; the transcript and scribe entries follow in two more statements.
+        A message is stored once whatever happens: the transcript is unique per (incident, ts) and a
+        scribe entry per (incident, message), both written with INSERT … ON CONFLICT DO NOTHING, so
+        a batch carried out again changes nothing; `also` (the inbox marking the rows done) runs in
+        the same transaction.
         """
-        now = self.clock.now()
-        async with self.db.transaction() as s:
-            refs: dict[str, IncidentRef | None] = {}
-            wanted: list[tuple[str | None, PostedMessage, IncidentRef]] = []
-            seen_ids: set[str] = set()
-            for event_id, msg in batch:
-                if msg.channel_id not in refs:
-                    refs[msg.channel_id] = await self._incident_ref(s, msg.channel_id)
-                ref = refs[msg.channel_id]
-                if ref is None or (event_id is not None and event_id in seen_ids):
-                    continue
-                if event_id is not None:
-                    seen_ids.add(event_id)
-                wanted.append((event_id, msg, ref))
-            if not wanted:
-                return 0
-            claimed = await EventRepo(s).claim_many(sorted(seen_ids), now)
-            fresh = [(e, m, r) for e, m, r in wanted if e is None or e in claimed]
-            duplicates = len(wanted) - len(fresh)
-            if fresh:
-                await s.execute(
-                    insert_ignore(s, TranscriptMessage),
+
+        def store(conn: Connection) -> int:
+            stored = self._store_messages(conn, batch)
+            if also is not None:
+                also(conn)
+            return stored
+
+        return await self.db.run(store)
+
+    def _store_messages(self, s: Connection, batch: list[tuple[str | None, PostedMessage]]) -> int:
+        """Store the batch's messages of incident channels in `s`; returns how many."""
+        refs: dict[str, IncidentRef | None] = {}
+        wanted: list[tuple[str | None, PostedMessage, IncidentRef]] = []
+        seen_ids: set[str] = set()
+        for event_id, msg in batch:
+            if msg.channel_id not in refs:
+                row = s.execute(_INCIDENT_BY_CHANNEL, {"channel": msg.channel_id}).first()
+                refs[msg.channel_id] = IncidentRef(row.id, row.scribe_id) if row else None
+            ref = refs[msg.channel_id]
+            if ref is None or (event_id is not None and event_id in seen_ids):
+                continue
+            if event_id is not None:
+                seen_ids.add(event_id)
+            wanted.append((event_id, msg, ref))
+        fresh = wanted
+        if fresh:
+            s.execute(
+                insert_ignore(s, TranscriptMessage),
+                [
+                    {
+                        "incident_id": r.id,
+                        "ts": m.ts,
+                        "thread_ts": m.thread_ts,
+                        "user_id": m.user_id,
+                        "text": m.text,
+                        "posted_at": ts_time(m.ts),
+                    }
+                    for _, m, r in fresh
+                ],
+            )
+            scribe = [(m, r) for _, m, r in fresh if r.scribe_id and m.user_id == r.scribe_id]
+            if scribe:
+                s.execute(
+                    insert_ignore(s, TimelineEntry),
                     [
                         {
                             "incident_id": r.id,
-                            "ts": m.ts,
-                            "thread_ts": m.thread_ts,
-                            "user_id": m.user_id,
+                            "kind": "scribe",
                             "text": m.text,
-                            "posted_at": ts_time(m.ts),
+                            "at": ts_time(m.ts),
+                            "author_id": m.user_id,
+                            "message_ts": m.ts,
+                            "source_key": message_source(m.ts),
                         }
-                        for _, m, r in fresh
+                        for m, r in scribe
                     ],
                 )
-                scribe = [(m, r) for _, m, r in fresh if r.scribe_id and m.user_id == r.scribe_id]
-                if scribe:
-                    await s.execute(
-                        insert_ignore(s, TimelineEntry),
-                        [
-                            {
-                                "incident_id": r.id,
-                                "kind": "scribe",
-                                "text": m.text,
-                                "at": ts_time(m.ts),
-                                "author_id": m.user_id,
-                                "message_ts": m.ts,
-                                "source_key": message_source(m.ts),
-                            }
-                            for m, r in scribe
-                        ],
-                    )
-        if duplicates:
-            log.info("%d retried events already processed; ignored", duplicates)
-            self.metrics.events_deduplicated.inc(duplicates)
-        await self.prune_events()
         return len(fresh)
 
     async def message_edited(self, event_id: str | None, channel_id: str, ts: str, text: str) -> None:
@@ -325,9 +326,7 @@ class Timeline:
         incident = await self.incident_or_refuse(channel_id, "note")
 
         async def record(s: AsyncSession) -> int:
-            entry = await TimelineRepo(s).record(
-                incident.id, "note", text, steps.at, author_id=author
-            )
+            entry = await TimelineRepo(s).record(incident.id, "note", text, steps.at, author_id=author)
             return entry.id
 
         entry_id = await steps.db("record", record)

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot import logs
 from bot.context import BotContext
-from bot.inbox_worker import Job
+from bot.inbox_worker import Job, MarkDone
 from bot.timeline import PostedMessage
 from handlers.ops import batch_op, op, store
 
@@ -98,11 +98,10 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
 
 
 @batch_op("message")
-async def run_messages(ctx: BotContext, jobs: list[Job]) -> None:
-    """A run of posted messages: one transaction for all of them."""
-    await ctx.timeline.messages_posted(
-        [(j.data["event_id"], PostedMessage(**j.data["message"])) for j in jobs]
-    )
+async def run_messages(ctx: BotContext, jobs: list[Job], mark_done: MarkDone) -> None:
+    """A run of posted messages: one transaction stores them all and marks them done."""
+    batch = [(j.data["event_id"], PostedMessage(**j.data["message"])) for j in jobs]
+    await ctx.timeline.messages_posted(batch, also=mark_done)
 
 
 @op("message_changed")

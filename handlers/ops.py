@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.context import BotContext
-from bot.inbox_worker import Job
+from bot.inbox_worker import Job, MarkDone
 from bot.lifecycle import IncidentError
 from bot.slack_ops import SlackOpError
 from messages.blocks import Message
@@ -20,7 +20,7 @@ from storage.inbox import NewItem
 log = logging.getLogger(__name__)
 
 Op = Callable[[BotContext, Job], Awaitable[None]]
-BatchOp = Callable[[BotContext, list[Job]], Awaitable[None]]
+BatchOp = Callable[[BotContext, list[Job], MarkDone], Awaitable[None]]
 Answer = Callable[[BotContext, Job], Awaitable[str | None]]
 OPS: dict[str, Op] = {}
 BATCH_OPS: dict[str, BatchOp] = {}
@@ -115,8 +115,8 @@ def _bind(fn: Op, ctx: BotContext) -> Callable[[Job], Awaitable[None]]:
     return run
 
 
-def _bind_batch(fn: BatchOp, ctx: BotContext) -> Callable[[list[Job]], Awaitable[None]]:
-    async def run(jobs: list[Job]) -> None:
-        await fn(ctx, jobs)
+def _bind_batch(fn: BatchOp, ctx: BotContext) -> Callable[[list[Job], MarkDone], Awaitable[None]]:
+    async def run(jobs: list[Job], mark_done: MarkDone) -> None:
+        await fn(ctx, jobs, mark_done)
 
     return run

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
@@ -19,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 from config.errors import ConfigError
 
 _PG_ASYNC = {"asyncpg", "psycopg", "psycopg_async"}
+T = TypeVar("T")
+_holding: ContextVar[bool] = ContextVar("holding_a_transaction", default=False)
 
 
 def async_url(url: str) -> str:
@@ -66,10 +71,19 @@ class Database:
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        else:
+            # Every transaction ends in COMMIT or ROLLBACK already; the pool's extra rollback on
+            # check-in would be one more hop to SQLite's thread per transaction.
+            kwargs.update(pool_reset_on_return=None)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer: two transactions of this process that both write would meet in
+        # SQLite's busy handler, which sleeps 1–100 ms between tries. Queueing them here instead
+        # hands the file over at once. (One process per SQLite file; PostgreSQL locks rows.)
+        self._turn = asyncio.Lock() if self.is_sqlite else None
+        self._sync: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,14 +93,60 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with self._one_at_a_time(), self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A Core connection in one transaction, for hot paths that need no ORM objects."""
-        async with self.engine.begin() as conn:
+        async with self._one_at_a_time(), self.engine.begin() as conn:
             yield conn
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` (plain, blocking SQLAlchemy Core code) in one transaction, off the event loop.
+
+        SQLite: as a whole in a thread, one hand-over instead of several per statement (each of
+        which waits for a turn of a busy event loop). PostgreSQL: on the async driver.
+        """
+        if self.is_sqlite:
+            async with self._one_at_a_time():
+                return await asyncio.to_thread(self._run_in_thread, work)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    def _run_in_thread(self, work: Callable[[Connection], T]) -> T:
+        with self.sync_engine().begin() as conn:
+            return work(conn)
+
+    def sync_engine(self) -> Engine:
+        """SQLite only: a plain (blocking) engine on the same file, for work run in a thread as a
+        whole, so one write costs one hand-over to a thread instead of one per statement."""
+        assert self.is_sqlite
+        if self._sync is None:
+            url = make_url(self.url).set(drivername="sqlite+pysqlite")
+            self._sync = create_engine(url, pool_size=1, max_overflow=0)
+            event.listen(self._sync, "connect", _sqlite_pragmas)
+        return self._sync
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Hold this process's turn to write (SQLite) around work that writes without a session."""
+        async with self._one_at_a_time():
+            yield
+
+    @asynccontextmanager
+    async def _one_at_a_time(self) -> AsyncIterator[None]:
+        if self._turn is None:
+            yield
+            return
+        if _holding.get():
+            raise RuntimeError("a transaction was opened inside another one (SQLite: it would wait forever)")
+        async with self._turn:
+            token = _holding.set(True)
+            try:
+                yield
+            finally:
+                _holding.reset(token)
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -100,3 +160,6 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._sync is not None:
+            self._sync.dispose()
+            self._sync = None

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import InboxItem
-from storage.repositories import insert_ignore
 
 PENDING, WORKING, DONE, FAILED = "pending", "working", "done", "failed"
 _OPEN = (PENDING, WORKING)
@@ -42,46 +40,71 @@ class Claimed:
     progress: str | None
 
 
-_RETURNING = (
-    InboxItem.id,
-    InboxItem.fence,
-    InboxItem.order_key,
-    InboxItem.op,
-    InboxItem.payload,
-    InboxItem.attempts,
-    InboxItem.created_at,
-    InboxItem.progress,
+_c = _t.c
+_RETURNING = (_c.id, _c.fence, _c.order_key, _c.op, _c.payload, _c.attempts, _c.created_at, _c.progress)
+_TAKE = {"state": WORKING, "fence": _c.fence + 1, "lease_until": bindparam("lease")}
+
+# Built once with bound parameters (the worker claims and finishes many times a second).
+# The oldest unfinished row of each order key: only these heads can be claimed from outside.
+_HEADS = select(func.min(_c.id)).where(_c.state.in_(_OPEN)).group_by(_c.order_key).scalar_subquery()
+_DUE_HEADS = (
+    select(_c.id)
+    .where(
+        _c.id.in_(_HEADS),
+        or_(
+            (_c.state == PENDING) & (_c.next_attempt_at <= bindparam("now")),
+            (_c.state == WORKING) & (_c.lease_until < bindparam("now")),
+        ),
+    )
+    .order_by(_c.id)
+    .limit(bindparam("keys"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = update(_t).where(_c.id.in_(_DUE_HEADS.scalar_subquery())).values(**_TAKE).returning(*_RETURNING)
+_BEHIND = (
+    select(_c.id)
+    .where(_c.order_key == bindparam("key"), _c.id > bindparam("head"), _c.state.in_(_OPEN))
+    .order_by(_c.id)
+    .limit(bindparam("more"))
+)
+_EXTEND_RUN = update(_t).where(_c.id.in_(_BEHIND.scalar_subquery())).values(**_TAKE).returning(*_RETURNING)
+# Rows this claim still holds: working, with the fence the claim returned.
+_HELD = tuple_(_c.id, _c.fence).in_(bindparam("held", expanding=True)) & (_c.state == WORKING)
+_ONE_HELD = (_c.id == bindparam("item")) & (_c.fence == bindparam("item_fence")) & (_c.state == WORKING)
+_DONE = update(_t).where(_HELD).values(state=DONE, done_at=bindparam("at"), lease_until=None, progress=None)
+_FAILED = (
+    update(_t)
+    .where(_HELD)
+    .values(state=FAILED, done_at=bindparam("at"), lease_until=None, last_error=bindparam("error"))
+)
+_RELEASE = update(_t).where(_HELD).values(state=PENDING, lease_until=None)
+_RENEW = update(_t).where(_HELD).values(lease_until=bindparam("lease"))
+_PROGRESS = update(_t).where(_ONE_HELD).values(progress=bindparam("journal"), lease_until=bindparam("lease"))
+_RETRY = (
+    update(_t)
+    .where(_ONE_HELD)
+    .values(
+        state=PENDING,
+        next_attempt_at=bindparam("at"),
+        lease_until=None,
+        attempts=bindparam("tries"),
+        last_error=bindparam("error"),
+    )
 )
 
 
-class InboxRepo:
-    """Queries on the inbox table."""
+def _held(items: Sequence[Claimed]) -> list[tuple[int, int]]:
+    return [(i.id, i.fence) for i in items]
 
-    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
-        self.session = session
 
-    async def add_many(self, items: Sequence[NewItem], now: datetime) -> set[str]:
-        """Insert in the given order (ids follow it); returns the idempotency keys that were new."""
-        stmt = insert_ignore(self.session, InboxItem).returning(_t.c.idem_key)  # type: ignore[attr-defined]
-        rows = [
-            {
-                "idem_key": i.idem_key,
-                "order_key": i.order_key,
-                "op": i.op,
-                "payload": i.payload,
-                "state": PENDING,
-                "attempts": 0,
-                "fence": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for i in items
-        ]
-        return set((await self.session.execute(stmt, rows)).scalars())
+class InboxRows:
+    """What a worker does with the rows it claims, as plain Core code on one connection (run it
+    with Database.run, or Session.run_sync inside a use case's transaction)."""
 
-    async def claim(
-        self, now: datetime, lease_until: datetime, *, keys: int, run: int
-    ) -> list[list[Claimed]]:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(self, now: datetime, lease_until: datetime, *, keys: int, run: int) -> list[list[Claimed]]:
         """Claim the head (oldest unfinished row) of up to `keys` order keys whose head is due, and
         behind each head up to `run - 1` rows of the same key; one list per key, in id order.
 
@@ -89,105 +112,61 @@ class InboxRepo:
         any of its rows. PostgreSQL: FOR UPDATE SKIP LOCKED lets replicas take disjoint heads, and a
         head finished meanwhile fails the re-checked state condition; the fence refuses stale finishers.
         """
-        heads = select(func.min(InboxItem.id)).where(InboxItem.state.in_(_OPEN)).group_by(InboxItem.order_key)
-        due = (
-            select(InboxItem.id)
-            .where(
-                InboxItem.id.in_(heads.scalar_subquery()),
-                or_(
-                    (InboxItem.state == PENDING) & (InboxItem.next_attempt_at <= now),
-                    (InboxItem.state == WORKING) & (InboxItem.lease_until < now),
-                ),
-            )
-            .order_by(InboxItem.id)
-            .limit(keys)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(InboxItem)
-            .where(InboxItem.id.in_(due.scalar_subquery()))
-            .values(state=WORKING, fence=InboxItem.fence + 1, lease_until=lease_until)
-            .returning(*_RETURNING)
-            .execution_options(synchronize_session=False)
-        )
-        claimed = sorted((Claimed(*r) for r in (await self.session.execute(stmt)).all()), key=lambda c: c.id)
+        params = {"now": now, "lease": lease_until, "keys": keys}
+        heads = sorted((Claimed(*r) for r in self.conn.execute(_CLAIM, params)), key=lambda c: c.id)
         runs = []
-        for head in claimed:
+        for head in heads:
             rest: list[Claimed] = []
             if run > 1:
-                behind = (
-                    select(InboxItem.id)
-                    .where(
-                        InboxItem.order_key == head.order_key,
-                        InboxItem.id > head.id,
-                        InboxItem.state.in_(_OPEN),
-                    )
-                    .order_by(InboxItem.id)
-                    .limit(run - 1)
-                )
-                extend = (
-                    update(InboxItem)
-                    .where(InboxItem.id.in_(behind.scalar_subquery()))
-                    .values(state=WORKING, fence=InboxItem.fence + 1, lease_until=lease_until)
-                    .returning(*_RETURNING)
-                    .execution_options(synchronize_session=False)
-                )
-                rest = sorted(
-                    (Claimed(*r) for r in (await self.session.execute(extend)).all()), key=lambda c: c.id
-                )
+                more = {"key": head.order_key, "head": head.id, "more": run - 1, "lease": lease_until}
+                rest = sorted((Claimed(*r) for r in self.conn.execute(_EXTEND_RUN, more)), key=lambda c: c.id)
             runs.append([head, *rest])
         return runs
 
-    async def save_progress(self, item: Claimed, progress: str, lease_until: datetime) -> bool:
+    def save_progress(self, item: Claimed, progress: str, lease_until: datetime) -> bool:
         """Store the step journal and extend the lease; False when the claim is no longer ours."""
-        return bool(await self._update_held([item], progress=progress, lease_until=lease_until))
+        params = {"item": item.id, "item_fence": item.fence, "journal": progress, "lease": lease_until}
+        return bool(self.conn.execute(_PROGRESS, params).rowcount)
 
-    async def _update_held(self, items: Sequence[Claimed], **values: Any) -> int:
-        """UPDATE the rows of `items` this claim still holds (state working, same fence)."""
+    def finish(self, items: Sequence[Claimed], state: str, now: datetime, error: str | None = None) -> int:
+        """Mark claimed rows done or failed (a row whose fence moved on is left alone); returns how
+        many were still held."""
         if not items:
             return 0
-        stmt = (
-            update(InboxItem)
-            .where(
-                tuple_(InboxItem.id, InboxItem.fence).in_([(i.id, i.fence) for i in items]),
-                InboxItem.state == WORKING,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return (await self.session.execute(stmt)).rowcount or 0
-
-    async def finish(
-        self, items: Sequence[Claimed], state: str, now: datetime, error: str | None = None
-    ) -> int:
-        """Mark claimed rows done or failed (a row whose fence moved on is left alone)."""
-        values: dict[str, Any] = {"state": state, "done_at": now, "lease_until": None}
         if state == DONE:
-            values["progress"] = None
-        if error is not None:
-            values["last_error"] = error[:500]
-        return await self._update_held(items, **values)
+            return self.conn.execute(_DONE, {"held": _held(items), "at": now}).rowcount or 0
+        params = {"held": _held(items), "at": now, "error": (error or "")[:500]}
+        return self.conn.execute(_FAILED, params).rowcount or 0
 
-    async def retry_later(self, item: Claimed, at: datetime, error: str) -> bool:
+    def retry_later(self, item: Claimed, at: datetime, error: str) -> bool:
         """Back to pending until `at`, one more attempt counted."""
-        return bool(
-            await self._update_held(
-                [item],
-                state=PENDING,
-                next_attempt_at=at,
-                lease_until=None,
-                attempts=item.attempts + 1,
-                last_error=error[:500],
-            )
-        )
+        params = {
+            "item": item.id,
+            "item_fence": item.fence,
+            "at": at,
+            "tries": item.attempts + 1,
+            "error": error[:500],
+        }
+        return bool(self.conn.execute(_RETRY, params).rowcount)
 
-    async def release(self, items: Sequence[Claimed]) -> int:
+    def release(self, items: Sequence[Claimed]) -> int:
         """Hand claimed rows back untouched (shutdown, or behind a head that must wait)."""
-        return await self._update_held(items, state=PENDING, lease_until=None)
+        if not items:
+            return 0
+        return self.conn.execute(_RELEASE, {"held": _held(items)}).rowcount or 0
 
-    async def extend(self, items: Sequence[Claimed], lease_until: datetime) -> int:
+    def extend(self, items: Sequence[Claimed], lease_until: datetime) -> int:
         """Renew the lease of rows still held (a heartbeat while a run is carried out)."""
-        return await self._update_held(items, lease_until=lease_until)
+        if not items:
+            return 0
+        return self.conn.execute(_RENEW, {"held": _held(items), "lease": lease_until}).rowcount or 0
+
+
+class InboxRepo:
+    """Queries on the inbox table as a whole: start-up, pruning, what `inbox status` shows."""
+
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+        self.session = session
 
     async def release_all(self) -> int:
         """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, delete, func, select, update
+from sqlalchemy import Connection, Insert, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -34,13 +34,13 @@ async def insert_ignoring_duplicates(
     return bool(result.rowcount)
 
 
-def insert_ignore(session: AsyncSession | AsyncConnection, model: type[Base]) -> Insert:
+def insert_ignore(session: AsyncSession | AsyncConnection | Connection, model: type[Base]) -> Insert:
     """A cached INSERT … ON CONFLICT DO NOTHING on the model's table, for the session's dialect.
 
     Built on the Table (not the ORM class) and given values at execution, so SQLAlchemy compiles it
     once; execute it with a dict, or a list of dicts for many rows.
     """
-    dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect
+    dialect = session.bind.dialect if isinstance(session, AsyncSession) else session.dialect
     return _insert_ignore(dialect.name, model.__table__)  # type: ignore[arg-type]
 
 
@@ -222,15 +222,6 @@ class EventRepo:
         return await insert_ignoring_duplicates(
             self.session, ProcessedEvent, event_id=event_id, received_at=at
         )
-
-    async def claim_many(self, event_ids: list[str], at: datetime) -> set[str]:
-        """Record many ids in one statement; returns those that were new."""
-        if not event_ids:
-            return set()
-        table = ProcessedEvent.__table__
-        stmt = insert_ignore(self.session, ProcessedEvent).returning(table.c.event_id)  # type: ignore[attr-defined]
-        rows = await self.session.execute(stmt, [{"event_id": e, "received_at": at} for e in event_ids])
-        return set(rows.scalars())
 
     async def prune(self, before: datetime) -> int:
         """Forget ids older than `before` (Slack stops retrying within the hour)."""
