@@ -10,6 +10,7 @@ import pytest
 from storage.inbox import InboxRepo
 from storage.repositories import IncidentRepo, TimelineRepo
 from tests.harness import Harness
+from tests.receivers import Receiver
 
 LEVELS = {
     "escalation": {
@@ -118,16 +119,28 @@ async def test_a_page_slack_refuses_for_good_is_said_in_the_channel(harness: Har
 
 async def test_back_to_back_updates_and_resolve_come_out_in_order(harness: Harness) -> None:
     h = harness
-    channel = await h.declare("sev2 Checkout is down")
-    h.bot.ctx.worker.start()  # as in `serve`: requests are carried out while more arrive
-    h.emu.latency = 0.01
-    for i in range(5):
-        assert (await h.driver.command(h.alice, channel, f"update step {i}")).ok
-    assert (await h.driver.command(h.alice, channel, "resolve Rolled back")).ok
-    await h.emu.wait_for(lambda: any("resolved" in t.lower() for t in _bot_posts(h, channel)[5:]), 20)
-    posts = [t for t in _bot_posts(h, channel) if "step" in t or "resolved" in t.lower()]
-    order = [next((f"step {i}" for i in range(5) if f"step {i}" in t), "resolve") for t in posts]
-    assert order == ["step 0", "step 1", "step 2", "step 3", "step 4", "resolve"], posts
+    hooks = await Receiver().start()
+    try:
+        webhook = {"url": hooks.url + "/all", "secret": "order-test-secret"}
+        h.bot.ctx.outbox.policy = h.policy_for(**LEVELS, webhooks=[webhook])
+        channel = await h.declare("sev2 Checkout is down")
+        h.bot.ctx.worker.start()  # as in `serve`: requests are carried out while more arrive
+        h.emu.latency = 0.01
+        for i in range(5):
+            assert (await h.driver.command(h.alice, channel, f"update step {i}")).ok
+        assert (await h.driver.command(h.alice, channel, "resolve Rolled back")).ok
+        await h.emu.wait_for(lambda: any("resolved" in t.lower() for t in _bot_posts(h, channel)[5:]), 20)
+        posts = [t for t in _bot_posts(h, channel) if "step" in t or "resolved" in t.lower()]
+        order = [next((f"step {i}" for i in range(5) if f"step {i}" in t), "resolve") for t in posts]
+        assert order == ["step 0", "step 1", "step 2", "step 3", "step 4", "resolve"], posts
+        await _drained(h)
+        for _ in range(8):
+            await h.bot.ctx.outbox.deliver_due()
+        got = [(r.json["event"], r.json["data"].get("text")) for r in hooks.delivered()]
+        updates = [("updated", f"step {i}") for i in range(5)]
+        assert got == [("declared", None), *updates, ("resolved", None)], got
+    finally:
+        await hooks.stop()
 
 
 async def test_pin_then_unpin_at_once_with_a_slow_slack_leaves_nothing(harness: Harness) -> None:
