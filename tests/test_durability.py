@@ -39,6 +39,15 @@ SENDERS = 16
 PER_SENDER = 24
 
 
+@pytest.fixture
+async def pg_url(pg_database: str | None) -> str:
+    """The session's PostgreSQL test database, emptied; the test is skipped without PostgreSQL."""
+    if pg_database is None:
+        pytest.skip("PostgreSQL not reachable at TEST_DATABASE_URL or 127.0.0.1:5432 (required under CI)")
+    await truncate_all(pg_database)
+    return pg_database
+
+
 @dataclass
 class Ledger:
     """What each sender got a 200 for, in the order it was acknowledged."""
@@ -231,15 +240,12 @@ async def test_a_declaration_acknowledged_then_sigkill_ends_with_one_channel_pos
 
 
 async def test_two_replicas_keep_one_incidents_requests_in_order_and_once(
-    tmp_path: Path, pg_database: str | None
+    tmp_path: Path, pg_url: str
 ) -> None:
-    if pg_database is None:
-        pytest.skip("PostgreSQL not reachable at TEST_DATABASE_URL or 127.0.0.1:5432 (required under CI)")
-    await truncate_all(pg_database)
     (tmp_path / "incident-bot.toml").write_text(POLICY)
     async with SlackEmulator() as emu:
         general, alice, scribe = _workspace(emu)
-        replicas = [await serve(emu, tmp_path, SECRET, database_url=pg_database) for _ in range(2)]
+        replicas = [await serve(emu, tmp_path, SECRET, database_url=pg_url) for _ in range(2)]
         urls = [f"http://127.0.0.1:{port}/slack/events" for _, port in replicas]
         try:
             channel = await _incident_with_scribe(emu, urls[0], general, alice, scribe)
@@ -269,28 +275,25 @@ async def test_two_replicas_keep_one_incidents_requests_in_order_and_once(
 
 
 async def test_postgres_connections_cut_mid_flood_lose_nothing_acknowledged(
-    tmp_path: Path, pg_database: str | None
+    tmp_path: Path, pg_url: str
 ) -> None:
-    if pg_database is None:
-        pytest.skip("PostgreSQL not reachable at TEST_DATABASE_URL or 127.0.0.1:5432 (required under CI)")
-    await truncate_all(pg_database)
     (tmp_path / "incident-bot.toml").write_text(POLICY)
     async with SlackEmulator() as emu:
         general, alice, scribe = _workspace(emu)
-        proc, port = await serve(emu, tmp_path, SECRET, database_url=pg_database)
+        proc, port = await serve(emu, tmp_path, SECRET, database_url=pg_url)
         url = f"http://127.0.0.1:{port}/slack/events"
 
         async def cut_connections(_ledger: Ledger) -> str:
             cuts = 0
             for _ in range(3):
                 await asyncio.sleep(0.4)
-                cuts += await _terminate_backends(pg_database)
+                cuts += await _terminate_backends(pg_url)
             assert cuts > 0, "no connection was cut"
             return f"{cuts} connections cut"
 
         try:
             channel = await _incident_with_scribe(emu, url, general, alice, scribe)
-            await _flood_through(emu, url, channel, pg_database, cut_connections)
+            await _flood_through(emu, url, channel, pg_url, cut_connections)
         finally:
             await terminate(proc)
 
