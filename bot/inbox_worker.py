@@ -308,10 +308,15 @@ class InboxWorker:
         return True
 
     async def _say_given_up(self, job: Job, error: str, age: timedelta) -> None:
-        """Where the incident has a channel (and to the person who asked), say what was not done."""
-        command = job.data.get("command")
-        user = job.data.get("user")
-        what = f"carry out `/incident {command}`" if command else f"handle a Slack {job.op.replace('_', ' ')}"
+        """Say what was not done: in the incident's channel, else to the person who asked (by DM:
+        a response_url has expired by then)."""
+        command, user = job.data.get("command"), job.data.get("user")
+        if command:
+            what = f"carry out `/incident {command}`"
+        elif job.op == "declare":
+            what = f"declare “{job.data.get('title', '')}”"
+        else:
+            what = f"handle a Slack {job.op.replace('_', ' ')}"
         if user:
             what += f" from <@{user}>"
         message = gave_up(what, error, format_duration(max(age, timedelta(seconds=1))))
@@ -319,8 +324,8 @@ class InboxWorker:
         try:
             if channel and job.order_key.startswith("ch:"):
                 await self.slack.post(channel, message)
-            elif job.data.get("response_url"):
-                await self.slack.respond(job.data["response_url"], message)
+            elif user:
+                await self.slack.dm(user, message)
         except Exception as exc:
             log.error("could not say that inbox %s was given up: %s", job.id, exc)
 

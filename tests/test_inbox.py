@@ -274,3 +274,14 @@ async def test_given_up_work_is_said_in_the_channel_and_listed(
     assert await _inbox_status(h.settings()) == 0
     out = capsys.readouterr().out
     assert "failed\t1" in out and "/incident update identified bad deploy" in out, out
+
+
+async def test_a_declaration_given_up_is_said_to_the_declarer(harness: Harness) -> None:
+    h = harness
+    h.emu.inject("conversations.create", status=503, seconds=2 * 3600)
+    await h.command(h.alice, h.general, "declare sev2 Checkout is down")
+    for _ in range(40):  # retried with backoff for an hour, then given up
+        await h.advance(minutes=2)
+    said = [m for m in h.emu.dms(h.alice) if "could not carry out `/incident declare" in m.get("text", "")]
+    assert len(said) == 1, h.emu.dms(h.alice)
+    assert not [c for c in h.emu.state.channels.values() if c.name.startswith("incident-")]
