@@ -5,7 +5,8 @@ What holds:
   Concurrent requests share one commit (group commit). If the commit fails, the listener raises and
   Slack gets a 500: Events API events are retried by Slack; a command's user sees Slack's error.
 - A redelivery with the same idempotency key (Slack's event_id, a command's or action's trigger_id,
-  Alertmanager's group key with the notification's content) is answered 200 and adds nothing.
+  Alertmanager's group key with the notification's content) is answered 200 and adds nothing; if the
+  first was given up on, the redelivery takes it up again from where its journal stopped.
 - Rows are carried out by `InboxWorker` (bot/inbox_worker.py): oldest first, one at a time per order
   key (an incident's channel) across every replica, different keys in parallel. A row's effects
   happen after those of every row acknowledged before it for the same key.
@@ -23,8 +24,9 @@ incident tool must not drop a page or an update):
    exception is the incident channel: its name is recorded before conversations.create, and a
    retry that meets `name_taken` for that name adopts the channel the bot itself created.
 2. A worker that stalls longer than its lease (LEASE, renewed by a heartbeat while it works) loses
-   the claim; its next journal write fails on the fence and it stops, but a Slack call it had
-   already started can still land, and the new holder makes it again.
+   the claim; its next journal write or finish fails on the fence and its run stops, but a Slack
+   call it had already started can still land, and the new holder makes it again. Leases are
+   stamped with each replica's clock: replicas must keep their clocks within a few seconds.
 3. Status page publishing and postmortem uploads are one step each: a crash in the middle of one
    repeats it.
 Database-only effects (the timeline, the transcript) happen exactly once: they commit with the

@@ -61,8 +61,8 @@ MarkDone = Callable[[Connection], None]
 BatchOp = Callable[[list[Job], MarkDone], Awaitable[None]]
 
 
-def _renew(conn: Connection, items: list[Claimed], lease: datetime) -> None:
-    InboxRows(conn).extend(items, lease)
+def _renew(conn: Connection, items: list[Claimed], lease: datetime) -> int:
+    return InboxRows(conn).extend(items, lease)
 
 
 def _unmarked(_conn: Connection) -> None:
@@ -111,9 +111,8 @@ class InboxWorker:
         self._stopping = True
         self._wake.set()
         if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            # Not cancelled: a claim cut off half-way would leave rows working that nobody holds.
+            await self._loop
             self._loop = None
         if self._running:
             _, late = await asyncio.wait(set(self._running), timeout=grace)
@@ -184,11 +183,12 @@ class InboxWorker:
     # one run: the rows of one key, in order
 
     async def _carry_out(self, run: list[Claimed]) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(run))
+        lost = asyncio.Event()  # set by the heartbeat when another worker took rows of this run over
+        heartbeat = asyncio.create_task(self._heartbeat(run, lost))
         try:
             i = 0
             while i < len(run):
-                if self._stopping:
+                if self._stopping or lost.is_set():
                     break
                 batch = self._batch_ops.get(run[i].op)
                 if batch is not None:
@@ -201,22 +201,30 @@ class InboxWorker:
                 if not await self._one(run[i]):
                     break  # retried later: the rows behind it wait, in order
                 i += 1
+        except Fenced as exc:
+            log.warning("stopping a run: %s", exc)
+            lost.set()
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             left = [item for item in run if item.id in self._claimed]
             if left and not self._stopping:
-                await self.db.run(lambda conn: InboxRows(conn).release(left))
+                await self.db.run(lambda conn: InboxRows(conn).release(left))  # fenced: only ours
                 for item in left:
                     self._claimed.pop(item.id, None)
 
-    async def _heartbeat(self, run: list[Claimed]) -> None:
+    async def _heartbeat(self, run: list[Claimed], lost: asyncio.Event) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT)
             mine = [item for item in run if item.id in self._claimed]
-            with contextlib.suppress(Exception):
-                await self.db.run(partial(_renew, items=mine, lease=self.clock.now() + LEASE))
+            try:
+                renewed = await self.db.run(partial(_renew, items=mine, lease=self.clock.now() + LEASE))
+            except Exception as exc:
+                log.warning("could not renew the lease of %d inbox rows: %s", len(mine), exc)
+                continue
+            if renewed < len(mine):
+                lost.set()  # the run stops before its next row; the new holder carries them out
 
     def _job(self, item: Claimed) -> Job:
         return Job(
@@ -243,6 +251,8 @@ class InboxWorker:
 
         try:
             await handler([self._job(item) for item in items], done_with)
+        except Fenced:
+            raise
         except Exception as exc:
             log.warning("%d %s rows together failed (%s); one by one", len(items), items[0].op, exc)
             return False
@@ -263,10 +273,8 @@ class InboxWorker:
             if handler is None:
                 raise LookupError(f"no handler for inbox op {item.op!r}")
             await handler(job)
-        except Fenced as exc:
-            log.warning("%s", exc)
-            self._claimed.pop(item.id, None)
-            return False
+        except Fenced:
+            raise
         except Exception as exc:
             return await self._failed(item, job, exc)
         await self._finish([item], DONE)
@@ -276,7 +284,7 @@ class InboxWorker:
         now = self.clock.now()
         error = f"{type(exc).__name__}: {exc}"[:500]
         transient = is_transient(exc)
-        age = now - item.created_at
+        age = now - (item.first_attempt_at or item.created_at)
         if (transient and age < self.policy.delivery.inbound_give_up) or (
             not transient and item.attempts + 1 < BUG_ATTEMPTS
         ):
@@ -290,7 +298,8 @@ class InboxWorker:
                 error,
                 exc_info=None if transient else exc,
             )
-            await self.db.run(lambda conn: InboxRows(conn).retry_later(item, at, error))
+            if not await self.db.run(lambda conn: InboxRows(conn).retry_later(item, at, error)):
+                raise Fenced(f"inbox item {item.id} was claimed by another worker")
             self._claimed.pop(item.id, None)
             self.metrics.inbox_retries.labels(item.op).inc()
             return False
@@ -315,6 +324,8 @@ class InboxWorker:
             what = f"carry out `/incident {command}`"
         elif job.op == "declare":
             what = f"declare “{job.data.get('title', '')}”"
+        elif job.op == "alert":
+            what = "carry out an Alertmanager notification"
         else:
             what = f"handle a Slack {job.op.replace('_', ' ')}"
         if user:
@@ -326,12 +337,17 @@ class InboxWorker:
                 await self.slack.post(channel, message)
             elif user:
                 await self.slack.dm(user, message)
+            else:  # an Alertmanager notification: nobody asked, so everyone hears
+                await self.slack.post_joining(self.policy.announce_channel, message)
         except Exception as exc:
             log.error("could not say that inbox %s was given up: %s", job.id, exc)
 
     async def _finish(self, items: list[Claimed], state: str, error: str | None = None) -> None:
+        """Finish rows this worker still holds; Fenced when another worker took any of them over."""
         now = self.clock.now()
-        await self.db.run(lambda conn: InboxRows(conn).finish(items, state, now, error))
+        finished = await self.db.run(lambda conn: InboxRows(conn).finish(items, state, now, error))
+        if finished < len(items):
+            raise Fenced(f"inbox rows {items[0].id}…{items[-1].id} were claimed by another worker")
         self._forget(items, state)
 
     def _forget(self, items: list[Claimed], state: str) -> None:

@@ -82,8 +82,9 @@ class Journal:
     async def record(self, name: str, value: Any) -> None:
         """Keep one step's result (its own small transaction)."""
         async with self._lock:
-            self._done[name] = value
-            await self._db.run(self._save)
+            progress = {**self._done, name: value}
+            await self._db.run(lambda conn: self._save(conn, progress))
+            self._done = progress  # only what is committed counts as done
 
     async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction that also records its result; skipped when already done."""
@@ -93,17 +94,14 @@ class Journal:
         async with self._lock:
             async with self._db.session() as s:
                 result = await work(s)
-                self._done[name] = result
-                try:
-                    await s.run_sync(lambda session: self._save(session.connection()))
-                except Fenced:
-                    self._done.pop(name, None)
-                    raise
+                progress = {**self._done, name: result}
+                await s.run_sync(lambda session: self._save(session.connection(), progress))
+            self._done = progress  # committed with the work
             return result
 
-    def _save(self, conn: Connection) -> None:
+    def _save(self, conn: Connection, progress: dict[str, Any]) -> None:
         lease = self._clock.now() + self._lease
-        if not InboxRows(conn).save_progress(self._item, json.dumps(self._done), lease):
+        if not InboxRows(conn).save_progress(self._item, json.dumps(progress), lease):
             raise Fenced(f"inbox item {self._item.id} was claimed by another worker")
 
 

@@ -8,17 +8,22 @@ from datetime import timedelta
 import aiohttp
 import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.slack_ops import SlackOpError
 from config.integrations import Delivery
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Slack's 5xx/429/internal errors, dropped connections, time-outs, a database that went away."""
+    """Slack's 5xx/429/internal errors, dropped connections, time-outs, a database that went away,
+    was busy (no pooled connection in time) or rolled back a transaction (deadlock, serialisation)."""
     if isinstance(exc, SlackOpError):
         return exc.transient
+    if isinstance(exc, PoolTimeout):
+        return True
     if isinstance(exc, DBAPIError):
-        return isinstance(exc, OperationalError) or exc.connection_invalidated
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        return isinstance(exc, OperationalError) or exc.connection_invalidated or sqlstate.startswith("40")
     return isinstance(
         exc, aiohttp.ClientError | httpx.TransportError | TimeoutError | ConnectionError | OSError
     )

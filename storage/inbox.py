@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import InboxItem
@@ -38,11 +38,28 @@ class Claimed:
     attempts: int
     created_at: datetime
     progress: str | None
+    first_attempt_at: datetime
 
 
 _c = _t.c
-_RETURNING = (_c.id, _c.fence, _c.order_key, _c.op, _c.payload, _c.attempts, _c.created_at, _c.progress)
-_TAKE = {"state": WORKING, "fence": _c.fence + 1, "lease_until": bindparam("lease")}
+_RETURNING = (
+    _c.id,
+    _c.fence,
+    _c.order_key,
+    _c.op,
+    _c.payload,
+    _c.attempts,
+    _c.created_at,
+    _c.progress,
+    _c.first_attempt_at,
+)
+_TAKE = {
+    "state": WORKING,
+    "fence": _c.fence + 1,
+    "lease_until": bindparam("lease"),
+    "first_attempt_at": func.coalesce(_c.first_attempt_at, bindparam("now")),
+}
+_held_by_someone = _t.alias("held_by_someone")
 
 # Built once with bound parameters (the worker claims and finishes many times a second).
 # The oldest unfinished row of each order key: only these heads can be claimed from outside.
@@ -51,6 +68,13 @@ _DUE_HEADS = (
     select(_c.id)
     .where(
         _c.id.in_(_HEADS),
+        # A row can commit after rows of its key with higher ids were claimed (concurrent groups on
+        # PostgreSQL): it is then the head, but the key is still being carried out: wait for that.
+        ~exists().where(
+            _held_by_someone.c.order_key == _c.order_key,
+            _held_by_someone.c.state == WORKING,
+            _held_by_someone.c.lease_until >= bindparam("now"),
+        ),
         or_(
             (_c.state == PENDING) & (_c.next_attempt_at <= bindparam("now")),
             (_c.state == WORKING) & (_c.lease_until < bindparam("now")),
@@ -118,7 +142,13 @@ class InboxRows:
         for head in heads:
             rest: list[Claimed] = []
             if run > 1:
-                more = {"key": head.order_key, "head": head.id, "more": run - 1, "lease": lease_until}
+                more = {
+                    "key": head.order_key,
+                    "head": head.id,
+                    "more": run - 1,
+                    "lease": lease_until,
+                    "now": now,
+                }
                 rest = sorted((Claimed(*r) for r in self.conn.execute(_EXTEND_RUN, more)), key=lambda c: c.id)
             runs.append([head, *rest])
         return runs

@@ -1,8 +1,10 @@
 """The inbox's write path, on the way to Slack's 200: one round trip per group of requests.
 
-A group is one INSERT … ON CONFLICT DO NOTHING RETURNING, atomic by itself. On SQLite it runs as a
-whole in a thread (one hand-over, not one per cursor call); on PostgreSQL it is one statement on the
-driver's connection (no BEGIN/COMMIT round trips). Rows get their ids in the order of the group.
+A group is one INSERT … ON CONFLICT … RETURNING, atomic by itself. On SQLite it runs as a whole in
+a thread (one hand-over, not one per cursor call); on PostgreSQL it is one statement on the driver's
+connection (no BEGIN/COMMIT round trips). Rows get their ids in the order of the group. A redelivery
+of a request that is pending, working or done adds nothing; one that was given up on (failed) is
+taken up again, from where its journal stopped.
 """
 
 from __future__ import annotations
@@ -15,17 +17,33 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 
 from storage.db import Database
-from storage.inbox import PENDING, NewItem
+from storage.inbox import FAILED, PENDING, NewItem
 from storage.models import InboxItem
 
 _t = InboxItem.__table__
-_SQLITE_INSERT = sqlite.insert(_t).on_conflict_do_nothing().returning(_t.c.idem_key)
+_insert = sqlite.insert(_t)
+_SQLITE_INSERT = _insert.on_conflict_do_update(
+    index_elements=[_t.c.idem_key],
+    set_={
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": _insert.excluded.next_attempt_at,
+        "lease_until": None,
+        "done_at": None,
+        "last_error": None,
+        "first_attempt_at": None,
+    },
+    where=_t.c.state == FAILED,
+).returning(_t.c.idem_key)
 _PG_INSERT = """
 INSERT INTO inbox (idem_key, order_key, op, payload, state, attempts, fence, next_attempt_at, created_at)
 SELECT k, o, p, b, $5, 0, 0, $6, $6
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS g(k, o, p, b, n)
 ORDER BY n
-ON CONFLICT (idem_key) DO NOTHING
+ON CONFLICT (idem_key) DO UPDATE SET
+    state = EXCLUDED.state, attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at,
+    lease_until = NULL, done_at = NULL, last_error = NULL, first_attempt_at = NULL
+    WHERE inbox.state = 'failed'
 RETURNING idem_key
 """
 
@@ -37,7 +55,11 @@ class InboxWriter:
         self.db = db
 
     async def add_many(self, items: Sequence[NewItem], now: datetime) -> set[str]:
-        """Store `items` in one atomic statement."""
+        """Store `items` in one atomic statement (a key twice in one group is stored once)."""
+        first: dict[str, NewItem] = {}
+        for item in items:
+            first.setdefault(item.idem_key, item)
+        items = list(first.values())
         if self.db.is_sqlite:
             rows = [
                 {

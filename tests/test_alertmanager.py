@@ -179,3 +179,21 @@ async def test_the_same_notification_from_two_alertmanagers_at_once_declares_onc
     assert {a[0] for a in answers} == {200}
     await h.idle()
     assert len(h.emu.calls_to("conversations.create")) == 1
+
+
+async def test_a_notification_given_up_is_taken_up_again_when_alertmanager_repeats_it(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _with_token(h)
+    h.emu.inject("conversations.create", status=503, seconds=2 * 3600)
+    body = notification(_alert("api-1"))
+    assert await _delivered(h, body) == "accepted"
+    for _ in range(40):  # retried for an hour, then given up: said in the announce channel
+        await h.advance(minutes=2)
+    notices = [m for m in h.emu.messages("C0INCIDENTS") if "Alertmanager notification" in m.get("text", "")]
+    assert len(notices) == 1 and _channels(h) == []
+    for _ in range(31):  # the outage ends
+        await h.advance(minutes=2)
+    assert await _delivered(h, body) == "accepted", "Alertmanager's repeat takes the failed one up again"
+    assert len(_channels(h)) == 1

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("done_at", UTCDateTime()),
         sa.Column("last_error", sa.String(500)),
         sa.Column("progress", sa.Text),
+        sa.Column("first_attempt_at", UTCDateTime()),
         sa.UniqueConstraint("idem_key", name="uq_inbox_idem"),
     )
     op.create_index("ix_inbox_state_next", "inbox", ["state", "next_attempt_at"])
