@@ -6,13 +6,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import InboxItem
 
 PENDING, WORKING, DONE, FAILED = "pending", "working", "done", "failed"
 _OPEN = (PENDING, WORKING)
+# Spelled as literals, not bound parameters: only then can the planner (PostgreSQL's generic plan
+# of a prepared statement, SQLite's) prove that the partial index of unfinished rows applies.
+_IS_OPEN = literal_column("inbox.state IN ('pending', 'working')")
 _t = InboxItem.__table__
 
 
@@ -63,7 +77,7 @@ _held_by_someone = _t.alias("held_by_someone")
 
 # Built once with bound parameters (the worker claims and finishes many times a second).
 # The oldest unfinished row of each order key: only these heads can be claimed from outside.
-_HEADS = select(func.min(_c.id)).where(_c.state.in_(_OPEN)).group_by(_c.order_key).scalar_subquery()
+_HEADS = select(func.min(_c.id)).where(_IS_OPEN).group_by(_c.order_key).scalar_subquery()
 _DUE_HEADS = (
     select(_c.id)
     .where(
@@ -72,7 +86,8 @@ _DUE_HEADS = (
         # PostgreSQL): it is then the head, but the key is still being carried out: wait for that.
         ~exists().where(
             _held_by_someone.c.order_key == _c.order_key,
-            _held_by_someone.c.state == WORKING,
+            literal_column("held_by_someone.state IN ('pending', 'working')"),
+            _held_by_someone.c.state == literal_column("'working'"),
             _held_by_someone.c.lease_until >= bindparam("now"),
         ),
         or_(
@@ -87,7 +102,7 @@ _DUE_HEADS = (
 _CLAIM = update(_t).where(_c.id.in_(_DUE_HEADS.scalar_subquery())).values(**_TAKE).returning(*_RETURNING)
 _BEHIND = (
     select(_c.id)
-    .where(_c.order_key == bindparam("key"), _c.id > bindparam("head"), _c.state.in_(_OPEN))
+    .where(_c.order_key == bindparam("key"), _c.id > bindparam("head"), _IS_OPEN)
     .order_by(_c.id)
     .limit(bindparam("more"))
 )

@@ -45,6 +45,13 @@ def upgrade() -> None:
         sqlite_where=open_rows,
     )
     op.create_index("ix_inbox_done", "inbox", ["done_at"])
+    if op.get_bind().dialect.name == "postgresql":
+        # A queue table: every row is updated a few times within seconds. Vacuum it early, or the
+        # index of unfinished rows fills with dead entries and every claim walks them.
+        op.execute(
+            "ALTER TABLE inbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,"
+            " autovacuum_vacuum_cost_delay = 0)"
+        )
     with op.batch_alter_table("page_deliveries") as batch:
         batch.add_column(sa.Column("first_attempt_at", UTCDateTime()))
         batch.add_column(sa.Column("attempts", sa.Integer, nullable=False, server_default="0"))
