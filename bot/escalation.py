@@ -193,6 +193,16 @@ class Escalation:
         except SlackOpError as exc:
             log.error("could not say in the channel who was not paged: %s", exc)
 
+    async def _responsible(self, incident: Incident) -> str:
+        """Who a reminder speaks to: the commander, else (an alert nobody took yet) the first level."""
+        if incident.commander_id:
+            return f"<@{incident.commander_id}>"
+        if not self.policy.escalation.levels:
+            return "Responders:"
+        level = self.policy.escalation.levels[0]
+        people = " ".join(f"<@{u}>" for u in await self._users(level))
+        return f"{people} ({level.name}, nobody is commander yet: `/incident commander` to take it)"
+
     async def _manual(self, claim: Claim) -> bool:
         async with self.db.session() as s:
             jobs = await ScheduleRepo(s).jobs(claim.incident_id, PAGE)
@@ -215,7 +225,13 @@ class Escalation:
         try:
             await self.slack.post(
                 incident.channel_id or "",
-                templates.reminder(incident, cadence, last.posted_at if last else None, next_due),
+                templates.reminder(
+                    incident,
+                    cadence,
+                    last.posted_at if last else None,
+                    next_due,
+                    await self._responsible(incident),
+                ),
             )
         except SlackOpError as exc:
             if exc.transient:
@@ -230,7 +246,11 @@ class Escalation:
                 await ScheduleRepo(s).plan(incident.id, REMINDER, next_due)
 
     async def acknowledge(self, steps: Steps, delivery_id: int, user: str) -> str | None:
-        """Acknowledge a page: record (first one sets time-to-acknowledge), invite, update the DM."""
+        """Acknowledge a page: record (first one sets time-to-acknowledge), invite, update the DM.
+
+        Only the person paged, or someone on the same level, may; never after the resolution."""
+        if not steps.recorded("record")[0]:
+            await self._may_acknowledge(delivery_id, user)
 
         async def record(s: AsyncSession) -> dict[str, Any]:
             now = steps.at
@@ -239,6 +259,8 @@ class Escalation:
                 raise IncidentError("That page no longer exists.")
             incident = await IncidentRepo(s).get(delivery.incident_id)
             assert incident is not None
+            if not incident.is_open:
+                raise IncidentError(f"{incident.ref} is already resolved; there is nothing to acknowledge.")
             if delivery.acknowledged_at is not None:
                 return {"already": delivery.acknowledged_by, "incident": incident.id}
             delivery.acknowledged_at, delivery.acknowledged_by = now, user
@@ -280,6 +302,21 @@ class Escalation:
             )
             await out.step("dm", lambda: self.slack.update(dm_channel, dm_ts, message))
         return None
+
+    async def _may_acknowledge(self, delivery_id: int, user: str) -> None:
+        """Refuse anyone but the person paged and the people on that level."""
+        async with self.db.session() as s:
+            delivery = await DeliveryRepo(s).get(delivery_id)
+        if delivery is None:
+            raise IncidentError("That page no longer exists.")
+        if user == delivery.user_id:
+            return
+        level = self.policy.escalation.levels[delivery.level]
+        if user not in await self._users(level):
+            raise IncidentError(
+                f"This page was sent to <@{delivery.user_id}>; only they or someone on {level.name} "
+                f"({level.title}) can acknowledge it."
+            )
 
     async def escalate_now(self, steps: Steps, incident: Incident, by: str) -> str:
         """Page the next level at once; its scheduled time is then skipped. Returns what happened."""

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.journal import Outcome, Steps
 from bot.lifecycle import IncidentError
-from bot.slack_ops import SlackOps
+from bot.slack_ops import SlackOpError, SlackOps
 from messages import roles as templates
 from messages.incident import incident_topic
 from storage.db import Database
@@ -72,8 +72,29 @@ class Roles:
         self._known.update(names)
 
     async def assign(self, steps: Steps, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
-        """Give `role_key` to `user_id` in the incident of `channel_id`."""
+        """Give `role_key` to `user_id` in the incident of `channel_id`: invited first, so a person
+        who cannot be invited (or the bot itself) is never given the role."""
         role = ROLES[role_key]
+        async with self.db.session() as s:
+            current = await IncidentRepo(s).by_channel(channel_id)
+        if current is None:
+            raise IncidentError(f"`/incident {role_key}` only works in an incident channel.")
+        if not current.is_open:
+            raise IncidentError(f"{current.ref} is already resolved.")
+        if getattr(current, role.column) == user_id and not steps.recorded("record")[0]:
+            raise IncidentError(f"<@{user_id}> is already the {role.title.lower()} of {current.ref}.")
+        if user_id == await self.slack.bot_user_id():
+            raise IncidentError(f"The bot cannot be the {role.title.lower()}; name a person.")
+        if not steps.recorded("invite")[0]:
+            try:
+                await self.slack.invite(channel_id, [user_id])
+            except SlackOpError as exc:
+                if exc.transient:
+                    raise
+                raise IncidentError(
+                    f"Could not invite <@{user_id}> ({exc.error}), so nobody was made {role.title.lower()}."
+                ) from exc
+            await steps.record("invite", True)
 
         async def record(s: AsyncSession) -> dict[str, Any]:
             incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
@@ -100,7 +121,6 @@ class Roles:
         assert incident is not None
         previous = done["previous"]
         out = Outcome(incident, steps)
-        await out.step("invite", lambda: self.slack.invite(channel_id, [user_id]))
         await out.step(
             "post",
             lambda: self.slack.post(

@@ -98,13 +98,18 @@ class SlackOps:
         ch = resp["channel"]
         return Channel(id=ch["id"], name=ch["name"])
 
-    async def find_own_channel(self, name: str) -> Channel | None:
-        """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
+    async def bot_user_id(self) -> str:
+        """The bot's own user id (auth.test, asked once per process)."""
         if self._bot_user_id is None:
             try:
                 self._bot_user_id = str((await self.client.auth_test())["user_id"])
             except SlackApiError as exc:
                 raise op_error("asking Slack who the bot is", exc) from exc
+        return self._bot_user_id
+
+    async def find_own_channel(self, name: str) -> Channel | None:
+        """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
+        bot = await self.bot_user_id()
         cursor = None
         while True:
             try:
@@ -115,7 +120,7 @@ class SlackOps:
                 raise op_error(f"looking up #{name}", exc) from exc
             for ch in resp["channels"]:
                 if ch.get("name") == name:
-                    return Channel(ch["id"], name) if ch.get("creator") == self._bot_user_id else None
+                    return Channel(ch["id"], name) if ch.get("creator") == bot else None
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None

@@ -80,12 +80,12 @@ def page_acknowledged(incident: Incident, level_name: str, by: str, at: datetime
 
 
 def reminder(
-    incident: Incident, cadence: timedelta, last_update: datetime | None, next_due: datetime
+    incident: Incident, cadence: timedelta, last_update: datetime | None, next_due: datetime, who: str
 ) -> Message:
-    """A nudge to the commander: the update the runbook asks for is due."""
+    """A nudge to whoever is responsible (`who`, already mentions): the update the runbook asks for is due."""
     since = f"last update {utc_time(last_update)}" if last_update else "no update since the declaration"
     line = (
-        f":alarm_clock: <@{incident.commander_id}> a status update is due for {incident.ref} "
+        f":alarm_clock: {who} a status update is due for {incident.ref} "
         f"({incident.severity}: every {format_duration(cadence)}; {since}). "
         f"Post one with `/incident update &lt;text&gt;`; next one due by {utc_time(next_due)}."
     )

@@ -238,3 +238,64 @@ async def test_two_replicas_ticking_together_page_exactly_once(harness: Harness)
         assert set(pages.values()) == {1}, [k for k, v in pages.items() if v > 1]
     finally:
         await other.stop()
+
+
+async def _click_as(h: Harness, user: str, owner: str, action_id: str) -> None:
+    """`user` clicks a button of the page DM sent to `owner` (a forwarded or shared page)."""
+    import json
+    from urllib.parse import urlencode
+
+    from bot.emulator import payloads
+    from bot.emulator.render import buttons
+
+    ws = h.emu.state
+    ch = ws.open_dm(owner)
+    msg = ch.find(h.emu.dms(owner)[-1]["ts"])
+    assert msg is not None
+    button = next(b for b in buttons(msg.blocks) if b.action_id == action_id)
+    payload = payloads.block_actions(
+        ws, user, ch, ws.message_dict(msg), button, ws.response_url(user, ch.id, msg.ts),
+        ws.issue_trigger(user), ws.next_ts(), False,
+    )  # fmt: skip
+    result = await h.driver.post_raw(
+        urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
+    )
+    assert result.ok
+    await h.idle()
+
+
+async def test_only_the_person_paged_or_their_level_acknowledges_and_never_after_resolution(
+    harness: Harness,
+) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.tick()
+    await _click_as(h, "U0LEAD", "U0ONCALL", "page_acknowledge")
+    assert "only they or someone on L1" in h.emu.responses[-1]["text"]
+    async with h.bot.ctx.db.session() as s:
+        inc = await IncidentRepo(s).by_channel(channel)
+    assert inc is not None and inc.acknowledged_at is None
+    await h.command(h.alice, channel, "resolve Rolled back")
+    await _click_as(h, "U0ONCALL", "U0ONCALL", "page_acknowledge")
+    assert "already resolved" in h.emu.responses[-1]["text"]
+    _, entries = await h.bot.ctx.timeline.entries(channel)
+    assert not [e for e in entries if e.kind == "acknowledged"]
+    assert [e.kind for e in entries][-1] == "resolved"
+
+
+async def test_a_reminder_without_a_commander_speaks_to_the_first_level_never_to_none(
+    harness: Harness,
+) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Incident
+
+    h = harness
+    _team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    async with h.bot.ctx.db.session() as s:  # as an Alertmanager declaration: nobody took command yet
+        await s.execute(update(Incident).where(Incident.channel_id == channel).values(commander_id=None))
+    await h.advance(minutes=30)
+    [reminder] = [str(m["blocks"]) for m in h.emu.messages(channel) if "status update is due" in str(m)]
+    assert "<@None>" not in reminder and "<@U0ONCALL>" in reminder and "/incident commander" in reminder

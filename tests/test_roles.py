@@ -77,3 +77,20 @@ async def test_status_and_list(harness: Harness) -> None:
     await h.command(h.alice, first, "resolve Reindexed")
     await h.command(h.alice, h.general, "list")
     assert f"<#{first}>" not in str(h.emu.responses[-1]["blocks"])
+
+
+async def test_a_role_goes_to_nobody_who_cannot_be_invited_and_never_to_the_bot(harness: Harness) -> None:
+    from storage.repositories import IncidentRepo
+
+    h = harness
+    channel = await h.declare("sev2 Checkout is down")
+    posts = len(h.emu.messages(channel))
+    await h.command(h.alice, channel, "scribe <@U0NOBODY>")
+    await h.command(h.alice, channel, "scribe <@U0BOT>")
+    said = [e.get("text", "") for e in h.emu.ephemerals(h.alice)]
+    assert any("Could not invite <@U0NOBODY> (user_not_found)" in t for t in said), said
+    assert any("The bot cannot be the scribe" in t for t in said), said
+    async with h.bot.ctx.db.session() as s:
+        incident = await IncidentRepo(s).by_channel(channel)
+    assert incident is not None and incident.scribe_id is None
+    assert len(h.emu.messages(channel)) == posts, "nothing was announced"
