@@ -115,24 +115,13 @@ class Database:
             return await conn.run_sync(work)
 
     def _run_in_thread(self, work: Callable[[Connection], T]) -> T:
-        with self.sync_engine().begin() as conn:
-            return work(conn)
-
-    def sync_engine(self) -> Engine:
-        """SQLite only: a plain (blocking) engine on the same file, for work run in a thread as a
-        whole, so one write costs one hand-over to a thread instead of one per statement."""
-        assert self.is_sqlite
+        # SQLite only: a plain (blocking) engine on the same file, used from a worker thread.
         if self._sync is None:
             url = make_url(self.url).set(drivername="sqlite+pysqlite")
             self._sync = create_engine(url, pool_size=1, max_overflow=0)
             event.listen(self._sync, "connect", _sqlite_pragmas)
-        return self._sync
-
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
-        """Hold this process's turn to write (SQLite) around work that writes without a session."""
-        async with self._one_at_a_time():
-            yield
+        with self._sync.begin() as conn:
+            return work(conn)
 
     @asynccontextmanager
     async def _one_at_a_time(self) -> AsyncIterator[None]:

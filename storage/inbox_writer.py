@@ -9,7 +9,6 @@ taken up again, from where its journal stopped.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -75,8 +74,7 @@ class InboxWriter:
                 }
                 for i in items
             ]
-            async with self.db.writing():
-                return await asyncio.to_thread(self._sqlite, rows)
+            return await self.db.run(lambda conn: set(conn.execute(_SQLITE_INSERT, rows).scalars()))
         async with self.db.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
@@ -90,7 +88,3 @@ class InboxWriter:
                 now,
             )
         return {r[0] for r in found}
-
-    def _sqlite(self, rows: list[dict[str, Any]]) -> set[str]:
-        with self.db.sync_engine().begin() as conn:
-            return set(conn.execute(_SQLITE_INSERT, rows).scalars())
