@@ -50,8 +50,6 @@ class Job:
     op: str
     order_key: str
     data: dict[str, Any]
-    acked_at: datetime
-    attempts: int
     steps: Steps
 
 
@@ -232,8 +230,6 @@ class InboxWorker:
             op=item.op,
             order_key=item.order_key,
             data=json.loads(item.payload),
-            acked_at=item.created_at,
-            attempts=item.attempts,
             steps=Journal(self.db, self.clock, item, LEASE),
         )
 

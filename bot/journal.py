@@ -3,7 +3,6 @@
 A `Journal` belongs to one claimed inbox item and keeps the results in its `progress` column. A
 database step commits its effect and its journal entry in one transaction (fence-checked, so a
 worker that lost its claim commits nothing); a Slack step is recorded right after Slack answered.
-`Unjournaled` runs the same code once with nothing recorded (direct calls, tests of one service).
 """
 
 from __future__ import annotations
@@ -49,23 +48,6 @@ class Steps(Protocol):
     async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T: ...
 
 
-class Unjournaled:
-    """Runs every step, records nothing."""
-
-    def __init__(self, db: Database, at: datetime) -> None:
-        self._db, self.at = db, at
-
-    def recorded(self, name: str) -> tuple[bool, Any]:
-        return False, None
-
-    async def record(self, name: str, value: Any) -> None:
-        return None
-
-    async def db(self, name: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with self._db.session() as s:
-            return await work(s)
-
-
 class Journal:
     """The step results of one claimed inbox item, persisted with its fence."""
 
@@ -103,6 +85,13 @@ class Journal:
         lease = self._clock.now() + self._lease
         if not InboxRows(conn).save_progress(self._item, json.dumps(progress), lease):
             raise Fenced(f"inbox item {self._item.id} was claimed by another worker")
+
+
+async def once(steps: Steps, name: str, make: Callable[[], Awaitable[object]]) -> None:
+    """Run `make()` unless this request already did; then record that it did."""
+    if not steps.recorded(name)[0]:
+        await make()
+        await steps.record(name, True)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import BotContext
 from bot.inbox_worker import Job
+from bot.journal import once
 from bot.statuspage import STATUSES
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
@@ -23,7 +24,8 @@ async def statuspage(inv: Invocation) -> None:
 @answered("statuspage")
 async def run_statuspage(ctx: BotContext, job: Job) -> None:
     d = job.data
-    done, _ = job.steps.recorded("published")
-    if not done:
-        await ctx.statuspage.publish(d["channel"], d["status"], d["text"], d["user"])
-        await job.steps.record("published", True)
+    await once(
+        job.steps,
+        "published",
+        lambda: ctx.statuspage.publish(d["channel"], d["status"], d["text"], d["user"]),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import BotContext
 from bot.inbox_worker import Job
-from bot.journal import Outcome, Steps
+from bot.journal import Outcome, Steps, once
 from bot.severity import Severity, Status
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
@@ -72,10 +72,7 @@ async def resolve(inv: Invocation) -> None:
 async def run_resolve(ctx: BotContext, job: Job) -> str | None:
     d = job.data
     said = quiet(await ctx.lifecycle.resolve(job.steps, d["channel"], d["user"], d["summary"]))
-    done, _ = job.steps.recorded("statuspage_offer")
-    if not done:
-        await ctx.statuspage.offer_resolve(d["channel"])
-        await job.steps.record("statuspage_offer", True)
+    await once(job.steps, "statuspage_offer", lambda: ctx.statuspage.offer_resolve(d["channel"]))
     return said
 
 

@@ -7,10 +7,12 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from bot.context import BotContext
 from bot.inbox_worker import Job, MarkDone
+from bot.journal import once
 from bot.lifecycle import IncidentError
 from bot.slack_ops import SlackOpError
 from messages.blocks import Message
@@ -70,20 +72,20 @@ def answered(name: str) -> Callable[[Answer], Answer]:
 
 async def answer(ctx: BotContext, job: Job, message: Message, *, replace: bool = False) -> None:
     """Reply to the requester once: by response_url, or by DM when the request had none (a form)."""
-    done, _ = job.steps.recorded("answer")
-    if done:
-        return
-    try:
-        if job.data.get("response_url"):
-            await ctx.slack.respond(job.data["response_url"], message, replace=replace)
-        elif job.data.get("user"):
-            await ctx.slack.dm(job.data["user"], message)
-    except SlackOpError as exc:
-        if exc.transient:
-            raise
-        # An expired response_url (30 min) or a closed DM: the effect happened; only the echo is lost.
-        log.warning("could not answer %s: %s", job.data.get("user"), exc)
-    await job.steps.record("answer", True)
+
+    async def send() -> None:
+        try:
+            if job.data.get("response_url"):
+                await ctx.slack.respond(job.data["response_url"], message, replace=replace)
+            elif job.data.get("user"):
+                await ctx.slack.dm(job.data["user"], message)
+        except SlackOpError as exc:
+            if exc.transient:
+                raise
+            # An expired response_url (30 min) or a closed DM: the effect happened; only the echo is lost.
+            log.warning("could not answer %s: %s", job.data.get("user"), exc)
+
+    await once(job.steps, "answer", send)
 
 
 async def store(
@@ -103,20 +105,6 @@ async def store(
 def register(ctx: BotContext) -> None:
     """Bind every registered op to the context and hand it to the worker."""
     for name, fn in OPS.items():
-        ctx.worker.register(name, _bind(fn, ctx))
-    for name, fn in BATCH_OPS.items():
-        ctx.worker.register_batch(name, _bind_batch(fn, ctx))
-
-
-def _bind(fn: Op, ctx: BotContext) -> Callable[[Job], Awaitable[None]]:
-    async def run(job: Job) -> None:
-        await fn(ctx, job)
-
-    return run
-
-
-def _bind_batch(fn: BatchOp, ctx: BotContext) -> Callable[[list[Job], MarkDone], Awaitable[None]]:
-    async def run(jobs: list[Job], mark_done: MarkDone) -> None:
-        await fn(ctx, jobs, mark_done)
-
-    return run
+        ctx.worker.register(name, partial(fn, ctx))
+    for name, batch in BATCH_OPS.items():
+        ctx.worker.register_batch(name, partial(batch, ctx))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import BotContext
 from bot.inbox_worker import Job
-from bot.journal import Outcome
+from bot.journal import Outcome, once
 from bot.slack_ops import SlackOpError
 from bot.timeline import load_postmortem
 from handlers import parse as p
@@ -63,10 +63,7 @@ async def postmortem(inv: Invocation) -> None:
 
 @answered("postmortem")
 async def run_postmortem(ctx: BotContext, job: Job) -> None:
-    done, _ = job.steps.recorded("shared")
-    if not done:
-        await share_postmortem(ctx, job.data["channel"])
-        await job.steps.record("shared", True)
+    await once(job.steps, "shared", lambda: share_postmortem(ctx, job.data["channel"]))
 
 
 async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
