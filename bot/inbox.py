@@ -29,8 +29,9 @@ incident tool must not drop a page or an update):
    stamped with each replica's clock: replicas must keep their clocks within a few seconds.
 3. Status page publishing and postmortem uploads are one step each: a crash in the middle of one
    repeats it.
-Database-only effects (the timeline, the transcript) happen exactly once: they commit with the
-claim of the request's key (processed_events) or with their journal entry.
+Database-only effects happen exactly once: posted messages are stored in the transaction that marks
+their rows done (and are unique per message besides); edits, deletions and pins commit with the
+claim of their event id (processed_events); everything else commits with its journal entry.
 Alertmanager notifications are ordered per alert group (the group, not a channel, is what
 Alertmanager orders); human requests are ordered per incident channel.
 """

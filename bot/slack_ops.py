@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -49,13 +51,10 @@ def op_error(what: str, exc: SlackApiError) -> SlackOpError:
     """A SlackOpError from slack_sdk's error, classified as transient or not."""
     error = slack_error(exc)
     status = getattr(exc.response, "status_code", 200) or 200
-    retry_after = None
+    headers = {k.lower(): v for k, v in (getattr(exc.response, "headers", None) or {}).items()}
     try:
-        value = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get(
-            "retry-after"
-        )
-        retry_after = float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
+        retry_after = float(headers["retry-after"]) if "retry-after" in headers else None
+    except (TypeError, ValueError):
         retry_after = None
     transient = status >= 500 or status == 429 or error in TRANSIENT_ERRORS
     return SlackOpError(what, error, transient=transient, retry_after=retry_after)
@@ -110,27 +109,15 @@ class SlackOps:
     async def find_own_channel(self, name: str) -> Channel | None:
         """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
         bot = await self.bot_user_id()
-        cursor = None
-        while True:
-            try:
-                resp = await self.client.conversations_list(
-                    types="public_channel", exclude_archived=True, limit=200, cursor=cursor
-                )
-            except SlackApiError as exc:
-                raise op_error(f"looking up #{name}", exc) from exc
-            for ch in resp["channels"]:
-                if ch.get("name") == name:
-                    return Channel(ch["id"], name) if ch.get("creator") == bot else None
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        async for ch in self._channels("public_channel", name):
+            if ch.get("name") == name:
+                return Channel(ch["id"], name) if ch.get("creator") == bot else None
+        return None
 
     async def respond(self, response_url: str, message: Message, *, replace: bool = False) -> None:
         """Answer the person who asked, through the request's response_url (ephemeral)."""
         hook = AsyncWebhookClient(response_url, session=self.client.session, timeout=15)
-        resp = await hook.send(
-            response_type="ephemeral", replace_original=replace, **message.kwargs()
-        )
+        resp = await hook.send(response_type="ephemeral", replace_original=replace, **message.kwargs())
         if resp.status_code >= 400:
             transient = resp.status_code >= 500 or resp.status_code == 429
             raise SlackOpError("answering you", f"HTTP {resp.status_code} {resp.body}", transient=transient)
@@ -198,21 +185,27 @@ class SlackOps:
             return name
         if name in self._channel_ids:
             return self._channel_ids[name]
+        async for ch in self._channels("public_channel,private_channel", name):
+            self._channel_ids[ch["name"]] = ch["id"]
+            if ch["name"] == name:
+                return str(ch["id"])
+        raise SlackOpError(f"looking up #{name}", "channel_not_found")
+
+    async def _channels(self, types: str, looking_for: str) -> AsyncIterator[dict[str, Any]]:
+        """Every unarchived channel of these types, page by page (conversations.list)."""
         cursor = None
         while True:
             try:
                 resp = await self.client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
+                    types=types, exclude_archived=True, limit=200, cursor=cursor
                 )
             except SlackApiError as exc:
-                raise op_error(f"looking up #{name}", exc) from exc
+                raise op_error(f"looking up #{looking_for}", exc) from exc
             for ch in resp["channels"]:
-                self._channel_ids[ch["name"]] = ch["id"]
-            if name in self._channel_ids:
-                return self._channel_ids[name]
+                yield ch
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                raise SlackOpError(f"looking up #{name}", "channel_not_found")
+                return
 
     async def dm(self, user_id: str, message: Message) -> tuple[str, str]:
         """Open the DM with a person (once per process) and post there; returns (channel id, ts)."""

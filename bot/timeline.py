@@ -174,8 +174,7 @@ class Timeline:
             if event_id is not None:
                 seen_ids.add(event_id)
             wanted.append((event_id, msg, ref))
-        fresh = wanted
-        if fresh:
+        if wanted:
             s.execute(
                 insert_ignore(s, TranscriptMessage),
                 [
@@ -187,10 +186,10 @@ class Timeline:
                         "text": m.text,
                         "posted_at": ts_time(m.ts),
                     }
-                    for _, m, r in fresh
+                    for _, m, r in wanted
                 ],
             )
-            scribe = [(m, r) for _, m, r in fresh if r.scribe_id and m.user_id == r.scribe_id]
+            scribe = [(m, r) for _, m, r in wanted if r.scribe_id and m.user_id == r.scribe_id]
             if scribe:
                 s.execute(
                     insert_ignore(s, TimelineEntry),
@@ -207,7 +206,7 @@ class Timeline:
                         for m, r in scribe
                     ],
                 )
-        return len(fresh)
+        return len(wanted)
 
     async def message_edited(self, event_id: str | None, channel_id: str, ts: str, text: str) -> None:
         """An edit changes the kept text and the timeline entry made from the message."""
