@@ -16,6 +16,7 @@ from bot.inbox_worker import InboxWorker
 from bot.lifecycle import Lifecycle
 from bot.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from bot.outbox import Outbox
+from bot.permissions import Permissions
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
 from bot.statuspage import StatuspageService
@@ -78,6 +79,7 @@ def build_context(
         lifecycle=lifecycle,
         timeline=timeline,
         roles=Roles(db, slack, clock),
+        permissions=Permissions(db, slack, policy),
         escalation=Escalation(db, slack, policy, clock, metrics, outbox),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, http),

@@ -14,6 +14,7 @@ from bot.inbox_worker import InboxWorker
 from bot.lifecycle import Lifecycle
 from bot.metrics import Metrics
 from bot.outbox import Outbox
+from bot.permissions import Permissions
 from bot.roles import Roles
 from bot.slack_ops import SlackOps
 from bot.statuspage import StatuspageService
@@ -38,6 +39,7 @@ class BotContext:
     lifecycle: Lifecycle
     timeline: Timeline
     roles: Roles
+    permissions: Permissions
     escalation: Escalation
     alerts: AlertIntake
     inbox: Inbox

@@ -29,6 +29,7 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.plans import next_level_to_page, reach
 from bot.retry import is_transient, retry_delay
+from bot.severity import Severity
 from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Level, Policy
 from messages import pages as templates
@@ -91,8 +92,7 @@ class Escalation:
         users = list(level.users)
         if level.usergroup:
             try:
-                resp = await self.slack.client.usergroups_users_list(usergroup=level.usergroup)
-                users += [u for u in resp.get("users", []) if u not in users]
+                users += [u for u in await self.slack.usergroup_members(level.usergroup) if u not in users]
             except Exception as exc:  # a page must still reach the listed users
                 log.warning("could not read user group %s: %s", level.usergroup, exc)
         return users
@@ -104,7 +104,7 @@ class Escalation:
         if incident is None or not incident.is_open:
             await self._skip(claim, "resolved")
             return
-        if claim.level > reach(self.policy, incident.severity) and not await self._manual(claim):
+        if claim.level > reach(self.policy, incident.severity):
             await self._skip(claim, "out of reach")
             return
         level = self.policy.escalation.levels[claim.level]
@@ -123,7 +123,15 @@ class Escalation:
                     delivery.first_attempt_at = now
             if delivery is None:
                 continue  # paged (or given up on) by an earlier attempt of this job
-            message = templates.page_dm(incident, level.name, level.title, now, delivery.id, late_since)
+            message = templates.page_dm(
+                incident,
+                level.name,
+                level.title,
+                now,
+                delivery.id,
+                late_since,
+                self._upcoming(incident, claim.level),
+            )
             try:
                 channel, ts = await self.slack.dm(user, message)
             except Exception as exc:
@@ -202,11 +210,6 @@ class Escalation:
         level = self.policy.escalation.levels[0]
         people = " ".join(f"<@{u}>" for u in await self._users(level))
         return f"{people} ({level.name}, nobody is commander yet: `/incident commander` to take it)"
-
-    async def _manual(self, claim: Claim) -> bool:
-        async with self.db.session() as s:
-            jobs = await ScheduleRepo(s).jobs(claim.incident_id, PAGE)
-        return any(j.id == claim.job_id and j.note == "manual" for j in jobs)
 
     async def _remind(self, claim: Claim) -> None:
         async with self.db.session() as s:
@@ -298,7 +301,11 @@ class Escalation:
         if dm_channel and dm_ts:
             level = self.policy.escalation.levels[done["level"]]
             message = templates.page_acknowledged(
-                incident, level.name, user, datetime.fromisoformat(done["at"])
+                incident,
+                level.name,
+                user,
+                datetime.fromisoformat(done["at"]),
+                self._upcoming(incident, done["level"]),
             )
             await out.step("dm", lambda: self.slack.update(dm_channel, dm_ts, message))
         return None
@@ -331,6 +338,8 @@ class Escalation:
             index = await next_level_to_page(repo, self.policy, incident.id)
             if index is None:
                 raise IncidentError("Every escalation level has already been paged.")
+            if index > reach(self.policy, locked.severity):
+                raise IncidentError(self._beyond_reach(locked, index))
             pending = [
                 j for j in await repo.jobs(incident.id, PAGE) if j.level == index and j.state == PENDING
             ]
@@ -356,6 +365,28 @@ class Escalation:
         said = await steps.db("record", record)
         await self.tick()
         return said
+
+    def _upcoming(self, incident: Incident, level: int) -> list[tuple[str, str, datetime]]:
+        """The levels after `level` that the severity still reaches and are not due yet."""
+        levels, now = self.policy.escalation.levels, self.clock.now()
+        return [
+            (lvl.name, lvl.title, incident.declared_at + lvl.after)
+            for lvl in levels[level + 1 : reach(self.policy, incident.severity) + 1]
+            if incident.declared_at + lvl.after > now
+        ]
+
+    def _beyond_reach(self, incident: Incident, index: int) -> str:
+        """Why escalate-now stops here, and which severity would page the next level."""
+        levels = self.policy.escalation.levels
+        top, wanted = levels[reach(self.policy, incident.severity)], levels[index]
+        said = (
+            f"{incident.severity} reaches {top.name} ({top.title}), which has already been paged; "
+            f"{wanted.name} ({wanted.title}) is beyond it."
+        )
+        enough = [sev for sev in reversed(Severity) if reach(self.policy, sev.value) >= index]
+        if not enough:
+            return said + " No severity pages it."
+        return said + f" To page {wanted.name}, raise the severity: `/incident severity {enough[0].key}`."
 
     async def incident_of_delivery(self, delivery_id: int) -> Incident:
         """The incident a page DM was about."""

@@ -106,6 +106,14 @@ class SlackOps:
                 raise op_error("asking Slack who the bot is", exc) from exc
         return self._bot_user_id
 
+    async def usergroup_members(self, usergroup: str) -> list[str]:
+        """The user IDs in a user group (usergroups.users.list)."""
+        try:
+            resp = await self.client.usergroups_users_list(usergroup=usergroup)
+        except SlackApiError as exc:
+            raise op_error(f"reading user group {usergroup}", exc) from exc
+        return [str(u) for u in resp.get("users", [])]
+
     async def find_own_channel(self, name: str) -> Channel | None:
         """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
         bot = await self.bot_user_id()

@@ -6,7 +6,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -152,12 +152,34 @@ SeverityKey = Annotated[str, BeforeValidator(_severity_key)]
 
 
 class Alertmanager(_Strict):
-    """How Alertmanager's `severity` label maps to incident severities."""
+    """How Alertmanager's `severity` label maps to incident severities, and how long after a human
+    resolved a group's incident its alerts still firing are reported there instead of declaring anew."""
 
     severity_map: dict[str, SeverityKey] = Field(
         default_factory=lambda: {"critical": "sev1", "error": "sev2", "warning": "sev3", "info": "sev4"}
     )
     default_severity: SeverityKey = "sev3"
+    reopen_window: Duration = timedelta(hours=1)
+
+
+Who = Literal["anyone", "responders"]
+
+
+class Permissions(_Strict):
+    """Who may do what to an incident: `anyone` (in its channel), or only its `responders`: the
+    commander, the holders of its roles, the people on the escalation levels and the members of
+    `responders_usergroup`."""
+
+    responders_usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9]+$")
+    declare: Who = "anyone"
+    update: Who = "anyone"
+    note: Who = "anyone"
+    timeline: Who = "anyone"
+    escalate: Who = "anyone"
+    resolve: Who = "responders"
+    severity: Who = "responders"
+    roles: Who = "responders"
+    statuspage: Who = "responders"
 
 
 class Policy(_Strict):
@@ -173,6 +195,7 @@ class Policy(_Strict):
     statuspage: Statuspage | None = None
     pagerduty: PagerDuty = PagerDuty()
     delivery: Delivery = Delivery()
+    permissions: Permissions = Permissions()
 
     def missing_secrets(self, env: Mapping[str, str]) -> str | None:
         """The first integration secret named in the policy but absent from `env`, as a ConfigError text."""

@@ -14,7 +14,7 @@ from bot import logs
 from bot.context import BotContext
 from bot.inbox_worker import Job
 from bot.lifecycle import IncidentError
-from handlers.ops import answer, answered, op, store
+from handlers.ops import allowed, answer, answered, op, store
 from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
 from messages.statuspage import RESOLVE_ACTION, public_resolved
@@ -79,6 +79,7 @@ async def run_acknowledge(ctx: BotContext, job: Job) -> str | None:
 @answered("escalate_page")
 async def run_escalate_page(ctx: BotContext, job: Job) -> str:
     incident = await ctx.escalation.incident_of_delivery(job.data["number"])
+    await allowed(ctx, job, "escalate")
     return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])
 
 
@@ -87,6 +88,7 @@ async def run_statuspage_resolve(ctx: BotContext, job: Job) -> None:
     """Idempotent by itself: a public incident already resolved is not resolved again."""
     user = job.data["user"]
     try:
+        await allowed(ctx, job, "statuspage")
         incident, link = await ctx.statuspage.resolve_public(job.data["number"], user)
     except IncidentError as exc:
         await answer(ctx, job, error(str(exc)))

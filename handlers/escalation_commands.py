@@ -8,7 +8,7 @@ from bot.severity import VALID_SEVERITIES, Severity
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.lifecycle_commands import quiet
-from handlers.ops import answered
+from handlers.ops import allowed, answered
 
 
 @subcommand("severity", "sev")
@@ -26,6 +26,7 @@ async def severity(inv: Invocation) -> None:
 @answered("severity")
 async def run_severity(ctx: BotContext, job: Job) -> str | None:
     d = job.data
+    await allowed(ctx, job, "severity")
     return quiet(
         await ctx.lifecycle.change_severity(job.steps, d["channel"], Severity(d["severity"]), d["user"])
     )
@@ -41,5 +42,6 @@ async def escalate(inv: Invocation) -> None:
 
 @answered("escalate")
 async def run_escalate(ctx: BotContext, job: Job) -> str:
+    await allowed(ctx, job, "escalate")
     incident = await ctx.timeline.incident_or_refuse(job.data["channel"], "escalate")
     return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])

@@ -8,7 +8,7 @@ from bot.journal import once
 from bot.statuspage import STATUSES
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
-from handlers.ops import answered
+from handlers.ops import allowed, answered
 
 
 @subcommand("statuspage")
@@ -24,6 +24,7 @@ async def statuspage(inv: Invocation) -> None:
 @answered("statuspage")
 async def run_statuspage(ctx: BotContext, job: Job) -> None:
     d = job.data
+    await allowed(ctx, job, "statuspage")
     await once(
         job.steps,
         "published",

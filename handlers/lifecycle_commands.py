@@ -8,7 +8,7 @@ from bot.journal import Outcome, Steps, once
 from bot.severity import Severity, Status
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
-from handlers.ops import answered
+from handlers.ops import allowed, answered
 from handlers.replies import warnings_text
 from messages.forms import declare_modal
 from messages.help import help_message
@@ -43,6 +43,7 @@ async def declare(inv: Invocation) -> None:
 async def run_declare(ctx: BotContext, job: Job) -> str:
     """Declare from a command or the form; the answer says where."""
     d = job.data
+    await allowed(ctx, job, "declare")
     return await declare_reply(
         ctx, job.steps, Severity(d["severity"]), d["title"], d["user"], d.get("impact")
     )
@@ -58,6 +59,7 @@ async def update(inv: Invocation) -> None:
 @answered("update")
 async def run_update(ctx: BotContext, job: Job) -> str | None:
     d = job.data
+    await allowed(ctx, job, "update")
     status = Status(d["status"]) if d.get("status") else None
     return quiet(await ctx.lifecycle.update(job.steps, d["channel"], d["user"], status, d["text"]))
 
@@ -71,6 +73,7 @@ async def resolve(inv: Invocation) -> None:
 @answered("resolve")
 async def run_resolve(ctx: BotContext, job: Job) -> str | None:
     d = job.data
+    await allowed(ctx, job, "resolve")
     said = quiet(await ctx.lifecycle.resolve(job.steps, d["channel"], d["user"], d["summary"]))
     await once(job.steps, "statuspage_offer", lambda: ctx.statuspage.offer_resolve(d["channel"]))
     return said

@@ -14,6 +14,7 @@ from bot.context import BotContext
 from bot.inbox_worker import Job, MarkDone
 from bot.journal import once
 from bot.lifecycle import IncidentError
+from bot.permissions import Action
 from bot.slack_ops import SlackOpError
 from messages.blocks import Message
 from messages.help import error
@@ -68,6 +69,13 @@ def answered(name: str) -> Callable[[Answer], Answer]:
         return fn
 
     return deco
+
+
+async def allowed(ctx: BotContext, job: Job, action: Action) -> None:
+    """Refuse (IncidentError, answered to the requester) unless they may do `action`; checked once,
+    so a retry after the request took effect (which may have changed the roles) is not refused."""
+    channel = None if action == "declare" else job.data.get("channel")
+    await once(job.steps, "allowed", lambda: ctx.permissions.require(action, job.data["user"], channel))
 
 
 async def answer(ctx: BotContext, job: Job, message: Message, *, replace: bool = False) -> None:

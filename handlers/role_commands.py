@@ -7,7 +7,7 @@ from bot.inbox_worker import Job
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.lifecycle_commands import quiet
-from handlers.ops import answered
+from handlers.ops import allowed, answered
 from messages.status import incident_list, status_summary
 
 
@@ -19,6 +19,7 @@ async def _assign(inv: Invocation, role: str) -> None:
 @answered("role")
 async def run_assign(ctx: BotContext, job: Job) -> str | None:
     d = job.data
+    await allowed(ctx, job, "roles")
     if d.get("assignee_name"):
         await ctx.roles.remember_names({d["assignee"]: d["assignee_name"]})
     return quiet(await ctx.roles.assign(job.steps, d["channel"], d["role"], d["assignee"], d["user"]))

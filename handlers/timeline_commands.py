@@ -9,7 +9,7 @@ from bot.slack_ops import SlackOpError
 from bot.timeline import load_postmortem
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
-from handlers.ops import answered
+from handlers.ops import allowed, answered
 from messages import postmortem as pm_md
 from messages import timeline as templates
 from messages.blocks import Message, section
@@ -24,6 +24,7 @@ async def note(inv: Invocation) -> None:
 @answered("note")
 async def run_note(ctx: BotContext, job: Job) -> None:
     d = job.data
+    await allowed(ctx, job, "note")
     await ctx.timeline.note(job.steps, d["channel"], d["user"], d["text"])
 
 
@@ -39,6 +40,7 @@ async def timeline(inv: Invocation) -> None:
     await inv.ack()
 
     async def work() -> None:
+        await inv.ctx.permissions.require("timeline", inv.user, inv.channel)
         incident, entries = await inv.ctx.timeline.entries(inv.channel)
         message = templates.timeline(incident, entries)
         await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
@@ -48,6 +50,7 @@ async def timeline(inv: Invocation) -> None:
 
 @answered("timeline_share")
 async def run_timeline_share(ctx: BotContext, job: Job) -> None:
+    await allowed(ctx, job, "timeline")
     channel = job.data["channel"]
     incident, entries = await ctx.timeline.entries(channel)
     await Outcome(incident, job.steps).step(
@@ -63,6 +66,7 @@ async def postmortem(inv: Invocation) -> None:
 
 @answered("postmortem")
 async def run_postmortem(ctx: BotContext, job: Job) -> None:
+    await allowed(ctx, job, "timeline")
     await once(job.steps, "shared", lambda: share_postmortem(ctx, job.data["channel"]))
 
 

@@ -20,8 +20,10 @@ def page_dm(
     now: datetime,
     delivery_id: int,
     late_since: datetime | None,
+    upcoming: list[tuple[str, str, datetime]],
 ) -> Message:
-    """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now."""
+    """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now; which
+    levels follow unless the incident is resolved first."""
     sev = Severity(incident.severity)
     age = format_duration(now - incident.declared_at)
     late = f" · :hourglass: late: was due {utc(late_since)} while the bot was down" if late_since else ""
@@ -60,13 +62,29 @@ def page_dm(
     ]
     if late:
         blocks.append(context(late.removeprefix(" · ")))
+    if upcoming:
+        blocks.append(context(still_escalates(upcoming)))
     text = f"Paged ({who}): {sev.value} {incident.ref} {escape(incident.title)}, open {age}{late}"
     return Message(text=truncate(text, 3000), blocks=blocks)
 
 
-def page_acknowledged(incident: Incident, level_name: str, by: str, at: datetime) -> Message:
-    """The page DM after Acknowledge: the buttons give way to who and when."""
+def still_escalates(upcoming: list[tuple[str, str, datetime]]) -> str:
+    """Acknowledging does not stop the runbook's management levels ("if not resolved in …")."""
+    levels = ", ".join(
+        f"{name} {title} at {utc_time(due)}".replace("  ", " ") for name, title, due in upcoming
+    )
+    return (
+        f":information_source: Acknowledging says you are on it; it does not stop escalation. "
+        f"Unless the incident is resolved first, the runbook pages {levels}."
+    )
+
+
+def page_acknowledged(
+    incident: Incident, level_name: str, by: str, at: datetime, upcoming: list[tuple[str, str, datetime]]
+) -> Message:
+    """The page DM after Acknowledge: the buttons give way to who and when, and what still follows."""
     sev = Severity(incident.severity)
+    notes = [context(still_escalates(upcoming))] if upcoming else []
     return Message(
         text=f"{incident.ref} page acknowledged by <@{by}> at {utc_time(at)}",
         blocks=[
@@ -75,6 +93,7 @@ def page_acknowledged(incident: Incident, level_name: str, by: str, at: datetime
                 f"Join <#{incident.channel_id}>"
             ),
             context(f":white_check_mark: Acknowledged by <@{by}> at {utc(at)}"),
+            *notes,
         ],
     )
 

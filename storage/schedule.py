@@ -181,6 +181,15 @@ class DeliveryRepo:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def was_paged(self, incident_id: int, user_id: str) -> bool:
+        """Whether a page for this incident reached this person."""
+        stmt = select(PageDelivery.id).where(
+            PageDelivery.incident_id == incident_id,
+            PageDelivery.user_id == user_id,
+            PageDelivery.sent_at.is_not(None),
+        )
+        return (await self.session.execute(stmt.limit(1))).first() is not None
+
     async def get(self, delivery_id: int) -> PageDelivery | None:
         """One delivery."""
         return await self.session.get(PageDelivery, delivery_id)

@@ -89,6 +89,8 @@ def test_custom_levels_without_reach_cap_at_the_last_level() -> None:
         ),
         ({"updates": {"sev2": "soon"}}, "updates.sev2: bad duration"),
         ({"channel_prefix": "Incident!"}, "channel_prefix"),
+        ({"permissions": {"resolve": "everyone"}}, "permissions.resolve"),
+        ({"permissions": {"responders_usergroup": "sre-team"}}, "permissions.responders_usergroup"),
     ],
 )
 def test_bad_policy_names_the_key(data: dict, message: str) -> None:

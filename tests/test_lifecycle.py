@@ -80,7 +80,7 @@ async def test_update_then_resolve_after_a_restart(harness: Harness) -> None:
 
     await h.restart()
     h.clock.advance(timedelta(minutes=25))
-    await h.command(h.bob, channel, "resolve Rebuilt the index; latency back to normal")
+    await h.command(h.alice, channel, "resolve Rebuilt the index; latency back to normal")
     resolution = _posts(h, channel)[-1]
     shown = _all_text(resolution)
     for expected in ("Resolved", "45m", "Rebuilt the index", "Postmortem due 2026-11-24 03:45 UTC"):

@@ -1,0 +1,98 @@
+"""Who may do what to an incident (`[permissions]`), checked when a request is carried out, so a
+role given by an earlier request of the same channel already counts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from bot.lifecycle import IncidentError
+from bot.slack_ops import SlackOpError, SlackOps
+from config.policy import Policy
+from storage.db import Database
+from storage.models import Incident
+from storage.repositories import IncidentRepo
+from storage.schedule import DeliveryRepo
+
+log = logging.getLogger(__name__)
+
+Action = Literal[
+    "declare", "update", "note", "timeline", "escalate", "resolve", "severity", "roles", "statuspage"
+]
+
+# What the refusal says the caller tried to do.
+_DOING = {
+    "declare": "declare incidents",
+    "update": "post updates to {ref}",
+    "note": "add notes to {ref}",
+    "timeline": "read the timeline of {ref}",
+    "escalate": "escalate {ref}",
+    "resolve": "resolve {ref}",
+    "severity": "change the severity of {ref}",
+    "roles": "assign roles in {ref}",
+    "statuspage": "publish {ref} to the status page",
+}
+
+
+class Permissions:
+    """Checks a person against `[permissions]`: `anyone`, or the incident's responders."""
+
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy) -> None:
+        self.db, self.slack, self.policy = db, slack, policy
+
+    async def require(self, action: Action, user: str, channel_id: str | None) -> None:
+        """Return when `user` may do `action` in the incident of `channel_id`; else IncidentError
+        with an answer that says who may."""
+        if getattr(self.policy.permissions, action) == "anyone":
+            return
+        incident = None
+        if channel_id:
+            async with self.db.session() as s:
+                incident = await IncidentRepo(s).by_channel(channel_id)
+            if incident is None:
+                return  # not an incident channel: the request itself says so
+        if await self.is_responder(user, incident):
+            return
+        raise IncidentError(self.refusal(action, incident))
+
+    async def is_responder(self, user: str, incident: Incident | None) -> bool:
+        """The commander, a role holder, someone on (or paged from) an escalation level, or a
+        member of `responders_usergroup`."""
+        if incident is not None and user in (incident.commander_id, incident.scribe_id, incident.comms_id):
+            return True
+        levels = self.policy.escalation.levels
+        if any(user in level.users for level in levels):
+            return True
+        if incident is not None:
+            async with self.db.session() as s:
+                if await DeliveryRepo(s).was_paged(incident.id, user):
+                    return True
+        groups = [level.usergroup for level in levels if level.usergroup]
+        if self.policy.permissions.responders_usergroup:
+            groups.append(self.policy.permissions.responders_usergroup)
+        for group in dict.fromkeys(groups):
+            try:
+                if user in await self.slack.usergroup_members(group):
+                    return True
+            except SlackOpError as exc:
+                if exc.transient:
+                    raise  # retried: a refusal must not come from Slack being down
+                log.warning("could not read user group %s: %s", group, exc.error)
+        return False
+
+    def refusal(self, action: Action, incident: Incident | None) -> str:
+        """Who may, in one ephemeral line; nothing was changed."""
+        doing = _DOING[action].format(ref=incident.ref if incident else "this incident")
+        who = []
+        if incident is not None and incident.commander_id:
+            who.append(f"its commander <@{incident.commander_id}>")
+        who.append("the holders of its roles (commander, scribe, comms)" if incident else "")
+        levels = self.policy.escalation.levels
+        if levels:
+            names = ", ".join(f"{level.name} {level.title}".strip() for level in levels)
+            who.append(f"the people on the escalation levels ({names})")
+        if self.policy.permissions.responders_usergroup:
+            who.append(f"members of the user group `{self.policy.permissions.responders_usergroup}`")
+        listed = [w for w in who if w]
+        said = ", ".join(listed[:-1]) + (" and " if len(listed) > 1 else "") + listed[-1]
+        return f"Only responders can {doing}: {said}. Nothing was changed."
