@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -105,9 +106,24 @@ async def store(
             idem_key=idem_key or f"local:{uuid.uuid4().hex}",
             order_key=order_key,
             op=name,
-            payload=json.dumps(data),
+            payload=json.dumps(_storable(data)),
         )
     )
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    """Without NUL characters and lone surrogates, which no database text column holds: a Slack
+    request carrying them is still carried out, with them dropped (U+FFFD for a surrogate)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 def register(ctx: BotContext) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from storage.inbox import InboxRepo
 from storage.repositories import IncidentRepo
 from tests.harness import Harness
 
@@ -186,3 +187,17 @@ async def test_the_page_says_acknowledging_does_not_stop_the_management_levels(h
     assert "Acknowledged by" in str(acked["blocks"]) and "L2 Team lead at 03:30 UTC" in str(acked["blocks"])
     await h.advance(minutes=30)
     assert len(h.emu.dms(people["lead"])) == 1, "acknowledged, yet L2 follows the runbook"
+
+
+async def test_nul_and_lone_surrogates_from_slack_are_dropped_not_fatal(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("sev3 Search is slow")
+    await h.command(h.alice, channel, "note restarted\x00 the indexer")
+    ts = await h.driver.say(h.alice, channel, "seen\x00 at the \ud800edge")
+    await h.driver.react(h.alice, channel, ts, "pushpin")
+    await h.idle()
+    _, entries = await h.bot.ctx.timeline.entries(channel)
+    texts = [e.text for e in entries]
+    assert "restarted the indexer" in texts and "seen at the \ufffdedge" in texts, texts
+    async with h.bot.ctx.db.session() as s:
+        assert dict(await InboxRepo(s).summary()).get("failed", 0) == 0
