@@ -204,6 +204,23 @@ async def test_pagerduty_trigger_acknowledge_resolve_share_a_dedup_key(
     assert all(r.path == "/v2/enqueue" for r in pagerduty.requests)
 
 
+async def test_an_acknowledgement_after_the_resolution_sends_nothing(
+    harness: Harness, pagerduty: Receiver, hooks: Receiver
+) -> None:
+    h = harness
+    _team(h)
+    channel = await h.declare("sev1 Payments down")
+    await h.tick()
+    await h.command(h.alice, channel, "resolve Failed over")
+    [dm] = h.emu.dms("U0ONCALL")
+    await h.driver.click("U0ONCALL", h.emu.state.open_dm("U0ONCALL").id, dm["ts"], "page_acknowledge")
+    await h.idle()
+    await _deliver(h)
+    assert "already resolved" in h.emu.responses[-1]["text"]
+    assert [e.json["event_action"] for e in pagerduty.delivered()] == ["trigger", "resolve"]
+    assert _events(hooks, "/all") == ["declared", "paged", "resolved"]
+
+
 async def test_statuspage_publish_update_and_resolve_on_a_click(
     harness: Harness, statuspage: Receiver
 ) -> None:
