@@ -245,6 +245,9 @@ async def test_statuspage_publish_update_and_resolve_on_a_click(
     await h.command(h.alice, channel, "resolve Rolled back")
     assert len(statuspage.requests) == published, "resolving in Slack publishes nothing by itself"
     [offer] = [m for m in h.emu.messages(channel) if "statuspage_resolve" in str(m.get("blocks"))]
+    await h.driver.click(h.bob, channel, offer["ts"], "statuspage_resolve")  # not a responder
+    await h.idle()
+    assert len(statuspage.requests) == published and "Only responders can" in h.emu.responses[-1]["text"]
     await h.driver.click(h.alice, channel, offer["ts"], "statuspage_resolve")
     await h.idle()
     resolved = statuspage.requests[-1].json["incident"]
