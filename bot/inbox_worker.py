@@ -324,9 +324,7 @@ class InboxWorker:
             what = "carry out an Alertmanager notification"
         else:
             what = f"handle a Slack {job.op.replace('_', ' ')}"
-        if user:
-            what += f" from <@{user}>"
-        message = gave_up(what, error, format_duration(max(age, timedelta(seconds=1))))
+        message = gave_up(what, error, format_duration(max(age, timedelta(seconds=1))), by=user)
         channel = job.data.get("channel")
         try:
             if channel and job.order_key.startswith("ch:"):

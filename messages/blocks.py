@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from messages.text import plain
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -14,10 +15,6 @@ MAX_FIELD = 2000
 MAX_TOPIC = 250
 
 Block = dict[str, Any]
-
-# Keep user/channel mentions and links; everything else between < > is neutralised,
-# notably <!channel>, <!here>, <!everyone> and <!subteam^…> broadcasts.
-_SAFE_TOKEN = re.compile(r"<(?:[@#][UWCGD][A-Z0-9]+(?:\|[^<>]*)?|https?://[^<>\s|]+(?:\|[^<>]*)?)>")
 
 
 @dataclass(frozen=True)
@@ -32,21 +29,6 @@ class Message:
         return {"text": self.text, "blocks": self.blocks[:MAX_BLOCKS]}
 
 
-def escape(text: str) -> str:
-    """Escape user text for mrkdwn, keeping <@U…>, <#C…> and links but never broadcasts."""
-    out, pos = [], 0
-    for m in _SAFE_TOKEN.finditer(text):
-        out.append(_escape_plain(text[pos : m.start()]))
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(_escape_plain(text[pos:]))
-    return "".join(out)
-
-
-def _escape_plain(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def truncate(text: str, limit: int) -> str:
     """Cut to `limit` characters with an ellipsis, never splitting an escape like `&amp;`."""
     if len(text) <= limit:
@@ -59,10 +41,10 @@ def truncate(text: str, limit: int) -> str:
 
 
 def header(text: str) -> Block:
-    """A header block (plain text, 150 characters at most)."""
+    """A header block: plain text (any outside text in it made inert here), 150 characters at most."""
     return {
         "type": "header",
-        "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER), "emoji": True},
+        "text": {"type": "plain_text", "text": truncate(plain(text), MAX_HEADER), "emoji": True},
     }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from messages.blocks import Message, context, escape, header, section
+from messages.blocks import Message, context, header, section
+from messages.text import entities, guard
 
 # (syntax, what it does); the first word of the syntax is the subcommand.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -38,7 +39,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 def _code(syntax: str) -> str:
     # `<…>` is a control sequence in mrkdwn even inside backticks: spell the brackets as entities.
-    return f"`/incident {escape(syntax)}`"
+    return f"`/incident {entities(syntax)}`"
 
 
 def usage(subcommand: str) -> str:
@@ -50,7 +51,7 @@ def usage(subcommand: str) -> str:
 @cache
 def help_message() -> Message:
     """Every command with its syntax."""
-    body = "\n".join(f"{_code(syntax)}\n      {escape(what)}" for syntax, what in COMMANDS)
+    body = "\n".join(f"{_code(syntax)}\n      {entities(what)}" for syntax, what in COMMANDS)
     return Message(
         # The fallback stays short: the blocks carry the list (and the ack stays small).
         text="incident-bot commands: /incident declare, update, resolve, status, help …",
@@ -65,4 +66,4 @@ def help_message() -> Message:
 def error(problem: str, subcommand: str | None = None) -> Message:
     """An ephemeral reply: what was wrong and the right syntax."""
     hint = f"\nUsage: {usage(subcommand)}" if subcommand else "\nSee `/incident help` for every command."
-    return Message(text=f":warning: {escape(problem)}{hint}")
+    return Message(text=f":warning: {guard(problem)}{hint}")

@@ -10,7 +10,6 @@ from messages.blocks import (
     Message,
     context,
     divider,
-    escape,
     fields,
     header,
     section,
@@ -18,6 +17,7 @@ from messages.blocks import (
     utc,
     utc_time,
 )
+from messages.text import escape, from_slack, plain
 from storage.models import Incident, IncidentUpdate
 
 POSTMORTEM_DUE = timedelta(hours=48)
@@ -52,13 +52,28 @@ def incident_topic(incident: Incident) -> str:
     sev, status = _sev(incident), _status(incident)
     commander = f"<@{incident.commander_id}>" if incident.commander_id else "unassigned"
     head = f"{sev.value} · {status.label} · IC {commander} · "
-    return head + truncate(incident.title, 250 - len(head))
+    return head + truncate(plain(incident.title), 250 - len(head))
+
+
+def impact_mrkdwn(incident: Incident) -> str | None:
+    """The impact as mrkdwn: Alertmanager's is its alert list, already mrkdwn (messages.alerts.alert_list);
+    a person's is their own text, escaped."""
+    if not incident.impact:
+        return None
+    return incident.impact if incident.declared_by is None else escape(incident.impact)
+
+
+def impact_text(incident: Incident) -> str | None:
+    """The impact as the words a person reads, for files and tools."""
+    if not incident.impact:
+        return None
+    return from_slack(incident.impact) if incident.declared_by is None else incident.impact
 
 
 def initial(incident: Incident) -> Message:
     """First post in the incident channel, pinned: what, how bad, who leads, when next."""
     sev, status = _sev(incident), _status(incident)
-    impact = escape(incident.impact) if incident.impact else "_Not assessed yet: who is affected, and how?_"
+    impact = impact_mrkdwn(incident) or "_Not assessed yet: who is affected, and how?_"
     blocks = [
         header(f"{sev.value} · {incident.ref}: {incident.title}"),
         fields(
@@ -106,7 +121,7 @@ def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message
             ("Posted by", _person(upd.author_id)),
         ),
         section(f"*Progress*\n{escape(upd.text)}"),
-        context(f"{utc(upd.posted_at)} · {incident.title}"),
+        context(f"{utc(upd.posted_at)} · {escape(incident.title)}"),
     ]
     text = f"{incident.ref} update ({status.label}): {escape(upd.text)}"
     return Message(text=truncate(text, 3000), blocks=blocks)

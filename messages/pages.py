@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from bot.severity import Severity
 from config.durations import format_duration
-from messages.blocks import Message, context, escape, fields, section, truncate, utc, utc_time
+from messages.blocks import Message, context, fields, section, truncate, utc, utc_time
+from messages.text import escape
 from storage.models import Incident
 
 ACK_ACTION = "page_acknowledge"
@@ -132,8 +133,10 @@ def page_failed(incident: Incident, level_name: str, failed: list[tuple[str, str
     return Message(text=f"Could not page {level_name} for {incident.ref}", blocks=[section(line)])
 
 
-def gave_up(what: str, error: str, tried_for: str) -> Message:
-    """Said in the incident channel when acknowledged work could not be carried out."""
+def gave_up(what: str, error: str, tried_for: str, by: str | None = None) -> Message:
+    """Said in the incident channel when acknowledged work could not be carried out. `what` may quote the
+    request (a title, a command line) and is escaped; `by`, the requester's user id, is named live."""
+    what = escape(what) + (f" from <@{by}>" if by else "")
     line = (
         f":warning: incident-bot could not {what} (tried for {tried_for}; last error: `{escape(error)}`). "
         "Please do it by hand; `incident-bot inbox status` lists what was given up."

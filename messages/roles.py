@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from messages.blocks import Message, context, section
+from messages.text import escape
 from storage.models import Incident
 
 
@@ -16,7 +17,7 @@ def role_changed(incident: Incident, title: str, user_id: str, by: str, previous
 def role_dm(incident: Incident, title: str, duty: str, by: str) -> Message:
     """Told to the assignee: what the role does and where."""
     line = (
-        f"You are now *{title.lower()}* of {incident.ref} ({incident.severity}: {incident.title}) "
+        f"You are now *{title.lower()}* of {incident.ref} ({incident.severity}: {escape(incident.title)}) "
         f"in <#{incident.channel_id}>, assigned by <@{by}>. The {title.lower()} {duty}."
     )
     return Message(

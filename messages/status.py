@@ -6,7 +6,8 @@ from datetime import datetime
 
 from bot.severity import Severity, Status
 from config.durations import format_duration
-from messages.blocks import Message, context, escape, fields, header, section, truncate, utc
+from messages.blocks import Message, context, fields, header, section, truncate, utc
+from messages.text import escape
 from storage.models import Incident, IncidentUpdate
 
 

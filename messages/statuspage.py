@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from messages.blocks import Message, context, escape, section, truncate
+from messages.blocks import Message, context, section, truncate
+from messages.text import escape
+from messages.text import link as link_to
 from storage.models import Incident
 
 RESOLVE_ACTION = "statuspage_resolve"
@@ -10,7 +12,7 @@ RESOLVE_ACTION = "statuspage_resolve"
 
 def published(incident: Incident, status: str, text: str, link: str | None, by: str) -> Message:
     """Confirmation that the public incident was created or updated."""
-    where = f"<{link}|the public incident>" if link else "the public incident"
+    where = link_to(link, "the public incident")
     said = escape(truncate(text, 2500))
     line = f":globe_with_meridians: <@{by}> updated {where} on the status page: *{status}*\n>{said}"
     return Message(text=f"Status page updated ({status}) for {incident.ref}", blocks=[section(line)])
@@ -46,7 +48,7 @@ def resolve_offer(incident: Incident) -> Message:
 
 def public_resolved(incident: Incident, by: str, link: str | None) -> Message:
     """Replaces the offer once the public incident is resolved."""
-    where = f"<{link}|public incident>" if link else "public incident"
+    where = link_to(link, "public incident")
     return Message(
         text=f"Public incident for {incident.ref} resolved",
         blocks=[section(f":white_check_mark: <@{by}> resolved the {where} of {incident.ref}.")],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from messages.blocks import MAX_BLOCKS, MAX_SECTION, Message, context, escape, header, section, truncate
+from collections.abc import Mapping
+
+from messages.blocks import MAX_BLOCKS, MAX_SECTION, Message, context, header, section, truncate
+from messages.text import escape, flatten, from_slack, quote
 from storage.models import Incident, TimelineEntry
 
 KIND_LABELS = {
@@ -18,13 +21,31 @@ KIND_LABELS = {
     "acknowledged": ":raised_hand:",
     "resolved": ":white_check_mark:",
 }
+# Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
+FROM_SLACK = ("pinned", "scribe")
+# Entries the bot writes itself, about people it knows by id: their mentions are meant.
+COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated")
+
+
+def entry_text(entry: TimelineEntry, names: Mapping[str, str] | None = None) -> str:
+    """What the entry says, as plain words (mentions as @name): for files and tools."""
+    if entry.kind in FROM_SLACK:
+        return from_slack(entry.text, names)
+    return flatten(entry.text, names)
+
+
+def entry_mrkdwn(entry: TimelineEntry) -> str:
+    """What the entry says, as mrkdwn: people's and alerts' words inert, the bot's own mentions live."""
+    if entry.kind in COMPOSED:
+        return entry.text
+    return quote(entry.text) if entry.kind in FROM_SLACK else escape(entry.text)
 
 
 def entry_line(entry: TimelineEntry) -> str:
     """`2026-11-22 03:05 UTC` :pushpin: <@U…>: text (link)."""
     who = f"<@{entry.author_id}>: " if entry.author_id and entry.author_id.startswith(("U", "W")) else ""
     link = f" <{entry.permalink}|(link)>" if entry.permalink else ""
-    text = truncate(escape(" ".join(entry.text.split())), 600)
+    text = truncate(" ".join(entry_mrkdwn(entry).split()), 600)
     return f"`{entry.at:%Y-%m-%d %H:%M} UTC` {KIND_LABELS.get(entry.kind, '•')} {who}{text}{link}"
 
 

@@ -9,7 +9,8 @@ from bot.channels import MAX_NAME, channel_name, slugify
 from bot.severity import Severity
 from config.durations import format_duration, parse_duration
 from config.errors import ConfigError
-from messages.blocks import escape, truncate
+from messages.blocks import truncate
+from messages.text import code, escape, from_slack, guard, plain
 from storage.db import async_url
 
 AT = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
@@ -66,13 +67,26 @@ def test_slugify_cuts_at_word_boundary() -> None:
     )
 
 
-def test_escape_neutralises_broadcasts_but_keeps_mentions() -> None:
-    text = "ping <!channel> <!here> <!everyone> <!subteam^S1|@ops> a<b & c> <@U123|ann> <#C1|ops> <https://x.io|x>"
-    out = escape(text)
-    assert "<!" not in out
-    assert "&lt;!channel&gt;" in out and "&lt;!subteam^S1|@ops&gt;" in out
-    assert "a&lt;b &amp; c&gt;" in out
-    assert "<@U123|ann>" in out and "<#C1|ops>" in out and "<https://x.io|x>" in out
+def test_escape_makes_outside_text_inert_and_readable() -> None:
+    text = "ping <!channel> <!here> <!everyone> <!subteam^S1|@ops> a<b & c> <@U123|ann> <@U9> <#C1|ops> <https://x.io|x>"
+    out = escape(text, {"U9": "bob"})
+    assert "<" not in out and ">" not in out
+    assert out == "ping @channel @here @everyone @ops a&lt;b &amp; c&gt; @ann @bob #ops x (https://x.io)"
+    assert escape("&lt;!here&gt;") == "&amp;lt;!here&amp;gt;", "typed entities stay text"
+    # A token hidden in a label comes out flattened, never whole again.
+    assert "<" not in escape("<!here|<!here>>") and "<" not in plain("<!here|<!here>>")
+
+
+def test_code_plain_and_quoted_message_variants() -> None:
+    fenced = f"```{code('x ``` <!here> `')}```"
+    assert fenced.count("```") == 2 and "<!here>" not in fenced
+    assert plain("<!channel> <@U1|ann> <https://x.io|x> a < b") == "@channel @ann x (https://x.io) a ‹ b"
+    assert from_slack("<@U1|ann> said &lt;!here&gt; &amp; left") == "@ann said <!here> & left"
+
+
+def test_guard_keeps_the_bots_mentions_and_nothing_else() -> None:
+    said = guard("Could not invite <@U0NOBODY> (`<!channel>` <https://x.io|x>)")
+    assert said == "Could not invite <@U0NOBODY> (`&lt;!channel&gt;` &lt;https://x.io|x&gt;)"
 
 
 def test_truncate_never_splits_an_entity() -> None:

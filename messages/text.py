@@ -1,0 +1,99 @@
+"""Text from people and alerts made inert before it reaches Slack: one path, in three shapes.
+
+`escape` for mrkdwn, `code` for inside ``` fences, `plain` for topics and plain_text fields. Each first
+flattens Slack's tokens to the words a person reads (`<!here>` → `@here`, `<@U1|ann>` → `@ann`,
+`<https://x|label>` → `label (https://x)`): a plain `@here` in a bot message notifies nobody, since the
+bot never posts with `link_names` or `parse=full`. `quote` does the same for a Slack message's own text
+(pinned and scribe messages). The bot's own mentions and links (`link`) are composed around the escaped
+text; `guard` is only for replies the bot composed that quote the asker back to them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_TOKEN = re.compile(
+    r"<(?:(?P<sigil>[@#!])(?P<ident>[^<>|]*)|(?P<url>[A-Za-z][A-Za-z0-9+.-]*:[^<>|\s]*))(?:\|(?P<label>[^<>]*))?>"
+)
+_BROADCASTS = ("here", "channel", "everyone")
+_FENCE = re.compile(r"`(?=`)")
+_ZWSP = "\u200b"
+_URL = re.compile(r"https?://[^\s<>|]+")
+# Mentions the bot composes itself (from user and channel ids it knows): kept live by `guard`.
+_BOT_MENTION = re.compile(r"<[@#][UWC][A-Z0-9]+>")
+
+
+def flatten(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Slack tokens as readable words; `names` (user id → name) names people the token leaves unnamed."""
+
+    def readable(m: re.Match[str]) -> str:
+        sigil, ident, url, label = m.group("sigil", "ident", "url", "label")
+        if url is not None:
+            return f"{label} ({url})" if label and label != url else url
+        if sigil == "@":
+            return "@" + (label or (names or {}).get(ident) or ident)
+        if sigil == "#":
+            return "#" + (label or ident)
+        word, _, arg = ident.partition("^")
+        if word in _BROADCASTS:
+            return "@" + word
+        if word == "subteam":
+            return "@" + (label or arg).lstrip("@")
+        return label or word  # `<!date^…|fallback>` and the like
+
+    return _TOKEN.sub(readable, text)
+
+
+def from_slack(text: str, names: Mapping[str, str] | None = None) -> str:
+    """A Slack message's text (tokens live, `&lt;` for `<`) as the plain words its author wrote."""
+    return flatten(text, names).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def entities(text: str) -> str:
+    """`&`, `<` and `>` as Slack's entities: what makes readable text inert in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unfence(text: str) -> str:
+    """Backtick runs broken (a zero-width space between backticks), so text cannot close a ``` block."""
+    text = _FENCE.sub("`" + _ZWSP, text)
+    if text.startswith("`"):
+        text = _ZWSP + text
+    return text + _ZWSP if text.endswith("`") else text
+
+
+def escape(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Outside text for mrkdwn: tokens flattened, then entity-escaped; nothing in it notifies or links."""
+    return entities(flatten(text, names))
+
+
+def quote(message_text: str) -> str:
+    """A Slack message's text shown again in mrkdwn: as its author wrote it, no mention re-notifying."""
+    return entities(from_slack(message_text))
+
+
+def code(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Outside text for inside a ``` code block: `escape`d, and unable to close the block."""
+    return unfence(escape(text, names))
+
+
+def plain(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Outside text for topics and plain_text fields: tokens flattened, and no `<` left to start one."""
+    return flatten(text, names).replace("<", "‹")
+
+
+def link(url: str | None, label: str) -> str:
+    """A link the bot composes to a URL it was given (an alert's source, a status page): only a clean
+    http(s) URL becomes one; otherwise just the label."""
+    return f"<{entities(url)}|{label}>" if url and _URL.fullmatch(url) else label
+
+
+def guard(composed: str) -> str:
+    """A reply the bot composed that may quote the asker: the bot's own `<@U…>`/`<#C…>` stay, every
+    other bracket (a quoted broadcast above all) is entity-escaped."""
+    out, pos = [], 0
+    for m in _BOT_MENTION.finditer(composed):
+        out += [entities(composed[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out) + entities(composed[pos:])
