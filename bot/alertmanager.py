@@ -1,6 +1,8 @@
 """Alertmanager intake: a firing group declares an incident; later notifications update it.
 
 Resolution stays a human decision: resolved alerts are reported in the channel, never auto-resolved.
+Within `[alertmanager] reopen_window` of a human resolution, alerts still firing are said in the
+resolved incident's channel (once per set of firing alerts) and page nobody; after it they declare anew.
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -19,15 +23,20 @@ from bot.journal import Outcome, Steps
 from bot.lifecycle import Lifecycle
 from bot.severity import Severity
 from bot.slack_ops import SlackOps
+from config.durations import format_duration
 from config.policy import Policy
 from messages import alerts as templates
 from storage.db import Database
-from storage.models import AlertGroup, AlertState
+from storage.models import AlertGroup, AlertState, Incident
 from storage.repositories import IncidentRepo, TimelineRepo
 
 log = logging.getLogger(__name__)
 
 MAX_TITLE = 200
+STILL_FIRING = "Alertmanager: still firing after resolution"
+# PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded for Slack or the database.
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class PayloadError(ValueError):
@@ -71,12 +80,49 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
     return dict(value)
 
 
+def _path(where: str, key: str) -> str:
+    if _NAME.match(key):
+        return f"{where}.{key}" if where else key
+    return f"{where}[{json.dumps(key)}]"
+
+
+def _check_text(data: Any) -> None:
+    """PayloadError naming the first string, key or value, anywhere (unknown fields too), that
+    holds a NUL or a lone surrogate."""
+
+    def problem(text: str) -> str | None:
+        bad = _BAD_TEXT.search(text)
+        if bad is None:
+            return None
+        return "a NUL byte" if bad.group() == "\x00" else "invalid Unicode (a lone surrogate)"
+
+    todo: list[tuple[Any, str]] = [(data, "")]  # depth first, in document order, without recursion
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, str):
+            if said := problem(value):
+                raise PayloadError(f"{where or 'body'} contains {said}")
+        elif isinstance(value, dict):
+            for key in value:
+                if said := problem(key):
+                    raise PayloadError(f"{where or 'body'}: a key ({json.dumps(key)}) contains {said}")
+            todo.extend((v, _path(where, k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            todo.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(value))))
+
+
 def parse(body: bytes) -> Notification:
     """Validate and read a notification; PayloadError names the first problem."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Strictly UTF-8, as JSON over HTTP is: json.loads(bytes) would also take UTF-16 and UTF-32.
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise PayloadError(f"body is not JSON: {exc}") from None
+    _check_text(data)
     if not isinstance(data, dict):
         raise PayloadError("body must be a JSON object")
     if data.get("version") != "4":
@@ -166,6 +212,8 @@ class AlertIntake:
                     "firing": [a.fingerprint for a in firing],
                     "resolved": [a.fingerprint for a in resolved],
                 }
+            if group is not None and incident is not None and self._recently_resolved(incident, steps.at):
+                return await self._after_resolution(s, steps, group, incident, n)
             if not any(a.status == "firing" for a in n.alerts):
                 return {"do": "ignore"}
             if group is None:
@@ -175,7 +223,7 @@ class AlertIntake:
                     )
                 )
             else:
-                group.incident_id, group.claimed_at = None, steps.at
+                group.incident_id, group.claimed_at, group.still_firing = None, steps.at, None
             return {"do": "declare"}
 
         decided = await steps.db("plan", plan)
@@ -183,6 +231,10 @@ class AlertIntake:
             return "ignored: nothing is firing and no incident is open"
         if decided["do"] == "declare":
             return await self._declare(steps, key_hash, n)
+        if decided["do"] == "recorded":
+            return f"recorded: INC-{decided['incident']} is resolved"
+        if decided["do"] == "still_firing":
+            return await self._say_still_firing(steps, decided["incident"], decided["firing"], n)
         if not decided["firing"] and not decided["resolved"]:
             return "unchanged"
         async with self.db.session() as s:
@@ -198,6 +250,45 @@ class AlertIntake:
         )
         return f"updated {incident.ref}"
 
+    def _recently_resolved(self, incident: Incident, at: datetime) -> bool:
+        """Resolved by a human less than `reopen_window` before the notification arrived."""
+        resolved = incident.resolved_at
+        return resolved is not None and at - resolved < self.policy.alertmanager.reopen_window
+
+    async def _after_resolution(
+        self, s: AsyncSession, steps: Steps, group: AlertGroup, incident: Incident, n: Notification
+    ) -> dict[str, Any]:
+        """Keep the alerts' states; say "still firing" only for a set of firing alerts not said yet
+        since this resolution (Alertmanager repeats a group every repeat_interval)."""
+        await self._record_changes(s, incident.id, n, note=False)
+        firing = sorted({a.fingerprint for a in n.alerts if a.status == "firing"})
+        if not firing:
+            return {"do": "recorded", "incident": incident.id}
+        assert incident.resolved_at is not None
+        said = "\n".join([str(incident.id), incident.resolved_at.isoformat(), *firing])
+        said = hashlib.sha256(said.encode()).hexdigest()
+        if group.still_firing == said:
+            return {"do": "recorded", "incident": incident.id}
+        group.still_firing = said
+        await TimelineRepo(s).record(incident.id, "alerts", STILL_FIRING, steps.at)
+        return {"do": "still_firing", "incident": incident.id, "firing": firing}
+
+    async def _say_still_firing(
+        self, steps: Steps, incident_id: int, firing: list[str], n: Notification
+    ) -> str:
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s).get(incident_id)
+        assert incident is not None
+        alerts = [a for a in n.alerts if a.status == "firing" and a.fingerprint in firing]
+        window = format_duration(self.policy.alertmanager.reopen_window)
+        await Outcome(incident, steps).step(
+            "post",
+            lambda: self.slack.post(
+                incident.channel_id or "", templates.still_firing(incident, alerts, window)
+            ),
+        )
+        return f"{incident.ref} is resolved: said its alerts are still firing, paged nobody"
+
     async def _declare(self, steps: Steps, key_hash: str, n: Notification) -> str:
         firing = [a for a in n.alerts if a.status == "firing"]
         out = await self.lifecycle.declare(
@@ -208,7 +299,7 @@ class AlertIntake:
         async def link(s: AsyncSession) -> None:
             group = await s.get(AlertGroup, key_hash)
             if group is not None:
-                group.incident_id = incident.id
+                group.incident_id, group.still_firing = incident.id, None
             await self._record_changes(s, incident.id, n, note=False)
             await TimelineRepo(s).record(
                 incident.id,

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 ALERTMANAGER_PATH = "/webhooks/alertmanager"
+ALERTMANAGER_DEDUP_SECONDS = 60
 
 
 class Bot:
@@ -170,8 +171,13 @@ class Bot:
         except PayloadError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         group = hashlib.sha256(notification.group_key.encode()).hexdigest()
+        content = hashlib.sha256(notification.group_key.encode() + b"\n" + body).hexdigest()
+        # Alertmanager repeats a still-firing group every repeat_interval with the same body: only a
+        # copy within the same minute (a retry, the HA peer's) is a duplicate. A copy carried out
+        # again changes nothing, as the intake compares with the alert states it recorded.
+        minute = int(self.ctx.clock.now().timestamp()) // ALERTMANAGER_DEDUP_SECONDS
         item = NewItem(
-            idem_key="am:" + hashlib.sha256(notification.group_key.encode() + b"\n" + body).hexdigest(),
+            idem_key=f"am:{content}:{minute}",
             order_key=f"alert:{group}",
             op="alert",
             payload=json.dumps({"body": body.decode()}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.alertmanager import parse
+from bot.alertmanager import PayloadError, parse
 from bot.context import BotContext
 from bot.inbox_worker import Job
 from bot.lifecycle import IncidentError
@@ -16,7 +16,11 @@ log = logging.getLogger(__name__)
 @op("alert")
 async def run_alert(ctx: BotContext, job: Job) -> None:
     """Declare, update or ignore; a refusal (no channel could be made) is logged, not retried."""
-    notification = parse(job.data["body"].encode())
+    try:
+        notification = parse(job.data["body"].encode())
+    except PayloadError as exc:  # stored before the endpoint refused such payloads: nothing to do
+        log.error("Alertmanager notification %s dropped: %s", job.id, exc)
+        return
     try:
         said = await ctx.alerts.receive(job.steps, notification)
     except IncidentError as exc:

@@ -199,6 +199,9 @@ class AlertGroup(Base):
     group_key: Mapped[str] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The resolved incident and firing set last said to be "still firing after resolution" (a hash):
+    # a repeat of the same set says nothing again.
+    still_firing: Mapped[str | None] = mapped_column(String(64))
 
 
 class AlertState(Base):

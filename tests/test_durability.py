@@ -346,3 +346,69 @@ async def test_sigterm_finishes_the_step_in_flight_and_leaves_the_rest_for_the_n
         posted = [m["text"] for m in emu.messages(channel) if "step " in m.get("text", "")]
         steps = [next(f"step {n}" for n in range(11, -1, -1) if f"step {n}" in t) for t in posted]
         assert steps == [f"step {n}" for n in range(12)], posted
+
+
+async def test_an_alert_declaration_cut_by_sigkill_is_taken_over_after_the_lease_with_one_channel(
+    tmp_path: Path, database_url: str
+) -> None:
+    from tests.test_alertmanager import _alert, notification
+
+    token = "durability-am-token"
+    (tmp_path / "incident-bot.toml").write_text(POLICY)
+    env = {"ALERTMANAGER_TOKEN": token}
+
+    async def alert(port: int, body: dict[str, object]) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as session, session.post(
+            f"http://127.0.0.1:{port}/webhooks/alertmanager",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:  # fmt: skip
+            return resp.status, (await resp.json())["status"]
+
+    async with SlackEmulator() as emu:
+        _workspace(emu)
+        proc, port = await serve(emu, tmp_path, SECRET, database_url=database_url, extra_env=env)
+        loop = asyncio.get_running_loop()
+        try:
+            emu.latency = 0.3  # Slack is slow: the kill lands after the channel exists, before the post
+            assert await alert(port, notification(_alert("api-1"))) == (200, "accepted")
+            await emu.wait_for(lambda: emu.calls_to("conversations.create"), timeout=10)
+            await kill(proc)
+            killed_at = loop.time()
+            emu.latency = 0.0
+            proc, _ = await serve(emu, tmp_path, SECRET, database_url=database_url, port=port, extra_env=env)
+            # The dead replica's claim is still fresh: the next notification is stored, not refused
+            # with a "being declared" 200 that Alertmanager would never retry.
+            regroup = notification(_alert("api-1"), _alert("api-2"))
+            assert await alert(port, regroup) == (200, "accepted")
+
+            def incident_channels() -> list[str]:
+                return [c.id for c in emu.state.channels.values() if c.name.startswith("incident-")]
+
+            def posted(text: str) -> bool:
+                return any(text in str(m.get("blocks")) for c in incident_channels() for m in emu.messages(c))
+
+            await emu.wait_for(lambda: posted("Alerts firing (Alertmanager)"), timeout=40)
+            taken_over_after = loop.time() - killed_at
+            await emu.wait_for(lambda: posted("1 new alert(s) firing"), timeout=20)
+            page = lambda: [m for m in emu.dms("U0ONCALL") if "You are paged" in str(m.get("blocks"))]  # noqa: E731
+            await emu.wait_for(page, timeout=20)
+            await asyncio.sleep(1.5)  # a retry that would double shows by now
+        finally:
+            await terminate(proc)
+        if "postgresql" in database_url:  # SQLite's single process frees its claims at start instead
+            assert taken_over_after > 5, f"taken over {taken_over_after:.1f}s after the kill: no lease"
+        [channel] = incident_channels()
+        posts = [str(m.get("blocks")) for m in emu.messages(channel) if m.get("bot_id")]
+        assert len(posts) == 2 and "instance=api-2" in posts[1], posts
+        assert len(page()) == 1
+        assert len([m for m in emu.messages("C0INCIDENTS") if m.get("bot_id")]) == 1
+        db = Database(database_url)
+        try:
+            async with db.session() as s:
+                incidents = (await s.execute(text("SELECT id, channel_id FROM incidents"))).all()
+                linked = (await s.execute(text("SELECT incident_id FROM alert_groups"))).scalars().all()
+        finally:
+            await db.dispose()
+        assert [tuple(r) for r in incidents] == [(linked[0], channel)] and len(linked) == 1
+    assert_calls_conform(emu.calls)
