@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.emulator import SlackEmulator  # noqa: E402
-from bot.emulator.payloads import event_envelope  # noqa: E402
+from slack_emulator import SlackEmulator  # noqa: E402
+from slack_emulator.payloads import event_envelope  # noqa: E402
 from storage.db import async_url  # noqa: E402
 from storage.models import InboxItem  # noqa: E402
 
@@ -194,7 +194,7 @@ async def workspace() -> SlackEmulator:
 
 async def open_incident(emu: SlackEmulator, url: str) -> str:
     """Declare a SEV2 through the bot, make U0SCRIBE the scribe; returns the incident channel id."""
-    from bot.emulator import SlackDriver
+    from slack_emulator import SlackDriver
 
     async with SlackDriver(emu, url, SECRET) as slack:
         await slack.command("U0ALICE", "C0GENERAL", "declare sev2 Benchmark incident")

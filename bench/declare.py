@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _support import SECRET, bot_server, machine, workspace
 
-from bot.emulator import SlackDriver
+from slack_emulator import SlackDriver
 
 POLICY = """
 [[escalation.levels]]

@@ -1,0 +1,1 @@
+"""The composition root: the CLI, the terminal shell, the runtime and the app factory."""

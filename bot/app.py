@@ -7,23 +7,23 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alertmanager import AlertIntake
-from bot.clock import Clock, SystemClock
-from bot.context import BotContext
-from bot.escalation import Escalation
-from bot.inbox import Inbox
-from bot.inbox_worker import InboxWorker
-from bot.lifecycle import Lifecycle
-from bot.metrics import InstrumentedWebClient, Metrics, retry_handlers
-from bot.outbox import Outbox
-from bot.permissions import Permissions
-from bot.roles import Roles
-from bot.slack_ops import SlackOps
-from bot.statuspage import StatuspageService
-from bot.tasks import BackgroundTasks
-from bot.timeline import Timeline
 from config.policy import Policy
 from config.settings import Settings
+from services.alertmanager import AlertIntake
+from services.clock import Clock, SystemClock
+from services.context import BotContext
+from services.escalation import Escalation
+from services.inbox import Inbox
+from services.inbox_worker import InboxWorker
+from services.lifecycle import Lifecycle
+from services.metrics import InstrumentedWebClient, Metrics, retry_handlers
+from services.outbox import Outbox
+from services.permissions import Permissions
+from services.roles import Roles
+from services.slack_ops import SlackOps
+from services.statuspage import StatuspageService
+from services.tasks import BackgroundTasks
+from services.timeline import Timeline
 from storage.db import Database
 
 

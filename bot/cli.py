@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("demo", "shell"):
             return asyncio.run(_shell(args.command, _script_lines(getattr(args, "script", None))))
         settings, policy = load_config()
-        from bot import logs
+        from services import logs
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))
         if args.command == "export":
@@ -143,8 +143,8 @@ async def _shell(command: str, script: list[str] | None) -> int:
 async def _export(settings: Settings, ref: str, fmt: str) -> int:
     import json
 
-    from bot.timeline import load_postmortem
     from messages.postmortem import markdown
+    from services.timeline import load_postmortem
     from storage import migrate
     from storage.db import Database
 
@@ -167,8 +167,8 @@ async def _export(settings: Settings, ref: str, fmt: str) -> int:
 async def _stats(settings: Settings, window: str, fmt: str) -> int:
     from datetime import UTC, datetime
 
-    from bot import stats
     from config.durations import parse_duration
+    from services import stats
     from storage import migrate
     from storage.db import Database
 

@@ -15,15 +15,15 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.alertmanager import PayloadError
-from bot.alertmanager import parse as parse_alerts
 from bot.app import build_app, build_context
-from bot.clock import Clock
-from bot.context import BotContext
-from bot.metrics import CONTENT_TYPE
 from bot.scheduler import Ticker
 from config.policy import Policy
 from config.settings import Settings
+from domain.alerts import PayloadError
+from domain.alerts import parse as parse_alerts
+from services.clock import Clock
+from services.context import BotContext
+from services.metrics import CONTENT_TYPE
 from storage import migrate
 from storage.db import Database
 from storage.inbox import InboxRepo, NewItem

@@ -17,15 +17,15 @@ from typing import TextIO
 
 from aiohttp import web
 
-from bot.clock import FakeClock
-from bot.emulator import SlackDriver, SlackDriverError, SlackEmulator
-from bot.emulator.render import buttons
 from bot.runtime import SLACK_PATH, Bot
-from bot.timeline import load_postmortem
 from config.durations import parse_duration
 from config.policy import Policy, policy_from_dict
 from config.settings import Settings
 from messages.postmortem import markdown
+from services.clock import FakeClock
+from services.timeline import load_postmortem
+from slack_emulator import SlackDriver, SlackDriverError, SlackEmulator
+from slack_emulator.render import buttons
 
 SIGNING_SECRET = "shell-signing-secret"
 

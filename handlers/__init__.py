@@ -2,7 +2,7 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.context import BotContext
+from services.context import BotContext
 
 
 def register_all(app: AsyncApp, ctx: BotContext) -> None:

@@ -10,14 +10,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import logs
-from bot.context import BotContext
-from bot.inbox_worker import Job
-from bot.lifecycle import IncidentError
+from domain.errors import IncidentError
 from handlers.ops import allowed, answer, answered, op, store
 from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
 from messages.statuspage import RESOLVE_ACTION, public_resolved
+from services import logs
+from services.context import BotContext
+from services.inbox_worker import Job
 
 
 def _number(body: dict[str, Any]) -> int | None:

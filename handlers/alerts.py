@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from bot.alertmanager import PayloadError, parse
-from bot.context import BotContext
-from bot.inbox_worker import Job
-from bot.lifecycle import IncidentError
+from domain.alerts import PayloadError, parse
+from domain.errors import IncidentError
 from handlers.ops import op
+from services.context import BotContext
+from services.inbox_worker import Job
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import logs
-from bot.context import BotContext
 from handlers import parse as p
 from handlers.ops import store
 from handlers.replies import run_reporting
 from messages.help import error
+from services import logs
+from services.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +60,49 @@ class Invocation:
 
 
 Handler = Callable[[Invocation], Awaitable[None]]
-SUBCOMMANDS: dict[str, Handler] = {}
 
 
-def subcommand(*names: str) -> Callable[[Handler], Handler]:
-    """Register a handler for `/incident <name>` (the first name is the canonical one)."""
+@dataclass(frozen=True)
+class Subcommand:
+    """One `/incident <name>`: its handler and, for help and usage hints, its forms."""
+
+    name: str
+    handler: Handler
+    usage: tuple[tuple[str, str], ...]  # (syntax, what it does)
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}  # by every name, aliases included
+# The order `/incident help` lists them in; a subcommand not named here comes last.
+HELP_ORDER = ("declare", "update", "resolve", "severity", "escalate", "statuspage", "status", "list")
+
+
+def subcommand(*names: str, usage: list[tuple[str, str]]) -> Callable[[Handler], Handler]:
+    """Register a handler for `/incident <name>` (the first name is the canonical one), with each of
+    its forms as (arguments, one line of help): the one source of `/incident help` and usage hints."""
 
     def deco(fn: Handler) -> Handler:
+        entry = Subcommand(names[0], fn, tuple((f"{names[0]} {args}".strip(), what) for args, what in usage))
         for name in names:
-            if name in SUBCOMMANDS and SUBCOMMANDS[name] is not fn:
+            if name in SUBCOMMANDS and SUBCOMMANDS[name].handler is not fn:
                 raise ValueError(f"subcommand {name!r} registered twice")
-            SUBCOMMANDS[name] = fn
+            SUBCOMMANDS[name] = entry
         return fn
 
     return deco
+
+
+def commands() -> list[tuple[str, str]]:
+    """Every form of every subcommand, as (syntax, what it does), in help order (`help` last)."""
+    unique = {entry.name: entry for entry in SUBCOMMANDS.values()}
+    rank = {name: i for i, name in enumerate(HELP_ORDER)}
+    ordered = sorted(unique.values(), key=lambda e: (e.name == "help", rank.get(e.name, len(rank))))
+    return [form for entry in ordered for form in entry.usage]
+
+
+def syntax(name: str | None) -> list[str]:
+    """The syntax lines of one subcommand (for a usage hint)."""
+    entry = SUBCOMMANDS.get(name or "")
+    return [form for form, _ in entry.usage] if entry else []
 
 
 def register(app: AsyncApp, ctx: BotContext) -> None:
@@ -83,8 +112,8 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         logs.bind(request_id=command.get("trigger_id"))  # on every log line of this command's work
         sub, args = p.split(command.get("text", ""))
-        handler = SUBCOMMANDS.get(sub or "help")
-        if handler is None:
+        entry = SUBCOMMANDS.get(sub or "help")
+        if entry is None:
             await ack(text=error(f"Unknown command `{sub}`.").text)
             return
         inv = Invocation(
@@ -100,6 +129,6 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             respond,
         )
         try:
-            await handler(inv)
+            await entry.handler(inv)
         except p.UsageError as exc:
-            await ack(text=error(exc.problem, exc.subcommand).text)
+            await ack(text=error(exc.problem, syntax(exc.subcommand)).text)

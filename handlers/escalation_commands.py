@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from bot.context import BotContext
-from bot.inbox_worker import Job
-from bot.severity import VALID_SEVERITIES, Severity
+from domain.severity import VALID_SEVERITIES, Severity
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.lifecycle_commands import quiet
 from handlers.ops import allowed, answered
+from services.context import BotContext
+from services.inbox_worker import Job
 
 
-@subcommand("severity", "sev")
+@subcommand(
+    "severity",
+    "sev",
+    usage=[
+        ("<sev1|sev2|sev3|sev4>", "Change the severity; escalation and reminders follow (incident channel)")
+    ],
+)
 async def severity(inv: Invocation) -> None:
     """Change the severity and re-plan escalation and reminders."""
     arg = inv.args.strip()
@@ -32,7 +38,10 @@ async def run_severity(ctx: BotContext, job: Job) -> str | None:
     )
 
 
-@subcommand("escalate")
+@subcommand(
+    "escalate",
+    usage=[("", "Page the next escalation level now, within the severity's reach (incident channel)")],
+)
 async def escalate(inv: Invocation) -> None:
     """Page the next escalation level now."""
     if inv.args.strip():

@@ -12,11 +12,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot import logs
-from bot.context import BotContext
-from bot.inbox_worker import Job, MarkDone
-from bot.timeline import PostedMessage
 from handlers.ops import batch_op, op, store
+from services import logs
+from services.context import BotContext
+from services.inbox_worker import Job, MarkDone
+from services.timeline import PostedMessage
 
 log = logging.getLogger(__name__)
 

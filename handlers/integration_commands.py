@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from bot.context import BotContext
-from bot.inbox_worker import Job
-from bot.journal import once
-from bot.statuspage import STATUSES
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
+from services.context import BotContext
+from services.inbox_worker import Job
+from services.journal import once
+from services.statuspage import STATUSES
 
 
-@subcommand("statuspage")
+@subcommand(
+    "statuspage",
+    usage=[
+        (
+            "<investigating|identified|monitoring|resolved> <public message>",
+            "Create or update the public status page incident (incident channel)",
+        )
+    ],
+)
 async def statuspage(inv: Invocation) -> None:
     """Create or update the public incident; a human decides what the public reads."""
     status, _, text = inv.args.strip().partition(" ")

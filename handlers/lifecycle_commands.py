@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from bot.context import BotContext
-from bot.inbox_worker import Job
-from bot.journal import Outcome, Steps, once
-from bot.severity import Severity, Status
+from domain.severity import Severity, Status
 from handlers import parse as p
-from handlers.commands import Invocation, subcommand
+from handlers.commands import Invocation, commands, subcommand
 from handlers.ops import allowed, answered
 from handlers.replies import warnings_text
 from messages.forms import declare_modal
 from messages.help import help_message
+from services.context import BotContext
+from services.inbox_worker import Job
+from services.journal import Outcome, Steps, once
 
 
-@subcommand("help")
+@subcommand("help", usage=[("", "This list")])
 async def help_(inv: Invocation) -> None:
     """Every command with its syntax, ephemeral."""
-    await inv.ack(**help_message().kwargs())
+    await inv.ack(**help_message(commands()).kwargs())
 
 
-@subcommand("declare")
+@subcommand(
+    "declare",
+    usage=[
+        ("<sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
+        ("", "Same, through a form (title, severity, impact)"),
+    ],
+)
 async def declare(inv: Invocation) -> None:
     """Declare from arguments, or open the form when there are none."""
     cmd = p.parse_declare(inv.args)
@@ -49,7 +55,12 @@ async def run_declare(ctx: BotContext, job: Job) -> str:
     )
 
 
-@subcommand("update")
+@subcommand(
+    "update",
+    usage=[
+        ("[investigating|identified|mitigating|monitoring] <text>", "Post a status update (incident channel)")
+    ],
+)
 async def update(inv: Invocation) -> None:
     """Post a status update in the incident channel."""
     cmd = p.parse_update(inv.args)
@@ -64,7 +75,9 @@ async def run_update(ctx: BotContext, job: Job) -> str | None:
     return quiet(await ctx.lifecycle.update(job.steps, d["channel"], d["user"], status, d["text"]))
 
 
-@subcommand("resolve")
+@subcommand(
+    "resolve", usage=[("<summary>", "Resolve the incident and post the follow-ups (incident channel)")]
+)
 async def resolve(inv: Invocation) -> None:
     """Resolve the incident of this channel."""
     await inv.store("resolve", summary=p.parse_resolve(inv.args))

@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from bot.context import BotContext
-from bot.inbox_worker import Job, MarkDone
-from bot.journal import once
-from bot.lifecycle import IncidentError
-from bot.permissions import Action
-from bot.slack_ops import SlackOpError
+from domain.errors import IncidentError
 from messages.blocks import Message
 from messages.help import error
+from services.context import BotContext
+from services.inbox_worker import Job, MarkDone
+from services.journal import once
+from services.permissions import Action
+from services.slack_ops import SlackOpError
 from storage.inbox import NewItem
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.severity import UPDATE_STATUSES, VALID_SEVERITIES, Severity, Status
+from domain.severity import UPDATE_STATUSES, VALID_SEVERITIES, Severity, Status
 
 MAX_TITLE = 200
 MAX_TEXT = 2900

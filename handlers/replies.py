@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.lifecycle import IncidentError
+from domain.errors import IncidentError
 from messages.help import error
 
 log = logging.getLogger(__name__)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.context import BotContext
-from bot.inbox_worker import Job
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.lifecycle_commands import quiet
 from handlers.ops import allowed, answered
 from messages.status import incident_list, status_summary
+from services.context import BotContext
+from services.inbox_worker import Job
 
 
 async def _assign(inv: Invocation, role: str) -> None:
@@ -25,25 +25,31 @@ async def run_assign(ctx: BotContext, job: Job) -> str | None:
     return quiet(await ctx.roles.assign(job.steps, d["channel"], d["role"], d["assignee"], d["user"]))
 
 
-@subcommand("commander", "ic")
+@subcommand(
+    "commander", "ic", usage=[("<@person>", "Hand over incident command; `ic` works too (incident channel)")]
+)
 async def commander(inv: Invocation) -> None:
     """Hand over incident command."""
     await _assign(inv, "commander")
 
 
-@subcommand("scribe")
+@subcommand(
+    "scribe", usage=[("<@person>", "Name the scribe: their messages go on the timeline (incident channel)")]
+)
 async def scribe(inv: Invocation) -> None:
     """Name the scribe, whose messages go on the timeline."""
     await _assign(inv, "scribe")
 
 
-@subcommand("comms")
+@subcommand("comms", usage=[("<@person>", "Name the communications lead (incident channel)")])
 async def comms(inv: Invocation) -> None:
     """Name the communications lead."""
     await _assign(inv, "comms")
 
 
-@subcommand("status")
+@subcommand(
+    "status", usage=[("", "Severity, status, roles, age and last update, only to you (incident channel)")]
+)
 async def status(inv: Invocation) -> None:
     """An ephemeral summary of this channel's incident."""
     await inv.ack()
@@ -57,7 +63,7 @@ async def status(inv: Invocation) -> None:
     inv.later(work(), "status")
 
 
-@subcommand("list")
+@subcommand("list", usage=[("", "Open incidents with their channels, severities and ages")])
 async def list_(inv: Invocation) -> None:
     """Open incidents, from any channel."""
     if inv.args.strip():

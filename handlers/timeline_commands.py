@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from bot.context import BotContext
-from bot.inbox_worker import Job
-from bot.journal import Outcome, once
-from bot.slack_ops import SlackOpError
-from bot.timeline import load_postmortem
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
 from messages import postmortem as pm_md
 from messages import timeline as templates
 from messages.blocks import Message, section
+from services.context import BotContext
+from services.inbox_worker import Job
+from services.journal import Outcome, once
+from services.slack_ops import SlackOpError
+from services.timeline import load_postmortem
 
 
-@subcommand("note")
+@subcommand("note", usage=[("<text>", "Add a line to the timeline, now (incident channel)")])
 async def note(inv: Invocation) -> None:
     """Add a timeline entry by the caller, now."""
     await inv.store("note", text=p.text_arg(inv.args, "note text", "note"))
@@ -28,7 +28,9 @@ async def run_note(ctx: BotContext, job: Job) -> None:
     await ctx.timeline.note(job.steps, d["channel"], d["user"], d["text"])
 
 
-@subcommand("timeline")
+@subcommand(
+    "timeline", usage=[("[share]", "Show the timeline to you, or post it with `share` (incident channel)")]
+)
 async def timeline(inv: Invocation) -> None:
     """Show the timeline to the caller, or to the channel with `share`."""
     arg = inv.args.strip().lower()
@@ -58,7 +60,9 @@ async def run_timeline_share(ctx: BotContext, job: Job) -> None:
     )
 
 
-@subcommand("postmortem")
+@subcommand(
+    "postmortem", usage=[("", "Post the blameless postmortem draft as a Markdown file (incident channel)")]
+)
 async def postmortem(inv: Invocation) -> None:
     """Post the postmortem draft as a Markdown file (or, failing that, as a message)."""
     await inv.store("postmortem")

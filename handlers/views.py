@@ -6,11 +6,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.context import BotContext
-from bot.severity import Severity
+from domain.severity import Severity
 from handlers import parse as p
 from handlers.ops import store
 from messages import forms as f
+from services.context import BotContext
 
 
 def _value(state: dict[str, Any], block: str, action: str) -> Any:

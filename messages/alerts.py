@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from domain.records import Incident
 from messages.blocks import Message, context, section, truncate, utc
 from messages.text import escape, link
-from storage.models import Incident
 
 if TYPE_CHECKING:
-    from bot.alertmanager import Alert
+    from domain.alerts import Alert
 
 MAX_LISTED = 15
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.severity import Severity
+from domain.severity import Severity
 
 DECLARE_CALLBACK = "declare_incident"
 TITLE_BLOCK, TITLE_ACTION = "title", "title_input"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.severity import Severity, Status
 from config.durations import format_duration
+from domain.records import Incident, IncidentUpdate
+from domain.severity import Severity, Status
 from messages.blocks import (
     Message,
     context,
@@ -18,7 +19,6 @@ from messages.blocks import (
     utc_time,
 )
 from messages.text import escape, from_slack, plain
-from storage.models import Incident, IncidentUpdate
 
 POSTMORTEM_DUE = timedelta(hours=48)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.severity import Severity
 from config.durations import format_duration
+from domain.records import Incident
+from domain.severity import Severity
 from messages.blocks import Message, context, fields, section, truncate, utc, utc_time
 from messages.text import escape
-from storage.models import Incident
 
 ACK_ACTION = "page_acknowledge"
 ESCALATE_ACTION = "page_escalate"

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.severity import Severity, Status
 from config.durations import format_duration
+from domain.records import Incident, TimelineEntry
+from domain.severity import Severity, Status
 from messages.incident import impact_text
 from messages.text import code, entities, unfence
 from messages.timeline import entry_text
-from storage.models import Incident, TimelineEntry
 
 POSTMORTEM_DUE = timedelta(hours=48)
 TO_COMPLETE = "_To complete by the postmortem author._"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from domain.records import Incident
 from messages.blocks import Message, context, section
 from messages.text import escape
-from storage.models import Incident
 
 
 def role_changed(incident: Incident, title: str, user_id: str, by: str, previous: str | None) -> Message:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.severity import Severity, Status
 from config.durations import format_duration
+from domain.records import Incident, IncidentUpdate
+from domain.severity import Severity, Status
 from messages.blocks import Message, context, fields, header, section, truncate, utc
 from messages.text import escape
-from storage.models import Incident, IncidentUpdate
 
 
 def _person(user_id: str | None) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from domain.records import Incident
 from messages.blocks import Message, context, section, truncate
 from messages.text import escape
 from messages.text import link as link_to
-from storage.models import Incident
 
 RESOLVE_ACTION = "statuspage_resolve"
 

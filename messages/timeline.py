@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain.records import Incident, TimelineEntry
 from messages.blocks import MAX_BLOCKS, MAX_SECTION, Message, context, header, section, truncate
 from messages.text import escape, flatten, from_slack, quote
-from storage.models import Incident, TimelineEntry
 
 KIND_LABELS = {
     "declared": ":rotating_light:",

@@ -8,7 +8,8 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime
+from domain.severity import Severity
+from storage.types import SeverityType, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -25,7 +26,7 @@ class Incident(Base):
     channel_name: Mapped[str | None] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(200))
     impact: Mapped[str | None] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(8))
+    severity: Mapped[Severity] = mapped_column(SeverityType())
     status: Mapped[str] = mapped_column(String(16), index=True)
     commander_id: Mapped[str | None] = mapped_column(String(32))
     scribe_id: Mapped[str | None] = mapped_column(String(32))

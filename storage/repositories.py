@@ -17,8 +17,6 @@ from storage.models import (
     Person,
     ProcessedEvent,
     TimelineEntry,
-    TimelineReaction,
-    TranscriptMessage,
 )
 
 
@@ -227,62 +225,6 @@ class EventRepo:
         """Forget ids older than `before` (Slack stops retrying within the hour)."""
         stmt = delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
         return (await self.session.execute(stmt)).rowcount or 0
-
-
-class TranscriptRepo:
-    """Human messages in incident channels, and the timeline emoji people put on them."""
-
-    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
-        self.session = session
-
-    async def get(self, incident_id: int, ts: str) -> TranscriptMessage | None:
-        """One kept message."""
-        stmt = select(TranscriptMessage).where(
-            TranscriptMessage.incident_id == incident_id, TranscriptMessage.ts == ts
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def remove(self, incident_id: int, ts: str) -> None:
-        """Forget a deleted message."""
-        await self.session.execute(
-            delete(TranscriptMessage).where(
-                TranscriptMessage.incident_id == incident_id, TranscriptMessage.ts == ts
-            )
-        )
-
-    async def remove_reactions(self, incident_id: int, ts: str) -> None:
-        """Forget every timeline emoji on a deleted message."""
-        await self.session.execute(
-            delete(TimelineReaction).where(
-                TimelineReaction.incident_id == incident_id, TimelineReaction.message_ts == ts
-            )
-        )
-
-    async def add_reaction(self, incident_id: int, ts: str, user_id: str, emoji: str) -> bool:
-        """Remember one person's timeline emoji on a message; False when already there."""
-        return await insert_ignoring_duplicates(
-            self.session,
-            TimelineReaction,
-            incident_id=incident_id,
-            message_ts=ts,
-            user_id=user_id,
-            emoji=emoji,
-        )
-
-    async def remove_reaction(self, incident_id: int, ts: str, user_id: str, emoji: str) -> int:
-        """Forget it; returns how many timeline emoji are left on the message."""
-        await self.session.execute(
-            delete(TimelineReaction).where(
-                TimelineReaction.incident_id == incident_id,
-                TimelineReaction.message_ts == ts,
-                TimelineReaction.user_id == user_id,
-                TimelineReaction.emoji == emoji,
-            )
-        )
-        stmt = select(func.count()).where(
-            TimelineReaction.incident_id == incident_id, TimelineReaction.message_ts == ts
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
 
 
 class PeopleRepo:

@@ -13,11 +13,11 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.clock import FakeClock
-from bot.emulator import SlackDriver, SlackEmulator
 from bot.runtime import SLACK_PATH, Bot
 from config.policy import Policy, policy_from_dict
 from config.settings import Settings
+from services.clock import FakeClock
+from slack_emulator import SlackDriver, SlackEmulator
 from storage.db import async_url
 
 SIGNING_SECRET = "test-signing-secret"

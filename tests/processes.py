@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 
 
 def free_port() -> int:

@@ -48,7 +48,7 @@ class SpecCheckSkipped(UserWarning):
 
 
 class RecordedCall(Protocol):
-    """What the checker needs from a recorded call (bot.emulator.Call fits)."""
+    """What the checker needs from a recorded call (slack_emulator.Call fits)."""
 
     method: str
     params: Mapping[str, Any]

@@ -9,8 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.emulator import SlackDriver, SlackEmulator
 from bot.shell import run_demo
+from slack_emulator import SlackDriver, SlackEmulator
 from tests.processes import free_port, wait_healthy
 from tests.slack_spec import assert_emulator_ok
 

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.emulator import SlackDriver, SlackEmulator
-from bot.emulator.payloads import message_event
+from slack_emulator import SlackDriver, SlackEmulator
+from slack_emulator.payloads import message_event
 from storage.db import Database
 from storage.models import TimelineEntry
 from storage.repositories import IncidentRepo

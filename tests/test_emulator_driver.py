@@ -12,7 +12,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator import SlackDriver, SlackDriverError, SlackEmulator
+from slack_emulator import SlackDriver, SlackDriverError, SlackEmulator
 
 SECRET = "driver-test-secret"
 BOT = "U0BOT"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.emulator.render import DIVIDER, Button, buttons, mrkdwn_to_text, render_blocks
+from slack_emulator.render import DIVIDER, Button, buttons, mrkdwn_to_text, render_blocks
 
 NAMES = {"U1": "alice", "C1": "incidents"}
 

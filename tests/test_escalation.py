@@ -245,8 +245,8 @@ async def _click_as(h: Harness, user: str, owner: str, action_id: str) -> None:
     import json
     from urllib.parse import urlencode
 
-    from bot.emulator import payloads
-    from bot.emulator.render import buttons
+    from slack_emulator import payloads
+    from slack_emulator.render import buttons
 
     ws = h.emu.state
     ch = ws.open_dm(owner)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.emulator.render import unescape
+from slack_emulator.render import unescape
 from storage.models import Incident, IncidentUpdate
 from tests.harness import Harness
 
@@ -308,3 +308,25 @@ async def test_signatures_are_enforced(harness: Harness) -> None:
     assert await _incidents(h) == []
     async with h.bot.ctx.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Incident))).scalar_one() == 0
+
+
+def test_help_and_usage_hints_come_from_the_subcommand_registry() -> None:
+    import re
+    from pathlib import Path
+
+    from handlers import (  # noqa: F401  (each registers its subcommands on import)
+        escalation_commands,
+        integration_commands,
+        lifecycle_commands,
+        role_commands,
+        timeline_commands,
+    )
+    from handlers.commands import SUBCOMMANDS, commands, syntax
+
+    names = {entry.name for entry in SUBCOMMANDS.values()}
+    listed = [form.split()[0] for form, _ in commands()]
+    assert set(listed) == names and listed[-1] == "help"
+    assert all(what for _, what in commands()), "every form has one line of help"
+    source = "".join(p.read_text() for p in Path(lifecycle_commands.__file__).parent.glob("*.py"))
+    hinted = set(re.findall(r'UsageError\([^)]*?,\s*"([a-z]+)"\)', source, re.S))
+    assert hinted and all(syntax(name) for name in hinted), hinted - names

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.severity import Severity, Status
+from domain.severity import Severity, Status
 from handlers import parse as p
 
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.channels import MAX_NAME, channel_name, slugify
-from bot.severity import Severity
 from config.durations import format_duration, parse_duration
 from config.errors import ConfigError
+from domain.channels import MAX_NAME, channel_name, slugify
+from domain.severity import Severity
 from messages.blocks import truncate
 from messages.text import code, escape, from_slack, guard, plain
 from storage.db import async_url
@@ -121,7 +121,7 @@ def test_json_log_lines_carry_bound_ids_and_never_secrets() -> None:
     import json
     import logging
 
-    from bot import logs
+    from services import logs
 
     logs.configure("json", "INFO", ["xoxb-very-secret-token"])
     stream = io.StringIO()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import SlackDriver, SlackEmulator
+from slack_emulator import SlackDriver, SlackEmulator
 from tests.harness import truncate_all
 from tests.processes import serve, terminate
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.emulator.api import methods
+from slack_emulator.api import methods
 from tests.slack_spec import (
     NEWER_METHODS,
     SPEC_DIR,

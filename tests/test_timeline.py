@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.timeline import ts_time
 from storage.models import ProcessedEvent, TimelineEntry, TranscriptMessage
 from storage.repositories import EventRepo, IncidentRepo, TimelineRepo
+from storage.transcript import ts_time
 from tests.harness import Harness
 
 

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.emulator import payloads
-from bot.emulator.api_views_files import log_view, view_dict
-from bot.emulator.models import BOT_USER_ID, Channel, Message, View
-from bot.emulator.render import buttons
-from bot.emulator.server import SlackEmulator
+from slack_emulator import payloads
+from slack_emulator.api_views_files import log_view, view_dict
+from slack_emulator.models import BOT_USER_ID, Channel, Message, View
+from slack_emulator.render import buttons
+from slack_emulator.server import SlackEmulator
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

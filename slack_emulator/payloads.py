@@ -6,9 +6,9 @@ import base64
 import json
 from typing import Any
 
-from bot.emulator.models import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Channel
-from bot.emulator.render import Button
-from bot.emulator.state import Workspace
+from slack_emulator.models import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Channel
+from slack_emulator.render import Button
+from slack_emulator.state import Workspace
 
 VERIFICATION_TOKEN = "emulated-verification-token"
 _SELECTED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.emulator.apibase import (
+from slack_emulator.apibase import (
     ApiError,
     Handler,
     Params,
@@ -16,8 +16,8 @@ from bot.emulator.apibase import (
     require_open,
     valid_ts,
 )
-from bot.emulator.models import BOT_USER_ID, TEAM_ID, Channel, ts_key
-from bot.emulator.state import Workspace
+from slack_emulator.models import BOT_USER_ID, TEAM_ID, Channel, ts_key
+from slack_emulator.state import Workspace
 
 NAME_MAX = 80
 TOPIC_MAX = 250

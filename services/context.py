@@ -6,22 +6,22 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alertmanager import AlertIntake
-from bot.clock import Clock
-from bot.escalation import Escalation
-from bot.inbox import Inbox
-from bot.inbox_worker import InboxWorker
-from bot.lifecycle import Lifecycle
-from bot.metrics import Metrics
-from bot.outbox import Outbox
-from bot.permissions import Permissions
-from bot.roles import Roles
-from bot.slack_ops import SlackOps
-from bot.statuspage import StatuspageService
-from bot.tasks import BackgroundTasks
-from bot.timeline import Timeline
 from config.policy import Policy
 from config.settings import Settings
+from services.alertmanager import AlertIntake
+from services.clock import Clock
+from services.escalation import Escalation
+from services.inbox import Inbox
+from services.inbox_worker import InboxWorker
+from services.lifecycle import Lifecycle
+from services.metrics import Metrics
+from services.outbox import Outbox
+from services.permissions import Permissions
+from services.roles import Roles
+from services.slack_ops import SlackOps
+from services.statuspage import StatuspageService
+from services.tasks import BackgroundTasks
+from services.timeline import Timeline
 from storage.db import Database
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.journal import Outcome, Steps
-from bot.lifecycle import IncidentError
-from bot.slack_ops import SlackOpError, SlackOps
+from domain.errors import IncidentError
 from messages import roles as templates
 from messages.incident import incident_topic
+from services.clock import Clock
+from services.journal import Outcome, Steps
+from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 
-from bot.clock import Clock
-from bot.lifecycle import IncidentError
-from bot.outbox import retry_after
-from bot.slack_ops import SlackOps
 from config.policy import Policy
+from domain.errors import IncidentError
 from messages import statuspage as templates
+from services.clock import Clock
+from services.outbox import retry_after
+from services.slack_ops import SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo

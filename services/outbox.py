@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from bot.clock import Clock
 from config.policy import Level, Policy
+from services.clock import Clock
 from storage.db import Database
 from storage.models import Incident
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo

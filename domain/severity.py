@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import Enum, StrEnum
 
 
-class Severity(Enum):
+class Severity(StrEnum):
     """SEV1 (worst) to SEV4; P0–P3 are aliases."""
 
     SEV1 = "SEV1"

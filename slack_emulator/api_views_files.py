@@ -6,8 +6,8 @@ import mimetypes
 import secrets
 from typing import Any
 
-from bot.emulator.api_messages import post_target
-from bot.emulator.apibase import (
+from slack_emulator.api_messages import post_target
+from slack_emulator.apibase import (
     ApiError,
     Handler,
     Params,
@@ -18,9 +18,9 @@ from bot.emulator.apibase import (
     require_open,
     valid_ts,
 )
-from bot.emulator.blockkit import view_problems
-from bot.emulator.models import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, WORKSPACE_URL, FileRecord, View
-from bot.emulator.state import Workspace
+from slack_emulator.blockkit import view_problems
+from slack_emulator.models import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, WORKSPACE_URL, FileRecord, View
+from slack_emulator.state import Workspace
 
 VIEW_STACK_MAX = 3
 ALT_TXT_MAX = 1000

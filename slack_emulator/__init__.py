@@ -8,7 +8,7 @@ async with SlackEmulator(now=clock.timestamp) as emu:       # emu.base_url -> As
     print(emu.transcript())
 """
 
-from bot.emulator.driver import DriverResult, SlackDriver, SlackDriverError, ViewAnswer
-from bot.emulator.server import Call, SlackEmulator
+from slack_emulator.driver import DriverResult, SlackDriver, SlackDriverError, ViewAnswer
+from slack_emulator.server import Call, SlackEmulator
 
 __all__ = ["Call", "DriverResult", "SlackDriver", "SlackDriverError", "SlackEmulator", "ViewAnswer"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from bot.lifecycle import IncidentError
-from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
+from domain.errors import IncidentError
+from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo

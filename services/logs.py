@@ -71,7 +71,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-11-22T03:04:05Z INFO bot.lifecycle [incident 3] declared …`."""
+    """`2026-11-22T03:04:05Z INFO services.lifecycle [incident 3] declared …`."""
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

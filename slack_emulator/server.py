@@ -12,12 +12,12 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from bot.emulator import api
-from bot.emulator.api_views_files import view_dict
-from bot.emulator.apibase import JSON_PARAMS, ApiError
-from bot.emulator.blockkit import block_problems
-from bot.emulator.models import BOT_USER_ID, Channel, Ephemeral, LogEntry, Message, ResponseTarget
-from bot.emulator.state import Workspace
+from slack_emulator import api
+from slack_emulator.api_views_files import view_dict
+from slack_emulator.apibase import JSON_PARAMS, ApiError
+from slack_emulator.blockkit import block_problems
+from slack_emulator.models import BOT_USER_ID, Channel, Ephemeral, LogEntry, Message, ResponseTarget
+from slack_emulator.state import Workspace
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.emulator.models import (
+from slack_emulator.models import (
     APP_ID,
     BOT_ID,
     BOT_NAME,
@@ -27,7 +27,7 @@ from bot.emulator.models import (
     Usergroup,
     View,
 )
-from bot.emulator.render import render_blocks
+from slack_emulator.render import render_blocks
 
 
 def _tag(text: str, size: int = 6) -> str:

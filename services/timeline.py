@@ -11,28 +11,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.journal import Outcome, Steps
-from bot.lifecycle import IncidentError
-from bot.metrics import Metrics
-from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Policy
+from domain.errors import IncidentError
 from messages.postmortem import Postmortem
 from messages.timeline import note_added
+from services.clock import Clock
+from services.journal import Outcome, Steps
+from services.metrics import Metrics
+from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
-from storage.models import Incident, TimelineEntry, TranscriptMessage
+from storage.models import Incident, TimelineEntry
 from storage.repositories import (
     EventRepo,
     IncidentRepo,
     PeopleRepo,
     TimelineRepo,
+)
+from storage.transcript import (
+    IncidentRef,
+    MessageRows,
     TranscriptRepo,
-    insert_ignore,
+    incident_ref,
+    message_source,
+    ts_time,
 )
 
 log = logging.getLogger(__name__)
@@ -42,34 +48,6 @@ EVENT_MEMORY = timedelta(days=1)
 _PRUNE_EVERY = timedelta(hours=1)
 # Entries that come from a Slack message carry this source key, so a message is on the timeline once.
 FROM_MESSAGE = ("pinned", "scribe")
-
-
-# The event path's two reads, on the tables (not the ORM classes) with bound parameters: compiled once.
-_incidents, _transcript = Incident.__table__, TranscriptMessage.__table__
-_INCIDENT_BY_CHANNEL = select(_incidents.c.id, _incidents.c.scribe_id).where(
-    _incidents.c.channel_id == bindparam("channel")
-)
-_KEPT_MESSAGE = select(_transcript.c.user_id, _transcript.c.text, _transcript.c.thread_ts).where(
-    _transcript.c.incident_id == bindparam("incident"), _transcript.c.ts == bindparam("ts")
-)
-
-
-def message_source(ts: str) -> str:
-    """The source key of a message's timeline entry."""
-    return f"msg:{ts}"
-
-
-def ts_time(ts: str) -> datetime:
-    """When a Slack message was posted, from its ts."""
-    return datetime.fromtimestamp(float(ts), UTC)
-
-
-@dataclass(frozen=True)
-class IncidentRef:
-    """The two facts the event path needs about a channel's incident."""
-
-    id: int
-    scribe_id: str | None
 
 
 @dataclass(frozen=True)
@@ -115,8 +93,7 @@ class Timeline:
         Not cached: a declaration creates its channel before the incident's row, and may be retried
         in between, so a channel that is no incident's now can be one a moment later.
         """
-        row = (await s.execute(_INCIDENT_BY_CHANNEL, {"channel": channel_id})).first()
-        return IncidentRef(row.id, row.scribe_id) if row else None
+        return await incident_ref(s, channel_id)
 
     async def _claim(self, s, event_id: str | None) -> bool:  # type: ignore[no-untyped-def]
         """Claim the event in session `s`; False when it was already processed."""
@@ -161,51 +138,26 @@ class Timeline:
 
     def _store_messages(self, s: Connection, batch: list[tuple[str | None, PostedMessage]]) -> int:
         """Store the batch's messages of incident channels in `s`; returns how many."""
+        rows = MessageRows(s)
         refs: dict[str, IncidentRef | None] = {}
-        wanted: list[tuple[str | None, PostedMessage, IncidentRef]] = []
+        wanted: list[tuple[PostedMessage, IncidentRef]] = []
         seen_ids: set[str] = set()
         for event_id, msg in batch:
             if msg.channel_id not in refs:
-                row = s.execute(_INCIDENT_BY_CHANNEL, {"channel": msg.channel_id}).first()
-                refs[msg.channel_id] = IncidentRef(row.id, row.scribe_id) if row else None
+                refs[msg.channel_id] = rows.incident_ref(msg.channel_id)
             ref = refs[msg.channel_id]
             if ref is None or (event_id is not None and event_id in seen_ids):
                 continue
             if event_id is not None:
                 seen_ids.add(event_id)
-            wanted.append((event_id, msg, ref))
+            wanted.append((msg, ref))
         if wanted:
-            s.execute(
-                insert_ignore(s, TranscriptMessage),
-                [
-                    {
-                        "incident_id": r.id,
-                        "ts": m.ts,
-                        "thread_ts": m.thread_ts,
-                        "user_id": m.user_id,
-                        "text": m.text,
-                        "posted_at": ts_time(m.ts),
-                    }
-                    for _, m, r in wanted
-                ],
-            )
-            scribe = [(m, r) for _, m, r in wanted if r.scribe_id and m.user_id == r.scribe_id]
+            rows.keep([(r, m.ts, m.thread_ts, m.user_id, m.text) for m, r in wanted])
+            scribe = [
+                (r, m.ts, m.user_id, m.text) for m, r in wanted if r.scribe_id and m.user_id == r.scribe_id
+            ]
             if scribe:
-                s.execute(
-                    insert_ignore(s, TimelineEntry),
-                    [
-                        {
-                            "incident_id": r.id,
-                            "kind": "scribe",
-                            "text": m.text,
-                            "at": ts_time(m.ts),
-                            "author_id": m.user_id,
-                            "message_ts": m.ts,
-                            "source_key": message_source(m.ts),
-                        }
-                        for m, r in scribe
-                    ],
-                )
+                rows.scribe_entries(scribe)
         return len(wanted)
 
     async def message_edited(self, event_id: str | None, channel_id: str, ts: str, text: str) -> None:
@@ -246,7 +198,7 @@ class Timeline:
             incident = await self._incident_ref(s, channel_id)
             if incident is None:
                 return False
-            kept = (await s.execute(_KEPT_MESSAGE, {"incident": incident.id, "ts": ts})).first()
+            kept = await TranscriptRepo(s).kept(incident.id, ts)
             # The usual case, one transaction: the message is in the transcript, the link is local.
             link = self.slack.local_permalink(channel_id, ts, kept.thread_ts) if kept else None
             if kept is not None and link is not None:

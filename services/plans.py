@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.severity import Severity
 from config.policy import Policy
+from domain.severity import Severity
 from storage.models import Incident
 from storage.schedule import CANCELLED, CLAIMED, DONE, PAGE, REMINDER, ScheduleRepo
 

@@ -18,8 +18,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.slack_ops import SlackOpError
+from services.clock import Clock
+from services.slack_ops import SlackOpError
 from storage.db import Database
 from storage.inbox import Claimed, InboxRows
 from storage.models import Incident

@@ -7,10 +7,10 @@ What holds:
 - A redelivery with the same idempotency key (Slack's event_id, a command's or action's trigger_id,
   Alertmanager's group key with the notification's content) is answered 200 and adds nothing; if the
   first was given up on, the redelivery takes it up again from where its journal stopped.
-- Rows are carried out by `InboxWorker` (bot/inbox_worker.py): oldest first, one at a time per order
+- Rows are carried out by `InboxWorker` (services/inbox_worker.py): oldest first, one at a time per order
   key (an incident's channel) across every replica, different keys in parallel. A row's effects
   happen after those of every row acknowledged before it for the same key.
-- A use case records each step as it goes (bot/journal.py): a database step commits together with
+- A use case records each step as it goes (services/journal.py): a database step commits together with
   its journal entry; a retry continues at the first step without one. Transient failures are retried
   with backoff and jitter (Retry-After honoured) for `delivery.inbound_give_up`; then the row is
   marked failed, counted, listed by `incident-bot inbox status`, and said in the incident channel.
@@ -42,8 +42,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bot.clock import Clock
-from bot.metrics import Metrics
+from services.clock import Clock
+from services.metrics import Metrics
 from storage.db import Database
 from storage.inbox import NewItem
 from storage.inbox_writer import InboxWriter

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator import api_conversations, api_messages, api_views_files
-from bot.emulator.apibase import ApiError, Handler, Params, Result
-from bot.emulator.models import BOT_ID, BOT_NAME, BOT_USER_ID, TEAM_ID, TEAM_NAME, WORKSPACE_URL
-from bot.emulator.state import Workspace
+from slack_emulator import api_conversations, api_messages, api_views_files
+from slack_emulator.apibase import ApiError, Handler, Params, Result
+from slack_emulator.models import BOT_ID, BOT_NAME, BOT_USER_ID, TEAM_ID, TEAM_NAME, WORKSPACE_URL
+from slack_emulator.state import Workspace
 
 
 def auth_test(ws: Workspace, params: Params) -> Result:

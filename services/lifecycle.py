@@ -10,17 +10,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import logs, plans
-from bot.channels import channel_name
-from bot.clock import Clock
-from bot.journal import Outcome, Steps
-from bot.metrics import Metrics
-from bot.outbox import Outbox
-from bot.severity import Severity, Status
-from bot.slack_ops import Channel, SlackOpError, SlackOps
 from config.policy import Policy
+from domain.channels import channel_name
+from domain.errors import IncidentError
+from domain.severity import Severity, Status
 from messages import incident as templates
 from messages import pages
+from services import logs, plans
+from services.clock import Clock
+from services.journal import Outcome, Steps
+from services.metrics import Metrics
+from services.outbox import Outbox
+from services.slack_ops import Channel, SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -28,10 +29,6 @@ from storage.schedule import PAGE, REMINDER, ScheduleRepo
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 6
-
-
-class IncidentError(Exception):
-    """A request the incident process refuses; the message is for the person who asked."""
 
 
 async def settle(*steps: Awaitable[Any]) -> None:

@@ -21,18 +21,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import logs
-from bot.clock import Clock
-from bot.journal import Outcome, Steps
-from bot.lifecycle import IncidentError
-from bot.metrics import Metrics
-from bot.outbox import Outbox
-from bot.plans import next_level_to_page, reach
-from bot.retry import is_transient, retry_delay
-from bot.severity import Severity
-from bot.slack_ops import SlackOpError, SlackOps
 from config.policy import Level, Policy
+from domain.errors import IncidentError
+from domain.severity import Severity
 from messages import pages as templates
+from services import logs
+from services.clock import Clock
+from services.journal import Outcome, Steps
+from services.metrics import Metrics
+from services.outbox import Outbox
+from services.plans import next_level_to_page, reach
+from services.retry import is_transient, retry_delay
+from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo

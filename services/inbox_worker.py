@@ -1,6 +1,6 @@
 """Carries out the inbox: claims runs of rows per order key, in order, resumably, with retries.
 
-The guarantees and the cases where an effect can still happen twice are stated in bot/inbox.py.
+The guarantees and the cases where an effect can still happen twice are stated in services/inbox.py.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.clock import Clock
-from bot.journal import Fenced, Journal, Steps
-from bot.metrics import Metrics
-from bot.retry import is_transient, retry_delay
-from bot.slack_ops import SlackOps
 from config.durations import format_duration
 from config.policy import Policy
 from messages.pages import gave_up
+from services.clock import Clock
+from services.journal import Fenced, Journal, Steps
+from services.metrics import Metrics
+from services.retry import is_transient, retry_delay
+from services.slack_ops import SlackOps
 from storage.db import Database
 from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.emulator.apibase import (
+from slack_emulator.apibase import (
     ApiError,
     Handler,
     Params,
@@ -17,8 +17,8 @@ from bot.emulator.apibase import (
     require_open,
     valid_ts,
 )
-from bot.emulator.models import BOT_USER_ID, WORKSPACE_URL, Channel, Message
-from bot.emulator.state import Workspace
+from slack_emulator.models import BOT_USER_ID, WORKSPACE_URL, Channel, Message
+from slack_emulator.state import Workspace
 
 TEXT_MAX = 40_000
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+(::skin-tone-[2-6])?$")

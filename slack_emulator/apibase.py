@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.emulator.blockkit import block_problems
-from bot.emulator.models import BOT_USER_ID, Channel, Message, ts_key
-from bot.emulator.state import Workspace
+from slack_emulator.blockkit import block_problems
+from slack_emulator.models import BOT_USER_ID, Channel, Message, ts_key
+from slack_emulator.state import Workspace
 
 Result = dict[str, Any]
 Handler = Callable[[Workspace, "Params"], Result]

@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.slack_ops import SlackOpError
 from config.integrations import Delivery
+from services.slack_ops import SlackOpError
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -1,0 +1,1 @@
+"""The pure incident domain: severities and statuses, channel names, Alertmanager payloads, errors."""

@@ -1,0 +1,62 @@
+"""What an incident, a status update and a timeline entry offer to those who show them (the templates),
+whatever keeps them: storage's rows satisfy these protocols."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from domain.severity import Severity
+
+
+class Incident(Protocol):
+    """One incident, from declaration to resolution."""
+
+    id: int
+    channel_id: str | None
+    channel_name: str | None
+    title: str
+    impact: str | None
+    severity: Severity
+    status: str
+    commander_id: str | None
+    scribe_id: str | None
+    comms_id: str | None
+    declared_by: str | None
+    declared_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    next_update_due: datetime | None
+    summary: str | None
+    statuspage_link: str | None
+    statuspage_status: str | None
+
+    @property
+    def ref(self) -> str:
+        """`INC-42`."""
+        ...
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the incident is still being worked."""
+        ...
+
+
+class IncidentUpdate(Protocol):
+    """A status update (or the resolution)."""
+
+    author_id: str | None
+    status: str
+    text: str
+    posted_at: datetime
+
+
+class TimelineEntry(Protocol):
+    """One line of the timeline."""
+
+    at: datetime
+    kind: str
+    author_id: str | None
+    text: str
+    message_ts: str | None
+    permalink: str | None
