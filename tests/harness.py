@@ -165,3 +165,99 @@ class Harness:
 
     def policy_for(self, **data: Any) -> Policy:
         return policy_from_dict({"announce_channel": "C0INCIDENTS", **data})
+
+
+# People on the escalation levels, as several test modules want them.
+LEVELS = {
+    "escalation": {
+        "levels": [
+            {"name": "L1", "title": "On-call engineer", "users": ["U0ONCALL"], "after": "0s"},
+            {"name": "L2", "title": "Team lead", "users": ["U0LEAD"], "after": "30m"},
+            {"name": "L3", "title": "Engineering manager", "usergroup": "S0MANAGERS", "after": "1h"},
+            {"name": "L4", "title": "CTO/VP", "users": ["U0CTO"], "after": "2h"},
+        ],
+        "reach": {"sev1": "L4", "sev2": "L3", "sev3": "L2", "sev4": "L1"},
+    }
+}
+PEOPLE = {"U0ONCALL": "oncall", "U0LEAD": "lead", "U0EM": "em", "U0CTO": "cto"}
+
+
+def team(h: Harness) -> None:
+    for user_id, name in PEOPLE.items():
+        h.emu.add_user(name, user_id=user_id)
+    h.emu.add_usergroup("managers", ["U0EM"], group_id="S0MANAGERS")
+
+
+def paged(h: Harness) -> list[str]:
+    """Who got a page DM so far, in order."""
+    out = []
+    for call in h.emu.calls_to("chat.postMessage"):
+        if "You are paged" in str(call.params.get("blocks")):
+            opened = h.emu.calls_to("conversations.open")
+            [user] = {
+                c.params["users"] for c in opened if c.response["channel"]["id"] == call.params["channel"]
+            }
+            out.append(user)
+    return out
+
+
+async def click_as(h: Harness, user: str, owner: str, action_id: str) -> None:
+    """`user` clicks a button of the page DM sent to `owner` (a forwarded or shared page)."""
+    import json
+    from urllib.parse import urlencode
+
+    from slack_emulator import payloads
+    from slack_emulator.render import buttons
+
+    ws = h.emu.state
+    ch = ws.open_dm(owner)
+    msg = ch.find(h.emu.dms(owner)[-1]["ts"])
+    assert msg is not None
+    button = next(b for b in buttons(msg.blocks) if b.action_id == action_id)
+    payload = payloads.block_actions(
+        ws, user, ch, ws.message_dict(msg), button, ws.response_url(user, ch.id, msg.ts),
+        ws.issue_trigger(user), ws.next_ts(), False,
+    )  # fmt: skip
+    result = await h.driver.post_raw(
+        urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
+    )
+    assert result.ok
+    await h.idle()
+
+
+# Alertmanager version-4 payloads.
+GROUP_KEY = '{}/{severity="critical"}:{alertname="HighErrorRate"}'
+
+
+def am_alert(
+    instance: str, status: str = "firing", fingerprint: str | None = None, value: str = "7.2%"
+) -> dict[str, Any]:
+    """`value` changes with every evaluation (as a templated `$value` does), so repeats differ."""
+    return {
+        "status": status,
+        "labels": {"alertname": "HighErrorRate", "severity": "critical", "instance": instance, "job": "api"},
+        "annotations": {
+            "summary": "5xx rate above 5% on checkout-api",
+            "description": f"<!channel> look: {value}",
+        },
+        "startsAt": "2026-11-22T02:58:00.000Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-22T03:20:00.000Z",
+        "generatorURL": f"http://prometheus.example:9090/graph?g0.expr=rate%7Binstance%3D%22{instance}%22%7D",
+        "fingerprint": fingerprint or f"fp{instance.replace('-', '')}",
+    }
+
+
+def am_notification(*alerts: dict[str, Any], status: str = "firing") -> dict[str, Any]:
+    """A webhook body as Alertmanager 0.27 sends it."""
+    return {
+        "version": "4",
+        "groupKey": GROUP_KEY,
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "incident-bot",
+        "groupLabels": {"alertname": "HighErrorRate"},
+        "commonLabels": {"alertname": "HighErrorRate", "severity": "critical", "job": "api"},
+        "commonAnnotations": {"summary": "5xx rate above 5% on checkout-api"},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": list(alerts),
+    }

@@ -170,7 +170,7 @@ def test_the_example_policy_and_compose_file_are_valid() -> None:
 
     from config.policy import load_policy
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     policy = load_policy(root / "incident-bot.example.toml")
     assert [lvl.name for lvl in policy.escalation.levels] == ["L1", "L2", "L3", "L4"]
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())

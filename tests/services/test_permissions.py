@@ -9,7 +9,7 @@ import pytest
 
 from storage.inbox import InboxRepo
 from storage.repositories import IncidentRepo
-from tests.harness import Harness
+from tests.harness import Harness, click_as
 
 POLICY: dict[str, Any] = {
     "escalation": {
@@ -155,19 +155,17 @@ async def test_escalate_stays_within_the_severity_reach(harness: Harness) -> Non
 
 
 async def test_escalate_now_button_stays_within_reach(harness: Harness) -> None:
-    from tests.test_escalation import _click_as
 
     h = harness
     people = _people(h)
     await h.declare("sev4 Typo in the footer")
     await h.tick()
-    await _click_as(h, people["oncall"], people["oncall"], "page_escalate")
+    await click_as(h, people["oncall"], people["oncall"], "page_escalate")
     assert "SEV4 reaches L1" in _last_reply(h, people["oncall"])
     assert not h.emu.dms(people["lead"])
 
 
 async def test_the_page_says_acknowledging_does_not_stop_the_management_levels(harness: Harness) -> None:
-    from tests.test_escalation import _click_as
 
     h = harness
     people = _people(h)
@@ -182,7 +180,7 @@ async def test_the_page_says_acknowledging_does_not_stop_the_management_levels(h
         "L4 CTO/VP at 05:00 UTC",
     ):
         assert level in text, (level, text)
-    await _click_as(h, people["oncall"], people["oncall"], "page_acknowledge")
+    await click_as(h, people["oncall"], people["oncall"], "page_acknowledge")
     [acked] = h.emu.dms(people["oncall"])
     assert "Acknowledged by" in str(acked["blocks"]) and "L2 Team lead at 03:30 UTC" in str(acked["blocks"])
     await h.advance(minutes=30)

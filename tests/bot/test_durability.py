@@ -351,7 +351,7 @@ async def test_sigterm_finishes_the_step_in_flight_and_leaves_the_rest_for_the_n
 async def test_an_alert_declaration_cut_by_sigkill_is_taken_over_after_the_lease_with_one_channel(
     tmp_path: Path, database_url: str
 ) -> None:
-    from tests.test_alertmanager import _alert, notification
+    from tests.harness import am_alert, am_notification
 
     token = "durability-am-token"
     (tmp_path / "incident-bot.toml").write_text(POLICY)
@@ -371,7 +371,7 @@ async def test_an_alert_declaration_cut_by_sigkill_is_taken_over_after_the_lease
         loop = asyncio.get_running_loop()
         try:
             emu.latency = 0.3  # Slack is slow: the kill lands after the channel exists, before the post
-            assert await alert(port, notification(_alert("api-1"))) == (200, "accepted")
+            assert await alert(port, am_notification(am_alert("api-1"))) == (200, "accepted")
             await emu.wait_for(lambda: emu.calls_to("conversations.create"), timeout=10)
             await kill(proc)
             killed_at = loop.time()
@@ -379,7 +379,7 @@ async def test_an_alert_declaration_cut_by_sigkill_is_taken_over_after_the_lease
             proc, _ = await serve(emu, tmp_path, SECRET, database_url=database_url, port=port, extra_env=env)
             # The dead replica's claim is still fresh: the next notification is stored, not refused
             # with a "being declared" 200 that Alertmanager would never retry.
-            regroup = notification(_alert("api-1"), _alert("api-2"))
+            regroup = am_notification(am_alert("api-1"), am_alert("api-2"))
             assert await alert(port, regroup) == (200, "accepted")
 
             def incident_channels() -> list[str]:

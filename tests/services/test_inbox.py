@@ -28,7 +28,7 @@ def policy_data() -> dict:
     return LEVELS
 
 
-def _team(h: Harness) -> None:
+def team(h: Harness) -> None:
     h.emu.add_user("oncall", user_id="U0ONCALL")
     h.emu.add_user("lead", user_id="U0LEAD")
 
@@ -75,7 +75,7 @@ async def test_a_postmessage_outage_after_declaring_loses_neither_the_post_nor_t
     harness: Harness,
 ) -> None:
     h = harness
-    _team(h)
+    team(h)
     h.emu.inject("chat.postMessage", status=500, seconds=20)
     result = await h.driver.command(h.alice, h.general, "declare sev2 Checkout is down")
     assert result.ok
@@ -94,7 +94,7 @@ async def test_a_postmessage_outage_after_declaring_loses_neither_the_post_nor_t
 
 async def test_a_lost_conversations_create_answer_still_ends_with_one_channel(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     h.emu.inject("conversations.create", status=500, after_effect=True)
     await h.command(h.alice, h.general, "declare sev3 Search is slow")
     made = [c for c in h.emu.state.channels.values() if c.name.startswith("incident-")]

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.manifest import render
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for d in ("bot", "handlers", "services") for p in (ROOT / d).rglob("*.py")]
 
 # Bot scopes each Web API method needs, from Slack's method documentation ("Required scopes").

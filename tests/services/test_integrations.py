@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from storage.models import OutboxMessage
-from tests.harness import Harness
+from tests.harness import Harness, team
 from tests.receivers import Receiver
-from tests.test_escalation import _team
 
 SECRET = "hook-secret-123"
 
@@ -81,7 +80,7 @@ def _events(r: Receiver, path: str) -> list[str]:
 
 async def test_webhooks_are_signed_and_carry_the_incident(harness: Harness, hooks: Receiver) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev2 Checkout is down")
     await h.tick()
     await h.command(h.alice, channel, "update identified Bad deploy")
@@ -185,7 +184,7 @@ async def test_pagerduty_trigger_acknowledge_resolve_share_a_dedup_key(
     harness: Harness, pagerduty: Receiver
 ) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev1 Payments down")
     await h.tick()
     [dm] = h.emu.dms("U0ONCALL")
@@ -208,7 +207,7 @@ async def test_an_acknowledgement_after_the_resolution_sends_nothing(
     harness: Harness, pagerduty: Receiver, hooks: Receiver
 ) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev1 Payments down")
     await h.tick()
     await h.command(h.alice, channel, "resolve Failed over")

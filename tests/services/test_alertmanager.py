@@ -14,10 +14,9 @@ from config.errors import ConfigError
 from config.policy import policy_from_dict
 from storage.models import AlertGroup, InboxItem, Incident, TimelineEntry
 from storage.repositories import IncidentRepo
-from tests.harness import Harness
+from tests.harness import Harness, am_alert, am_notification
 
 TOKEN = "am-secret-token"
-GROUP_KEY = '{}/{severity="critical"}:{alertname="HighErrorRate"}'
 # People on the escalation levels may resolve (the `[permissions]` default) and are paged by DM.
 LEVELS = {
     "escalation": {
@@ -35,40 +34,6 @@ STILL_FIRING = "still firing after resolution"
 @pytest.fixture
 def policy_data() -> dict[str, Any]:
     return LEVELS
-
-
-def _alert(
-    instance: str, status: str = "firing", fingerprint: str | None = None, value: str = "7.2%"
-) -> dict[str, Any]:
-    """`value` changes with every evaluation (as a templated `$value` does), so repeats differ."""
-    return {
-        "status": status,
-        "labels": {"alertname": "HighErrorRate", "severity": "critical", "instance": instance, "job": "api"},
-        "annotations": {
-            "summary": "5xx rate above 5% on checkout-api",
-            "description": f"<!channel> look: {value}",
-        },
-        "startsAt": "2026-11-22T02:58:00.000Z",
-        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-22T03:20:00.000Z",
-        "generatorURL": f"http://prometheus.example:9090/graph?g0.expr=rate%7Binstance%3D%22{instance}%22%7D",
-        "fingerprint": fingerprint or f"fp{instance.replace('-', '')}",
-    }
-
-
-def notification(*alerts: dict[str, Any], status: str = "firing") -> dict[str, Any]:
-    """A webhook body as Alertmanager 0.27 sends it."""
-    return {
-        "version": "4",
-        "groupKey": GROUP_KEY,
-        "truncatedAlerts": 0,
-        "status": status,
-        "receiver": "incident-bot",
-        "groupLabels": {"alertname": "HighErrorRate"},
-        "commonLabels": {"alertname": "HighErrorRate", "severity": "critical", "job": "api"},
-        "commonAnnotations": {"summary": "5xx rate above 5% on checkout-api"},
-        "externalURL": "http://alertmanager.example:9093",
-        "alerts": list(alerts),
-    }
 
 
 async def _post(h: Harness, body: Any, token: str | None = TOKEN) -> tuple[int, dict[str, Any]]:
@@ -115,7 +80,7 @@ def _still_firing(h: Harness, channel: str) -> list[dict[str, Any]]:
 
 async def _firing(h: Harness, *instances: str, value: str = "7.2%") -> str:
     """A firing notification of the group (a repeat when nothing else changed)."""
-    return await _delivered(h, notification(*(_alert(i, value=value) for i in instances)))
+    return await _delivered(h, am_notification(*(am_alert(i, value=value) for i in instances)))
 
 
 async def _resolve(h: Harness, channel: str) -> None:
@@ -128,7 +93,7 @@ async def _resolve(h: Harness, channel: str) -> None:
 async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothing(harness: Harness) -> None:
     h = harness
     await _with_token(h)
-    first = notification(_alert("api-1"))
+    first = am_notification(am_alert("api-1"))
     assert await _delivered(h, first) == "accepted"
     [channel] = _channels(h)
     async with h.bot.ctx.db.session() as s:
@@ -144,12 +109,14 @@ async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothin
     assert await _delivered(h, first) == "duplicate"  # redelivery
     assert len(h.emu.messages(channel)) == posts
 
-    regroup = notification(_alert("api-1"), _alert("api-2"))
+    regroup = am_notification(am_alert("api-1"), am_alert("api-2"))
     assert await _delivered(h, regroup) == "accepted"
     [update] = h.emu.messages(channel)[posts:]
     assert "1 new alert(s) firing" in str(update["blocks"]) and "instance=api-2" in str(update["blocks"])
 
-    resolved = notification(_alert("api-1", "resolved"), _alert("api-2", "resolved"), status="resolved")
+    resolved = am_notification(
+        am_alert("api-1", "resolved"), am_alert("api-2", "resolved"), status="resolved"
+    )
     assert await _delivered(h, resolved) == "accepted"
     assert "2 alert(s) resolved" in str(h.emu.messages(channel)[-1]["blocks"])
     async with h.bot.ctx.db.session() as s:
@@ -166,14 +133,14 @@ async def test_after_the_incident_is_resolved_a_new_firing_declares_again_only_a
 ) -> None:
     h = harness
     await _with_token(h)
-    repeat = notification(_alert("api-1"))  # Alertmanager repeats a static group byte for byte
+    repeat = am_notification(am_alert("api-1"))  # Alertmanager repeats a static group byte for byte
     await _delivered(h, repeat)
     [first] = _channels(h)
     await _resolve(h, first)
     await h.advance(minutes=30)
     assert await _delivered(h, repeat) == "accepted", "a repeat, not a duplicate"
     await h.advance(minutes=29)
-    await _delivered(h, notification(_alert("api-1"), _alert("api-2", fingerprint="fpnew")))
+    await _delivered(h, am_notification(am_alert("api-1"), am_alert("api-2", fingerprint="fpnew")))
     assert _channels(h) == [first], "within reopen_window (1h): no new incident"
     assert len(_still_firing(h, first)) == 2
     await h.advance(minutes=2)
@@ -229,7 +196,7 @@ async def test_flapping_around_a_resolution_declares_at_most_one_incident_per_wi
 ) -> None:
     h = harness
     await _with_token(h)
-    resolved = notification(_alert("api-1", "resolved"), status="resolved")
+    resolved = am_notification(am_alert("api-1", "resolved"), status="resolved")
 
     async def flap(rounds: int) -> None:
         for n in range(rounds):
@@ -270,7 +237,7 @@ async def test_reopen_window_is_a_duration_with_a_default_of_one_hour() -> None:
 async def test_severity_mapping_and_resolved_only_notifications(harness: Harness) -> None:
     h = harness
     await _with_token(h)
-    warn = notification(_alert("db-1"))
+    warn = am_notification(am_alert("db-1"))
     warn["groupKey"] = "warn-group"
     warn["commonLabels"]["severity"] = "warning"
     for a in warn["alerts"]:
@@ -279,7 +246,7 @@ async def test_severity_mapping_and_resolved_only_notifications(harness: Harness
     async with h.bot.ctx.db.session() as s:
         inc = await IncidentRepo(s).by_channel(_channels(h)[0])
     assert inc is not None and inc.severity == "SEV3"
-    stale = notification(_alert("x", "resolved"), status="resolved")
+    stale = am_notification(am_alert("x", "resolved"), status="resolved")
     stale["groupKey"] = "never-seen"
     assert await _delivered(h, stale) == "accepted"
     assert len(_channels(h)) == 1, "nothing firing and no incident: ignored"
@@ -288,7 +255,7 @@ async def test_severity_mapping_and_resolved_only_notifications(harness: Harness
 async def test_malformed_payloads_get_400_with_the_reason(harness: Harness) -> None:
     h = harness
     await _with_token(h)
-    good = notification(_alert("api-1"))
+    good = am_notification(am_alert("api-1"))
     cases: list[tuple[Any, str]] = [(b"not json", "not JSON"), (b"[]", "JSON object")]
     for key, value, reason in [
         ("version", "3", "version"),
@@ -311,14 +278,14 @@ async def test_malformed_payloads_get_400_with_the_reason(harness: Harness) -> N
 async def test_nul_bytes_and_invalid_unicode_anywhere_get_400_and_create_nothing(harness: Harness) -> None:
     h = harness
     await _with_token(h)
-    good = json.dumps(notification(_alert("api-1"))).encode()
+    good = json.dumps(am_notification(am_alert("api-1"))).encode()
     annotation = good.replace(b"look: ", b"look\\u0000: ")
     label_key = good.replace(b'"job": "api"}, "annot', b'"jo\\u0000b": "api"}, "annot')
     surrogate = good.replace(b"5xx rate", b"5xx \\ud800rate", 1)
     receiver = good.replace(b'"receiver": "incident-bot"', b'"receiver": "a\\u0000"')
     unknown_field = good.replace(b'"version": "4"', b'"x": [{"y": "\\udfff"}], "version": "4"')
     latin1 = good.replace(b"look: ", "look é: ".encode("latin-1"))
-    utf16 = json.dumps(notification(_alert("api-1"))).encode("utf-16")
+    utf16 = json.dumps(am_notification(am_alert("api-1"))).encode("utf-16")
     cases = [
         (annotation, "alerts[0].annotations.description contains a NUL byte"),
         (label_key, 'alerts[0].labels: a key ("jo\\u0000b") contains a NUL byte'),
@@ -342,11 +309,11 @@ async def test_nul_bytes_and_invalid_unicode_anywhere_get_400_and_create_nothing
 
 async def test_token_is_required_and_the_endpoint_is_off_without_one(harness: Harness) -> None:
     h = harness
-    status, _ = await _post(h, notification(_alert("api-1")))
+    status, _ = await _post(h, am_notification(am_alert("api-1")))
     assert status == 404, "no ALERTMANAGER_TOKEN: the endpoint does not exist"
     await _with_token(h)
-    assert (await _post(h, notification(_alert("api-1")), token=None))[0] == 401
-    assert (await _post(h, notification(_alert("api-1")), token="wrong"))[0] == 401
+    assert (await _post(h, am_notification(am_alert("api-1")), token=None))[0] == 401
+    assert (await _post(h, am_notification(am_alert("api-1")), token="wrong"))[0] == 401
     assert h.emu.calls_to("conversations.create") == []
 
 
@@ -355,7 +322,7 @@ async def test_the_same_notification_from_two_alertmanagers_at_once_declares_onc
 
     h = harness
     await _with_token(h)
-    body = notification(_alert("api-1"))
+    body = am_notification(am_alert("api-1"))
     answers = await asyncio.gather(*(_post(h, body) for _ in range(3)))
     assert sorted(a[1]["status"] for a in answers) == ["accepted", "duplicate", "duplicate"]
     assert {a[0] for a in answers} == {200}
@@ -369,7 +336,7 @@ async def test_a_notification_given_up_is_taken_up_again_when_alertmanager_repea
     h = harness
     await _with_token(h)
     h.emu.inject("conversations.create", status=503, seconds=2 * 3600)
-    body = notification(_alert("api-1"))
+    body = am_notification(am_alert("api-1"))
     assert await _delivered(h, body) == "accepted"
     for _ in range(40):  # retried for an hour, then given up: said in the announce channel
         await h.advance(minutes=2)

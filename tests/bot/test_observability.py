@@ -6,8 +6,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness import Harness
-from tests.test_escalation import LEVELS, _team
+from tests.harness import LEVELS, Harness, team
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ async def _scrape(h: Harness) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
 
 async def test_metrics_move_with_the_incident_lifecycle(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     before = await _scrape(h)
     assert before[("incident_bot_open_incidents", (("severity", "SEV1"),))] == 0
     sev1 = await h.declare("sev1 Payments down")
@@ -121,7 +120,7 @@ async def test_stats_report_mtta_and_mttr_from_recorded_times(harness: Harness) 
     import sys
 
     h = harness
-    _team(h)
+    team(h)
     plan = [("sev1 One", 3, 40), ("sev1 Two", 5, 60), ("sev2 Three", None, 20)]
     for text, ack_after, resolve_after in plan:
         channel = await h.declare(text)

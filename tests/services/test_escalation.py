@@ -8,20 +8,7 @@ from datetime import timedelta
 import pytest
 
 from storage.repositories import IncidentRepo
-from tests.harness import Harness
-
-LEVELS = {
-    "escalation": {
-        "levels": [
-            {"name": "L1", "title": "On-call engineer", "users": ["U0ONCALL"], "after": "0s"},
-            {"name": "L2", "title": "Team lead", "users": ["U0LEAD"], "after": "30m"},
-            {"name": "L3", "title": "Engineering manager", "usergroup": "S0MANAGERS", "after": "1h"},
-            {"name": "L4", "title": "CTO/VP", "users": ["U0CTO"], "after": "2h"},
-        ],
-        "reach": {"sev1": "L4", "sev2": "L3", "sev3": "L2", "sev4": "L1"},
-    }
-}
-PEOPLE = {"U0ONCALL": "oncall", "U0LEAD": "lead", "U0EM": "em", "U0CTO": "cto"}
+from tests.harness import LEVELS, PEOPLE, Harness, click_as, paged, team
 
 
 @pytest.fixture
@@ -29,40 +16,21 @@ def policy_data() -> dict:
     return LEVELS
 
 
-def _team(h: Harness) -> None:
-    for user_id, name in PEOPLE.items():
-        h.emu.add_user(name, user_id=user_id)
-    h.emu.add_usergroup("managers", ["U0EM"], group_id="S0MANAGERS")
-
-
-def _paged(h: Harness) -> list[str]:
-    """Who got a page DM so far, in order."""
-    out = []
-    for call in h.emu.calls_to("chat.postMessage"):
-        if "You are paged" in str(call.params.get("blocks")):
-            opened = h.emu.calls_to("conversations.open")
-            [user] = {
-                c.params["users"] for c in opened if c.response["channel"]["id"] == call.params["channel"]
-            }
-            out.append(user)
-    return out
-
-
 async def test_levels_fall_due_at_their_minute_and_sev3_stops_at_l2(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     sev2 = await h.declare("sev2 Checkout is down")
     sev3 = await h.declare("sev3 Search is slow")
     await h.tick()
-    assert sorted(_paged(h)) == ["U0ONCALL", "U0ONCALL"]
+    assert sorted(paged(h)) == ["U0ONCALL", "U0ONCALL"]
     await h.advance(minutes=29, seconds=59)
-    assert len(_paged(h)) == 2, "L2 is not due before 30 minutes"
+    assert len(paged(h)) == 2, "L2 is not due before 30 minutes"
     await h.advance(seconds=1)
-    assert _paged(h)[2:] == ["U0LEAD", "U0LEAD"]
+    assert paged(h)[2:] == ["U0LEAD", "U0LEAD"]
     await h.advance(minutes=30)
-    assert _paged(h)[4:] == ["U0EM"], "L3 (a user group) for the SEV2 only"
+    assert paged(h)[4:] == ["U0EM"], "L3 (a user group) for the SEV2 only"
     await h.advance(hours=5)
-    assert _paged(h)[5:] == [], "SEV2 reaches L3, SEV3 reaches L2: nobody else, ever"
+    assert paged(h)[5:] == [], "SEV2 reaches L3, SEV3 reaches L2: nobody else, ever"
     [page] = h.emu.dms("U0EM")
     text = str(page["blocks"])
     for expected in (
@@ -86,19 +54,19 @@ async def test_levels_fall_due_at_their_minute_and_sev3_stops_at_l2(harness: Har
 
 async def test_resolve_cancels_pending_pages_and_reminders(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev1 Database down")
     await h.tick()
     await h.advance(minutes=10)
     await h.command(h.alice, channel, "resolve Failover completed")
     await h.advance(hours=3)
-    assert _paged(h) == ["U0ONCALL"]
+    assert paged(h) == ["U0ONCALL"]
     assert not [m for m in h.emu.messages(channel) if "status update is due" in str(m)]
 
 
 async def test_acknowledge_invites_records_and_updates_the_dm(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev2 Checkout is down")
     await h.advance(minutes=4)
     [dm] = h.emu.dms("U0ONCALL")
@@ -118,51 +86,51 @@ async def test_acknowledge_invites_records_and_updates_the_dm(harness: Harness) 
 
 async def test_escalate_now_pages_the_next_level_once(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev2 Checkout is down")
     await h.advance(minutes=5)
     [dm] = h.emu.dms("U0ONCALL")
     dm_channel = h.emu.state.open_dm("U0ONCALL").id
     await h.driver.click("U0ONCALL", dm_channel, dm["ts"], "page_escalate")
     await h.idle()
-    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    assert paged(h) == ["U0ONCALL", "U0LEAD"]
     await h.advance(minutes=30)  # L2's own time passes: skipped, not repeated
-    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    assert paged(h) == ["U0ONCALL", "U0LEAD"]
     await h.command(h.alice, channel, "escalate")
-    assert _paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"]
+    assert paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"]
     await h.advance(hours=3)
-    assert _paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"]
+    assert paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"]
 
 
 async def test_raising_severity_after_90_minutes_pages_l3_at_once(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev3 Search is slow")
     await h.advance(minutes=90)
-    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    assert paged(h) == ["U0ONCALL", "U0LEAD"]
     await h.command(h.alice, channel, "severity sev1")
     await h.tick()
-    assert _paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"], "L3 was due at 1h: paged at once"
+    assert paged(h) == ["U0ONCALL", "U0LEAD", "U0EM"], "L3 was due at 1h: paged at once"
     await h.advance(minutes=29)
-    assert len(_paged(h)) == 3
+    assert len(paged(h)) == 3
     await h.advance(minutes=1)
-    assert _paged(h)[-1] == "U0CTO", "L4 at 2h"
+    assert paged(h)[-1] == "U0CTO", "L4 at 2h"
     assert any("raised the severity" in str(m) for m in h.emu.messages(channel))
 
 
 async def test_lowering_severity_cancels_levels_out_of_reach(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev1 Payments down")
     await h.advance(minutes=10)
     await h.command(h.alice, channel, "sev p3")
     await h.advance(hours=3)
-    assert _paged(h) == ["U0ONCALL"]
+    assert paged(h) == ["U0ONCALL"]
 
 
 async def test_reminders_at_30_minutes_for_sev2_and_none_after_an_update(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     quiet = await h.declare("sev2 Checkout is down")
     busy = await h.declare("sev2 Login is down")
 
@@ -185,7 +153,7 @@ async def test_reminders_at_30_minutes_for_sev2_and_none_after_an_update(harness
 
 async def test_a_page_due_while_the_bot_was_down_is_sent_once_marked_late(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     await h.declare("sev2 Checkout is down")
     await h.tick()
     await h.advance(minutes=20)
@@ -194,14 +162,14 @@ async def test_a_page_due_while_the_bot_was_down_is_sent_once_marked_late(harnes
     await h.restart()
     await h.tick()
     await h.tick()
-    assert _paged(h) == ["U0ONCALL", "U0LEAD"]
+    assert paged(h) == ["U0ONCALL", "U0LEAD"]
     [page] = h.emu.dms("U0LEAD")
     assert "late: was due 2026-11-22 03:30 UTC" in page["text"]
 
 
 async def test_status_lists_open_escalations(harness: Harness) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev2 Checkout is down")
     await h.tick()
     await h.command(h.alice, channel, "status")
@@ -215,7 +183,7 @@ async def test_two_replicas_ticking_together_page_exactly_once(harness: Harness)
     from bot.runtime import Bot
 
     h = harness
-    _team(h)
+    team(h)
     other = Bot(h.settings(), h.policy, clock=h.clock, scheduler=False)
     await other.start(run_migrations=False)
     try:
@@ -240,44 +208,20 @@ async def test_two_replicas_ticking_together_page_exactly_once(harness: Harness)
         await other.stop()
 
 
-async def _click_as(h: Harness, user: str, owner: str, action_id: str) -> None:
-    """`user` clicks a button of the page DM sent to `owner` (a forwarded or shared page)."""
-    import json
-    from urllib.parse import urlencode
-
-    from slack_emulator import payloads
-    from slack_emulator.render import buttons
-
-    ws = h.emu.state
-    ch = ws.open_dm(owner)
-    msg = ch.find(h.emu.dms(owner)[-1]["ts"])
-    assert msg is not None
-    button = next(b for b in buttons(msg.blocks) if b.action_id == action_id)
-    payload = payloads.block_actions(
-        ws, user, ch, ws.message_dict(msg), button, ws.response_url(user, ch.id, msg.ts),
-        ws.issue_trigger(user), ws.next_ts(), False,
-    )  # fmt: skip
-    result = await h.driver.post_raw(
-        urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
-    )
-    assert result.ok
-    await h.idle()
-
-
 async def test_only_the_person_paged_or_their_level_acknowledges_and_never_after_resolution(
     harness: Harness,
 ) -> None:
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev2 Checkout is down")
     await h.tick()
-    await _click_as(h, "U0LEAD", "U0ONCALL", "page_acknowledge")
+    await click_as(h, "U0LEAD", "U0ONCALL", "page_acknowledge")
     assert "only they or someone on L1" in h.emu.responses[-1]["text"]
     async with h.bot.ctx.db.session() as s:
         inc = await IncidentRepo(s).by_channel(channel)
     assert inc is not None and inc.acknowledged_at is None
     await h.command(h.alice, channel, "resolve Rolled back")
-    await _click_as(h, "U0ONCALL", "U0ONCALL", "page_acknowledge")
+    await click_as(h, "U0ONCALL", "U0ONCALL", "page_acknowledge")
     assert "already resolved" in h.emu.responses[-1]["text"]
     _, entries = await h.bot.ctx.timeline.entries(channel)
     assert not [e for e in entries if e.kind == "acknowledged"]
@@ -292,7 +236,7 @@ async def test_a_reminder_without_a_commander_speaks_to_the_first_level_never_to
     from storage.models import Incident
 
     h = harness
-    _team(h)
+    team(h)
     channel = await h.declare("sev2 Checkout is down")
     async with h.bot.ctx.db.session() as s:  # as an Alertmanager declaration: nobody took command yet
         await s.execute(update(Incident).where(Incident.channel_id == channel).values(commander_id=None))
