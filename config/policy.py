@@ -21,8 +21,9 @@ from pydantic import (
 from config.durations import parse_duration
 from config.errors import ConfigError
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
+from domain.severity import VALID_SEVERITIES, Severity
 
-SEVERITY_KEYS = ("sev1", "sev2", "sev3", "sev4")
+SEVERITY_KEYS = tuple(severity.key for severity in Severity)
 
 
 def _duration(value: Any) -> timedelta:
@@ -114,9 +115,9 @@ class Escalation(_Strict):
                 raise ValueError(f"reach.{key} names unknown level {getattr(self.reach, key)!r}")
         return self
 
-    def reach_index(self, severity_key: str) -> int:
-        """Index of the highest level a severity (`sev1`..`sev4`) pages."""
-        target = getattr(self.reach, severity_key)
+    def reach_index(self, severity: Severity) -> int:
+        """Index of the highest level a severity pages."""
+        target = getattr(self.reach, severity.key)
         return [lvl.name for lvl in self.levels].index(target)
 
 
@@ -128,9 +129,9 @@ class Updates(_Strict):
     sev3: OptionalDuration = timedelta(hours=24)
     sev4: OptionalDuration = None
 
-    def cadence(self, severity_key: str) -> timedelta | None:
-        """The update interval for `sev1`..`sev4`."""
-        return getattr(self, severity_key)
+    def cadence(self, severity: Severity) -> timedelta | None:
+        """The update interval of a severity."""
+        return getattr(self, severity.key)
 
 
 class Timeline(_Strict):
@@ -139,26 +140,29 @@ class Timeline(_Strict):
     emoji: tuple[str, ...] = ("pushpin",)
 
 
-def _severity_key(value: Any) -> str:
-    text = str(value).strip().lower().replace("-", "")
-    aliases = {"p0": "sev1", "p1": "sev2", "p2": "sev3", "p3": "sev4"}
-    text = aliases.get(text, text)
-    if text not in SEVERITY_KEYS:
-        raise ValueError(f"unknown severity {value!r} (use sev1..sev4 or P0..P3)")
-    return text
+def _severity(value: Any) -> Severity:
+    severity = value if isinstance(value, Severity) else Severity.parse(str(value))
+    if severity is None:
+        raise ValueError(f"unknown severity {value!r} (use {VALID_SEVERITIES})")
+    return severity
 
 
-SeverityKey = Annotated[str, BeforeValidator(_severity_key)]
+SeverityName = Annotated[Severity, BeforeValidator(_severity)]
 
 
 class Alertmanager(_Strict):
     """How Alertmanager's `severity` label maps to incident severities, and how long after a human
     resolved a group's incident its alerts still firing are reported there instead of declaring anew."""
 
-    severity_map: dict[str, SeverityKey] = Field(
-        default_factory=lambda: {"critical": "sev1", "error": "sev2", "warning": "sev3", "info": "sev4"}
+    severity_map: dict[str, SeverityName] = Field(
+        default_factory=lambda: {
+            "critical": Severity.SEV1,
+            "error": Severity.SEV2,
+            "warning": Severity.SEV3,
+            "info": Severity.SEV4,
+        }
     )
-    default_severity: SeverityKey = "sev3"
+    default_severity: SeverityName = Severity.SEV3
     reopen_window: Duration = timedelta(hours=1)
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from domain.severity import UPDATE_STATUSES, VALID_SEVERITIES, Severity, Status
+from messages.text import flatten as text_flatten
 
 MAX_TITLE = 200
 MAX_TEXT = 2900
@@ -41,19 +42,9 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-_TOKEN = re.compile(r"<([@#!])([^<>|]*)(?:\|([^<>]*))?>")
-
-
 def flatten(text: str) -> str:
-    """Plain text for titles: `<@U1|ann>` → `@ann`, `<!channel>` → `@channel`, spaces collapsed."""
-
-    def repl(m: re.Match[str]) -> str:
-        sigil, ident, label = m.groups()
-        if sigil == "!":
-            return "@" + (label or ident.split("^")[0]).lstrip("@")
-        return ("@" if sigil == "@" else "#") + (label or ident)
-
-    return " ".join(_TOKEN.sub(repl, text).split())
+    """Plain text for titles: Slack's tokens as words (`<@U1|ann>` → `@ann`), spaces collapsed."""
+    return " ".join(text_flatten(text).split())
 
 
 def title_of(raw: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain.severity import Severity
 from messages.blocks import Message, context, header, section
 from messages.text import entities, guard
 
@@ -27,7 +28,11 @@ def help_message(commands: Sequence[tuple[str, str]]) -> Message:
         blocks=[
             header("incident-bot commands"),
             section(body),
-            context("Severity: SEV1 critical · SEV2 major · SEV3 minor · SEV4 low (P0–P3 work too)."),
+            context(
+                "Severity: "
+                + " · ".join(f"{sev} {sev.label.lower()}" for sev in Severity)
+                + " (P0–P3 work too)."
+            ),
         ],
     )
 

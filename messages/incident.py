@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from config.durations import format_duration
 from domain.records import Incident, IncidentUpdate
-from domain.severity import Severity, Status
+from domain.severity import Status
 from messages.blocks import (
     Message,
     context,
@@ -31,10 +31,6 @@ CHECKLIST = (
 )
 
 
-def _sev(incident: Incident) -> Severity:
-    return Severity(incident.severity)
-
-
 def _status(incident: Incident) -> Status:
     return Status(incident.status)
 
@@ -49,7 +45,7 @@ def _next_update(due: datetime | None) -> str:
 
 def incident_topic(incident: Incident) -> str:
     """Channel topic: severity, status, commander, title (250 characters at most)."""
-    sev, status = _sev(incident), _status(incident)
+    sev, status = incident.severity, _status(incident)
     commander = f"<@{incident.commander_id}>" if incident.commander_id else "unassigned"
     head = f"{sev.value} · {status.label} · IC {commander} · "
     return head + truncate(plain(incident.title), 250 - len(head))
@@ -72,7 +68,7 @@ def impact_text(incident: Incident) -> str | None:
 
 def initial(incident: Incident) -> Message:
     """First post in the incident channel, pinned: what, how bad, who leads, when next."""
-    sev, status = _sev(incident), _status(incident)
+    sev, status = incident.severity, _status(incident)
     impact = impact_mrkdwn(incident) or "_Not assessed yet: who is affected, and how?_"
     blocks = [
         header(f"{sev.value} · {incident.ref}: {incident.title}"),
@@ -97,7 +93,7 @@ def initial(incident: Incident) -> Message:
 
 def announcement(incident: Incident) -> Message:
     """The note in the announce channel pointing people at the incident channel."""
-    sev = _sev(incident)
+    sev = incident.severity
     line = (
         f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n"
         f"Join <#{incident.channel_id}> · Commander {_person(incident.commander_id)} · {incident.ref}"
@@ -110,7 +106,7 @@ def announcement(incident: Incident) -> Message:
 
 def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message:
     """A status update in the incident channel."""
-    sev, status = _sev(incident), _status(incident)
+    sev, status = incident.severity, _status(incident)
     moved = f"{previous.label} → {status.label}" if previous != status else status.label
     blocks = [
         header(f"Update · {incident.ref} · {status.label}"),
@@ -130,7 +126,7 @@ def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message
 def follow_ups(incident: Incident) -> list[str]:
     """Post-incident follow-ups; SEV1/SEV2 owe a postmortem within 48 hours."""
     items = []
-    if _sev(incident).rank <= 2 and incident.resolved_at:
+    if incident.severity.rank <= 2 and incident.resolved_at:
         due = incident.resolved_at + POSTMORTEM_DUE
         items.append(f"*Postmortem due {utc(due)}* (within 48 h), owner {_person(incident.commander_id)}")
     else:
@@ -140,7 +136,7 @@ def follow_ups(incident: Incident) -> list[str]:
 
 def resolution(incident: Incident) -> Message:
     """The resolution post: duration, summary, follow-ups."""
-    sev = _sev(incident)
+    sev = incident.severity
     resolved = incident.resolved_at or incident.declared_at
     duration = format_duration(resolved - incident.declared_at)
     todo = "\n".join(f"• {item}" for item in follow_ups(incident))
@@ -163,7 +159,7 @@ def resolution(incident: Incident) -> Message:
 
 def resolution_announcement(incident: Incident) -> Message:
     """The note in the announce channel that the incident is over."""
-    sev = _sev(incident)
+    sev = incident.severity
     duration = format_duration((incident.resolved_at or incident.declared_at) - incident.declared_at)
     line = (
         f":white_check_mark: *{sev.value} incident resolved* after {duration}: {escape(incident.title)}\n"

@@ -25,7 +25,7 @@ def page_dm(
 ) -> Message:
     """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now; which
     levels follow unless the incident is resolved first."""
-    sev = Severity(incident.severity)
+    sev = incident.severity
     age = format_duration(now - incident.declared_at)
     late = f" · :hourglass: late: was due {utc(late_since)} while the bot was down" if late_since else ""
     who = f"{level_name} {level_title}".strip()
@@ -84,7 +84,7 @@ def page_acknowledged(
     incident: Incident, level_name: str, by: str, at: datetime, upcoming: list[tuple[str, str, datetime]]
 ) -> Message:
     """The page DM after Acknowledge: the buttons give way to who and when, and what still follows."""
-    sev = Severity(incident.severity)
+    sev = incident.severity
     notes = [context(still_escalates(upcoming))] if upcoming else []
     return Message(
         text=f"{incident.ref} page acknowledged by <@{by}> at {utc_time(at)}",
@@ -114,7 +114,7 @@ def reminder(
 
 def severity_changed(incident: Incident, old: str, by: str) -> Message:
     """Posted in the channel when the severity changes."""
-    sev = Severity(incident.severity)
+    sev = incident.severity
     word = "raised" if sev.rank < Severity(old).rank else "lowered"
     line = (
         f"{sev.emoji} <@{by}> {word} the severity of {incident.ref} "

@@ -8,7 +8,7 @@ from typing import Any
 
 from config.durations import format_duration
 from domain.records import Incident, TimelineEntry
-from domain.severity import Severity, Status
+from domain.severity import Status
 from messages.incident import impact_text
 from messages.text import code, entities, unfence
 from messages.timeline import entry_text
@@ -50,7 +50,7 @@ class Postmortem:
         inc = self.incident
         commander, comms = self.person(inc.commander_id), self.person(inc.comms_id or inc.commander_id)
         end = inc.resolved_at or inc.declared_at
-        due_pm = (end + POSTMORTEM_DUE).strftime("%Y-%m-%d") if Severity(inc.severity).rank <= 2 else None
+        due_pm = (end + POSTMORTEM_DUE).strftime("%Y-%m-%d") if inc.severity.rank <= 2 else None
         week = (end + timedelta(days=7)).strftime("%Y-%m-%d")
         return [
             {"action": "Complete and publish this postmortem", "owner": commander, "due": due_pm},
@@ -129,7 +129,7 @@ def _cell(text: str) -> str:
 def markdown(pm: Postmortem) -> str:
     """The blameless postmortem draft, following the runbooks' template."""
     inc = pm.incident
-    sev, status = Severity(inc.severity), Status(inc.status)
+    sev, status = inc.severity, Status(inc.status)
     spans_days = len({e.at.date() for e in pm.entries} | {inc.declared_at.date()}) > 1 or (
         inc.resolved_at is not None and inc.resolved_at.date() != inc.declared_at.date()
     )

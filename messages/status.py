@@ -6,7 +6,7 @@ from datetime import datetime
 
 from config.durations import format_duration
 from domain.records import Incident, IncidentUpdate
-from domain.severity import Severity, Status
+from domain.severity import Status
 from messages.blocks import Message, context, fields, header, section, truncate, utc
 from messages.text import escape
 
@@ -19,7 +19,7 @@ def status_summary(
     incident: Incident, last: IncidentUpdate | None, now: datetime, open_pages: list[str] | None = None
 ) -> Message:
     """Severity, status, roles, age, last update and open escalations of one incident."""
-    sev, status = Severity(incident.severity), Status(incident.status)
+    sev, status = incident.severity, Status(incident.status)
     end = incident.resolved_at or now
     age = format_duration(end - incident.declared_at)
     if last is None:
@@ -54,9 +54,9 @@ def incident_list(incidents: list[Incident], now: datetime) -> Message:
     """Open incidents, worst severity first, with channel and age."""
     if not incidents:
         return Message(text=":white_check_mark: No open incidents.")
-    ordered = sorted(incidents, key=lambda i: (Severity(i.severity).rank, i.declared_at))
+    ordered = sorted(incidents, key=lambda i: (i.severity.rank, i.declared_at))
     lines = [
-        f"{Severity(i.severity).emoji} *{i.severity}* {i.ref} <#{i.channel_id}> · "
+        f"{i.severity.emoji} *{i.severity}* {i.ref} <#{i.channel_id}> · "
         f"{Status(i.status).label} · {format_duration(now - i.declared_at)} · "
         f"{escape(truncate(i.title, 120))}"
         for i in ordered

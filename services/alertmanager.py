@@ -47,10 +47,8 @@ class AlertIntake:
         labels = [n.common_labels.get("severity")] + [
             a.labels.get("severity") for a in n.alerts if a.status == "firing"
         ]
-        found = [
-            Severity(am.severity_map[x.lower()].upper()) for x in labels if x and x.lower() in am.severity_map
-        ]
-        return min(found, key=lambda s: s.rank) if found else Severity(am.default_severity.upper())
+        found = [am.severity_map[x.lower()] for x in labels if x and x.lower() in am.severity_map]
+        return min(found, key=lambda s: s.rank) if found else am.default_severity
 
     def title(self, n: Notification) -> str:
         """`alertname: summary`, from the common labels and annotations (else the first firing alert)."""

@@ -218,7 +218,7 @@ class Escalation:
         if incident is None or not incident.is_open:
             await self._skip(claim, "resolved")
             return
-        cadence = self.policy.updates.cadence(incident.severity.lower())
+        cadence = self.policy.updates.cadence(incident.severity)
         if cadence is None or (incident.next_update_due and incident.next_update_due > claim.due_at):
             await self._skip(claim, "update posted")
             return
@@ -383,7 +383,7 @@ class Escalation:
             f"{incident.severity} reaches {top.name} ({top.title}), which has already been paged; "
             f"{wanted.name} ({wanted.title}) is beyond it."
         )
-        enough = [sev for sev in reversed(Severity) if reach(self.policy, sev.value) >= index]
+        enough = [sev for sev in reversed(Severity) if reach(self.policy, sev) >= index]
         if not enough:
             return said + " No severity pages it."
         return said + f" To page {wanted.name}, raise the severity: `/incident severity {enough[0].key}`."

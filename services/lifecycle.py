@@ -56,7 +56,7 @@ class Lifecycle:
 
     def next_update_due(self, severity: Severity, since: datetime) -> datetime | None:
         """When the commander owes the next update, from the severity's cadence."""
-        return plans.next_update_due(self.policy, severity.value, since)
+        return plans.next_update_due(self.policy, severity, since)
 
     async def _load(self, incident_id: int) -> Incident:
         async with self.db.session() as s:
@@ -72,12 +72,12 @@ class Lifecycle:
             now = steps.at
             incident = await _open_for_update(s, channel_id, "severity")
             old = incident.severity
-            if old == severity.value:
+            if old == severity:
                 raise IncidentError(f"{incident.ref} is already {old}.")
-            incident.severity = severity.value
+            incident.severity = severity
             last = await IncidentRepo(s).last_update(incident.id)
             incident.next_update_due = plans.next_update_due(
-                self.policy, severity.value, last.posted_at if last else incident.declared_at
+                self.policy, severity, last.posted_at if last else incident.declared_at
             )
             schedule = ScheduleRepo(s)
             await plans.replan_severity(schedule, self.policy, incident, old, now)
@@ -121,7 +121,7 @@ class Lifecycle:
                 channel_name=channel.name,
                 title=title,
                 impact=impact or None,
-                severity=severity.value,
+                severity=severity,
                 status=Status.INVESTIGATING.value,
                 commander_id=declared_by,
                 declared_by=declared_by,
@@ -251,7 +251,7 @@ class Lifecycle:
             previous = Status(incident.status)
             new_status = status or previous
             incident.status = new_status.value
-            incident.next_update_due = self.next_update_due(Severity(incident.severity), now)
+            incident.next_update_due = self.next_update_due(incident.severity, now)
             upd = await IncidentRepo(s).add_update(
                 IncidentUpdate(
                     incident_id=incident.id,

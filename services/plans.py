@@ -10,14 +10,14 @@ from storage.models import Incident
 from storage.schedule import CANCELLED, CLAIMED, DONE, PAGE, REMINDER, ScheduleRepo
 
 
-def reach(policy: Policy, severity: str) -> int:
+def reach(policy: Policy, severity: Severity) -> int:
     """Index of the highest level this severity pages."""
-    return policy.escalation.reach_index(Severity(severity).key)
+    return policy.escalation.reach_index(severity)
 
 
-def next_update_due(policy: Policy, severity: str, since: datetime) -> datetime | None:
+def next_update_due(policy: Policy, severity: Severity, since: datetime) -> datetime | None:
     """The update deadline after `since` (None when the severity has no cadence)."""
-    cadence = policy.updates.cadence(Severity(severity).key)
+    cadence = policy.updates.cadence(severity)
     return since + cadence if cadence else None
 
 
@@ -38,7 +38,7 @@ async def replan_reminder(repo: ScheduleRepo, incident: Incident, now: datetime,
 
 
 async def replan_severity(
-    repo: ScheduleRepo, policy: Policy, incident: Incident, old: str, now: datetime
+    repo: ScheduleRepo, policy: Policy, incident: Incident, old: Severity, now: datetime
 ) -> None:
     """After a severity change: plan newly reached levels (at once if past due), cancel those out of reach."""
     old_top, new_top = reach(policy, old), reach(policy, incident.severity)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from config.durations import format_duration
+from domain.severity import Severity
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+SEVERITIES = tuple(Severity)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -10,6 +10,7 @@ import pytest
 
 from config.errors import ConfigError
 from config.policy import Policy, load_policy, policy_from_dict
+from domain.severity import Severity
 
 FULL = """
 announce_channel = "C0INCIDENTS"
@@ -47,10 +48,10 @@ def test_defaults_follow_the_runbooks() -> None:
         ("L3", timedelta(hours=1)),
         ("L4", timedelta(hours=2)),
     ]
-    assert [policy.escalation.reach_index(k) for k in ("sev1", "sev2", "sev3", "sev4")] == [3, 2, 1, 0]
-    assert policy.updates.cadence("sev1") == timedelta(minutes=15)
-    assert policy.updates.cadence("sev2") == timedelta(minutes=30)
-    assert policy.updates.cadence("sev4") is None
+    assert [policy.escalation.reach_index(s) for s in Severity] == [3, 2, 1, 0]
+    assert policy.updates.cadence(Severity.SEV1) == timedelta(minutes=15)
+    assert policy.updates.cadence(Severity.SEV2) == timedelta(minutes=30)
+    assert policy.updates.cadence(Severity.SEV4) is None
     assert policy.timeline.emoji == ("pushpin",)
 
 
