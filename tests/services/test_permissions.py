@@ -9,19 +9,9 @@ import pytest
 
 from storage.inbox import InboxRepo
 from storage.repositories import IncidentRepo
-from tests.harness import Harness, click_as
+from tests.harness import LEVELS, Harness, click_as
 
-POLICY: dict[str, Any] = {
-    "escalation": {
-        "levels": [
-            {"name": "L1", "title": "On-call engineer", "users": ["U0ONCALL"], "after": "0s"},
-            {"name": "L2", "title": "Team lead", "users": ["U0LEAD"], "after": "30m"},
-            {"name": "L3", "title": "Engineering manager", "usergroup": "S0MANAGERS", "after": "1h"},
-            {"name": "L4", "title": "CTO/VP", "users": ["U0CTO"], "after": "2h"},
-        ],
-    },
-    "permissions": {"responders_usergroup": "S0SRE"},
-}
+POLICY: dict[str, Any] = {**LEVELS, "permissions": {"responders_usergroup": "S0SRE"}}
 
 
 @pytest.fixture
