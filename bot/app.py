@@ -10,13 +10,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.policy import Policy
 from config.settings import Settings
 from services.alertmanager import AlertIntake
-from services.clock import Clock, SystemClock
+from services.clock import Clock
 from services.context import BotContext
 from services.escalation import Escalation
 from services.inbox import Inbox
 from services.inbox_worker import InboxWorker
 from services.lifecycle import Lifecycle
 from services.metrics import InstrumentedWebClient, Metrics, retry_handlers
+from services.oncall import OnCall
 from services.outbox import Outbox
 from services.permissions import Permissions
 from services.roles import Roles
@@ -52,18 +53,18 @@ def build_context(
     settings: Settings,
     policy: Policy,
     db: Database,
-    clock: Clock | None = None,
-    session: aiohttp.ClientSession | None = None,
-    http: httpx.AsyncClient | None = None,
+    clock: Clock,
+    session: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
 ) -> BotContext:
-    """Wire the domain services for one process."""
-    clock = clock or SystemClock()
+    """Wire the domain services for one process: each is built once here and handed what it needs."""
     metrics = Metrics()
     client = build_client(settings, metrics, session)
     slack = SlackOps(client)
     outbox = Outbox(db, policy, clock, http)
     lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox)
     timeline = Timeline(db, slack, policy, clock, metrics)
+    oncall = OnCall(db, slack, policy, clock, http)
     tasks = BackgroundTasks()
     inbox = Inbox(db, clock, metrics)
     worker = InboxWorker(db, clock, policy, metrics, slack)
@@ -79,8 +80,9 @@ def build_context(
         lifecycle=lifecycle,
         timeline=timeline,
         roles=Roles(db, slack, clock),
+        oncall=oncall,
         permissions=Permissions(db, slack, policy),
-        escalation=Escalation(db, slack, policy, clock, metrics, outbox),
+        escalation=Escalation(db, slack, policy, clock, metrics, outbox, oncall),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, http),
         alerts=AlertIntake(db, slack, lifecycle, policy, clock),

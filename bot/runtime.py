@@ -21,7 +21,7 @@ from config.policy import Policy
 from config.settings import Settings
 from domain.alerts import PayloadError
 from domain.alerts import parse as parse_alerts
-from services.clock import Clock
+from services.clock import Clock, SystemClock
 from services.context import BotContext
 from services.metrics import CONTENT_TYPE
 from storage import migrate
@@ -84,7 +84,8 @@ class Bot:
             async with db.session() as s:
                 await InboxRepo(s).release_all()
                 await ScheduleRepo(s).release_all()
-        self._ctx = build_context(self.settings, self.policy, db, self._clock, self._http, self._httpx)
+        clock = self._clock or SystemClock()
+        self._ctx = build_context(self.settings, self.policy, db, clock, self._http, self._httpx)
         self._app = build_app(self._ctx)
         if self._use_scheduler:
             ctx = self._ctx

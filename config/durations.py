@@ -1,10 +1,10 @@
-"""Durations written like `90s`, `30m`, `1h`, `2h30m`, `1d`."""
+"""Durations written like `90s`, `30m`, `1h`, `2h30m`, `1d`, `1w`."""
 
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)([dhms])")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_PART = re.compile(r"(\d+)([wdhms])")
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 def parse_duration(text: str) -> timedelta:

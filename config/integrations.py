@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from config.durations import parse_duration
+from config.fields import Duration, Strict
 
 WEBHOOK_EVENTS = ("declared", "updated", "severity_changed", "resolved", "paged", "acknowledged")
 _URL = re.compile(r"^https?://[^\s]+$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected a duration string like 30s")
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _url(value: str) -> str:
@@ -38,11 +26,7 @@ def _env_name(value: str) -> str:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Webhook(_Strict):
+class Webhook(Strict):
     """POST each chosen incident event as signed JSON to `url`."""
 
     url: str
@@ -60,7 +44,7 @@ class Webhook(_Strict):
         return events
 
 
-class Statuspage(_Strict):
+class Statuspage(Strict):
     """Atlassian Statuspage: the page, where its API key is, and the components incidents affect."""
 
     page_id: str = Field(min_length=1)
@@ -72,7 +56,7 @@ class Statuspage(_Strict):
     _check_env = field_validator("api_key_env")(classmethod(lambda cls, v: _env_name(v)))
 
 
-class PagerDuty(_Strict):
+class PagerDuty(Strict):
     """Where PagerDuty Events API v2 events go."""
 
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
@@ -80,7 +64,7 @@ class PagerDuty(_Strict):
     _check_url = field_validator("events_url")(classmethod(lambda cls, v: _url(v)))
 
 
-class Delivery(_Strict):
+class Delivery(Strict):
     """Retries: outbound deliveries (webhooks, PagerDuty) by attempts, inbound work and pages by time."""
 
     max_attempts: int = Field(default=10, ge=1, le=100)

@@ -9,55 +9,43 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from config.durations import parse_duration
 from config.errors import ConfigError
+from config.fields import Duration, OptionalDuration, Strict, to_duration
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
+from config.oncall import AckTimeout, OnCall, Schedule
 from domain.severity import VALID_SEVERITIES, Severity
 
 SEVERITY_KEYS = tuple(severity.key for severity in Severity)
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if not isinstance(value, str):
-        raise ValueError("expected a duration string like 30m")
-    return parse_duration(value)
+ACK_TIMEOUT = "ack_timeout"
 
 
-def _optional_duration(value: Any) -> timedelta | None:
-    if isinstance(value, str) and value.strip().lower() in ("none", "never", "off", ""):
-        return None
-    return _duration(value)
+def _after(value: Any) -> Any:
+    return value if value == ACK_TIMEOUT else to_duration(value)
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-OptionalDuration = Annotated[timedelta | None, BeforeValidator(_optional_duration)]
+After = Annotated[timedelta | Literal["ack_timeout"], BeforeValidator(_after)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Level(_Strict):
-    """One escalation level: who is paged, and how long after declaration."""
+class Level(Strict):
+    """One escalation level: who is paged (users, a user group, or whoever is on call on a schedule),
+    and how long after declaration (or `"ack_timeout"`: the severity's time to acknowledge, skipped
+    when the incident was acknowledged by then)."""
 
     name: str
     title: str = ""
     users: tuple[str, ...] = ()
     usergroup: str | None = None
-    after: Duration = timedelta(0)
+    schedule: str | None = None
+    after: After = timedelta(0)
     # The name of the environment variable holding this level's PagerDuty Events v2 routing key.
     pagerduty_routing_key: str | None = None
 
@@ -75,7 +63,7 @@ DEFAULT_LEVELS = (
 )
 
 
-class Reach(_Strict):
+class Reach(Strict):
     """The highest level paged for each severity."""
 
     sev1: str = "L4"
@@ -84,7 +72,7 @@ class Reach(_Strict):
     sev4: str = "L1"
 
 
-class Escalation(_Strict):
+class Escalation(Strict):
     """Ordered levels L1..Ln and how far each severity reaches."""
 
     levels: tuple[Level, ...] = DEFAULT_LEVELS
@@ -107,9 +95,12 @@ class Escalation(_Strict):
         names = [lvl.name for lvl in self.levels]
         if len(set(names)) != len(names):
             raise ValueError("level names must be unique")
-        afters = [lvl.after for lvl in self.levels]
+        afters = [lvl.after for lvl in self.levels if isinstance(lvl.after, timedelta)]
         if afters != sorted(afters):
             raise ValueError("levels must be ordered by `after`")
+        for lvl in self.levels:
+            if lvl.schedule and (lvl.users or lvl.usergroup):
+                raise ValueError(f"level {lvl.name}: give schedule, or users/usergroup, not both")
         for key in SEVERITY_KEYS:
             if getattr(self.reach, key) not in names:
                 raise ValueError(f"reach.{key} names unknown level {getattr(self.reach, key)!r}")
@@ -121,7 +112,7 @@ class Escalation(_Strict):
         return [lvl.name for lvl in self.levels].index(target)
 
 
-class Updates(_Strict):
+class Updates(Strict):
     """How often the commander owes a status update, by severity (`none` = never)."""
 
     sev1: OptionalDuration = timedelta(minutes=15)
@@ -134,7 +125,7 @@ class Updates(_Strict):
         return getattr(self, severity.key)
 
 
-class Timeline(_Strict):
+class Timeline(Strict):
     """Which reactions put a message on the timeline."""
 
     emoji: tuple[str, ...] = ("pushpin",)
@@ -150,7 +141,7 @@ def _severity(value: Any) -> Severity:
 SeverityName = Annotated[Severity, BeforeValidator(_severity)]
 
 
-class Alertmanager(_Strict):
+class Alertmanager(Strict):
     """How Alertmanager's `severity` label maps to incident severities, and how long after a human
     resolved a group's incident its alerts still firing are reported there instead of declaring anew."""
 
@@ -169,7 +160,7 @@ class Alertmanager(_Strict):
 Who = Literal["anyone", "responders"]
 
 
-class Permissions(_Strict):
+class Permissions(Strict):
     """Who may do what to an incident: `anyone` (in its channel), or only its `responders`: the
     commander, the holders of its roles, the people on the escalation levels and the members of
     `responders_usergroup`."""
@@ -186,7 +177,7 @@ class Permissions(_Strict):
     statuspage: Who = "responders"
 
 
-class Policy(_Strict):
+class Policy(Strict):
     """Everything the incident process needs to know, from `incident-bot.toml`."""
 
     announce_channel: str = "#incidents"
@@ -200,6 +191,28 @@ class Policy(_Strict):
     pagerduty: PagerDuty = PagerDuty()
     delivery: Delivery = Delivery()
     permissions: Permissions = Permissions()
+    schedules: tuple[Schedule, ...] = ()
+    oncall: OnCall = OnCall()
+    ack_timeout: AckTimeout = AckTimeout()
+
+    @model_validator(mode="after")
+    def _schedules(self) -> Policy:
+        names = [s.name for s in self.schedules]
+        if len(set(names)) != len(names):
+            raise ValueError("schedule names must be unique")
+        for i, lvl in enumerate(self.escalation.levels):
+            if lvl.schedule and lvl.schedule not in names:
+                raise ValueError(f"escalation.levels[{i}].schedule names unknown schedule {lvl.schedule!r}")
+        return self
+
+    def schedule(self, name: str) -> Schedule | None:
+        """The schedule called `name`."""
+        return next((s for s in self.schedules if s.name == name), None)
+
+    def level_after(self, index: int, severity: Severity) -> timedelta:
+        """How long after the declaration level `index` falls due for an incident of `severity`."""
+        after = self.escalation.levels[index].after
+        return self.ack_timeout.of(severity) if after == ACK_TIMEOUT else after  # type: ignore[return-value]
 
     def missing_secrets(self, env: Mapping[str, str]) -> str | None:
         """The first integration secret named in the policy but absent from `env`, as a ConfigError text."""

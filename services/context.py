@@ -15,6 +15,7 @@ from services.inbox import Inbox
 from services.inbox_worker import InboxWorker
 from services.lifecycle import Lifecycle
 from services.metrics import Metrics
+from services.oncall import OnCall
 from services.outbox import Outbox
 from services.permissions import Permissions
 from services.roles import Roles
@@ -39,6 +40,7 @@ class BotContext:
     lifecycle: Lifecycle
     timeline: Timeline
     roles: Roles
+    oncall: OnCall
     permissions: Permissions
     escalation: Escalation
     alerts: AlertIntake

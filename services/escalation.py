@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.policy import Level, Policy
+from config.policy import ACK_TIMEOUT, Level, Policy
 from domain.errors import IncidentError
 from domain.severity import Severity
 from messages import pages as templates
@@ -29,6 +29,7 @@ from services import logs
 from services.clock import Clock
 from services.journal import Outcome, Steps
 from services.metrics import Metrics
+from services.oncall import OnCall
 from services.outbox import Outbox
 from services.plans import next_level_to_page, reach
 from services.retry import is_transient, retry_delay
@@ -50,10 +51,17 @@ class Escalation:
     """Claims due pages and reminders and carries them out; acknowledgements; escalate-now."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics, outbox: Outbox
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        clock: Clock,
+        metrics: Metrics,
+        outbox: Outbox,
+        oncall: OnCall,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.metrics, self.outbox = metrics, outbox
+        self.metrics, self.outbox, self.oncall = metrics, outbox, oncall
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled.
@@ -89,6 +97,8 @@ class Escalation:
             await ScheduleRepo(s).finish(claim, self.clock.now(), SKIPPED, why)
 
     async def _users(self, level: Level) -> list[str]:
+        if level.schedule:
+            return list(await self.oncall.now(level.schedule))  # the fallback in a gap
         users = list(level.users)
         if level.usergroup:
             try:
@@ -108,6 +118,10 @@ class Escalation:
             await self._skip(claim, "out of reach")
             return
         level = self.policy.escalation.levels[claim.level]
+        planned = incident.declared_at + self.policy.level_after(claim.level, incident.severity)
+        if level.after == ACK_TIMEOUT and incident.acknowledged_at is not None and claim.due_at >= planned:
+            await self._skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
+            return
         now = self.clock.now()
         late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
         users = await self._users(level)
@@ -177,9 +191,10 @@ class Escalation:
             paged = await DeliveryRepo(s).sent_for_job(claim.job_id)
             who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
             late = f" (late: due {late_since:%H:%M} UTC)" if late_since else ""
-            await TimelineRepo(s).record(
-                incident.id, "paged", f"Paged {level.name} {level.title}: {who}{late}", self.clock.now()
+            what = f"{level.schedule} on-call ({level.name} {level.title})" if level.schedule else (
+                f"{level.name} {level.title}"
             )
+            await TimelineRepo(s).record(incident.id, "paged", f"Paged {what}: {who}{late}", self.clock.now())
             data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
             await self.outbox.record(s, incident, "paged", data, level=level)
         log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})
@@ -369,11 +384,12 @@ class Escalation:
     def _upcoming(self, incident: Incident, level: int) -> list[tuple[str, str, datetime]]:
         """The levels after `level` that the severity still reaches and are not due yet."""
         levels, now = self.policy.escalation.levels, self.clock.now()
-        return [
-            (lvl.name, lvl.title, incident.declared_at + lvl.after)
-            for lvl in levels[level + 1 : reach(self.policy, incident.severity) + 1]
-            if incident.declared_at + lvl.after > now
-        ]
+        out = []
+        for index in range(level + 1, reach(self.policy, incident.severity) + 1):
+            due = incident.declared_at + self.policy.level_after(index, incident.severity)
+            if due > now:
+                out.append((levels[index].name, levels[index].title, due))
+        return sorted(out, key=lambda x: x[2])
 
     def _beyond_reach(self, incident: Incident, index: int) -> str:
         """Why escalate-now stops here, and which severity would page the next level."""

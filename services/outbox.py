@@ -89,7 +89,7 @@ class Outbox:
         db: Database,
         policy: Policy,
         clock: Clock,
-        http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient,
         env: Mapping[str, str] = os.environ,
     ) -> None:
         self.db, self.policy, self.clock, self.http, self.env = db, policy, clock, http, env
@@ -184,7 +184,6 @@ class Outbox:
         else:
             url, body, headers = request
             try:
-                assert self.http is not None, "the app owns the httpx client"
                 resp = await self.http.post(url, content=body, headers=headers)
                 if 200 <= resp.status_code < 300:
                     outcome, error = DELIVERED, None

@@ -24,7 +24,7 @@ def next_update_due(policy: Policy, severity: Severity, since: datetime) -> date
 async def plan_new_incident(repo: ScheduleRepo, policy: Policy, incident: Incident) -> None:
     """Pages for every level the severity reaches, at declaration + `after`; the first reminder."""
     for index in range(reach(policy, incident.severity) + 1):
-        due = incident.declared_at + policy.escalation.levels[index].after
+        due = incident.declared_at + policy.level_after(index, incident.severity)
         await repo.plan(incident.id, PAGE, due, level=index)
     if incident.next_update_due:
         await repo.plan(incident.id, REMINDER, incident.next_update_due)
@@ -51,7 +51,7 @@ async def replan_severity(
     live = {j.level for j in jobs if j.state != CANCELLED}
     for index in range(new_top + 1):
         if index not in live:
-            due = incident.declared_at + policy.escalation.levels[index].after
+            due = incident.declared_at + policy.level_after(index, incident.severity)
             await repo.plan(incident.id, PAGE, max(due, now), level=index)
 
 

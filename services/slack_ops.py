@@ -114,6 +114,23 @@ class SlackOps:
             raise op_error(f"reading user group {usergroup}", exc) from exc
         return [str(u) for u in resp.get("users", [])]
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The member with this e-mail (users.lookupByEmail); None when there is none."""
+        try:
+            resp = await self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if slack_error(exc) == "users_not_found":
+                return None
+            raise op_error(f"looking up {email}", exc) from exc
+        return str(resp["user"]["id"])
+
+    async def set_usergroup_members(self, usergroup: str, users: list[str]) -> None:
+        """Make a user group's members exactly these people (usergroups.users.update)."""
+        try:
+            await self.client.usergroups_users_update(usergroup=usergroup, users=",".join(users))
+        except SlackApiError as exc:
+            raise op_error(f"updating user group {usergroup}", exc) from exc
+
     async def find_own_channel(self, name: str) -> Channel | None:
         """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
         bot = await self.bot_user_id()

@@ -41,7 +41,7 @@ class StatuspageService:
         slack: SlackOps,
         policy: Policy,
         clock: Clock,
-        http: httpx.AsyncClient | None,
+        http: httpx.AsyncClient,
         env: Mapping[str, str] = os.environ,
     ) -> None:
         self.db, self.slack, self.policy, self.clock, self.http, self.env = (
@@ -60,7 +60,7 @@ class StatuspageService:
 
     async def _call(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         cfg = self.policy.statuspage
-        assert cfg is not None and self.http is not None
+        assert cfg is not None
         headers = {"Authorization": f"OAuth {self.env.get(cfg.api_key_env, '')}"}
         url = f"{cfg.api_url.rstrip('/')}/pages/{cfg.page_id}/{path}"
         for attempt in range(1, ATTEMPTS + 1):

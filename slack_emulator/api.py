@@ -31,6 +31,27 @@ def users_info(ws: Workspace, params: Params) -> Result:
     return {"user": user.to_slack()}
 
 
+def users_lookup_by_email(ws: Workspace, params: Params) -> Result:
+    """The member with this e-mail address."""
+    email = (params.get("email") or "").strip().lower()
+    for user in ws.users.values():
+        if (user.to_slack()["profile"].get("email") or "").lower() == email:
+            return {"user": user.to_slack()}
+    raise ApiError("users_not_found")
+
+
+def usergroup_users_update(ws: Workspace, params: Params) -> Result:
+    """Replace a user group's members."""
+    group = ws.usergroups.get(params.get("usergroup") or "")
+    if group is None:
+        raise ApiError("no_such_subteam")
+    users = [u for u in (params.get("users") or "").split(",") if u]
+    if not users:
+        raise ApiError("invalid_users")
+    group.users[:] = users
+    return {"usergroup": {"id": group.id, "handle": group.handle, "users": list(group.users)}}
+
+
 def usergroup_users(ws: Workspace, params: Params) -> Result:
     """The members of a user group."""
     group = ws.usergroups.get(params.get("usergroup") or "")
@@ -44,7 +65,9 @@ def methods() -> dict[str, Handler]:
     return {
         "auth.test": auth_test,
         "users.info": users_info,
+        "users.lookupByEmail": users_lookup_by_email,
         "usergroups.users.list": usergroup_users,
+        "usergroups.users.update": usergroup_users_update,
         **api_conversations.METHODS,
         **api_messages.METHODS,
         **api_views_files.METHODS,

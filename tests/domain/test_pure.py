@@ -40,7 +40,8 @@ def test_durations() -> None:
     assert parse_duration("90s") == timedelta(seconds=90)
     assert parse_duration("2h30m") == timedelta(hours=2, minutes=30)
     assert parse_duration("1d") == timedelta(days=1)
-    for bad in ["", "30", "m30", "1h 30m", "1w", "-5m"]:
+    assert parse_duration("1w") == timedelta(weeks=1)
+    for bad in ["", "30", "m30", "1h 30m", "1y", "-5m"]:
         with pytest.raises(ValueError):
             parse_duration(bad)
     assert format_duration(timedelta(minutes=95)) == "1h 35m"

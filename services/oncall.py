@@ -1,0 +1,142 @@
+"""Who is on call: each schedule's rotation or calendar, its overrides from the database, its fallback.
+
+Calendars given by URL are fetched with the app's HTTP client every `[oncall] refresh`; the last good
+copy is kept in the database, so a calendar server that is down changes nobody's shift. Parsing and
+recurrence expansion run in a thread: a large feed never holds up the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from config.oncall import Schedule
+from config.policy import Policy
+from domain.errors import IncidentError
+from domain.oncall import (
+    Override,
+    Shift,
+    calendar_addresses,
+    calendar_shifts,
+    on_call,
+    rotation_shifts,
+    with_fallback,
+    with_overrides,
+)
+from services.clock import Clock
+from services.slack_ops import SlackOpError, SlackOps
+from storage.db import Database
+from storage.oncall import CalendarRepo, EmailRepo, OverrideRepo
+
+log = logging.getLogger(__name__)
+
+# How far back a shift may have started and still be the one on call now.
+LOOK_BACK = timedelta(days=60)
+
+
+class OnCall:
+    """The final schedule (rotation or calendar, overrides, fallback) and who is on call when."""
+
+    def __init__(
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, http: httpx.AsyncClient
+    ) -> None:
+        self.db, self.slack, self.policy, self.clock, self.http = db, slack, policy, clock, http
+
+    def schedule(self, name: str) -> Schedule:
+        """The schedule called `name`, or a refusal naming the ones there are."""
+        schedule = self.policy.schedule(name)
+        if schedule is None:
+            known = ", ".join(s.name for s in self.policy.schedules) or "none are configured"
+            raise IncidentError(f"No schedule called `{name}` ({known}).")
+        return schedule
+
+    async def shifts(self, name: str, start: datetime, end: datetime) -> list[Shift]:
+        """The final shifts of a schedule overlapping [start, end)."""
+        schedule = self.schedule(name)
+        base = await self._base(schedule, start, end)
+        async with self.db.session() as s:
+            rows = await OverrideRepo(s).between(name, start, end)
+        overrides = [Override(o.user_id, o.start_at, o.end_at, o.id) for o in rows]
+        final = with_overrides(base, overrides)
+        return [
+            x for x in with_fallback(final, schedule.fallback, start, end) if x.end > start and x.start < end
+        ]
+
+    async def now(self, name: str, at: datetime | None = None) -> tuple[str, ...]:
+        """Who is on call at `at` (now by default): the fallback in a gap."""
+        at = at or self.clock.now()
+        return on_call(await self.shifts(name, at - timedelta(seconds=1), at + timedelta(seconds=1)), at)
+
+    async def _base(self, schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
+        rotation = schedule.rotation()
+        if rotation is not None:
+            return rotation_shifts(rotation, start, end)
+        body = await self._calendar(schedule)
+        if body is None:
+            return []
+        emails = await self._emails(body)
+        return await asyncio.to_thread(calendar_shifts, body, schedule.tz, start, end, emails)
+
+    async def _calendar(self, schedule: Schedule) -> str | None:
+        if schedule.ical_file:
+            return await asyncio.to_thread(Path(schedule.ical_file).read_text)
+        async with self.db.session() as s:
+            copy = await CalendarRepo(s).get(schedule.name)
+        if copy is None or copy.body is None:
+            await self.refresh_one(schedule)
+            async with self.db.session() as s:
+                copy = await CalendarRepo(s).get(schedule.name)
+        return copy.body if copy else None
+
+    async def refresh(self) -> int:
+        """Fetch every calendar given by URL whose copy is older than `[oncall] refresh`."""
+        fetched = 0
+        for schedule in self.policy.schedules:
+            if not schedule.ical_url:
+                continue
+            async with self.db.session() as s:
+                copy = await CalendarRepo(s).get(schedule.name)
+            last = (
+                max((t for t in (copy.fetched_at, copy.last_error_at) if t), default=None) if copy else None
+            )
+            if last is None or self.clock.now() - last >= self.policy.oncall.refresh:
+                fetched += await self.refresh_one(schedule)
+        return fetched
+
+    async def refresh_one(self, schedule: Schedule) -> int:
+        """Fetch one calendar; keep it when it parses, keep the last good copy when not."""
+        assert schedule.ical_url
+        now = self.clock.now()
+        try:
+            resp = await self.http.get(schedule.ical_url, timeout=30, follow_redirects=True)
+            resp.raise_for_status()
+            body = resp.text
+            await asyncio.to_thread(calendar_addresses, body)  # parses, or raises
+        except Exception as exc:  # any failure keeps the last good copy
+            log.warning("could not fetch the calendar of schedule %s: %s", schedule.name, exc)
+            async with self.db.session() as s:
+                await CalendarRepo(s).failed(schedule.name, f"{type(exc).__name__}: {exc}", now)
+            return 0
+        async with self.db.session() as s:
+            await CalendarRepo(s).save(schedule.name, body, now)
+        return 1
+
+    async def _emails(self, body: str) -> dict[str, str]:
+        """Attendee e-mails → Slack users, looked up once each and kept."""
+        addresses = await asyncio.to_thread(calendar_addresses, body)
+        async with self.db.session() as s:
+            known = await EmailRepo(s).known(addresses)
+        for address in sorted(addresses - known.keys()):
+            try:
+                user = await self.slack.user_by_email(address)
+            except SlackOpError as exc:
+                log.warning("could not look up %s: %s", address, exc.error)
+                continue
+            async with self.db.session() as s:
+                await EmailRepo(s).remember(address, user, self.clock.now())
+            known[address] = user
+        return {address: user for address, user in known.items() if user}
