@@ -13,6 +13,7 @@ from services.alertmanager import AlertIntake
 from services.clock import Clock
 from services.context import BotContext
 from services.escalation import Escalation
+from services.handoffs import Handoffs
 from services.inbox import Inbox
 from services.inbox_worker import InboxWorker
 from services.lifecycle import Lifecycle
@@ -81,6 +82,7 @@ def build_context(
         timeline=timeline,
         roles=Roles(db, slack, clock),
         oncall=oncall,
+        handoffs=Handoffs(db, slack, policy, clock, oncall),
         permissions=Permissions(db, slack, policy),
         escalation=Escalation(db, slack, policy, clock, metrics, outbox, oncall),
         outbox=outbox,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import hmac
 import json
 import logging
+import os
+import socket
 import time
 
 import aiohttp
@@ -14,9 +17,12 @@ import httpx
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_app, build_context
 from bot.scheduler import Ticker
+from config.errors import ConfigError, Unavailable
 from config.policy import Policy
 from config.settings import Settings
 from domain.alerts import PayloadError
@@ -26,6 +32,7 @@ from services.context import BotContext
 from services.metrics import CONTENT_TYPE
 from storage import migrate
 from storage.db import Database
+from storage.handoffs import HandoffRepo
 from storage.inbox import InboxRepo, NewItem
 from storage.schedule import ScheduleRepo
 
@@ -34,6 +41,10 @@ log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
 ALERTMANAGER_PATH = "/webhooks/alertmanager"
 ALERTMANAGER_DEDUP_SECONDS = 60
+# Slack's answers that mean the token itself is wrong: retrying cannot help.
+TOKEN_REJECTED = frozenset(
+    "invalid_auth not_authed account_inactive token_revoked token_expired not_allowed_token_type".split()
+)
 
 
 class Bot:
@@ -70,6 +81,7 @@ class Bot:
     async def start(self, *, run_migrations: bool = True) -> None:
         """Connect, migrate (safe with concurrent replicas), and build the app."""
         db = Database(self.settings.database_url)
+        await db.check()
         if run_migrations:
             await migrate.upgrade(db)
         # One HTTP connection pool for the Slack Web API, owned by this bot and closed in stop().
@@ -84,6 +96,7 @@ class Bot:
             async with db.session() as s:
                 await InboxRepo(s).release_all()
                 await ScheduleRepo(s).release_all()
+                await HandoffRepo(s).release_all()
         clock = self._clock or SystemClock()
         self._ctx = build_context(self.settings, self.policy, db, clock, self._http, self._httpx)
         self._app = build_app(self._ctx)
@@ -120,6 +133,33 @@ class Bot:
             await self._httpx.aclose()
             self._httpx = None
         self._ctx = None
+
+    async def check_slack(self, timeout: float = 10) -> bool:
+        """auth.test once: True when Slack accepts the bot token, False when Slack does not answer
+        (logged; /readyz keeps asking); ConfigError when Slack rejects the token."""
+        token = self.settings.slack_bot_token
+        client = AsyncWebClient(
+            token=token.get_secret_value() if token else None,
+            base_url=self.ctx.client.base_url,
+            timeout=int(timeout),
+            session=self._http,
+        )
+        try:
+            await asyncio.wait_for(client.auth_test(), timeout)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error in TOKEN_REJECTED:
+                raise ConfigError(
+                    f"SLACK_BOT_TOKEN: Slack rejected the bot token ({error}); check the xoxb- token "
+                    "(and SLACK_API_URL)"
+                ) from None
+            log.warning("Slack answered auth.test with %s; /readyz reports it until Slack accepts", error)
+            return False
+        except Exception as exc:
+            log.warning("cannot reach Slack at %s (%s); /readyz reports it", client.base_url, describe(exc))
+            return False
+        self._slack_ok = True
+        return True
 
     def web_app(self, *, slack: bool = True) -> web.Application:
         """HTTP routes: Slack's request URL (when serving HTTP) and health."""
@@ -208,10 +248,31 @@ def _kind(body: dict) -> str:  # type: ignore[type-arg]
     return str(kind or "other")
 
 
-async def serve_until_stopped(runner: web.AppRunner, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve `runner` on host:port until `stop` is set."""
+async def listen(runner: web.AppRunner, host: str, port: int) -> None:
+    """Serve `runner` on host:port; a port that cannot be had raises a one-line error."""
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except socket.gaierror:
+        raise ConfigError(f"--host: cannot listen on {host!r}: not a local address or host name") from None
+    except OSError as exc:
+        where = f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise Unavailable(
+                f"port {port} is already in use on {host}: stop what listens there, or choose another port "
+                "with serve --port"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise ConfigError(f"--port: no permission to listen on {where} (use a port above 1023)") from None
+        raise Unavailable(f"cannot listen on {where}: {describe(exc)}; check --host and --port") from None
     log.info("listening on http://%s:%d", host, port)
-    await stop.wait()
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as a short phrase for a one-line message."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -11,6 +11,7 @@ from config.settings import Settings
 from services.alertmanager import AlertIntake
 from services.clock import Clock
 from services.escalation import Escalation
+from services.handoffs import Handoffs
 from services.inbox import Inbox
 from services.inbox_worker import InboxWorker
 from services.lifecycle import Lifecycle
@@ -41,6 +42,7 @@ class BotContext:
     timeline: Timeline
     roles: Roles
     oncall: OnCall
+    handoffs: Handoffs
     permissions: Permissions
     escalation: Escalation
     alerts: AlertIntake
@@ -51,9 +53,11 @@ class BotContext:
     tasks: BackgroundTasks
 
     async def tick(self) -> int:
-        """One pass of due work: pages, reminders, and pruning old event ids."""
+        """One pass of due work: pages, reminders, handoffs, calendar refreshes, pruning old event ids."""
         with self.metrics.tick_seconds.time():
             handled = await self.escalation.tick()
+            handled += await self.handoffs.tick()
+            await self.oncall.refresh()
             await self.timeline.prune_events()
         return handled
 

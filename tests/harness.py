@@ -211,7 +211,8 @@ async def click_as(h: Harness, user: str, owner: str, action_id: str) -> None:
 
     ws = h.emu.state
     ch = ws.open_dm(owner)
-    msg = ch.find(h.emu.dms(owner)[-1]["ts"])
+    [*_, last] = [m for m in h.emu.dms(owner) if action_id in str(m.get("blocks"))]
+    msg = ch.find(last["ts"])
     assert msg is not None
     button = next(b for b in buttons(msg.blocks) if b.action_id == action_id)
     payload = payloads.block_actions(

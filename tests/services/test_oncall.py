@@ -51,6 +51,10 @@ def _people(h: Harness) -> None:
         h.emu.add_user(name, user_id=f"U0{name.upper()}")
 
 
+def _pages(h: Harness, user: str) -> list[dict[str, Any]]:
+    return [m for m in h.emu.dms(user) if "You are paged" in str(m.get("blocks"))]
+
+
 async def _timeline(h: Harness, channel: str) -> list[str]:
     _, entries = await h.bot.ctx.timeline.entries(channel)
     return [e.text for e in entries if e.kind == "paged"]
@@ -61,13 +65,13 @@ async def test_the_person_on_call_is_paged_and_the_timeline_names_the_schedule(h
     _people(h)
     channel = await h.declare("sev1 Payments are failing")  # Sunday 22 Nov, 04:00 in Berlin
     await h.tick()
-    assert len(h.emu.dms("U0ANA")) == 1 and not h.emu.dms("U0BEN")
+    assert len(_pages(h, "U0ANA")) == 1 and not _pages(h, "U0BEN")
     assert (await _timeline(h, channel))[0] == "Paged primary on-call (L1 Primary on-call): <@U0ANA>"
     # Secondary (Sunday: a gap in the weekday schedule, so its fallback) at SEV1's 5 minutes.
     await h.advance(minutes=4, seconds=59)
-    assert not h.emu.dms("U0LEAD")
+    assert not _pages(h, "U0LEAD")
     await h.advance(seconds=1)
-    assert len(h.emu.dms("U0LEAD")) == 1, "secondary's gap: the fallback is paged"
+    assert len(_pages(h, "U0LEAD")) == 1, "secondary's gap: the fallback is paged"
 
 
 async def test_an_override_wins_and_a_later_handoff_pages_the_next_person(harness: Harness) -> None:
@@ -75,14 +79,16 @@ async def test_an_override_wins_and_a_later_handoff_pages_the_next_person(harnes
     _people(h)
     now = h.clock.now()
     async with h.bot.ctx.db.session() as s:
-        await OverrideRepo(s).add("primary", "U0CAT", now - timedelta(hours=1), now + timedelta(hours=1), None, now)
+        await OverrideRepo(s).add(
+            "primary", "U0CAT", now - timedelta(hours=1), now + timedelta(hours=1), None, now
+        )
     await h.declare("sev4 Typo in the footer")
     await h.tick()
-    assert len(h.emu.dms("U0CAT")) == 1 and not h.emu.dms("U0ANA")
+    assert len(_pages(h, "U0CAT")) == 1 and not _pages(h, "U0ANA")
     h.clock.advance(datetime(2026, 11, 22, 8, 30, tzinfo=UTC) - h.clock.now())  # 09:30 in Berlin
     await h.declare("sev4 Another typo")
     await h.tick()
-    assert len(h.emu.dms("U0BEN")) == 1, "after the 09:00 handoff, Ben"
+    assert len(_pages(h, "U0BEN")) == 1, "after the 09:00 handoff, Ben"
 
 
 async def test_an_acknowledgement_before_the_ack_timeout_skips_the_secondary(harness: Harness) -> None:
@@ -92,8 +98,55 @@ async def test_an_acknowledgement_before_the_ack_timeout_skips_the_secondary(har
     await h.tick()
     await click_as(h, "U0ANA", "U0ANA", "page_acknowledge")
     await h.advance(minutes=10)
-    assert not h.emu.dms("U0LEAD"), "acknowledged within 5 minutes: no secondary page"
+    assert not _pages(h, "U0LEAD"), "acknowledged within 5 minutes: no secondary page"
     await h.advance(minutes=20)
-    assert len(h.emu.dms("U0LEAD")) == 1, "the team lead still follows the runbook at 30 minutes"
-    [page] = h.emu.dms("U0LEAD")
+    assert len(_pages(h, "U0LEAD")) == 1, "the team lead still follows the runbook at 30 minutes"
+    [page] = _pages(h, "U0LEAD")
     assert "L3" in str(page["blocks"])
+
+
+def _handoffs(h: Harness, user: str) -> list[str]:
+    return [str(m.get("blocks")) for m in h.emu.dms(user) if "on call for *primary*" in str(m.get("blocks"))]
+
+
+async def test_handoff_dms_go_out_once_across_two_replicas_and_the_user_group_follows(
+    harness: Harness,
+) -> None:
+    import asyncio
+
+    from bot.runtime import Bot
+
+    h = harness
+    _people(h)
+    h.emu.add_usergroup("primary-oncall", ["U0LEAD"], group_id="S0PRIMARY")
+    schedules = [
+        {**POLICY["schedules"][0], "usergroup": "S0PRIMARY", "remind_before": "1h"},
+        POLICY["schedules"][1],
+    ]
+    h.policy = h.policy_for(schedules=schedules, escalation=POLICY["escalation"])
+    await h.restart()
+    other = Bot(h.settings(), h.policy, clock=h.clock, scheduler=False)
+    await other.start(run_migrations=False)
+    try:
+        replicas = [h.bot.ctx, other.ctx]
+        await asyncio.gather(*(ctx.tick() for ctx in replicas for _ in range(2)))
+        assert h.emu.state.usergroups["S0PRIMARY"].users == ["U0ANA"], "the group holds who is on call"
+        ana_before = len(_handoffs(h, "U0ANA"))  # Ana's shift began yesterday 09:00: said late, once
+        assert ana_before == 1 and "Sent late" in _handoffs(h, "U0ANA")[0]
+        for _ in range(5 * 6):  # 03:00 → 08:00 UTC (09:00 in Berlin), ten minutes at a time
+            h.clock.advance(timedelta(minutes=10))
+            await asyncio.gather(*(ctx.tick() for ctx in replicas))
+        await h.idle()
+        reminders = [m for m in h.emu.dms("U0BEN") if "starts" in str(m.get("blocks"))]
+        assert len(reminders) == 1, "remind_before: one DM an hour ahead"
+        [incoming] = _handoffs(h, "U0BEN")
+        assert "You are on call for *primary*" in incoming and "Taking over from <@U0ANA>" in incoming
+        assert "Sent late" not in incoming
+        outgoing = [m for m in h.emu.dms("U0ANA") if "handed over to <@U0BEN>" in str(m.get("blocks"))]
+        assert len(outgoing) == 1
+        assert h.emu.state.usergroups["S0PRIMARY"].users == ["U0BEN"]
+        for _ in range(3):
+            await asyncio.gather(*(ctx.tick() for ctx in replicas))
+        assert len(_handoffs(h, "U0BEN")) == 1 and len(_handoffs(h, "U0ANA")) == ana_before
+    finally:
+        await other.stop()
