@@ -167,7 +167,7 @@ async def _export(settings: Settings, ref: str, fmt: str) -> int:
 async def _stats(settings: Settings, window: str, fmt: str) -> int:
     from datetime import UTC, datetime
 
-    from config.durations import parse_duration
+    from domain.durations import parse_duration
     from services import stats
     from storage import migrate
     from storage.db import Database

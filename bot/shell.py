@@ -18,7 +18,7 @@ from typing import TextIO
 from aiohttp import web
 
 from bot.runtime import SLACK_PATH, Bot
-from config.durations import parse_duration
+from domain.durations import parse_duration
 from config.policy import Policy, policy_from_dict
 from config.settings import Settings
 from messages.postmortem import markdown

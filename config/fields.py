@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from config.durations import parse_duration
+from domain.durations import parse_duration
 
 
 def to_duration(value: Any) -> timedelta:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.durations import parse_duration
+
 ROTATION, CALENDAR, OVERRIDE, FALLBACK = "rotation", "calendar", "override", "fallback"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _USER_ID = re.compile(r"\b[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,}\b")  # U0ANA, U024BE7LH
@@ -249,3 +251,37 @@ def parse_restriction(days: Iterable[str], hours: str | None) -> Restriction:
         return Restriction(numbers)
     first, _, last = hours.partition("-")
     return Restriction(numbers, time.fromisoformat(first.strip()), time.fromisoformat(last.strip()))
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"^\d{1,2}:\d{2}$")
+_RELATIVE = re.compile(r"^\+(\d+[wdhms])+$")
+
+
+def split_times(words: list[str]) -> tuple[list[str], list[str]]:
+    """Two times from `words` (`now`, `+2h`, or `YYYY-MM-DD HH:MM`), as their words; ValueError if not."""
+    out: list[list[str]] = []
+    i = 0
+    while len(out) < 2 and i < len(words):
+        word = words[i].lower()
+        if word == "now" or _RELATIVE.match(word):
+            out.append([word])
+            i += 1
+        elif _DATE.match(word) and i + 1 < len(words) and _TIME.match(words[i + 1]):
+            out.append([word, words[i + 1]])
+            i += 2
+        else:
+            raise ValueError(f"`{words[i]}` is not a time: use `now`, `+2h` or `YYYY-MM-DD HH:MM`")
+    if len(out) != 2 or i != len(words):
+        raise ValueError("give a start and an end: `now`, `+2h` or `YYYY-MM-DD HH:MM` (schedule's time zone)")
+    return out[0], out[1]
+
+
+def resolve_time(words: list[str], tz: ZoneInfo, now: datetime, since: datetime | None = None) -> datetime:
+    """A time's words as UTC: `now`, `+2h` (after `since`, else now), or a local `YYYY-MM-DD HH:MM`."""
+    if words == ["now"]:
+        return now
+    if words[0].startswith("+"):
+        return (since or now) + parse_duration(words[0][1:])
+    local = datetime.fromisoformat(f"{words[0]}T{words[1].zfill(5)}")
+    return _utc(local, tz)

@@ -16,6 +16,7 @@ def register_all(app: AsyncApp, ctx: BotContext) -> None:
         events,
         integration_commands,
         lifecycle_commands,
+        oncall_commands,
         ops,
         role_commands,
         timeline_commands,

@@ -73,7 +73,17 @@ class Subcommand:
 
 SUBCOMMANDS: dict[str, Subcommand] = {}  # by every name, aliases included
 # The order `/incident help` lists them in; a subcommand not named here comes last.
-HELP_ORDER = ("declare", "update", "resolve", "severity", "escalate", "statuspage", "status", "list")
+HELP_ORDER = (
+    "declare",
+    "update",
+    "resolve",
+    "severity",
+    "escalate",
+    "statuspage",
+    "status",
+    "list",
+    "oncall",
+)
 
 
 def subcommand(*names: str, usage: list[tuple[str, str]]) -> Callable[[Handler], Handler]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from config.durations import format_duration
+from domain.durations import format_duration
 from domain.records import Incident
 from domain.severity import Severity
 from messages.blocks import Message, context, fields, section, truncate, utc, utc_time

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from config.durations import format_duration
+from domain.durations import format_duration
 from domain.records import Incident, TimelineEntry
 from domain.severity import Status
 from messages.incident import impact_text

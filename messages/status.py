@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from config.durations import format_duration
+from domain.durations import format_duration
 from domain.records import Incident, IncidentUpdate
 from domain.severity import Status
 from messages.blocks import Message, context, fields, header, section, truncate, utc

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.durations import format_duration
 from config.policy import Policy
 from domain.alerts import MAX_TITLE, Alert, Notification
+from domain.durations import format_duration
 from domain.severity import Severity
 from messages import alerts as templates
 from services.clock import Clock

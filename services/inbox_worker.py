@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from config.durations import format_duration
 from config.policy import Policy
+from domain.durations import format_duration
 from messages.pages import gave_up
 from services.clock import Clock
 from services.journal import Fenced, Journal, Steps

@@ -11,8 +11,10 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.oncall import Schedule
 from config.policy import Policy
@@ -27,7 +29,9 @@ from domain.oncall import (
     with_fallback,
     with_overrides,
 )
+from messages.oncall import OverrideRow
 from services.clock import Clock
+from services.journal import Steps
 from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.oncall import CalendarRepo, EmailRepo, OverrideRepo
@@ -70,6 +74,48 @@ class OnCall:
         """Who is on call at `at` (now by default): the fallback in a gap."""
         at = at or self.clock.now()
         return on_call(await self.shifts(name, at - timedelta(seconds=1), at + timedelta(seconds=1)), at)
+
+    async def add_override(
+        self, steps: Steps, schedule: str, user: str, start: datetime, end: datetime, by: str
+    ) -> OverrideRow:
+        """Keep an override (once per request)."""
+
+        async def record(s: AsyncSession) -> dict[str, Any]:
+            row = await OverrideRepo(s).add(schedule, user, start, end, by, steps.at)
+            return {"id": row.id}
+
+        done = await steps.db("record", record)
+        return OverrideRow(done["id"], schedule, user, start, end)
+
+    async def cancel_override(self, steps: Steps, override_id: int, by: str) -> OverrideRow:
+        """Cancel an override that is not over yet."""
+
+        async def record(s: AsyncSession) -> dict[str, Any]:
+            row = await OverrideRepo(s).get(override_id)
+            if row is None or row.schedule not in {x.name for x in self.policy.schedules}:
+                raise IncidentError(f"There is no override #{override_id}.")
+            if row.cancelled_at is not None:
+                raise IncidentError(f"Override #{override_id} was already cancelled.")
+            if row.end_at <= steps.at:
+                raise IncidentError(f"Override #{override_id} is already over.")
+            row.cancelled_at, row.cancelled_by = steps.at, by
+            return {"schedule": row.schedule, "user": row.user_id, "start": row.start_at.isoformat(),
+                    "end": row.end_at.isoformat()}  # fmt: skip
+
+        d = await steps.db("record", record)
+        start, end = datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"])
+        return OverrideRow(override_id, d["schedule"], d["user"], start, end)
+
+    async def overrides(self, name: str | None, start: datetime, end: datetime) -> list[OverrideRow]:
+        """Live overrides (of one schedule, or all) that are not over by `start`."""
+        async with self.db.session() as s:
+            rows = await OverrideRepo(s).between(name, start, end)
+        known = {x.name for x in self.policy.schedules}
+        return [
+            OverrideRow(o.id, o.schedule, o.user_id, o.start_at, o.end_at)
+            for o in rows
+            if o.schedule in known
+        ]
 
     async def _base(self, schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
         rotation = schedule.rotation()

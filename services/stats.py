@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from config.durations import format_duration
+from domain.durations import format_duration
 from domain.severity import Severity
 from storage.db import Database
 from storage.models import Incident

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from config.durations import format_duration, parse_duration
 from config.errors import ConfigError
 from domain.channels import MAX_NAME, channel_name, slugify
+from domain.durations import format_duration, parse_duration
 from domain.severity import Severity
 from messages.blocks import truncate
 from messages.text import code, escape, from_slack, guard, plain

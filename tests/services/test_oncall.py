@@ -150,3 +150,43 @@ async def test_handoff_dms_go_out_once_across_two_replicas_and_the_user_group_fo
         assert len(_handoffs(h, "U0BEN")) == 1 and len(_handoffs(h, "U0ANA")) == ana_before
     finally:
         await other.stop()
+
+
+async def test_oncall_commands_show_now_and_next_and_manage_overrides(harness: Harness) -> None:
+    h = harness
+    _people(h)
+    await h.command(h.alice, h.general, "oncall")
+    shown = h.emu.ephemerals(h.alice)[-1]["text"]
+    assert "*primary*: <@U0ANA> until <!date^" in shown and "then <@U0BEN>" in shown, shown
+    assert "*weekdays*: <@U0LEAD>" in shown, "a gap shows the fallback"
+
+    await h.command(h.alice, h.general, "oncall override primary <@U0CAT|cat> now +2h")
+    said = h.emu.ephemerals(h.alice)[-1]["text"]
+    assert "Override `#1`: <@U0CAT> is on call for *primary*" in said, said
+    await h.command(h.alice, h.general, "oncall primary")
+    assert "*primary*: <@U0CAT> until" in h.emu.ephemerals(h.alice)[-1]["text"]
+    await h.declare("sev4 Typo")
+    await h.tick()
+    assert len(_pages(h, "U0CAT")) == 1
+
+    await h.command(
+        h.alice, h.general, "oncall override primary <@U0BEN|ben> 2026-11-23 18:00 2026-11-24 08:00"
+    )
+    await h.command(h.alice, h.general, "oncall overrides primary")
+    listed = h.emu.ephemerals(h.alice)[-1]["text"]
+    assert "`#1`" in listed and "`#2`" in listed and "<@U0BEN>" in listed, listed
+    assert "2026-11-23 17:00 UTC" in listed, "18:00 in Berlin"
+
+    await h.command(h.alice, h.general, "oncall override cancel 1")
+    assert "is cancelled" in h.emu.ephemerals(h.alice)[-1]["text"]
+    await h.command(h.alice, h.general, "oncall primary")
+    assert "*primary*: <@U0ANA>" in h.emu.ephemerals(h.alice)[-1]["text"]
+
+    for bad, why in (
+        ("oncall override primary <@U0CAT|cat> tomorrow +2h", "is not a time"),
+        ("oncall override nosuch <@U0CAT|cat> now +1h", "No schedule called `nosuch`"),
+        ("oncall override primary <@U0CAT|cat> +2h now", "must end after it starts"),
+        ("oncall override cancel 1", "already cancelled"),
+    ):
+        await h.command(h.alice, h.general, bad)
+        assert why in h.emu.ephemerals(h.alice)[-1]["text"], (bad, h.emu.ephemerals(h.alice)[-1])
