@@ -173,7 +173,13 @@ def test_the_example_policy_and_compose_file_are_valid() -> None:
 
     root = Path(__file__).resolve().parents[2]
     policy = load_policy(root / "incident-bot.example.toml")
-    assert [lvl.name for lvl in policy.escalation.levels] == ["L1", "L2", "L3", "L4"]
+    assert [lvl.name for lvl in policy.escalation.levels] == ["L1", "L2", "L3", "L4", "L5"]
+    # The runbooks' matrix: primary, secondary at the time to acknowledge, lead, manager, VP (SEV1).
+    assert [lvl.schedule for lvl in policy.escalation.levels[:2]] == ["primary", "secondary"]
+    assert [policy.level_after(1, s) for s in Severity] == [
+        timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=24),
+    ]  # fmt: skip
+    assert [policy.escalation.reach_index(s) for s in Severity] == [4, 2, 2, 0]
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
     services = compose["services"]
     assert services["bot"]["deploy"]["replicas"] == 2
