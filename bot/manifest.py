@@ -1,4 +1,4 @@
-"""The Slack app manifest (`manifest.yml`, `incident-bot manifest`): one source, rendered as YAML."""
+"""The Slack app manifest (`incident-bot manifest`, `manifest-socket.yml`): one source, rendered as YAML."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ BOT_SCOPES = (
     "reactions:read",
     "reactions:write",
     "usergroups:read",
+    "usergroups:write",
+    "users:read",
+    "users:read.email",
     "files:write",
 )
 BOT_EVENTS = ("message.channels", "message.groups", "reaction_added", "reaction_removed")
