@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from config.policy import Policy
@@ -99,12 +103,30 @@ def build_app(ctx: BotContext) -> AsyncApp:
     from handlers import register_all  # the composition root is the one place bot/ meets handlers/
 
     secret = ctx.settings.slack_signing_secret
-    app = AsyncApp(
-        client=ctx.client,
-        signing_secret=secret.get_secret_value() if secret else None,
-        # Listeners store the request in the inbox and then ack: the answer waits for the commit.
-        process_before_response=True,
-        request_verification_enabled=secret is not None,
-    )
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and, given a client (which carries that
+    # same token), warns that it will not use it: a warning on every start about nothing.
+    bolt_log, quiet = get_bolt_logger(AsyncApp), _Without(warning_client_prioritized_and_token_skipped())
+    bolt_log.addFilter(quiet)
+    try:
+        app = AsyncApp(
+            client=ctx.client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            # Listeners store the request in the inbox and then ack: the answer waits for the commit.
+            process_before_response=True,
+            request_verification_enabled=secret is not None,
+        )
+    finally:
+        bolt_log.removeFilter(quiet)
     register_all(app, ctx)
     return app
+
+
+class _Without(logging.Filter):
+    """Drop records whose message is exactly `message`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message

@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from config.errors import ConfigError
+from config.errors import ConfigError, Unavailable
 from config.policy import Policy
-from config.settings import Settings, load_config
+from config.settings import Settings, load_config, load_settings
+from domain.durations import parse_duration
 
 log = logging.getLogger("bot")
 
@@ -36,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("markdown", "json"), default="markdown")
 
     stats = sub.add_parser("stats", help="incidents by severity, MTTA and MTTR (median and p90)")
-    stats.add_argument("--since", default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
+    stats.add_argument("--since", type=_window, default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     stats.add_argument("--format", choices=("table", "json"), default="table")
 
     hooks = sub.add_parser("webhooks", help="outbound deliveries (webhooks, PagerDuty)")
@@ -47,16 +49,41 @@ def _parser() -> argparse.ArgumentParser:
     inbox_sub = inbox.add_subparsers(dest="inbox_command", required=True, metavar="ACTION")
     inbox_sub.add_parser("status", help="requests by state, the oldest unfinished, and the ones given up on")
 
+    from bot import oncall_cli
+
+    oncall_cli.add_parser(sub)
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
-    man.add_argument("--http-url", metavar="URL", help="public base URL, e.g. https://incidents.example.com")
+    man.add_argument(
+        "--http-url",
+        type=_public_url,
+        metavar="URL",
+        help="public base URL, e.g. https://incidents.example.com",
+    )
 
-    sub.add_parser("demo", help="run a scripted incident against the built-in Slack emulator")
-    shell = sub.add_parser("shell", help="a local Slack workspace in the terminal, with the real bot")
+    throwaway = "runs on a throw-away SQLite database (DATABASE_URL is ignored) unless given --database"
+    demo = sub.add_parser(
+        "demo",
+        help="run a scripted incident against the built-in Slack emulator",
+        description=f"Run a scripted incident against the built-in Slack emulator; {throwaway}.",
+    )
+    shell = sub.add_parser(
+        "shell",
+        help="a local Slack workspace in the terminal, with the real bot",
+        description=f"A local Slack workspace in the terminal, with the real bot; {throwaway}.",
+    )
     shell.add_argument(
         "--script", default=None, metavar="FILE", help="run the commands in FILE instead of reading input"
     )
+    for workspace in (demo, shell):
+        workspace.add_argument(
+            "--database",
+            default=None,
+            metavar="URL",
+            help="keep the data in this database (default: a temporary SQLite file; not DATABASE_URL)",
+        )
     return parser
 
 
@@ -79,25 +106,84 @@ def policy_secrets(policy: Policy) -> list[str]:
     return secrets + [os.environ[n] for n in names if os.environ.get(n)]
 
 
+def _window(text: str) -> str:
+    """`stats --since`: a duration; anything else is refused naming the units."""
+    try:
+        parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give a number and a unit, s (seconds), m (minutes), h (hours), "
+            "d (days) or w (weeks), e.g. 12h, 7d or 1d12h"
+        ) from None
+    return text
+
+
+def _public_url(text: str) -> str:
+    """`manifest --http-url`: the https:// address Slack will call."""
+    url = urlsplit(text.strip())
+    if url.scheme != "https" or not url.hostname or url.query or url.fragment:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a public https:// URL (Slack calls only those), e.g. https://incidents.example.com"
+        )
+    return text.strip()
+
+
+def _debug_everywhere(parser: argparse.ArgumentParser, *, top: bool = True) -> argparse.ArgumentParser:
+    """`--debug` before or after the subcommand: on every (sub)parser; only the top one sets the default."""
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="on an error, show the traceback as well (so does LOG_LEVEL=debug)",
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _debug_everywhere(child, top=False)
+    return parser
+
+
+def _report(exc: Exception, debug: bool) -> int:
+    """Print an error as one line on stderr (after its traceback with --debug); return the exit code."""
+    if debug:
+        traceback.print_exception(exc)
+    if isinstance(exc, ConfigError):
+        line = f"configuration error: {exc}"
+    elif isinstance(exc, Unavailable):
+        line = str(exc)
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if debug else " (--debug shows where)"
+        line = f"unexpected error: {type(exc).__name__}: {first}{hint}"
+    print(f"incident-bot: {line}", file=sys.stderr)
+    return getattr(exc, "exit_code", 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; configuration errors print one line and exit 2."""
-    args = _parser().parse_args(argv)
+    """Entry point; an error is one line on stderr: exit 2 when a setting must change, 1 otherwise."""
+    args = _debug_everywhere(_parser()).parse_args(argv)
+    debug = args.debug or os.environ.get("LOG_LEVEL", "").strip().lower() == "debug"
     try:
         if args.command == "manifest":
             from bot.manifest import render
 
             sys.stdout.write(render(args.http_url))
             return 0
+        load_settings()  # every other command, the workspaces included, reads Settings from the environment
         if args.command in ("demo", "shell"):
-            return asyncio.run(_shell(args.command, _script_lines(getattr(args, "script", None))))
+            return _shell(args.command, _script_lines(getattr(args, "script", None)), args.database)
         settings, policy = load_config()
         from services import logs
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))
         if args.command == "export":
-            return asyncio.run(_export(settings, args.incident, args.format))
+            return asyncio.run(_export(settings, policy, args.incident, args.format))
         if args.command == "stats":
-            return asyncio.run(_stats(settings, args.since, args.format))
+            return asyncio.run(_stats(settings, policy, args.since, args.format))
+        if args.command == "oncall":
+            from bot import oncall_cli
+
+            return asyncio.run(oncall_cli.run(args, settings, policy))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "webhooks":
@@ -114,9 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings.require("slack_bot_token", why="the bot needs its xoxb- token")
                 settings.require("slack_app_token", why="Socket Mode needs it; or serve with --http")
             return asyncio.run(_serve(settings, policy, args.http, args.host, args.port))
-    except ConfigError as exc:
-        print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
-        return ConfigError.exit_code
+    except Exception as exc:
+        return _report(exc, debug)
     return 0
 
 
@@ -129,18 +214,23 @@ def _script_lines(path: str | None) -> list[str] | None:
         raise ConfigError(f"--script: cannot read {path} ({exc.strerror})") from None
 
 
-async def _shell(command: str, script: list[str] | None) -> int:
-    from bot import shell
+def _shell(command: str, script: list[str] | None, database_url: str | None) -> int:
+    from bot import shell, shell_terminal
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if script is None and command == "shell":
+        return shell_terminal.run_interactive(database_url)
     if command == "demo":
-        return await shell.run_demo()
-    if script is not None:
-        return await shell.run_script(script)
-    return await shell.run_interactive()
+        run = shell.run_demo(database_url=database_url)
+    else:
+        run = shell.run_script(script or [], database_url=database_url)
+    try:
+        return asyncio.run(run)
+    except KeyboardInterrupt:  # Ctrl-C stops a script quietly (the temporary database goes too)
+        return 130
 
 
-async def _export(settings: Settings, ref: str, fmt: str) -> int:
+async def _export(settings: Settings, policy: Policy, ref: str, fmt: str) -> int:
     import json
 
     from messages.postmortem import markdown
@@ -149,6 +239,7 @@ async def _export(settings: Settings, ref: str, fmt: str) -> int:
     from storage.db import Database
 
     db = Database(settings.database_url)
+    await db.check()
     try:
         if await migrate.current_revision(db) is None:
             print(f"incident-bot: no incident {ref} (the database has no incidents yet)", file=sys.stderr)
@@ -156,6 +247,16 @@ async def _export(settings: Settings, ref: str, fmt: str) -> int:
         data = await load_postmortem(db, ref)
     finally:
         await db.dispose()
+    if data is not None and policy.schedules:
+        from dataclasses import replace
+        from datetime import UTC, datetime
+
+        from bot.oncall_cli import oncall_service
+
+        inc = data.incident
+        async with oncall_service(settings, policy) as oncall:
+            end = inc.resolved_at or datetime.now(UTC)
+            data = replace(data, oncall=await oncall.during(inc.declared_at, end))
     if data is None:
         hint = "give an incident channel id, INC-<n> or <n>"
         print(f"incident-bot: no incident {ref} ({hint})", file=sys.stderr)
@@ -164,7 +265,7 @@ async def _export(settings: Settings, ref: str, fmt: str) -> int:
     return 0
 
 
-async def _stats(settings: Settings, window: str, fmt: str) -> int:
+async def _stats(settings: Settings, policy: Policy, window: str, fmt: str) -> int:
     from datetime import UTC, datetime
 
     from domain.durations import parse_duration
@@ -178,11 +279,15 @@ async def _stats(settings: Settings, window: str, fmt: str) -> int:
         raise ConfigError(f"--since: {exc}") from None
     since = datetime.now(UTC) - span
     db = Database(settings.database_url)
+    await db.check()
     try:
-        incidents = await stats.load(db, since) if await migrate.current_revision(db) else []
+        migrated = await migrate.current_revision(db)
+        incidents = await stats.load(db, since) if migrated else []
+        pages = await stats.load_pages(db, since) if migrated else []
     finally:
         await db.dispose()
-    sys.stdout.write(stats.report(incidents, since, window, fmt))
+    load = stats.oncall_load(pages, stats.zones_of(policy))
+    sys.stdout.write(stats.report(incidents, since, window, fmt, load))
     return 0
 
 
@@ -192,6 +297,7 @@ async def _webhooks_status(settings: Settings) -> int:
     from storage.outbox import OutboxRepo
 
     db = Database(settings.database_url)
+    await db.check()
     try:
         if await migrate.current_revision(db) is None:
             print("no deliveries yet")
@@ -220,6 +326,7 @@ async def _inbox_status(settings: Settings) -> int:
     from storage.inbox import InboxRepo
 
     db = Database(settings.database_url)
+    await db.check()
     try:
         if await migrate.current_revision(db) is None:
             print("no requests yet")
@@ -251,6 +358,7 @@ async def _db_upgrade(settings: Settings) -> int:
     from storage.db import Database
 
     db = Database(settings.database_url)
+    await db.check()
     try:
         await migrate.upgrade(db)
         print(f"database at revision {await migrate.current_revision(db)}")
@@ -259,32 +367,8 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, policy, http: bool, host: str, port: int) -> int:  # type: ignore[no-untyped-def]
-    from aiohttp import web
+async def _serve(settings: Settings, policy: Policy, http: bool, host: str, port: int) -> int:
+    from bot.serve import serve
 
-    from bot.runtime import Bot, serve_until_stopped
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    bot = Bot(settings, policy)
-    await bot.start()
-    runner = web.AppRunner(bot.web_app(slack=http), access_log=None)
-    socket_mode = None
-    try:
-        if not http:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            assert settings.slack_app_token is not None
-            socket_mode = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
-            await socket_mode.connect_async()
-            log.info("connected to Slack in Socket Mode")
-        await serve_until_stopped(runner, host, port, stop)
-        log.info("shutting down")
-    finally:
-        if socket_mode is not None:
-            await socket_mode.close_async()
-        await runner.cleanup()
-        await bot.stop()
+    await serve(settings, policy, http=http, host=host, port=port)
     return 0

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import httpx
@@ -63,6 +64,8 @@ class Bot:
         self._http: aiohttp.ClientSession | None = None
         self._httpx: httpx.AsyncClient | None = None
         self._delivery: Ticker | None = None
+        self._ticks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     @property
     def ctx(self) -> BotContext:
@@ -80,6 +83,7 @@ class Bot:
 
     async def start(self, *, run_migrations: bool = True) -> None:
         """Connect, migrate (safe with concurrent replicas), and build the app."""
+        self._stopping = False
         db = Database(self.settings.database_url)
         await db.check()
         if run_migrations:
@@ -103,23 +107,44 @@ class Bot:
         if self._use_scheduler:
             ctx = self._ctx
             ctx.worker.start()
-            self._ticker = Ticker(ctx.tick)
+            self._ticker = Ticker(self._tracked(ctx.tick))
             ctx.lifecycle.wake = self._ticker.wake
             self._ticker.start()
             # Deliveries have their own job: a slow receiver never holds up a page.
-            self._delivery = Ticker(ctx.outbox.deliver_due)
+            self._delivery = Ticker(self._tracked(ctx.outbox.deliver_due))
             self._delivery.start()
+
+    def _tracked(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """`work` as a tick that stop() lets finish (the scheduler's shutdown would cancel it)."""
+
+        async def tick() -> None:
+            task = asyncio.current_task()
+            if self._stopping or task is None:
+                return
+            self._ticks.add(task)
+            try:
+                await work()
+            finally:
+                self._ticks.discard(task)
+
+        return tick
 
     async def stop(self) -> None:
         """Let the steps in flight finish (bounded by `delivery.shutdown_grace`), hand back the rest
         of the inbox for the next start, then close connections. Stop serving requests first."""
         if self._ctx is None:
             return
+        grace = self.policy.delivery.shutdown_grace.total_seconds()
+        # The scheduler's shutdown cancels a running tick (mid-transaction, with a traceback in the
+        # log): start no new work, let the ticks in flight end, then shut it down.
+        self._stopping = True
+        await asyncio.sleep(0)  # a tick the scheduler has just created starts, sees _stopping, returns
+        if self._ticks:
+            await asyncio.wait(set(self._ticks), timeout=grace)
         for ticker in (self._ticker, self._delivery):
             if ticker is not None:
                 ticker.shutdown()
         self._ticker = self._delivery = None
-        grace = self.policy.delivery.shutdown_grace.total_seconds()
         await self._ctx.worker.stop(grace)
         try:
             await self._ctx.tasks.idle(grace)
@@ -249,7 +274,7 @@ def _kind(body: dict) -> str:  # type: ignore[type-arg]
 
 
 async def listen(runner: web.AppRunner, host: str, port: int) -> None:
-    """Serve `runner` on host:port; a port that cannot be had raises a one-line error."""
+    """Serve `runner` on host:port (quietly: the caller says so); a port not to be had is a one-line error."""
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -265,7 +290,6 @@ async def listen(runner: web.AppRunner, host: str, port: int) -> None:
         if exc.errno == errno.EACCES:
             raise ConfigError(f"--port: no permission to listen on {where} (use a port above 1023)") from None
         raise Unavailable(f"cannot listen on {where}: {describe(exc)}; check --host and --port") from None
-    log.info("listening on http://%s:%d", host, port)
 
 
 def describe(exc: BaseException) -> str:

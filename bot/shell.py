@@ -1,6 +1,6 @@
-"""A local Slack workspace in the terminal: the real app, the emulator, a temporary database.
+"""A local Slack workspace in the terminal: the real app, the emulator, a throw-away database.
 
-Used by `incident-bot shell` (interactive or `--script FILE`) and `incident-bot demo` (bundled script).
+Used by `incident-bot shell` (interactive, or `--script FILE`) and `incident-bot demo` (bundled script).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,57 +19,23 @@ from typing import TextIO
 from aiohttp import web
 
 from bot.runtime import SLACK_PATH, Bot
-from domain.durations import parse_duration
-from config.policy import Policy, policy_from_dict
+from bot.shell_content import DEMO_SCRIPT, HELP, POLICY, TEAM
+from bot.shell_forms import HINT as FORM_HINT
+from bot.shell_forms import Forms
+from config.policy import policy_from_dict
 from config.settings import Settings
+from domain.durations import parse_duration
 from messages.postmortem import markdown
-from services.clock import FakeClock
 from services.timeline import load_postmortem
 from slack_emulator import SlackDriver, SlackDriverError, SlackEmulator
 from slack_emulator.render import buttons
+from storage.repositories import IncidentRepo
+from storage.schedule import PAGE, PENDING, REMINDER, ScheduleRepo
 
 SIGNING_SECRET = "shell-signing-secret"
-
-DEMO_SCRIPT = """\
-# A SEV2 from declaration to postmortem draft, as Slack would drive it, with the clock moved forward.
-# alice is on call (L1), bob is team lead (L2), carol the engineering manager (L3).
-/incident declare sev2 Checkout is failing for EU customers
-# L1 is paged by DM at once; alice acknowledges from the DM.
-click 3 Acknowledge
-cd #incident
-/incident scribe <@U0BOB|bob>
-say Seeing 502s from the payments gateway since the 02:55 deploy
-react 6 pushpin
-as @bob
-say Gateway pods are OOM-killed after the deploy; rolling back
-as @alice
-/incident update identified Bad deploy of payments-gateway; rolling back
-wait 25m
-as @bob
-say Rollback finished, error rate back to baseline
-as @alice
-/incident note Customer support confirms checkouts are going through again
-# 30 minutes in: L2 (bob) is paged; 35 minutes after the update, the reminder nudges alice.
-wait 10m
-/incident update monitoring Error rate normal for 10 minutes
-wait 5m
-/incident resolve Rolled back payments-gateway 4.2.0; OOM from the new cache size
-export
-"""
-
-HELP = """\
-/incident <args>       run the slash command as the current user in the current channel
-say <text>             post a message as the current user in the current channel
-react <n> <emoji>      add a reaction to message #n (as numbered in the output)
-unreact <n> <emoji>    remove it again
-click <n> <button>     press a button (by its label) on message #n
-as <@user>             act as another user (alice, bob, carol, dave)
-cd <#channel>          switch channel; `cd #incident` picks the newest incident channel
-wait <duration>        move the clock forward (e.g. 30m, 1h) and run what falls due
-export [INC-n]         print the postmortem draft of this channel's incident (or INC-n)
-dms <@user>            show that person's direct messages from the bot
-channels               list channels
-help                   this text;  quit / exit / Ctrl-D leaves"""
+# `wait` never moves the clock further than this past work that is due: under the escalation's
+# LATE_AFTER (30 s), so nothing is reported as sent late "while the bot was down".
+STEP = timedelta(seconds=15)
 
 _ANSI = {"SEV1": "1;41;97", "SEV2": "1;31", "SEV3": "1;33", "SEV4": "1;34", "head": "1;36", "dim": "2"}
 _STATUS = re.compile(r"\b(Investigating|Identified|Mitigating|Monitoring|Resolved)\b")
@@ -78,69 +45,68 @@ class ShellError(Exception):
     """A bad shell command: shown as a one-line hint, never a crash."""
 
 
-class Shell:
-    """One workspace: emulator + real bot over HTTP + a signed-request driver + a movable clock."""
+class ShellClock:
+    """Real time, plus what `wait` skipped: it moves between steps as time does and never goes back."""
 
-    def __init__(self, out: TextIO = sys.stdout, *, colour: bool | None = None) -> None:
-        self.out = out
+    def __init__(self) -> None:
+        self._start, self._mono = datetime.now(UTC), time.monotonic()
+        self._skipped = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._mono) + self._skipped
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Skip `delta` ahead and return the new time."""
+        self._skipped += max(delta, timedelta(0))
+        return self.now()
+
+    def timestamp(self) -> float:
+        """Epoch seconds, for the emulator's message timestamps."""
+        return self.now().timestamp()
+
+
+class Shell:
+    """One workspace: emulator + real bot over HTTP + a signed-request driver + a clock `wait` moves."""
+
+    def __init__(self, out: TextIO | None = None, *, colour: bool | None = None) -> None:
+        self.out = out = out if out is not None else sys.stdout  # looked up now, not at import
         self.colour = colour if colour is not None else (out.isatty() and "NO_COLOR" not in os.environ)
-        start = datetime.now(UTC).replace(second=0, microsecond=0)
-        self.clock = FakeClock(start)
+        self.clock = ShellClock()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._shown = 0
         self._numbered: list[tuple[str, str]] = []  # (channel id, ts) by display number - 1
+        self.lock = asyncio.Lock()  # one command or background tick at a time
 
-    async def start(self) -> Shell:
-        """Start the emulator with a small team and the bot on a temporary SQLite file (or DATABASE_URL)."""
+    async def start(self, database_url: str | None = None) -> Shell:
+        """Start the emulator with a small team and the bot on `database_url`, by default a temporary
+        SQLite file (never DATABASE_URL: a demo incident must not land in a real database)."""
         self.emu = SlackEmulator(now=self.clock.timestamp)
         await self.emu.start()
         self.emu.add_channel("incidents", channel_id="C0INCIDENTS", members=["U0BOT"])
         self.channel = self.emu.add_channel("general", channel_id="C0GENERAL", members=["U0BOT"])
         self.users = {
-            name: self.emu.add_user(name, user_id=f"U0{name.upper()}", real_name=real)
-            for name, real in (
-                ("alice", "Alice Ops"),
-                ("bob", "Bob Lead"),
-                ("carol", "Carol Manager"),
-                ("dave", "Dave CTO"),
-            )
+            name: self.emu.add_user(name, user_id=f"U0{name.upper()}", real_name=real) for name, real in TEAM
         }
         self.user = self.users["alice"]
-        db_url = os.environ.get("DATABASE_URL")
-        if not db_url:
+        if not database_url:
             self._tmp = tempfile.TemporaryDirectory(prefix="incident-bot-shell-")
-            db_url = f"sqlite:///{Path(self._tmp.name) / 'shell.db'}"
+            database_url = f"sqlite:///{Path(self._tmp.name) / 'shell.db'}"
         settings = Settings(
             slack_bot_token=self.emu.bot_token,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.emu.base_url,
-            database_url=db_url,
+            database_url=database_url,
             _env_file=None,
         )
-        self.bot = Bot(settings, self._policy(), clock=self.clock, scheduler=False)
+        self.bot = Bot(settings, policy_from_dict(POLICY), clock=self.clock, scheduler=False)
         await self.bot.start()
         self.runner = web.AppRunner(self.bot.web_app(), access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", 0).start()
         url = f"http://127.0.0.1:{self.runner.addresses[0][1]}{SLACK_PATH}"
         self.driver = SlackDriver(self.emu, url, SIGNING_SECRET)
+        self.forms = Forms(self.emu, self.driver, self._user, self._channel_id)
         return self
-
-    def _policy(self) -> Policy:
-        u = {name: f"U0{name.upper()}" for name in ("alice", "bob", "carol", "dave")}
-        return policy_from_dict(
-            {
-                "announce_channel": "C0INCIDENTS",
-                "escalation": {
-                    "levels": [
-                        {"name": "L1", "title": "On-call engineer", "users": [u["alice"]], "after": "0s"},
-                        {"name": "L2", "title": "Team lead", "users": [u["bob"]], "after": "30m"},
-                        {"name": "L3", "title": "Engineering manager", "users": [u["carol"]], "after": "1h"},
-                        {"name": "L4", "title": "CTO/VP", "users": [u["dave"]], "after": "2h"},
-                    ]
-                },
-            }
-        )
 
     async def stop(self) -> None:
         """Stop the bot and the emulator; remove the temporary database."""
@@ -169,29 +135,42 @@ class Shell:
         return f"{ws.user_name(self.user)}@{ws.channel_label(self.channel)} $ "
 
     async def run(self, line: str) -> bool:
-        """Run one command and print what happened; False when the user asked to quit."""
+        """Run one command and print what happened; False when the user asked to quit.
+
+        An empty line only shows what the bot did meanwhile."""
         line = line.strip()
-        if not line or line.startswith("#"):
-            return True
         word, _, rest = line.partition(" ")
         if word in ("quit", "exit"):
             return False
+        async with self.lock:
+            if line and not line.startswith("#"):
+                await self._dispatch(word, line if word.startswith("/") else rest.strip())
+            await self._catch_up()
+            self._flush()
+        return True
+
+    async def _dispatch(self, word: str, arg: str) -> None:
         handler = self._commands().get(word if not word.startswith("/") else "/")
         try:
             if handler is None:
                 raise ShellError(f"unknown command {word!r}; type `help` for the list")
-            await handler(line if word.startswith("/") else rest.strip())
-        except ShellError as exc:
-            self._write(self._paint(f"! {exc}", "SEV3"))
-        except (SlackDriverError, ValueError, KeyError) as exc:
+            await handler(arg)
+        except (ShellError, SlackDriverError, ValueError, KeyError) as exc:
+            self._flush()
             self._write(self._paint(f"! {exc}", "SEV3"))
         except Exception as exc:  # a shell never dies on a bad line
+            self._flush()
             self._write(self._paint(f"! that failed: {exc!r}; type `help`", "SEV3"))
+
+    async def tick(self) -> None:
+        """Background work of an idle interactive shell: what falls due happens on time."""
+        async with self.lock:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
         await self.bot.ctx.settle()
         await self.bot.ctx.tick()  # what fell due: pages at declaration, or after `wait`
         await self.bot.ctx.settle()
-        self._flush()
-        return True
 
     def _commands(self) -> dict[str, Callable[[str], object]]:
         return {
@@ -200,6 +179,10 @@ class Shell:
             "react": self._react,
             "unreact": self._unreact,
             "click": self._click,
+            "form": self._form,
+            "fill": self._fill,
+            "submit": self._submit,
+            "cancel": self._cancel,
             "as": self._as,
             "cd": self._cd,
             "wait": self._wait,
@@ -240,13 +223,36 @@ class Shell:
         await self.driver.click(self.user, channel, ts, button.action_id, button.value)
 
     def _message_and_arg(self, args: str, usage: str) -> tuple[str, str, str]:
+        """Message #n and the rest of the line; only a message the current user can see in Slack."""
         n, _, arg = args.partition(" ")
         if not n.isdigit() or not arg.strip():
             raise ShellError(f"usage: {usage}")
         if not 1 <= int(n) <= len(self._numbered):
             raise ShellError(f"no message #{n} shown yet")
         channel, ts = self._numbered[int(n) - 1]
+        ch = self.emu.channel(channel)
+        if ch is not None and (ch.is_im or ch.is_private) and not ch.has_member(self.user):
+            ws = self.emu.state
+            if ch.is_im and ch.user:
+                who = ws.user_name(ch.user)
+                raise ShellError(f"#{n} is a DM to @{who}: only @{who} sees it; `as @{who}` to act as them")
+            raise ShellError(f"#{n} is in private {ch.label}, which @{ws.user_name(self.user)} is not in")
         return channel, ts, arg.strip()
+
+    async def _form(self, _arg: str) -> None:
+        self._write("\n".join(self.forms.show(self.user)))
+
+    async def _fill(self, args: str) -> None:
+        self._write(self._paint(self.forms.fill(self.user, args), "dim"))
+
+    async def _submit(self, _arg: str) -> None:
+        problems = await self.forms.submit(self.user)
+        self._flush()
+        for problem in problems:
+            self._write(self._paint(f"! {problem}", "SEV3"))
+
+    async def _cancel(self, _arg: str) -> None:
+        self._write(self._paint(self.forms.cancel(self.user), "dim"))
 
     async def _as(self, who: str) -> None:
         self.user = self._user(who)
@@ -256,22 +262,35 @@ class Shell:
         name = where.strip().lstrip("#")
         if not name:
             raise ShellError("usage: cd #channel")
-        ch = self.emu.channel(name)
-        if ch is None and name == "incident":
-            newest = [c for c in self.emu.state.channels.values() if c.name.startswith("incident-")]
-            ch = newest[-1] if newest else None
-        if ch is None:
-            raise ShellError(f"no channel #{name}; `channels` lists them")
-        self.channel = ch.id
-        self._write(self._paint(f"(now in #{ch.name})", "dim"))
+        self.channel = self._channel_id(name)
+        self._write(self._paint(f"(now in {self.emu.state.channel_label(self.channel)})", "dim"))
 
     async def _wait(self, arg: str) -> None:
         try:
             delta = parse_duration(arg.strip())
         except ValueError:
             raise ShellError("usage: wait <duration>, like 90s, 30m, 1h") from None
-        self.clock.advance(timedelta(seconds=delta.total_seconds()))
+        target = self.clock.now() + delta
+        # Skip the quiet stretches only: stop at each page or reminder as it falls due, and tick.
+        while (due := await self._next_due()) is not None and due <= target:
+            now = self.clock.now()
+            self.clock.advance(due - now if due > now else STEP)  # (a job stuck at its time: move on)
+            await self._catch_up()
+        self.clock.advance(target - self.clock.now())
         self._write(self._paint(f"(clock is now {self.clock.now():%Y-%m-%d %H:%M} UTC)", "dim"))
+
+    async def _next_due(self) -> datetime | None:
+        """When the next page or reminder of an open incident falls due."""
+        async with self.bot.ctx.db.session() as s:
+            schedule = ScheduleRepo(s)
+            due = [
+                job.due_at
+                for incident in await IncidentRepo(s).open_incidents()
+                for kind in (PAGE, REMINDER)
+                for job in await schedule.jobs(incident.id, kind)
+                if job.state == PENDING
+            ]
+        return min(due, default=None)
 
     async def _dms(self, who: str) -> None:
         user = self._user(who)
@@ -309,6 +328,16 @@ class Shell:
             return self.users[token]
         raise ShellError(f"no user {who!r}; try one of {', '.join('@' + u for u in self.users)}")
 
+    def _channel_id(self, where: str) -> str:
+        name = where.strip().lstrip("#")
+        ch = self.emu.channel(name)
+        if ch is None and name == "incident":
+            newest = [c for c in self.emu.state.channels.values() if c.name.startswith("incident-")]
+            ch = newest[-1] if newest else None
+        if ch is None:
+            raise ShellError(f"no channel #{name}; `channels` lists them")
+        return ch.id
+
     # output
 
     def _flush(self) -> None:
@@ -324,6 +353,8 @@ class Shell:
                 self._numbered.append((entry.channel_id, entry.ts))
                 text = f"#{len(self._numbered)} {text}"
             self._write(self._colourise(text))
+            if entry.kind == "view":
+                self._write(self._paint(FORM_HINT, "dim"))
         self._shown = len(log)
 
     def _colourise(self, text: str) -> str:
@@ -342,9 +373,9 @@ class Shell:
         print(text, file=self.out, flush=True)
 
 
-async def run_script(lines: Iterable[str], out: TextIO = sys.stdout) -> int:
+async def run_script(lines: Iterable[str], out: TextIO | None = None, database_url: str | None = None) -> int:
     """Run shell commands from a script in a fresh workspace."""
-    shell = await Shell(out).start()
+    shell = await Shell(out).start(database_url)
     try:
         await shell.run_lines(lines)
     finally:
@@ -352,24 +383,6 @@ async def run_script(lines: Iterable[str], out: TextIO = sys.stdout) -> int:
     return 0
 
 
-async def run_interactive() -> int:
-    """Read commands from the terminal until `quit` or end of input (input runs off the event loop)."""
-    loop = asyncio.get_running_loop()
-    shell = await Shell().start()
-    shell._write("incident-bot shell: a local Slack workspace with the real bot. Type `help`.")
-    try:
-        while True:
-            try:
-                line = await loop.run_in_executor(None, input, shell.prompt())
-            except EOFError:
-                break
-            if not await shell.run(line):
-                break
-    finally:
-        await shell.stop()
-    return 0
-
-
-async def run_demo(out: TextIO = sys.stdout) -> int:
+async def run_demo(out: TextIO | None = None, database_url: str | None = None) -> int:
     """The bundled demo: a SEV2 from declaration to resolution."""
-    return await run_script(DEMO_SCRIPT.splitlines(), out)
+    return await run_script(DEMO_SCRIPT.splitlines(), out, database_url)

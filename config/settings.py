@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
 from config.policy import Policy, load_policy
 
 DEFAULT_CONFIG_FILE = Path("incident-bot.toml")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
@@ -24,9 +26,23 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///./incident-bot.db"
     incident_bot_config: Path | None = None
-    log_format: str = Field(default="text", pattern="^(text|json)$")
+    log_format: str = "text"
     log_level: str = "INFO"
     alertmanager_token: SecretStr | None = None
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in LOG_FORMATS:
+            raise ValueError(f"must be {' or '.join(LOG_FORMATS)}")
+        return value.strip().lower()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip().lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
 
     def policy_path(self) -> Path | None:
         """The TOML file to read: INCIDENT_BOT_CONFIG, else ./incident-bot.toml if present."""
@@ -50,7 +66,7 @@ def load_settings(**overrides: object) -> Settings:
         err = exc.errors()[0]
         key = str(err["loc"][0]).upper() if err["loc"] else "settings"
         # Never echo the offending value: it may be a secret.
-        raise ConfigError(f"{key}: {err['msg']}") from None
+        raise ConfigError(f"{key}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 def load_config(**overrides: object) -> tuple[Settings, Policy]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
@@ -79,6 +81,8 @@ async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
     incident = await ctx.timeline.incident_or_refuse(channel_id, "postmortem")
     data = await load_postmortem(ctx.db, channel_id)
     assert data is not None
+    end = incident.resolved_at or ctx.clock.now()
+    data = replace(data, oncall=await ctx.oncall.during(incident.declared_at, end))
     text = pm_md.markdown(data)
     filename = f"{incident.ref}-postmortem.md"
     try:

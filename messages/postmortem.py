@@ -38,12 +38,18 @@ class Postmortem:
     incident: Incident
     entries: list[TimelineEntry]
     names: dict[str, str] = field(default_factory=dict)
+    # Who was on call for each schedule while the incident was open (schedule → people).
+    oncall: dict[str, list[str]] = field(default_factory=dict)
 
     def person(self, user_id: str | None) -> str | None:
         """`@name` when known, else `@U…`; None when nobody."""
         if not user_id:
             return None
         return "@" + self.names.get(user_id, user_id)
+
+    def people(self, users: list[str]) -> str:
+        """`@ana, @ben`, or nobody."""
+        return ", ".join(p for p in map(self.person, users) if p) or "nobody"
 
     def action_items(self) -> list[dict[str, str | None]]:
         """The post-incident checklist as owned, dated action items."""
@@ -89,6 +95,7 @@ class Postmortem:
                 "scribe": _who(inc.scribe_id, self.names),
                 "comms": _who(inc.comms_id, self.names),
             },
+            "oncall": {name: [_who(u, self.names) for u in users] for name, users in self.oncall.items()},
             "timeline": [
                 {
                     "at": _iso(e.at),
@@ -160,6 +167,7 @@ def markdown(pm: Postmortem) -> str:
         f"| Incident commander | {_cell(pm.person(inc.commander_id) or '_unassigned_')} |",
         f"| Scribe | {_cell(pm.person(inc.scribe_id) or '_unassigned_')} |",
         f"| Communications lead | {_cell(pm.person(inc.comms_id) or '_unassigned_')} |",
+        *(f"| On call ({_cell(name)}) | {_cell(pm.people(users))} |" for name, users in pm.oncall.items()),
         "",
         "## Executive summary",
         "",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -49,6 +50,25 @@ class RedactSecrets(logging.Filter):
                     text = text.replace(secret, "[redacted]")
                 record.exc_text, record.exc_info = text, None
             record.msg, record.args = msg, None
+        return True
+
+
+class Throttle(logging.Filter):
+    """At most one record per `seconds` (a retry loop's report), without its traceback unless the
+    root logger is at DEBUG. Attach one instance to every logger of the loop to share the budget."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.seconds, self.clock = seconds, clock
+        self._last: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self.clock()
+        if self._last is not None and now - self._last < self.seconds:
+            return False
+        self._last = now
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            record.exc_info, record.exc_text = None, None
         return True
 
 

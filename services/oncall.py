@@ -58,17 +58,20 @@ class OnCall:
             raise IncidentError(f"No schedule called `{name}` ({known}).")
         return schedule
 
-    async def shifts(self, name: str, start: datetime, end: datetime) -> list[Shift]:
-        """The final shifts of a schedule overlapping [start, end)."""
+    async def shifts(
+        self, name: str, start: datetime, end: datetime, *, fallback: bool = True
+    ) -> list[Shift]:
+        """The final shifts of a schedule overlapping [start, end); gaps given to the fallback unless
+        `fallback` is False (to find them)."""
         schedule = self.schedule(name)
         base = await self._base(schedule, start, end)
         async with self.db.session() as s:
             rows = await OverrideRepo(s).between(name, start, end)
         overrides = [Override(o.user_id, o.start_at, o.end_at, o.id) for o in rows]
         final = with_overrides(base, overrides)
-        return [
-            x for x in with_fallback(final, schedule.fallback, start, end) if x.end > start and x.start < end
-        ]
+        if fallback:
+            final = with_fallback(final, schedule.fallback, start, end)
+        return [x for x in final if x.end > start and x.start < end]
 
     async def now(self, name: str, at: datetime | None = None) -> tuple[str, ...]:
         """Who is on call at `at` (now by default): the fallback in a gap."""
@@ -116,6 +119,14 @@ class OnCall:
             for o in rows
             if o.schedule in known
         ]
+
+    async def during(self, start: datetime, end: datetime) -> dict[str, list[str]]:
+        """Everyone on call for each schedule at some point between `start` and `end`."""
+        out: dict[str, list[str]] = {}
+        for schedule in self.policy.schedules:
+            shifts = await self.shifts(schedule.name, start, max(end, start + timedelta(seconds=1)))
+            out[schedule.name] = list(dict.fromkeys(u for s in shifts for u in s.users))
+        return out
 
     async def _base(self, schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
         rotation = schedule.rotation()

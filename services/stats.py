@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from config.policy import Policy
 from domain.durations import format_duration
 from domain.severity import Severity
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo
+from storage.schedule import DeliveryRepo
+
+WORK_START, WORK_END = time(9), time(18)
 
 SEVERITIES = tuple(Severity)
 
@@ -60,7 +66,41 @@ async def load(db: Database, since: datetime) -> list[Incident]:
         return await IncidentRepo(s).declared_since(since)
 
 
-def report(incidents: list[Incident], since: datetime, window: str, fmt: str) -> str:
+async def load_pages(db: Database, since: datetime) -> list[tuple[str, datetime]]:
+    """(person, when) of the pages sent since `since`."""
+    async with db.session() as s:
+        return await DeliveryRepo(s).sent_since(since)
+
+
+@dataclass
+class Load:
+    """On-call load of one person: pages, and those outside 09:00–18:00 on weekdays in their zone."""
+
+    user: str
+    pages: int
+    outside_hours: int
+    zone: str
+
+
+def oncall_load(pages: list[tuple[str, datetime]], zones: Mapping[str, ZoneInfo]) -> list[Load]:
+    """Pages per person, most paged first; a person's zone is that of their schedule (UTC when none)."""
+    by_user: dict[str, Load] = {}
+    for user, at in pages:
+        zone = zones.get(user, ZoneInfo("UTC"))
+        row = by_user.setdefault(user, Load(user, 0, 0, str(zone)))
+        local = at.astimezone(zone)
+        row.pages += 1
+        row.outside_hours += int(local.weekday() >= 5 or not WORK_START <= local.time() < WORK_END)
+    return sorted(by_user.values(), key=lambda r: (-r.pages, r.user))
+
+
+def report(
+    incidents: list[Incident],
+    since: datetime,
+    window: str,
+    fmt: str,
+    load: list[Load],
+) -> str:
     """The stats as an aligned table or as JSON."""
     rows = {sev: summarise([i for i in incidents if i.severity == sev]) for sev in SEVERITIES}
     rows["all"] = summarise(incidents)
@@ -70,6 +110,7 @@ def report(incidents: list[Incident], since: datetime, window: str, fmt: str) ->
             "window": window,
             "by_severity": {k: vars(v) for k, v in rows.items() if k != "all"},
             "all": vars(rows["all"]),
+            "pages_by_person": [vars(r) for r in load],
         }
         return json.dumps(data, indent=2) + "\n"
 
@@ -93,4 +134,21 @@ def report(incidents: list[Incident], since: datetime, window: str, fmt: str) ->
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
     title = f"Incidents declared since {since:%Y-%m-%d %H:%M} UTC ({window}): {len(incidents)}"
-    return "\n".join([title, "", *lines]) + "\n"
+    out = [title, "", *lines]
+    if load:
+        people = [("Person", "Pages", "Outside 09-18", "Zone")] + [
+            (r.user, str(r.pages), str(r.outside_hours), r.zone) for r in load
+        ]
+        w = [max(len(row[i]) for row in people) for i in range(4)]
+        out += ["", "On-call load (pages sent; outside 09:00-18:00 weekdays, local):", ""]
+        out += ["  ".join(c.ljust(x) for c, x in zip(row, w, strict=True)).rstrip() for row in people]
+    return "\n".join(out) + "\n"
+
+
+def zones_of(policy: Policy) -> dict[str, ZoneInfo]:
+    """Each person's time zone: that of the first schedule naming them."""
+    zones: dict[str, ZoneInfo] = {}
+    for schedule in policy.schedules:
+        for user in (*schedule.users, *schedule.fallback):
+            zones.setdefault(user, schedule.tz)
+    return zones

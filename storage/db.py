@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -19,9 +22,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from config.errors import ConfigError
+from config.errors import ConfigError, Unavailable
 
 _PG_ASYNC = {"asyncpg", "psycopg", "psycopg_async"}
+# asyncpg waits 60 s for a host that drops packets; a start-up should say so sooner.
+CONNECT_TIMEOUT = 10
 T = TypeVar("T")
 _holding: ContextVar[bool] = ContextVar("holding_a_transaction", default=False)
 
@@ -71,6 +76,8 @@ class Database:
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.startswith("postgresql"):
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            if self.url.startswith("postgresql+asyncpg"):
+                kwargs.update(connect_args={"timeout": CONNECT_TIMEOUT})
         else:
             # Every transaction ends in COMMIT or ROLLBACK already; the pool's extra rollback on
             # check-in would be one more hop to SQLite's thread per transaction.
@@ -137,6 +144,20 @@ class Database:
             finally:
                 _holding.reset(token)
 
+    async def check(self) -> None:
+        """Connect once; a database that cannot be used raises a one-line ConfigError or Unavailable."""
+        try:
+            if self.is_sqlite:
+                _check_sqlite_path(make_url(self.url).database)
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (ConfigError, Unavailable):
+            await self.dispose()
+            raise
+        except Exception as exc:
+            await self.dispose()
+            raise connect_error(exc, self.url) from exc
+
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
         try:
@@ -152,3 +173,64 @@ class Database:
         if self._sync is not None:
             self._sync.dispose()
             self._sync = None
+
+
+def _check_sqlite_path(path: str | None) -> None:
+    """Name the path problem before SQLite says only "unable to open database file"."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file, where = Path(path), Path(path).parent
+    if file.is_dir():
+        raise ConfigError(f"DATABASE_URL: {path} is a directory (name a file in it, e.g. incident-bot.db)")
+    if not where.is_dir():
+        missing = "does not exist (create it or fix the path)"
+        what = "is not a directory (fix the path)" if where.exists() else missing
+        raise ConfigError(f"DATABASE_URL: cannot create {path}: {where} {what}")
+    # SQLite writes -wal and -shm files (and migrations a lock file) next to the database.
+    if not os.access(where, os.W_OK | os.X_OK) or (file.exists() and not os.access(file, os.R_OK | os.W_OK)):
+        raise ConfigError(f"DATABASE_URL: cannot write {path} (check the permissions of it and of {where})")
+
+
+def connect_error(exc: BaseException, url: str) -> ConfigError | Unavailable:
+    """A failed connection in one line. ConfigError when a setting must change (no such database,
+    login refused, bad path); Unavailable when the server is not there (down, unreachable)."""
+    parsed = make_url(url)
+    reason = _reason(exc)
+    if parsed.get_backend_name() == "sqlite":
+        return ConfigError(f"DATABASE_URL: cannot open {parsed.database}: {reason} (check the path)")
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    states = [getattr(e, "sqlstate", None) for e in _chain(exc)]
+    if "3D000" in states:
+        name = parsed.database
+        return ConfigError(f'DATABASE_URL: no database "{name}" on {where} (create it or fix the name)')
+    if "28000" in states or "28P01" in states:
+        return ConfigError(f"DATABASE_URL: {where} refused the login: {reason} (check the user and password)")
+    root = _chain(exc)[-1]
+    if isinstance(root, socket.gaierror):
+        return Unavailable(f"unknown database host {parsed.host!r}: check the host in DATABASE_URL")
+    if isinstance(root, OSError):
+        return Unavailable(
+            f"cannot reach the database at {where} ({_reason(root)}): check that PostgreSQL runs there "
+            "and the host and port in DATABASE_URL"
+        )
+    return Unavailable(f"the database at {where} failed: {reason}")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, what SQLAlchemy wrapped (`orig`) and their causes, outermost first."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = getattr(current, "orig", None) or current.__cause__
+    return seen
+
+
+def _reason(exc: BaseException) -> str:
+    inner = _chain(exc)[-1]
+    if isinstance(inner, TimeoutError):
+        return "timed out"
+    if isinstance(inner, OSError) and inner.errno:
+        return os.strerror(inner.errno).lower()
+    lines = str(inner).strip().splitlines()
+    return lines[0] if lines else type(inner).__name__

@@ -190,6 +190,15 @@ class DeliveryRepo:
         )
         return (await self.session.execute(stmt.limit(1))).first() is not None
 
+    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(person, when) of every page DM sent since `since`."""
+        stmt = (
+            select(PageDelivery.user_id, PageDelivery.sent_at)
+            .where(PageDelivery.sent_at.is_not(None), PageDelivery.sent_at >= since)
+            .order_by(PageDelivery.sent_at)
+        )
+        return [(user, at) for user, at in (await self.session.execute(stmt)).all()]
+
     async def get(self, delivery_id: int) -> PageDelivery | None:
         """One delivery."""
         return await self.session.get(PageDelivery, delivery_id)

@@ -148,6 +148,9 @@ async def test_stats_report_mtta_and_mttr_from_recorded_times(harness: Harness) 
     assert (sev1["mttr_p50"], sev1["mttr_p90"]) == (3000, 3480)
     assert data["by_severity"]["SEV2"]["mtta_p50"] is None and data["by_severity"]["SEV2"]["mttr_p50"] == 1200
     assert (data["all"]["declared"], data["all"]["open"]) == (4, 1)
+    paged = {row["user"]: row["pages"] for row in data["pages_by_person"]}
+    assert paged["U0ONCALL"] == 3, "L1 was paged once for each incident the clock moved past"
+    assert paged.get("U0LEAD") == 2, "L2 (30 min) for the two SEV1s that lasted longer"
 
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "stats", "--since", "3650d", env=env, stdout=asyncio.subprocess.PIPE

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 
-from bot.shell import run_script
+from bot.shell import run_demo, run_script
 
 SCRIPT = """\
 /incident declare sev2 Search is down
@@ -47,3 +48,104 @@ async def test_a_scripted_session_prints_what_the_bot_did() -> None:
     assert "! no message #99 shown yet" in by_command["react 99 pushpin"]
     assert "! usage: wait <duration>" in by_command["wait forever"]
     assert "! no user '@nobody'" in by_command["as @nobody"]
+
+
+def timeline_of(text: str) -> list[str]:
+    """The event column of the postmortem's timeline table, in the order it lists them."""
+    table = text[text.index("| Time (UTC) | Event |") :].split("\n\n")[0]
+    return [row.split(" | ", 1)[1] for row in table.splitlines()[2:]]
+
+
+async def test_the_demo_clock_moves_like_time_and_its_timeline_is_in_the_order_things_happened() -> None:
+    out = io.StringIO()
+    assert await run_demo(out) == 0
+    text = out.getvalue()
+    assert "while the bot was down" not in text, "the bot never stopped, so nothing was late"
+    events = timeline_of(text)
+    assert not [e for e in events if "(late" in e], events
+    order = [
+        "Declared SEV2",
+        "acknowledged the L1 page",
+        "is now scribe",
+        "**Pinned** (@alice): Seeing 502s",
+        "**Scribe** (@bob): Gateway pods are OOM-killed",
+        "Update (Investigating → Identified)",
+        "**Scribe** (@bob): Rollback finished",
+        "**Note** (@alice): Customer support confirms",
+        "Paged L2 Team lead: @bob",
+        "Update (Identified → Monitoring)",
+        "Resolved:",
+    ]
+    found = [next(i for i, e in enumerate(events) if part in e) for part in order]
+    assert found == sorted(found), events
+
+
+FORM_SCRIPT = """\
+/incident declare
+submit
+fill severity sev9
+fill title Search is down
+fill severity SEV2
+fill impact Nobody can search the catalogue
+form
+as @bob
+submit
+as @alice
+submit
+form
+"""
+
+
+async def test_a_form_the_bot_shows_can_be_filled_and_submitted_by_the_person_it_was_shown_to() -> None:
+    out = io.StringIO()
+    assert await run_script(FORM_SCRIPT.splitlines(), out) == 0
+    by_command = commands(out.getvalue())
+    assert "Declare an incident" in by_command["alice@/incident declare"]
+    assert "`fill <field> <value>`" in by_command["alice@/incident declare"]
+    assert "! Title and Severity are required" in by_command["alice@submit"]
+    assert "! sev9 is not a choice for Severity" in by_command["alice@fill severity sev9"]
+    shown = by_command["alice@form"]
+    assert "Search is down" in shown and "SEV2" in shown and "Nobody can search" in shown
+    assert "! @bob has no form open" in by_command["bob@submit"]
+    declared = by_command["alice@submit#2"]
+    assert "[channel_created] #incident-" in declared and "Search is down" in declared
+    assert "Nobody can search the catalogue" in declared
+    assert "! @alice has no form open" in by_command["alice@form#2"]
+
+
+DM_SCRIPT = """\
+/incident declare sev2 Search is down
+as @carol
+click 3 Escalate now
+click 3 Acknowledge
+react 3 eyes
+as @alice
+click 3 Acknowledge
+"""
+
+
+async def test_only_the_person_a_dm_was_sent_to_can_click_its_buttons() -> None:
+    out = io.StringIO()
+    assert await run_script(DM_SCRIPT.splitlines(), out) == 0
+    by_command = commands(out.getvalue())
+    for step in ("carol@click 3 Escalate now", "carol@click 3 Acknowledge", "carol@react 3 eyes"):
+        assert "! #3 is a DM to @alice: only @alice sees it" in by_command[step], step
+        assert "[click]" not in by_command[step] and "[dm]" not in by_command[step], step
+    assert "Acknowledged by @alice" in by_command["alice@click 3 Acknowledge"]
+    assert "You are paged (L2" not in out.getvalue(), "nobody escalated"
+
+
+def commands(text: str) -> dict[str, str]:
+    """What each command printed, keyed `user@command` (`#2`, `#3` … for repeats)."""
+    found: dict[str, str] = {}
+    for block in re.split(r"\n(?=\w+@#\S+ \$ )", "\n" + text):
+        head, _, rest = block.partition(" $ ")
+        if not rest:
+            continue
+        base = f"{head.split('@')[0].strip()}@{rest.splitlines()[0]}"
+        key, n = base, 1
+        while key in found:
+            n += 1
+            key = f"{base}#{n}"
+        found[key] = rest
+    return found

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from storage.oncall import OverrideRepo
+from storage.oncall import CalendarRepo, OverrideRepo
 from tests.harness import Harness, click_as
 
 POLICY: dict[str, Any] = {
@@ -190,3 +190,71 @@ async def test_oncall_commands_show_now_and_next_and_manage_overrides(harness: H
     ):
         await h.command(h.alice, h.general, bad)
         assert why in h.emu.ephemerals(h.alice)[-1]["text"], (bad, h.emu.ephemerals(h.alice)[-1])
+
+
+async def test_the_postmortem_says_who_was_on_call_for_each_schedule(harness: Harness) -> None:
+    h = harness
+    _people(h)
+    channel = await h.declare("sev2 Search is slow")  # Sunday 04:00 Berlin: Ana on primary
+    h.clock.advance(timedelta(hours=6))  # past the 09:00 handoff to Ben
+    await h.command(h.alice, channel, "resolve Reindexed")
+    await h.command(h.alice, channel, "postmortem")
+    [complete] = h.emu.calls_to("files.completeUploadExternal")
+    content = h.emu.file_content(complete.response["files"][0]["id"]).decode()
+    assert "| On call (primary) | @U0ANA, @U0BEN |" in content, content[:1500]
+    assert "| On call (weekdays) | @U0LEAD |" in content, "a Sunday: the weekday schedule's fallback"
+
+
+FEED = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//feed//EN
+BEGIN:VEVENT
+UID:cat-cover@test
+SUMMARY:Cat covers primary
+ATTENDEE;CN=Cat:mailto:Cat@Emulated.Slack.Test
+DTSTART;TZID=Europe/Berlin:20261121T090000
+DTEND;TZID=Europe/Berlin:20261122T090000
+RRULE:FREQ=DAILY;COUNT=3
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+async def test_a_calendar_url_pages_the_attendee_and_keeps_its_last_good_copy(harness: Harness) -> None:
+    from aiohttp import web
+
+    h = harness
+    _people(h)
+    answers = [web.Response(text=FEED, content_type="text/calendar")]
+
+    async def feed(_: web.Request) -> web.Response:
+        return answers[-1] if answers[-1].status != 500 else web.Response(status=500)
+
+    app = web.Application()
+    app.router.add_get("/oncall.ics", feed)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/oncall.ics"
+    try:
+        schedules = [
+            {"name": "primary", "timezone": "Europe/Berlin", "ical_url": url, "fallback": ["U0LEAD"]}
+        ]
+        levels = {"levels": [{"name": "L1", "title": "Primary", "schedule": "primary"}]}
+        h.policy = h.policy_for(schedules=schedules, escalation=levels)
+        await h.restart()
+        await h.declare("sev4 First")
+        await h.tick()
+        assert len(_pages(h, "U0CAT")) == 1, "the attendee's e-mail, looked up in Slack"
+        answers.append(web.Response(status=500))
+        await h.advance(minutes=11)  # past [oncall] refresh: the fetch fails, the last copy stays
+        await h.declare("sev4 Second")
+        await h.tick()
+        assert len(_pages(h, "U0CAT")) == 2 and not _pages(h, "U0LEAD")
+        async with h.bot.ctx.db.session() as s:
+            copy = await CalendarRepo(s).get("primary")
+        assert copy is not None and "500" in (copy.last_error or ""), "the failed fetch was tried"
+        assert len(h.emu.calls_to("users.lookupByEmail")) == 1, "each address is looked up once"
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,62 @@
+"""The shell's fixed content: its help, the bundled demo script, the team and its escalation policy."""
+
+DEMO_SCRIPT = """\
+# A SEV2 from declaration to postmortem draft, as Slack would drive it. The clock runs like a real
+# one; `wait` moves it forward, and what falls due on the way happens on time.
+# alice is on call (L1), bob is team lead (L2), carol the engineering manager (L3).
+/incident declare sev2 Checkout is failing for EU customers
+# L1 is paged by DM at once; a minute later alice acknowledges from the DM.
+wait 1m
+click 3 Acknowledge
+cd #incident
+/incident scribe <@U0BOB|bob>
+wait 2m
+say Seeing 502s from the payments gateway since the 02:55 deploy
+react 6 pushpin
+wait 3m
+as @bob
+say Gateway pods are OOM-killed after the deploy; rolling back
+as @alice
+/incident update identified Bad deploy of payments-gateway; rolling back
+wait 15m
+as @bob
+say Rollback finished, error rate back to baseline
+as @alice
+/incident note Customer support confirms checkouts are going through again
+# 30 minutes in, L2 (bob) is paged; 30 minutes after her update, alice is reminded to post one.
+wait 15m
+/incident update monitoring Error rate normal for 10 minutes
+wait 10m
+/incident resolve Rolled back payments-gateway 4.2.0; OOM from the new cache size
+export
+"""
+
+HELP = """\
+/incident <args>       run the slash command as the current user in the current channel
+say <text>             post a message as the current user in the current channel
+react <n> <emoji>      add a reaction to message #n (as numbered in the output)
+unreact <n> <emoji>    remove it again
+click <n> <button>     press a button (by its label) on message #n; a DM's only for its recipient
+form                   show the form (modal) the bot opened for the current user
+fill <field> <value>   fill in a field of that form (a choice by its value or name: `fill severity sev2`)
+submit / cancel        submit the form / close it
+as <@user>             act as another user (alice, bob, carol, dave)
+cd <#channel>          switch channel; `cd #incident` picks the newest incident channel
+wait <duration>        move the clock forward (e.g. 30m, 1h); what falls due on the way happens on time
+export [INC-n]         print the postmortem draft of this channel's incident (or INC-n)
+dms <@user>            show that person's direct messages from the bot
+channels               list channels
+help                   this text;  quit / exit / Ctrl-D leaves (Ctrl-C clears the line)"""
+
+TEAM = (("alice", "Alice Ops"), ("bob", "Bob Lead"), ("carol", "Carol Manager"), ("dave", "Dave CTO"))
+POLICY = {
+    "announce_channel": "C0INCIDENTS",
+    "escalation": {
+        "levels": [
+            {"name": "L1", "title": "On-call engineer", "users": ["U0ALICE"], "after": "0s"},
+            {"name": "L2", "title": "Team lead", "users": ["U0BOB"], "after": "30m"},
+            {"name": "L3", "title": "Engineering manager", "users": ["U0CAROL"], "after": "1h"},
+            {"name": "L4", "title": "CTO/VP", "users": ["U0DAVE"], "after": "2h"},
+        ]
+    },
+}
