@@ -19,7 +19,7 @@ from typing import TextIO
 from aiohttp import web
 
 from bot.runtime import SLACK_PATH, Bot
-from bot.shell_content import DEMO_SCRIPT, HELP, POLICY, TEAM
+from bot.shell_content import DEMO_SCRIPT, HELP, TEAM, policy
 from bot.shell_forms import HINT as FORM_HINT
 from bot.shell_forms import Forms
 from config.policy import policy_from_dict
@@ -29,6 +29,7 @@ from messages.postmortem import markdown
 from services.timeline import load_postmortem
 from slack_emulator import SlackDriver, SlackDriverError, SlackEmulator
 from slack_emulator.render import buttons
+from storage.handoffs import HandoffRepo
 from storage.repositories import IncidentRepo
 from storage.schedule import PAGE, PENDING, REMINDER, ScheduleRepo
 
@@ -98,7 +99,9 @@ class Shell:
             database_url=database_url,
             _env_file=None,
         )
-        self.bot = Bot(settings, policy_from_dict(POLICY), clock=self.clock, scheduler=False)
+        self.bot = Bot(
+            settings, policy_from_dict(policy(self.clock.now())), clock=self.clock, scheduler=False
+        )
         await self.bot.start()
         self.runner = web.AppRunner(self.bot.web_app(), access_log=None)
         await self.runner.setup()
@@ -280,8 +283,9 @@ class Shell:
         self._write(self._paint(f"(clock is now {self.clock.now():%Y-%m-%d %H:%M} UTC)", "dim"))
 
     async def _next_due(self) -> datetime | None:
-        """When the next page or reminder of an open incident falls due."""
+        """When the next page or reminder of an open incident, or the next handoff, falls due."""
         async with self.bot.ctx.db.session() as s:
+            handoff = await HandoffRepo(s).next_due()
             schedule = ScheduleRepo(s)
             due = [
                 job.due_at
@@ -290,7 +294,7 @@ class Shell:
                 for job in await schedule.jobs(incident.id, kind)
                 if job.state == PENDING
             ]
-        return min(due, default=None)
+        return min([*due, handoff] if handoff else due, default=None)
 
     async def _dms(self, who: str) -> None:
         user = self._user(who)

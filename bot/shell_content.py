@@ -1,5 +1,8 @@
 """The shell's fixed content: its help, the bundled demo script, the team and its escalation policy."""
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 DEMO_SCRIPT = """\
 # A SEV2 from declaration to postmortem draft, as Slack would drive it. The clock runs like a real
 # one; `wait` moves it forward, and what falls due on the way happens on time.
@@ -23,6 +26,11 @@ as @bob
 say Rollback finished, error rate back to baseline
 as @alice
 /incident note Customer support confirms checkouts are going through again
+# Who is on call: the primary rotation hands from alice to carol 40 minutes in (carol gets a DM with
+# the incidents she inherits); dave covers a slot later on.
+/incident oncall
+/incident oncall override primary <@U0DAVE|dave> +2h +4h
+/incident oncall overrides
 # 30 minutes in, L2 (bob) is paged; 30 minutes after her update, alice is reminded to post one.
 wait 15m
 /incident update monitoring Error rate normal for 10 minutes
@@ -49,14 +57,35 @@ channels               list channels
 help                   this text;  quit / exit / Ctrl-D leaves (Ctrl-C clears the line)"""
 
 TEAM = (("alice", "Alice Ops"), ("bob", "Bob Lead"), ("carol", "Carol Manager"), ("dave", "Dave CTO"))
-POLICY = {
-    "announce_channel": "C0INCIDENTS",
-    "escalation": {
-        "levels": [
-            {"name": "L1", "title": "On-call engineer", "users": ["U0ALICE"], "after": "0s"},
-            {"name": "L2", "title": "Team lead", "users": ["U0BOB"], "after": "30m"},
-            {"name": "L3", "title": "Engineering manager", "users": ["U0CAROL"], "after": "1h"},
-            {"name": "L4", "title": "CTO/VP", "users": ["U0DAVE"], "after": "2h"},
-        ]
-    },
+HANDOFF_IN = timedelta(minutes=40)  # carol takes over the primary rotation from alice this far in
+SHIFT = timedelta(hours=8)
+
+
+def policy(start: datetime) -> dict[str, Any]:
+    """The shell's policy: L1 is whoever is on call on the `primary` rotation (alice, then carol from
+    40 minutes after the shell starts), L2–L4 are fixed people."""
+    handoff = (start + HANDOFF_IN - SHIFT).astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    return {
+        "announce_channel": "C0INCIDENTS",
+        "schedules": [
+            {
+                "name": "primary",
+                "timezone": "UTC",
+                "users": ["U0ALICE", "U0CAROL"],
+                "shift": "8h",
+                "handoff": handoff.isoformat(),
+                "fallback": ["U0BOB"],
+            }
+        ],
+        "escalation": POLICY_LEVELS,
+    }
+
+
+POLICY_LEVELS = {
+    "levels": [
+        {"name": "L1", "title": "On-call engineer", "schedule": "primary", "after": "0s"},
+        {"name": "L2", "title": "Team lead", "users": ["U0BOB"], "after": "30m"},
+        {"name": "L3", "title": "Engineering manager", "users": ["U0CAROL"], "after": "1h"},
+        {"name": "L4", "title": "CTO/VP", "users": ["U0DAVE"], "after": "2h"},
+    ]
 }

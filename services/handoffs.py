@@ -3,7 +3,8 @@ each schedule's user group kept equal to whoever is on call.
 
 Rows are planned a horizon ahead (one per schedule, shift start and kind, whoever plans it) and
 claimed with a fence, like pages: exactly once across replicas. After downtime a handoff whose shift
-is still running is sent, marked late; one whose shift is over is skipped. When an override moves a
+is still running is sent, marked late; one whose shift is over is skipped. A first start plans only
+what lies ahead (and changes of the last minutes). When an override moves a
 shift change, the row planned for the old one is skipped and the new change is planned.
 """
 
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 HORIZON = timedelta(days=2)
 PLAN_EVERY = timedelta(minutes=1)
+# A change this recent is still planned (an override that starts at once); older ones were planned
+# ahead (HORIZON) while the bot ran, so a first start never announces a shift that began long ago.
+RECENT = 2 * PLAN_EVERY
 LEASE = timedelta(seconds=60)
 LATE_AFTER = timedelta(seconds=30)
 
@@ -82,8 +86,8 @@ class Handoffs:
         async with self.db.session() as s:
             repo = HandoffRepo(s)
             for shift, outgoing in changes(shifts):
-                if shift.end <= now or shift.start <= since:
-                    continue  # over, or a change before the window (sent then, or too old to send)
+                if shift.end <= now or shift.start <= now - RECENT:
+                    continue  # planned ahead while the bot ran, or a change from before it started
                 await repo.plan(
                     schedule.name, HANDOFF, shift.start, shift.end, shift.users, outgoing, shift.start
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Handoff
@@ -127,6 +127,11 @@ class HandoffRepo:
         stmt = select(Handoff.fence, Handoff.state).where(Handoff.id == claim.id).with_for_update()
         row = (await self.session.execute(stmt)).one_or_none()
         return row is not None and row.fence == claim.fence and row.state == CLAIMED
+
+    async def next_due(self) -> datetime | None:
+        """When the next pending handoff falls due."""
+        stmt = select(func.min(Handoff.due_at)).where(Handoff.state == PENDING)
+        return (await self.session.execute(stmt)).scalar()
 
     async def release_all(self) -> int:
         """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
