@@ -258,3 +258,24 @@ async def test_a_calendar_url_pages_the_attendee_and_keeps_its_last_good_copy(ha
         assert len(h.emu.calls_to("users.lookupByEmail")) == 1, "each address is looked up once"
     finally:
         await runner.cleanup()
+
+
+async def test_a_handoff_due_while_the_bot_was_down_is_sent_late_once_and_a_shift_over_never(
+    harness: Harness,
+) -> None:
+    h = harness
+    _people(h)
+    await h.tick()  # plans the 09:00 Berlin handoffs of the next two days
+    await h.bot.stop()
+    h.clock.advance(timedelta(hours=5, minutes=30))  # down across the 09:00 handoff to Ben
+    await h.restart()
+    await h.tick()
+    await h.tick()
+    [late] = _handoffs(h, "U0BEN")
+    assert "Sent late" in late
+    await h.bot.stop()
+    h.clock.advance(timedelta(days=2, hours=1))  # down across Ana's shift (23rd) and into Ben's (24th)
+    await h.restart()
+    await h.tick()
+    assert _handoffs(h, "U0ANA") == [], "Ana's shift is over: never announced"
+    assert len(_handoffs(h, "U0BEN")) == 2 and "Sent late" in _handoffs(h, "U0BEN")[1]
