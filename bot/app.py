@@ -87,7 +87,7 @@ def build_context(
         roles=Roles(db, slack, clock),
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall),
-        permissions=Permissions(db, slack, policy),
+        permissions=Permissions(db, slack, policy, oncall),
         escalation=Escalation(db, slack, policy, clock, metrics, outbox, oncall),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, http),

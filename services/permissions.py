@@ -8,6 +8,7 @@ from typing import Literal
 
 from config.policy import Policy
 from domain.errors import IncidentError
+from services.oncall import OnCall
 from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
@@ -37,8 +38,8 @@ _DOING = {
 class Permissions:
     """Checks a person against `[permissions]`: `anyone`, or the incident's responders."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy) -> None:
-        self.db, self.slack, self.policy = db, slack, policy
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, oncall: OnCall) -> None:
+        self.db, self.slack, self.policy, self.oncall = db, slack, policy, oncall
 
     async def require(self, action: Action, user: str, channel_id: str | None) -> None:
         """Return when `user` may do `action` in the incident of `channel_id`; else IncidentError
@@ -67,6 +68,9 @@ class Permissions:
             async with self.db.session() as s:
                 if await DeliveryRepo(s).was_paged(incident.id, user):
                     return True
+        for name in dict.fromkeys(level.schedule for level in levels if level.schedule):
+            if user in await self.oncall.now(name):
+                return True
         groups = [level.usergroup for level in levels if level.usergroup]
         if self.policy.permissions.responders_usergroup:
             groups.append(self.policy.permissions.responders_usergroup)

@@ -279,3 +279,19 @@ async def test_a_handoff_due_while_the_bot_was_down_is_sent_late_once_and_a_shif
     await h.tick()
     assert _handoffs(h, "U0ANA") == [], "Ana's shift is over: never announced"
     assert len(_handoffs(h, "U0BEN")) == 2 and "Sent late" in _handoffs(h, "U0BEN")[1]
+
+
+async def test_whoever_is_on_call_on_a_level_schedule_is_a_responder(harness: Harness) -> None:
+    h = harness
+    _people(h)
+    channel = await h.declare("sev4 Typo in the footer")  # reaches L1 only: the secondary is not paged
+    await h.tick()
+    await h.command("U0CAT", channel, "resolve fixed")  # on no schedule right now (a Sunday)
+    assert "Only responders can resolve" in h.emu.ephemerals("U0CAT")[-1]["text"]
+    await h.command(h.alice, h.general, "oncall override weekdays <@U0CAT|cat> now +1h")
+    await h.command("U0CAT", channel, "resolve fixed")  # now on call for the secondary's schedule
+    async with h.bot.ctx.db.session() as s:
+        from storage.repositories import IncidentRepo
+
+        incident = await IncidentRepo(s).by_channel(channel)
+    assert incident is not None and not incident.is_open
