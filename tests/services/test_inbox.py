@@ -82,7 +82,7 @@ async def test_a_postmessage_outage_after_declaring_loses_neither_the_post_nor_t
     await h.tick()
     channel = _created(h)[0]
     assert _bot_posts(h, channel) == [] and _pages(h, "U0ONCALL") == [], "Slack is down: nothing landed yet"
-    await _advance_until(h, 40)
+    await _advance_until(h, 60)  # a 20 s outage; the last retry inside it may wait ~24 s (backoff ±50 %)
     initial = [t for t in _bot_posts(h, channel) if "declared" in t.lower() or "SEV2" in t]
     assert len(initial) == 1, _bot_posts(h, channel)
     assert len(h.emu.pins(channel)) == 1
