@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import claims
+from storage.claims import PENDING
 from storage.models import Handoff
 from storage.repositories import insert_ignoring_duplicates
-from storage.schedule import CLAIMED, DONE, PENDING, SKIPPED
+from storage.schedule import DONE, SKIPPED
 
 HANDOFF, REMINDER = "handoff", "reminder"
 __all__ = ["DONE", "HANDOFF", "REMINDER", "SKIPPED", "HandoffClaim", "HandoffRepo"]
@@ -64,37 +66,20 @@ class HandoffRepo:
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 50) -> list[HandoffClaim]:
         """Claim due rows (and rows whose claimer's lease ran out), bumping each fence."""
-        due = (
-            select(Handoff.id)
-            .where(
-                or_(
-                    (Handoff.state == PENDING) & (Handoff.due_at <= now),
-                    (Handoff.state == CLAIMED) & (Handoff.lease_until < now),
-                )
-            )
-            .order_by(Handoff.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        h = Handoff
+        returning = (
+            h.id,
+            h.fence,
+            h.schedule,
+            h.kind,
+            h.shift_start,
+            h.shift_end,
+            h.incoming,
+            h.outgoing,
+            h.due_at,
         )
-        stmt = (
-            update(Handoff)
-            .where(Handoff.id.in_(due.scalar_subquery()))
-            .values(state=CLAIMED, fence=Handoff.fence + 1, lease_until=lease_until)
-            .returning(
-                Handoff.id,
-                Handoff.fence,
-                Handoff.schedule,
-                Handoff.kind,
-                Handoff.shift_start,
-                Handoff.shift_end,
-                Handoff.incoming,
-                Handoff.outgoing,
-                Handoff.due_at,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        rows = (await self.session.execute(stmt)).all()
-        claims = [
+        rows = (await self.session.execute(claims.claim_due(h, now, lease_until, limit, returning))).all()
+        found = [
             HandoffClaim(
                 r.id,
                 r.fence,
@@ -108,25 +93,14 @@ class HandoffRepo:
             )
             for r in rows
         ]
-        return sorted(claims, key=lambda c: (c.due_at, c.id))
+        return sorted(found, key=lambda c: (c.due_at, c.id))
 
     async def finish(
         self, claim: HandoffClaim, at: datetime, state: str = DONE, note: str | None = None
     ) -> bool:
         """Close a claimed row; False (a no-op) when another worker's claim replaced this one."""
-        stmt = (
-            update(Handoff)
-            .where(Handoff.id == claim.id, Handoff.fence == claim.fence, Handoff.state == CLAIMED)
-            .values(state=state, done_at=at, lease_until=None, note=note)
-            .execution_options(synchronize_session=False)
-        )
+        stmt = claims.finish(Handoff, claim.id, claim.fence, at, state, note)
         return bool((await self.session.execute(stmt)).rowcount)
-
-    async def holds(self, claim: HandoffClaim) -> bool:
-        """Whether the claim is still this worker's (locks the row on PostgreSQL until commit)."""
-        stmt = select(Handoff.fence, Handoff.state).where(Handoff.id == claim.id).with_for_update()
-        row = (await self.session.execute(stmt)).one_or_none()
-        return row is not None and row.fence == claim.fence and row.state == CLAIMED
 
     async def next_due(self) -> datetime | None:
         """When the next pending handoff falls due."""
@@ -135,10 +109,4 @@ class HandoffRepo:
 
     async def release_all(self) -> int:
         """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
-        stmt = (
-            update(Handoff)
-            .where(Handoff.state == CLAIMED)
-            .values(state=PENDING, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        return (await self.session.execute(stmt)).rowcount or 0
+        return (await self.session.execute(claims.release_all(Handoff))).rowcount or 0

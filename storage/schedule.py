@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import claims
+from storage.claims import CLAIMED, PENDING
 from storage.models import PageDelivery, ScheduledJob
 from storage.repositories import insert_ignoring_duplicates
 
-PENDING, CLAIMED, DONE, CANCELLED, SKIPPED = "pending", "claimed", "done", "cancelled", "skipped"
+DONE, CANCELLED, SKIPPED = "done", "cancelled", "skipped"
 PAGE, REMINDER = "page", "reminder"
 
 
@@ -43,39 +45,10 @@ class ScheduleRepo:
         await self.session.flush()
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[Claim]:
-        """Claim due jobs (and jobs whose claimer's lease ran out) in one statement.
-
-        PostgreSQL: the inner SELECT … FOR UPDATE SKIP LOCKED lets concurrent replicas take disjoint
-        rows without waiting; the outer UPDATE bumps the fence, so a late finisher of an older
-        claim is refused. SQLite ignores FOR UPDATE and runs one process.
-        """
-        due = (
-            select(ScheduledJob.id)
-            .where(
-                or_(
-                    (ScheduledJob.state == PENDING) & (ScheduledJob.due_at <= now),
-                    (ScheduledJob.state == CLAIMED) & (ScheduledJob.lease_until < now),
-                )
-            )
-            .order_by(ScheduledJob.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(ScheduledJob)
-            .where(ScheduledJob.id.in_(due.scalar_subquery()))
-            .values(state=CLAIMED, fence=ScheduledJob.fence + 1, lease_until=lease_until)
-            .returning(
-                ScheduledJob.id,
-                ScheduledJob.fence,
-                ScheduledJob.incident_id,
-                ScheduledJob.kind,
-                ScheduledJob.level,
-                ScheduledJob.due_at,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        rows = (await self.session.execute(stmt)).all()
+        """Claim due jobs (and jobs whose claimer's lease ran out), bumping each fence."""
+        j = ScheduledJob
+        returning = (j.id, j.fence, j.incident_id, j.kind, j.level, j.due_at)
+        rows = (await self.session.execute(claims.claim_due(j, now, lease_until, limit, returning))).all()
         return sorted((Claim(*row) for row in rows), key=lambda c: (c.due_at, c.job_id))
 
     async def holds(self, claim: Claim) -> bool:
@@ -90,27 +63,12 @@ class ScheduleRepo:
 
     async def finish(self, claim: Claim, at: datetime, state: str = DONE, note: str | None = None) -> bool:
         """Close a claimed job; False (a no-op) when the fence moved on."""
-        stmt = (
-            update(ScheduledJob)
-            .where(
-                ScheduledJob.id == claim.job_id,
-                ScheduledJob.fence == claim.fence,
-                ScheduledJob.state == CLAIMED,
-            )
-            .values(state=state, done_at=at, lease_until=None, note=note)
-            .execution_options(synchronize_session=False)
-        )
+        stmt = claims.finish(ScheduledJob, claim.job_id, claim.fence, at, state, note)
         return bool((await self.session.execute(stmt)).rowcount)
 
     async def release_all(self) -> int:
         """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
-        stmt = (
-            update(ScheduledJob)
-            .where(ScheduledJob.state == CLAIMED)
-            .values(state=PENDING, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        return (await self.session.execute(stmt)).rowcount or 0
+        return (await self.session.execute(claims.release_all(ScheduledJob))).rowcount or 0
 
     async def retry(self, claim: Claim, due_at: datetime) -> bool:
         """Hand a claimed job back to run again at `due_at`; False when the fence moved on."""
