@@ -191,11 +191,9 @@ class Escalation:
             paged = await DeliveryRepo(s).sent_for_job(claim.job_id)
             who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
             late = f" (late: due {late_since:%H:%M} UTC)" if late_since else ""
-            what = (
-                f"{level.schedule} on-call ({level.name} {level.title})"
-                if level.schedule
-                else (f"{level.name} {level.title}")
-            )
+            what = f"{level.name} {level.title}"
+            if level.schedule:
+                what = f"{level.schedule} on-call ({what})"
             await TimelineRepo(s).record(incident.id, "paged", f"Paged {what}: {who}{late}", self.clock.now())
             data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
             await self.outbox.record(s, incident, "paged", data, level=level)
