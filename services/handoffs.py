@@ -22,7 +22,7 @@ from services.clock import Clock
 from services.oncall import OnCall
 from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
-from storage.handoffs import HANDOFF, REMINDER, SKIPPED, HandoffClaim, HandoffRepo
+from storage.handoffs import DONE, HANDOFF, REMINDER, SKIPPED, HandoffClaim, HandoffRepo
 from storage.repositories import IncidentRepo
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class Handoffs:
                     await self._dm(
                         user, templates.handoff_outgoing(claim.schedule, claim.shift_start, claim.incoming)
                     )
-        await self._finish(claim, "done", "late" if late else None)
+        await self._finish(claim, DONE, "late" if late else None)
         log.info("handoff of %s to %s sent", claim.schedule, claim.incoming)
 
     async def _dm(self, user: str, message: Message) -> None:
