@@ -6,9 +6,26 @@ async with SlackEmulator(now=clock.timestamp) as emu:       # emu.base_url -> As
     async with SlackDriver(emu, "http://127.0.0.1:3000/slack/events", signing_secret) as slack:
         await slack.command(alice, ops, "declare sev2 Checkout down")
     print(emu.transcript())
+
+More workspaces, installed by the app's own "Add to Slack" (OAuth v2) flow:
+    emu.register_app(client_id, client_secret)         # the app's authorization_url: emu.authorize_url
+    acme = emu.add_workspace("T0ACME", "Acme Corp")     # its own users, channels and bot user
+    async with SlackDriver(emu, events_url, signing_secret, team="T0ACME") as slack:
+        await slack.install("http://127.0.0.1:3000/slack/install")
+        ...
+        await slack.uninstall()             # revokes its tokens; sends tokens_revoked and app_uninstalled
 """
 
 from slack_emulator.driver import DriverResult, SlackDriver, SlackDriverError, ViewAnswer
 from slack_emulator.server import Call, SlackEmulator
+from slack_emulator.state import Workspace
 
-__all__ = ["Call", "DriverResult", "SlackDriver", "SlackDriverError", "SlackEmulator", "ViewAnswer"]
+__all__ = [
+    "Call",
+    "DriverResult",
+    "SlackDriver",
+    "SlackDriverError",
+    "SlackEmulator",
+    "ViewAnswer",
+    "Workspace",
+]

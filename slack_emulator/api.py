@@ -6,21 +6,24 @@ from typing import Any
 
 from slack_emulator import api_conversations, api_messages, api_views_files
 from slack_emulator.apibase import ApiError, Handler, Params, Result
-from slack_emulator.models import BOT_ID, BOT_NAME, BOT_USER_ID, TEAM_ID, TEAM_NAME, WORKSPACE_URL
+from slack_emulator.models import BOT_NAME
 from slack_emulator.state import Workspace
 
 
 def auth_test(ws: Workspace, params: Params) -> Result:
-    """Who the token belongs to."""
-    return {
-        "url": WORKSPACE_URL,
-        "team": TEAM_NAME,
+    """Who the token belongs to: the bot user of the token's workspace."""
+    out: Result = {
+        "url": ws.url,
+        "team": ws.team_name,
         "user": BOT_NAME,
-        "team_id": TEAM_ID,
-        "user_id": BOT_USER_ID,
-        "bot_id": BOT_ID,
+        "team_id": ws.team_id,
+        "user_id": ws.bot_user_id,
+        "bot_id": ws.bot_id,
         "is_enterprise_install": False,
     }
+    if ws.enterprise_id:
+        out["enterprise_id"] = ws.enterprise_id
+    return out
 
 
 def users_info(ws: Workspace, params: Params) -> Result:

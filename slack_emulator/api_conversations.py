@@ -16,7 +16,7 @@ from slack_emulator.apibase import (
     require_open,
     valid_ts,
 )
-from slack_emulator.models import BOT_USER_ID, TEAM_ID, Channel, ts_key
+from slack_emulator.models import Channel, ts_key
 from slack_emulator.state import Workspace
 
 NAME_MAX = 80
@@ -25,7 +25,7 @@ _NAME_OK = re.compile(r"^[a-z0-9_-]+$")
 CONVERSATION_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
 
 
-def channel_dict(ch: Channel) -> dict[str, Any]:
+def channel_dict(ws: Workspace, ch: Channel) -> dict[str, Any]:
     """Slack's conversation object, as the bot sees it."""
     if ch.is_im:
         return {
@@ -34,7 +34,7 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
             "is_archived": False,
             "is_im": True,
             "is_org_shared": False,
-            "context_team_id": TEAM_ID,
+            "context_team_id": ws.team_id,
             "updated": ch.created * 1000,
             "user": ch.user,
             "is_user_deleted": False,
@@ -43,8 +43,8 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
     return {
         "id": ch.id,
         "name": ch.name,
-        "is_channel": True,
-        "is_group": False,
+        "is_channel": not ch.is_private,
+        "is_group": ch.is_private,
         "is_im": False,
         "is_mpim": False,
         "is_private": ch.is_private,
@@ -57,14 +57,14 @@ def channel_dict(ch: Channel) -> dict[str, Any]:
         "is_org_shared": False,
         "is_pending_ext_shared": False,
         "pending_shared": [],
-        "context_team_id": TEAM_ID,
+        "context_team_id": ws.team_id,
         "updated": ch.created * 1000,
         "parent_conversation": None,
         "creator": ch.creator,
         "is_ext_shared": False,
-        "shared_team_ids": [TEAM_ID],
+        "shared_team_ids": [ws.team_id],
         "pending_connected_team_ids": [],
-        "is_member": ch.has_member(BOT_USER_ID),
+        "is_member": ch.has_member(ws.bot_user_id),
         "topic": dict(ch.topic),
         "purpose": dict(ch.purpose),
         "previous_names": [],
@@ -92,23 +92,23 @@ def create(ws: Workspace, params: Params) -> Result:
     if ws.channel_by_name(name) is not None:
         raise ApiError("name_taken")
     cid = ws.add_channel(
-        name, members=[BOT_USER_ID], is_private=params.flag("is_private"), creator=BOT_USER_ID
+        name, members=[ws.bot_user_id], is_private=params.flag("is_private"), creator=ws.bot_user_id
     )
-    ws.record("channel_created", cid, BOT_USER_ID, f"created #{name}")
-    return {"channel": channel_dict(ws.channels[cid])}
+    ws.record("channel_created", cid, ws.bot_user_id, f"created #{name}")
+    return {"channel": channel_dict(ws, ws.channels[cid])}
 
 
 def invite(ws: Workspace, params: Params) -> Result:
     """Invite users; users already there are skipped, all of them there is already_in_channel."""
     ch = _not_im(channel_arg(ws, params))
     require_open(ch)
-    require_member(ch)
+    require_member(ws, ch)
     users = params.items("users")
     if not users:
         raise ApiError("no_user")
     if len(users) > 1000:
         raise ApiError("too_many_users")
-    if BOT_USER_ID in users:
+    if ws.bot_user_id in users:
         raise ApiError("cant_invite_self")
     if any(uid not in ws.users for uid in users):
         raise ApiError("user_not_found")
@@ -119,33 +119,35 @@ def invite(ws: Workspace, params: Params) -> Result:
             errors=[{"user": uid, "ok": False, "error": "already_in_channel"} for uid in users],
         )
     ch.members.extend(new)
-    ws.record("invite", ch.id, BOT_USER_ID, "invited " + ", ".join(f"<@{uid}>" for uid in new))
-    return {"channel": channel_dict(ch)}
+    ws.record("invite", ch.id, ws.bot_user_id, "invited " + ", ".join(f"<@{uid}>" for uid in new))
+    return {"channel": channel_dict(ws, ch)}
 
 
 def join(ws: Workspace, params: Params) -> Result:
-    """The bot joins a public channel."""
+    """The bot joins a public channel (a private one takes an invitation)."""
     ch = _not_im(channel_arg(ws, params))
+    if ch.is_private:
+        raise ApiError("method_not_supported_for_channel_type")
     require_open(ch)
-    if ch.has_member(BOT_USER_ID):
+    if ch.has_member(ws.bot_user_id):
         return {
-            "channel": channel_dict(ch),
+            "channel": channel_dict(ws, ch),
             "warning": "already_in_channel",
             "response_metadata": {"warnings": ["already_in_channel"]},
         }
-    ch.members.append(BOT_USER_ID)
-    return {"channel": channel_dict(ch)}
+    ch.members.append(ws.bot_user_id)
+    return {"channel": channel_dict(ws, ch)}
 
 
 def info(ws: Workspace, params: Params) -> Result:
     """One conversation's details."""
-    return {"channel": channel_dict(channel_arg(ws, params))}
+    return {"channel": channel_dict(ws, channel_arg(ws, params))}
 
 
 def members(ws: Workspace, params: Params) -> Result:
     """Member ids, paginated."""
     ch = channel_arg(ws, params)
-    page, cursor = paginate([BOT_USER_ID, ch.user] if ch.is_im else ch.members, params)
+    page, cursor = paginate([ws.bot_user_id, ch.user] if ch.is_im else ch.members, params)
     return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
 
@@ -162,23 +164,23 @@ def list_(ws: Workspace, params: Params) -> Result:
         if ch.is_im:
             return "im" in types
         if ch.is_private:
-            return "private_channel" in types and ch.has_member(BOT_USER_ID)
+            return "private_channel" in types and ch.has_member(ws.bot_user_id)
         return "public_channel" in types
 
-    page, cursor = paginate([channel_dict(c) for c in ws.channels.values() if wanted(c)], params)
+    page, cursor = paginate([channel_dict(ws, c) for c in ws.channels.values() if wanted(c)], params)
     return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
 
 def _set_text(ws: Workspace, params: Params, arg: str) -> Result:
     ch = _not_im(channel_arg(ws, params))
     require_open(ch)
-    require_member(ch)
+    require_member(ws, ch)
     value = params.get(arg) or ""
     if len(value) > TOPIC_MAX:
         raise ApiError("too_long")
-    setattr(ch, arg, {"value": value, "creator": BOT_USER_ID, "last_set": int(ws.now())})
-    ws.record("topic", ch.id, BOT_USER_ID, f"set the channel {arg}: {value}")
-    return {"channel": channel_dict(ch)}
+    setattr(ch, arg, {"value": value, "creator": ws.bot_user_id, "last_set": int(ws.now())})
+    ws.record("topic", ch.id, ws.bot_user_id, f"set the channel {arg}: {value}")
+    return {"channel": channel_dict(ws, ch)}
 
 
 def set_topic(ws: Workspace, params: Params) -> Result:
@@ -196,7 +198,7 @@ def archive(ws: Workspace, params: Params) -> Result:
     ch = _not_im(channel_arg(ws, params))
     if ch.is_archived:
         raise ApiError("already_archived")
-    require_member(ch)
+    require_member(ws, ch)
     ch.is_archived = True
     return {}
 
@@ -207,8 +209,8 @@ def open_(ws: Workspace, params: Params) -> Result:
         ch = channel_arg(ws, params)
         if not ch.is_im:
             raise ApiError("method_not_supported_for_channel_type")
-        return {"no_op": True, "already_open": True, "channel": channel_dict(ch)}
-    users = [u for u in params.items("users") if u != BOT_USER_ID]
+        return {"no_op": True, "already_open": True, "channel": channel_dict(ws, ch)}
+    users = [u for u in params.items("users") if u != ws.bot_user_id]
     if not users:
         raise ApiError("users_list_not_supplied")
     if len(users) > 1:
@@ -217,19 +219,19 @@ def open_(ws: Workspace, params: Params) -> Result:
         raise ApiError("user_not_found")
     existed = any(c.is_im and c.user == users[0] for c in ws.channels.values())
     ch = ws.open_dm(users[0])
-    body = channel_dict(ch) if params.flag("return_im") else {"id": ch.id}
+    body = channel_dict(ws, ch) if params.flag("return_im") else {"id": ch.id}
     return {"no_op": True, "already_open": True, "channel": body} if existed else {"channel": body}
 
 
-def _readable(ch: Channel) -> Channel:
+def _readable(ws: Workspace, ch: Channel) -> Channel:
     if not ch.is_im:
-        require_member(ch)
+        require_member(ws, ch)
     return ch
 
 
 def history(ws: Workspace, params: Params) -> Result:
     """Top-level messages newest first, between oldest and latest (bounds excluded unless inclusive)."""
-    ch = _readable(channel_arg(ws, params))
+    ch = _readable(ws, channel_arg(ws, params))
     latest, oldest = params.get("latest"), params.get("oldest")
     hi = ts_key(valid_ts(latest, "invalid_ts_latest")) if latest else None
     lo = ts_key(valid_ts(oldest, "invalid_ts_oldest")) if oldest else 0
@@ -257,7 +259,7 @@ def history(ws: Workspace, params: Params) -> Result:
 
 def replies(ws: Workspace, params: Params) -> Result:
     """A thread: the parent first, then its replies oldest first."""
-    ch = _readable(channel_arg(ws, params))
+    ch = _readable(ws, channel_arg(ws, params))
     ts = params.required("ts", "thread_not_found")
     msg = ch.find(ts)
     if msg is not None and msg.is_reply:

@@ -16,8 +16,9 @@ from slack_emulator.apibase import (
     require_member,
     require_open,
     valid_ts,
+    visible,
 )
-from slack_emulator.models import BOT_USER_ID, WORKSPACE_URL, Channel, Message
+from slack_emulator.models import Channel, Message
 from slack_emulator.state import Workspace
 
 TEXT_MAX = 40_000
@@ -29,10 +30,7 @@ def post_target(ws: Workspace, params: Params) -> Channel:
     ref = params.required("channel", "channel_not_found")
     if ref[:1] in ("U", "W") and ref in ws.users:
         return ws.open_dm(ref)
-    ch = ws.channels.get(ref) or ws.channel_by_name(ref.removeprefix("#"))
-    if ch is None or (ch.is_private and not ch.has_member(BOT_USER_ID)):
-        raise ApiError("channel_not_found")
-    return ch
+    return visible(ws, ws.channels.get(ref) or ws.channel_by_name(ref.removeprefix("#")))
 
 
 def _content(params: Params) -> tuple[str, list[dict[str, Any]] | None]:
@@ -49,7 +47,7 @@ def post_message(ws: Workspace, params: Params) -> Result:
     """Post as the bot; replies to a reply land in the parent's thread, as in Slack."""
     ch = post_target(ws, params)
     require_open(ch)
-    require_member(ch)
+    require_member(ws, ch)
     text, blocks = _content(params)
     thread_ts = params.get("thread_ts")
     if thread_ts:
@@ -58,7 +56,7 @@ def post_message(ws: Workspace, params: Params) -> Result:
             raise ApiError("thread_not_found")
         thread_ts = parent.thread_ts if parent.is_reply else parent.ts
     msg = ws.add_message(
-        ch, BOT_USER_ID, text, blocks, thread_ts=thread_ts, reply_broadcast=params.flag("reply_broadcast")
+        ch, ws.bot_user_id, text, blocks, thread_ts=thread_ts, reply_broadcast=params.flag("reply_broadcast")
     )
     return {"channel": ch.id, "ts": msg.ts, "message": ws.message_dict(msg)}
 
@@ -70,7 +68,7 @@ def post_ephemeral(ws: Workspace, params: Params) -> Result:
     user = params.required("user", "user_not_found")
     if user not in ws.users:
         raise ApiError("user_not_found")
-    require_member(ch)
+    require_member(ws, ch)
     if not ch.has_member(user):
         raise ApiError("user_not_in_channel")
     text, blocks = _content(params)
@@ -82,7 +80,7 @@ def update(ws: Workspace, params: Params) -> Result:
     """Edit one of the bot's messages; omitted text or blocks are kept."""
     ch = channel_arg(ws, params)
     msg = message_arg(ch, params.get("ts"))
-    if msg.user != BOT_USER_ID:
+    if msg.user != ws.bot_user_id:
         raise ApiError("cant_update_message")
     if "text" not in params and "blocks" not in params and "attachments" not in params:
         raise ApiError("no_text")
@@ -94,8 +92,8 @@ def update(ws: Workspace, params: Params) -> Result:
         msg.text = text
     if blocks is not None:
         msg.blocks = blocks
-    msg.edited = {"user": BOT_USER_ID, "ts": ws.next_ts()}
-    ws.record("update", ch.id, BOT_USER_ID, msg.text, msg.blocks, msg.ts)
+    msg.edited = {"user": ws.bot_user_id, "ts": ws.next_ts()}
+    ws.record("update", ch.id, ws.bot_user_id, msg.text, msg.blocks, msg.ts)
     return {"channel": ch.id, "ts": msg.ts, "text": msg.text, "message": ws.message_dict(msg)}
 
 
@@ -103,7 +101,7 @@ def get_permalink(ws: Workspace, params: Params) -> Result:
     """A message's permalink (thread replies carry thread_ts and cid, as in Slack)."""
     ch = channel_arg(ws, params)
     msg = message_arg(ch, params.get("message_ts"))
-    url = f"{WORKSPACE_URL}archives/{ch.id}/p{msg.ts.replace('.', '')}"
+    url = f"{ws.url}archives/{ch.id}/p{msg.ts.replace('.', '')}"
     if msg.is_reply:
         url += f"?thread_ts={msg.thread_ts}&cid={ch.id}"
     return {"channel": ch.id, "permalink": url}
@@ -115,7 +113,7 @@ def _item(ws: Workspace, params: Params) -> tuple[Channel, str]:
     if not ts:
         raise ApiError("no_item_specified")
     if not ch.is_im:
-        require_member(ch)
+        require_member(ws, ch)
     return ch, ts
 
 
@@ -125,8 +123,8 @@ def pins_add(ws: Workspace, params: Params) -> Result:
     msg = message_arg(ch, ts)
     if ts in ch.pins:
         raise ApiError("already_pinned")
-    ch.pins[ts] = {"created": int(ws.now()), "created_by": BOT_USER_ID}
-    ws.record("pin", ch.id, BOT_USER_ID, msg.text, msg.blocks, ts)
+    ch.pins[ts] = {"created": int(ws.now()), "created_by": ws.bot_user_id}
+    ws.record("pin", ch.id, ws.bot_user_id, msg.text, msg.blocks, ts)
     return {}
 
 
@@ -162,10 +160,10 @@ def reactions_add(ws: Workspace, params: Params) -> Result:
     """React as the bot."""
     ch, msg, name = _reaction(ws, params)
     users = msg.reactions.setdefault(name, [])
-    if BOT_USER_ID in users:
+    if ws.bot_user_id in users:
         raise ApiError("already_reacted")
-    users.append(BOT_USER_ID)
-    ws.record("reaction", ch.id, BOT_USER_ID, f":{name}:", None, msg.ts)
+    users.append(ws.bot_user_id)
+    ws.record("reaction", ch.id, ws.bot_user_id, f":{name}:", None, msg.ts)
     return {}
 
 
@@ -173,12 +171,12 @@ def reactions_remove(ws: Workspace, params: Params) -> Result:
     """Take the bot's reaction back."""
     ch, msg, name = _reaction(ws, params)
     users = msg.reactions.get(name, [])
-    if BOT_USER_ID not in users:
+    if ws.bot_user_id not in users:
         raise ApiError("no_reaction")
-    users.remove(BOT_USER_ID)
+    users.remove(ws.bot_user_id)
     if not users:
         del msg.reactions[name]
-    ws.record("unreaction", ch.id, BOT_USER_ID, f":{name}:", None, msg.ts)
+    ws.record("unreaction", ch.id, ws.bot_user_id, f":{name}:", None, msg.ts)
     return {}
 
 

@@ -19,14 +19,14 @@ from slack_emulator.apibase import (
     valid_ts,
 )
 from slack_emulator.blockkit import view_problems
-from slack_emulator.models import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, WORKSPACE_URL, FileRecord, View
+from slack_emulator.models import APP_ID, FileRecord, View
 from slack_emulator.state import Workspace
 
 VIEW_STACK_MAX = 3
 ALT_TXT_MAX = 1000
 
 
-def view_dict(v: View) -> dict[str, Any]:
+def view_dict(ws: Workspace, v: View) -> dict[str, Any]:
     """Slack's view object: the app's view plus the fields Slack adds."""
     out: dict[str, Any] = {
         "type": "modal",
@@ -43,14 +43,14 @@ def view_dict(v: View) -> dict[str, Any]:
     out.update(v.view)
     out.update(
         id=v.id,
-        team_id=TEAM_ID,
+        team_id=ws.team_id,
         state={"values": {}},
         hash=v.hash,
         root_view_id=v.root_view_id,
         previous_view_id=v.previous_view_id,
         app_id=APP_ID,
-        app_installed_team_id=TEAM_ID,
-        bot_id=BOT_ID,
+        app_installed_team_id=ws.team_id,
+        bot_id=ws.bot_id,
     )
     return out
 
@@ -59,7 +59,7 @@ def log_view(ws: Workspace, v: View) -> None:
     """Record a modal in the activity log (title as a header line)."""
     title = (v.view.get("title") or {}).get("text", "")
     header = {"type": "header", "text": {"type": "plain_text", "text": title}}
-    ws.record("view", "", BOT_USER_ID, title, [header, *v.view.get("blocks", [])], to=v.user)
+    ws.record("view", "", ws.bot_user_id, title, [header, *v.view.get("blocks", [])], to=v.user)
 
 
 def _trigger_user(ws: Workspace, params: Params) -> str:
@@ -118,7 +118,7 @@ def views_open(ws: Workspace, params: Params) -> Result:
     _spend(ws, params)
     for old in ws.open_views(user):
         old.closed = True
-    return {"view": view_dict(_new_view(ws, user, view, None, None))}
+    return {"view": view_dict(ws, _new_view(ws, user, view, None, None))}
 
 
 def views_push(ws: Workspace, params: Params) -> Result:
@@ -131,7 +131,7 @@ def views_push(ws: Workspace, params: Params) -> Result:
     if len(stack) >= VIEW_STACK_MAX:
         raise ApiError("push_limit_reached")
     _spend(ws, params)
-    return {"view": view_dict(_new_view(ws, user, view, stack[0], stack[-1]))}
+    return {"view": view_dict(ws, _new_view(ws, user, view, stack[0], stack[-1]))}
 
 
 def views_update(ws: Workspace, params: Params) -> Result:
@@ -151,7 +151,7 @@ def views_update(ws: Workspace, params: Params) -> Result:
     v.external_id = v.view.get("external_id") or v.external_id
     v.hash = _hash(ws)
     log_view(ws, v)
-    return {"view": view_dict(v)}
+    return {"view": view_dict(ws, v)}
 
 
 def file_dict(ws: Workspace, rec: FileRecord) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def file_dict(ws: Workspace, rec: FileRecord) -> dict[str, Any]:
         "filetype": ext,
         "pretty_type": ext.upper(),
         "user": rec.user,
-        "user_team": TEAM_ID,
+        "user_team": ws.team_id,
         "editable": False,
         "size": len(rec.content or b""),
         "mode": "hosted",
@@ -181,7 +181,7 @@ def file_dict(ws: Workspace, rec: FileRecord) -> dict[str, Any]:
         "url_private": url,
         "url_private_download": url,
         "alt_txt": rec.alt_txt,
-        "permalink": f"{WORKSPACE_URL}files/{rec.user}/{rec.id}/{rec.name}",
+        "permalink": f"{ws.url}files/{rec.user}/{rec.id}/{rec.name}",
         "channels": list(rec.channels),
         "groups": [],
         "ims": [],
@@ -204,7 +204,7 @@ def get_upload_url(ws: Workspace, params: Params) -> Result:
         name,
         length,
         int(ws.now()),
-        BOT_USER_ID,
+        ws.bot_user_id,
         alt_txt=alt_txt,
         snippet_type=params.get("snippet_type"),
     )
@@ -239,7 +239,7 @@ def complete_upload(ws: Workspace, params: Params) -> Result:
     for target in targets:
         ch = post_target(ws, Params({"channel": target}))
         require_open(ch)
-        require_member(ch)
+        require_member(ws, ch)
         if thread_ts and ch.find(valid_ts(thread_ts, "invalid_thread_ts")) is None:
             raise ApiError("thread_not_found")
         channels.append(ch)
@@ -249,10 +249,11 @@ def complete_upload(ws: Workspace, params: Params) -> Result:
         rec.title = str(title or rec.title or rec.name)
         rec.channels.extend(ch.id for ch in channels if ch.id not in rec.channels)
     shared = [file_dict(ws, rec) for rec, _ in records]
+    bot = ws.bot_user_id
     for ch in channels:
-        msg = ws.add_message(ch, BOT_USER_ID, comment, blocks, thread_ts=thread_ts, files=shared, log=False)
+        msg = ws.add_message(ch, bot, comment, blocks, thread_ts=thread_ts, files=shared, log=False)
         names = "\n".join(f"[file: {f['title']}]" for f in shared)
-        ws.record("file", ch.id, BOT_USER_ID, f"{comment}\n{names}" if comment else names, None, msg.ts)
+        ws.record("file", ch.id, bot, f"{comment}\n{names}" if comment else names, None, msg.ts)
     return {"files": shared}
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_emulator.blockkit import block_problems
-from slack_emulator.models import BOT_USER_ID, Channel, Message, ts_key
+from slack_emulator.models import Channel, Message, ts_key
 from slack_emulator.state import Workspace
 
 Result = dict[str, Any]
@@ -111,14 +111,19 @@ def channel_arg(
     ch = ws.channels.get(ref)
     if ch is None and allow_names:
         ch = ws.channel_by_name(ref.removeprefix("#"))
-    if ch is None or (ch.is_private and not ch.has_member(BOT_USER_ID)):
+    return visible(ws, ch)
+
+
+def visible(ws: Workspace, ch: Channel | None) -> Channel:
+    """The channel, unless the bot cannot see it (unknown, or private without the bot): channel_not_found."""
+    if ch is None or (ch.is_private and not ch.has_member(ws.bot_user_id)):
         raise ApiError("channel_not_found")
     return ch
 
 
-def require_member(ch: Channel) -> None:
+def require_member(ws: Workspace, ch: Channel) -> None:
     """The bot must be in the channel."""
-    if not ch.has_member(BOT_USER_ID):
+    if not ch.has_member(ws.bot_user_id):
         raise ApiError("not_in_channel")
 
 

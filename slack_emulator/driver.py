@@ -8,61 +8,33 @@ import itertools
 import json
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlencode
 
 import aiohttp
 
-from slack_emulator import payloads
+from slack_emulator import browser, payloads
 from slack_emulator.api_views_files import log_view, view_dict
-from slack_emulator.models import BOT_USER_ID, Channel, Message, View
+from slack_emulator.models import Channel, Message, View
 from slack_emulator.render import buttons
+from slack_emulator.results import DriverResult, SlackDriverError, ViewAnswer, maybe_json
 from slack_emulator.server import SlackEmulator
+
+__all__ = ["DriverResult", "SlackDriver", "SlackDriverError", "ViewAnswer"]
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
-@dataclass
-class DriverResult:
-    """The bot's HTTP answer to one request."""
-
-    status: int
-    body: str
-    json: Any = None
-    elapsed: float = 0.0
-    event_id: str | None = None
-    trigger_id: str | None = None
-    response_url: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True for a 2xx answer."""
-        return 200 <= self.status < 300
-
-
-class ViewAnswer(dict[str, Any]):
-    """The bot's JSON answer to a view submission; also carries the HTTP status and body."""
-
-    status: int = 200
-    body: str = ""
-
-    @property
-    def json(self) -> dict[str, Any]:
-        """The answer itself (so it reads like a DriverResult too)."""
-        return self
-
-
-class SlackDriverError(RuntimeError):
-    """The bot refused a request that a helper expected it to accept."""
-
-
 class SlackDriver:
-    """Sends what Slack would send to the bot's request URL, signed with the signing secret."""
+    """Sends what Slack would send to the bot's request URL, signed with the signing secret, on behalf
+    of one workspace (`team`; None is the emulator's default workspace)."""
 
-    def __init__(self, emu: SlackEmulator, app_url: str, signing_secret: str) -> None:
+    def __init__(
+        self, emu: SlackEmulator, app_url: str, signing_secret: str, team: str | None = None
+    ) -> None:
         self.emu = emu
+        self.ws = emu.workspace(team) if team else emu.state
         self.app_url = app_url
         self.signing_secret = signing_secret
         self.last: DriverResult | None = None
@@ -105,7 +77,7 @@ class SlackDriver:
         started = time.monotonic()
         async with self._session.post(self.app_url, data=body, headers=sent) as resp:
             text = await resp.text()
-        result = DriverResult(resp.status, text, _maybe_json(text), time.monotonic() - started)
+        result = DriverResult(resp.status, text, maybe_json(text), time.monotonic() - started)
         self.last = result
         return result
 
@@ -117,13 +89,35 @@ class SlackDriver:
             raise SlackDriverError(f"{what}: the bot answered HTTP {result.status}: {result.body[:300]}")
         return result
 
+    @property
+    def team(self) -> str:
+        """The team id of the workspace this driver plays."""
+        return self.ws.team_id
+
+    # installing and uninstalling
+
+    async def install(self, install_url: str, user: str | None = None) -> DriverResult:
+        """Install the app into this workspace as `user` (default: its first person) the way a browser
+        does: the bot's install page, the emulator's authorize page, then the bot's redirect_uri."""
+        result = await browser.install(self.emu.authorize_url, install_url, self.team, user)
+        self.last = result
+        return result
+
+    async def uninstall(self) -> None:
+        """Remove the app from this workspace (its tokens are revoked) and send the bot, as Slack does,
+        the `tokens_revoked` and `app_uninstalled` events."""
+        self.emu.uninstall(self.team)
+        revoked = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [self.ws.bot_user_id]}}
+        self._check(await self.send_event(revoked), "tokens_revoked event")
+        self._check(await self.send_event({"type": "app_uninstalled"}), "app_uninstalled event")
+
     # slash commands and events
 
     async def command(
         self, user_id: str, channel_id: str, text: str, command: str = "/incident"
     ) -> DriverResult:
         """Run a slash command; a non-empty ack body is shown to the user (or the channel, if in_channel)."""
-        ws = self.emu.state
+        ws = self.ws
         ch = self._channel(channel_id)
         response_url = ws.response_url(user_id, ch.id)
         trigger_id = ws.issue_trigger(user_id)
@@ -135,7 +129,7 @@ class SlackDriver:
         if result.ok and result.body.strip():
             ack = result.json if isinstance(result.json, dict) else {"text": result.body}
             if ack.get("response_type") == "in_channel":
-                ws.add_message(ch, BOT_USER_ID, ack.get("text", ""), ack.get("blocks"))
+                ws.add_message(ch, ws.bot_user_id, ack.get("text", ""), ack.get("blocks"))
             else:
                 ws.add_ephemeral(user_id, ch.id, ack.get("text", ""), ack.get("blocks"), "ack")
         return result
@@ -150,7 +144,7 @@ class SlackDriver:
     ) -> DriverResult:
         """Send one Events API callback as is; result.event_id lets a test send the same one again."""
         event_id = event_id or f"Ev{next(self._event_ids):04d}{secrets.token_hex(4).upper()}"
-        envelope = payloads.event_envelope(event, event_id, int(self.emu.state.now()))
+        envelope = payloads.event_envelope(event, event_id, int(self.ws.now()), self.ws)
         headers = {}
         if retry_num is not None:
             headers = {
@@ -163,26 +157,28 @@ class SlackDriver:
 
     async def say(self, user_id: str, channel_id: str, text: str, thread_ts: str | None = None) -> str:
         """Post as a user (a reply when thread_ts is given) and send the `message` event; returns the ts."""
-        ws = self.emu.state
+        ws = self.ws
         ch = self._channel(channel_id)
         ws.require_user(user_id)
+        self._require_access(user_id, ch)
         if thread_ts:
             parent = self._message(ch, thread_ts)
             thread_ts = parent.thread_ts if parent.is_reply else parent.ts
         msg = ws.add_message(ch, user_id, text, thread_ts=thread_ts)
         event = payloads.message_event(ws, ch, ws.message_dict(msg))
         event["client_msg_id"] = secrets.token_hex(16)
-        self._check(await self.send_event(event), "message event")
+        await self._deliver(ch, event, "message event")
         return msg.ts
 
     async def react(self, user_id: str, channel_id: str, ts: str, name: str) -> None:
         """Add a user's reaction and send `reaction_added`."""
         ch, msg = self._located(channel_id, ts)
+        self._require_access(user_id, ch)
         users = msg.reactions.setdefault(name, [])
         if user_id in users:
             raise ValueError(f"{user_id} already reacted :{name}: to {ts}")
         users.append(user_id)
-        self.emu.state.record("reaction", ch.id, user_id, f":{name}:", None, ts)
+        self.ws.record("reaction", ch.id, user_id, f":{name}:", None, ts)
         await self._reaction_event("reaction_added", user_id, ch, msg, name)
 
     async def unreact(self, user_id: str, channel_id: str, ts: str, name: str) -> None:
@@ -193,8 +189,18 @@ class SlackDriver:
         msg.reactions[name].remove(user_id)
         if not msg.reactions[name]:
             del msg.reactions[name]
-        self.emu.state.record("unreaction", ch.id, user_id, f":{name}:", None, ts)
+        self.ws.record("unreaction", ch.id, user_id, f":{name}:", None, ts)
         await self._reaction_event("reaction_removed", user_id, ch, msg, name)
+
+    def _require_access(self, user_id: str, ch: Channel) -> None:
+        """Only members see (and so post or react in) a private channel."""
+        if ch.is_private and not ch.has_member(user_id):
+            raise ValueError(f"{user_id} is not in the private channel {ch.label}")
+
+    async def _deliver(self, ch: Channel, event: dict[str, Any], what: str) -> None:
+        """Send a channel's event; Slack sends a private channel's events only to apps in it."""
+        if not ch.is_private or ch.has_member(self.ws.bot_user_id):
+            self._check(await self.send_event(event), what)
 
     async def _reaction_event(self, kind: str, user_id: str, ch: Channel, msg: Message, name: str) -> None:
         event = {
@@ -203,13 +209,13 @@ class SlackDriver:
             "reaction": name,
             "item_user": msg.user,
             "item": {"type": "message", "channel": ch.id, "ts": msg.ts},
-            "event_ts": self.emu.state.next_ts(),
+            "event_ts": self.ws.next_ts(),
         }
-        self._check(await self.send_event(event), f"{kind} event")
+        await self._deliver(ch, event, f"{kind} event")
 
     async def edit(self, channel_id: str, ts: str, new_text: str) -> None:
         """Edit a message as its author and send `message_changed`."""
-        ws = self.emu.state
+        ws = self.ws
         ch, msg = self._located(channel_id, ts)
         previous = ws.message_dict(msg)
         event_ts = ws.next_ts()
@@ -226,11 +232,11 @@ class SlackDriver:
             "message": ws.message_dict(msg),
             "previous_message": previous,
         }
-        self._check(await self.send_event(event), "message_changed event")
+        await self._deliver(ch, event, "message_changed event")
 
     async def delete(self, channel_id: str, ts: str) -> None:
         """Delete a message (a thread parent leaves a tombstone, as in Slack) and send `message_deleted`."""
-        ws = self.emu.state
+        ws = self.ws
         ch, msg = self._located(channel_id, ts)
         previous = ws.message_dict(msg)
         if not msg.is_reply and ch.replies(ts):
@@ -257,7 +263,7 @@ class SlackDriver:
             "channel_type": payloads.channel_type(ch),
             "previous_message": previous,
         }
-        self._check(await self.send_event(event), "message_deleted event")
+        await self._deliver(ch, event, "message_deleted event")
 
     # interactions
 
@@ -265,7 +271,7 @@ class SlackDriver:
         self, user_id: str, channel_id: str, message_ts: str, action_id: str, value: str | None = None
     ) -> DriverResult:
         """Click a button on a message or an ephemeral the user sees; `value` picks among same-id buttons."""
-        ws = self.emu.state
+        ws = self.ws
         ch = self._channel(channel_id)
         found = ch.find(message_ts)
         eph = (
@@ -306,11 +312,11 @@ class SlackDriver:
         Returns the bot's JSON answer ({} when it acked with no body). Empty required inputs raise
         ValueError unless enforce_required=False, since Slack's client would not let the user submit.
         """
-        ws = self.emu.state
+        ws = self.ws
         v = ws.views.get(view_id)
         if v is None or v.closed or v.user != user_id:
             raise ValueError(f"view {view_id} is not open for {user_id}")
-        view = view_dict(v)
+        view = view_dict(ws, v)
         blocks = v.view.get("blocks", [])
         view["state"] = {"values": payloads.state_values(blocks, values, enforce_required=enforce_required)}
         trigger_id = ws.issue_trigger(user_id)
@@ -325,7 +331,7 @@ class SlackDriver:
 
     def _apply_submission(self, v: View, answer: dict[str, Any]) -> None:
         """What Slack does with a view_submission ack: close, update, push, clear or show errors."""
-        ws = self.emu.state
+        ws = self.ws
         action = answer.get("response_action")
         if action == "errors":
             return
@@ -346,7 +352,7 @@ class SlackDriver:
     # lookups
 
     def _channel(self, channel_id: str) -> Channel:
-        ch = self.emu.state.channel(channel_id)
+        ch = self.ws.channel(channel_id)
         if ch is None:
             raise ValueError(f"no channel {channel_id} in the emulator")
         return ch
@@ -360,10 +366,3 @@ class SlackDriver:
     def _located(self, channel_id: str, ts: str) -> tuple[Channel, Message]:
         ch = self._channel(channel_id)
         return ch, self._message(ch, ts)
-
-
-def _maybe_json(text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else None
-    except ValueError:
-        return None

@@ -53,20 +53,22 @@ class User:
     real_name: str
     is_bot: bool = False
     bot_id: str | None = None
+    team_id: str = TEAM_ID
+    team_domain: str = TEAM_DOMAIN
 
     def to_slack(self) -> dict[str, Any]:
         """Slack's user object."""
         profile: dict[str, Any] = {
             "real_name": self.real_name,
             "display_name": self.name,
-            "team": TEAM_ID,
-            "email": None if self.is_bot else f"{self.name}@emulated.slack.test",
+            "team": self.team_id,
+            "email": None if self.is_bot else f"{self.name}@{self.team_domain}.slack.test",
         }
         if self.bot_id:
             profile["bot_id"] = self.bot_id
         return {
             "id": self.id,
-            "team_id": TEAM_ID,
+            "team_id": self.team_id,
             "name": self.name,
             "deleted": False,
             "real_name": self.real_name,
@@ -142,9 +144,7 @@ class Channel:
 
     def has_member(self, user_id: str) -> bool:
         """Membership; in a DM the bot and the peer are members."""
-        if self.is_im:
-            return user_id in (BOT_USER_ID, self.user)
-        return user_id in self.members
+        return user_id in self.members or (self.is_im and user_id == self.user)
 
 
 @dataclass

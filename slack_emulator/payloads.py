@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from slack_emulator.models import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Channel
+from slack_emulator.models import APP_ID, Channel
 from slack_emulator.render import Button
 from slack_emulator.state import Workspace
 
@@ -27,12 +27,26 @@ _SELECTED = {
 def user_ref(ws: Workspace, user_id: str) -> dict[str, Any]:
     """The `user` object of an interaction payload."""
     name = ws.user_name(user_id)
-    return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+    return {"id": user_id, "username": name, "name": name, "team_id": ws.team_id}
 
 
-def team_ref() -> dict[str, Any]:
-    """The `team` object of an interaction payload."""
-    return {"id": TEAM_ID, "domain": TEAM_DOMAIN}
+def team_ref(ws: Workspace) -> dict[str, Any]:
+    """The `team` object of an interaction payload (with the org's id and name on Enterprise Grid)."""
+    team: dict[str, Any] = {"id": ws.team_id, "domain": ws.domain}
+    if ws.enterprise:
+        team.update(enterprise_id=ws.enterprise["id"], enterprise_name=ws.enterprise["name"])
+    return team
+
+
+def authorization(ws: Workspace) -> dict[str, Any]:
+    """The app installation an Events API callback is delivered for: the workspace's bot user."""
+    return {
+        "enterprise_id": ws.enterprise_id,
+        "team_id": ws.team_id,
+        "user_id": ws.bot_user_id,
+        "is_bot": True,
+        "is_enterprise_install": False,
+    }
 
 
 def channel_type(ch: Channel) -> str:
@@ -49,10 +63,10 @@ def command_form(
     ws: Workspace, user_id: str, ch: Channel, command: str, text: str, response_url: str, trigger_id: str
 ) -> dict[str, str]:
     """A slash command's form fields."""
-    return {
+    form = {
         "token": VERIFICATION_TOKEN,
-        "team_id": TEAM_ID,
-        "team_domain": TEAM_DOMAIN,
+        "team_id": ws.team_id,
+        "team_domain": ws.domain,
         "channel_id": ch.id,
         "channel_name": channel_name(ch),
         "user_id": user_id,
@@ -64,33 +78,34 @@ def command_form(
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
+    if ws.enterprise:
+        form.update(enterprise_id=ws.enterprise["id"], enterprise_name=ws.enterprise["name"])
+    return form
 
 
-def event_envelope(event: dict[str, Any], event_id: str, event_time: int) -> dict[str, Any]:
-    """The Events API `event_callback` envelope around one event."""
-    context = base64.b64encode(json.dumps({"team": TEAM_ID, "app": APP_ID}).encode()).decode()
-    return {
+def event_envelope(
+    event: dict[str, Any], event_id: str, event_time: int, ws: Workspace | None = None
+) -> dict[str, Any]:
+    """The Events API `event_callback` envelope around one event (ws None: the default workspace)."""
+    ws = ws or Workspace()
+    context = base64.b64encode(json.dumps({"team": ws.team_id, "app": APP_ID}).encode()).decode()
+    envelope: dict[str, Any] = {
         "token": VERIFICATION_TOKEN,
-        "team_id": TEAM_ID,
-        "context_team_id": TEAM_ID,
-        "context_enterprise_id": None,
+        "team_id": ws.team_id,
+        "context_team_id": ws.team_id,
+        "context_enterprise_id": ws.enterprise_id,
         "api_app_id": APP_ID,
         "event": event,
         "type": "event_callback",
         "event_id": event_id,
         "event_time": event_time,
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": TEAM_ID,
-                "user_id": BOT_USER_ID,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
+        "authorizations": [authorization(ws)],
         "is_ext_shared_channel": False,
         "event_context": f"4-{context}",
     }
+    if ws.enterprise_id:
+        envelope["enterprise_id"] = ws.enterprise_id
+    return envelope
 
 
 def message_event(ws: Workspace, ch: Channel, message: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +150,8 @@ def block_actions(
         "token": VERIFICATION_TOKEN,
         "container": container,
         "trigger_id": trigger_id,
-        "team": team_ref(),
-        "enterprise": None,
+        "team": team_ref(ws),
+        "enterprise": ws.enterprise,
         "is_enterprise_install": False,
         "channel": {"id": ch.id, "name": channel_name(ch)},
         "state": {"values": {}},
@@ -152,7 +167,7 @@ def view_submission(ws: Workspace, user_id: str, view: dict[str, Any], trigger_i
     """A view_submission payload (view must already carry state.values)."""
     return {
         "type": "view_submission",
-        "team": team_ref(),
+        "team": team_ref(ws),
         "user": user_ref(ws, user_id),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
@@ -160,7 +175,7 @@ def view_submission(ws: Workspace, user_id: str, view: dict[str, Any], trigger_i
         "view": view,
         "response_urls": [],
         "is_enterprise_install": False,
-        "enterprise": None,
+        "enterprise": ws.enterprise,
     }
 
 

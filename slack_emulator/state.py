@@ -15,7 +15,9 @@ from slack_emulator.models import (
     BOT_NAME,
     BOT_USER_ID,
     LOG_KINDS,
+    TEAM_DOMAIN,
     TEAM_ID,
+    TEAM_NAME,
     Channel,
     Ephemeral,
     FileRecord,
@@ -34,12 +36,54 @@ def _tag(text: str, size: int = 6) -> str:
     return re.sub(r"[^A-Z0-9]", "", text.upper())[:size]
 
 
+class IdSpace:
+    """The ids handed out across every workspace of one emulator: one counter, no id given twice."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+        self._counter = itertools.count(1)
+
+    def number(self) -> int:
+        """The next serial number."""
+        return next(self._counter)
+
+    def new(self, prefix: str, hint: str = "") -> str:
+        """A fresh Slack-looking id, e.g. U0003ALICE, taken by nobody yet."""
+        while (candidate := f"{prefix}{self.number():04d}{_tag(hint)}") in self.taken:
+            pass
+        self.taken.add(candidate)
+        return candidate
+
+    def claim(self, given: str) -> str:
+        """Reserve an id chosen by the caller; ValueError when another record has it."""
+        if given in self.taken:
+            raise ValueError(f"id {given} is already used (ids are unique across workspaces)")
+        self.taken.add(given)
+        return given
+
+
 class Workspace:
-    """All emulated Slack state; every Web API method and the driver work on one of these."""
+    """All emulated Slack state of one team; every Web API method and the driver work on one of these."""
 
     def __init__(
-        self, now: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic
+        self,
+        now: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        team_id: str = TEAM_ID,
+        team_name: str = TEAM_NAME,
+        domain: str = TEAM_DOMAIN,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        bot_user_id: str = BOT_USER_ID,
+        bot_id: str = BOT_ID,
+        ids: IdSpace | None = None,
     ) -> None:
+        self.team_id, self.team_name, self.domain = team_id, team_name, domain
+        self.enterprise_id, self.enterprise_name = enterprise_id, enterprise_name
+        self.bot_user_id, self.bot_id = bot_user_id, bot_id
+        self.installed = True
+        self.ids = ids or IdSpace()
         self.now = now
         self.monotonic = monotonic
         self.trigger_ttl = 3.0
@@ -54,15 +98,34 @@ class Workspace:
         self.responses: list[dict[str, Any]] = []
         self.ephemeral_messages: list[Ephemeral] = []
         self.log: list[LogEntry] = []
-        self._counter = itertools.count(1)
         self._last_us = 0
-        self.users[BOT_USER_ID] = User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True, bot_id=BOT_ID)
+        self.users[bot_user_id] = User(
+            self.ids.claim(bot_user_id),
+            BOT_NAME,
+            BOT_NAME,
+            is_bot=True,
+            bot_id=bot_id,
+            team_id=team_id,
+            team_domain=domain,
+        )
+
+    @property
+    def url(self) -> str:
+        """The workspace's web address, as auth.test and permalinks give it."""
+        return f"https://{self.domain}.slack.test/"
+
+    @property
+    def enterprise(self) -> dict[str, str] | None:
+        """{"id", "name"} of the Enterprise Grid org the workspace belongs to, or None."""
+        if self.enterprise_id is None:
+            return None
+        return {"id": self.enterprise_id, "name": self.enterprise_name or self.enterprise_id}
 
     # ids and clocks
 
     def new_id(self, prefix: str, hint: str = "") -> str:
-        """A fresh Slack-looking id, e.g. U0003ALICE."""
-        return f"{prefix}{next(self._counter):04d}{_tag(hint)}"
+        """A fresh Slack-looking id, e.g. U0003ALICE, unique across the emulator's workspaces."""
+        return self.ids.new(prefix, hint)
 
     def next_ts(self) -> str:
         """A message ts from the clock, strictly increasing (one microsecond apart at least)."""
@@ -74,10 +137,10 @@ class Workspace:
 
     def add_user(self, name: str, user_id: str | None = None, real_name: str | None = None) -> str:
         """Add a member and return their id."""
-        uid = user_id or self.new_id("U", name)
-        if uid in self.users:
-            raise ValueError(f"user {uid} already exists")
-        self.users[uid] = User(uid, name, real_name or name)
+        if user_id in self.users:
+            raise ValueError(f"user {user_id} already exists")
+        uid = self.ids.claim(user_id) if user_id else self.new_id("U", name)
+        self.users[uid] = User(uid, name, real_name or name, team_id=self.team_id, team_domain=self.domain)
         return uid
 
     def add_channel(
@@ -91,25 +154,28 @@ class Workspace:
         """Add a channel (no name validation: that is conversations.create's job) and return its id."""
         if self.channel_by_name(name) is not None:
             raise ValueError(f"channel #{name} already exists")
-        cid = channel_id or self.new_id("C", name)
-        if cid in self.channels:
-            raise ValueError(f"channel {cid} already exists")
+        if channel_id in self.channels:
+            raise ValueError(f"channel {channel_id} already exists")
         members = list(dict.fromkeys(members))
         for uid in members:
             self.require_user(uid)
+        cid = self.ids.claim(channel_id) if channel_id else self.new_id("C", name)
         self.channels[cid] = Channel(
             cid,
             name,
             int(self.now()),
-            creator or (members[0] if members else BOT_USER_ID),
+            creator or (members[0] if members else self.bot_user_id),
             is_private=is_private,
             members=members,
         )
         return cid
 
     def add_usergroup(self, handle: str, users: Iterable[str], group_id: str | None = None) -> str:
-        """Add a user group and return its S... id."""
-        gid = group_id or self.new_id("S", handle)
+        """Add (or, given an id it already has, replace) a user group and return its S... id."""
+        if group_id is not None and group_id in self.usergroups:
+            gid = group_id
+        else:
+            gid = self.ids.claim(group_id) if group_id else self.new_id("S", handle)
         self.usergroups[gid] = Usergroup(gid, handle, list(users))
         return gid
 
@@ -150,11 +216,11 @@ class Workspace:
             cid,
             user.name,
             int(self.now()),
-            BOT_USER_ID,
+            self.bot_user_id,
             is_private=True,
             is_im=True,
             user=user_id,
-            members=[BOT_USER_ID, user_id],
+            members=[self.bot_user_id, user_id],
         )
         return self.channels[cid]
 
@@ -179,7 +245,7 @@ class Workspace:
             user,
             text,
             list(blocks or []),
-            bot_id=BOT_ID if user == BOT_USER_ID else None,
+            bot_id=self.bot_id if user == self.bot_user_id else None,
             thread_ts=thread_ts,
             reply_broadcast=bool(thread_ts and reply_broadcast),
             files=list(files or []),
@@ -188,7 +254,7 @@ class Workspace:
             msg.subtype = "thread_broadcast"
         channel.messages.append(msg)
         if log:
-            kind = "file" if files else ("dm" if channel.is_im and user == BOT_USER_ID else "message")
+            kind = "file" if files else ("dm" if channel.is_im and user == self.bot_user_id else "message")
             thread = msg.thread_ts if msg.is_reply else None
             self.record(kind, channel.id, user, text, blocks, msg.ts, thread_ts=thread)
         return msg
@@ -205,7 +271,7 @@ class Workspace:
             "text": msg.text,
             "user": msg.user,
             "ts": msg.ts,
-            "team": TEAM_ID,
+            "team": self.team_id,
         }
         if msg.subtype:
             out["subtype"] = msg.subtype
@@ -214,10 +280,10 @@ class Workspace:
                 bot_id=msg.bot_id,
                 app_id=APP_ID,
                 bot_profile={
-                    "id": BOT_ID,
+                    "id": self.bot_id,
                     "name": BOT_NAME,
                     "app_id": APP_ID,
-                    "team_id": TEAM_ID,
+                    "team_id": self.team_id,
                     "deleted": False,
                 },
             )
@@ -296,7 +362,7 @@ class Workspace:
 
     def issue_trigger(self, user_id: str) -> str:
         """A new trigger_id for an interaction by this user (valid for trigger_ttl real seconds)."""
-        tid = f"{next(self._counter)}.{TEAM_ID[1:]}.{secrets.token_hex(16)}"
+        tid = f"{self.ids.number()}.{self.team_id[1:]}.{secrets.token_hex(16)}"
         self.triggers[tid] = Trigger(tid, user_id, self.monotonic())
         return tid
 
@@ -304,7 +370,7 @@ class Workspace:
         self, user: str, channel: str, message_ts: str | None = None, is_ephemeral: bool = False
     ) -> str:
         """A response_url for an interaction, pointing back at this emulator."""
-        key = f"{TEAM_ID}/{next(self._counter)}/{secrets.token_hex(12)}"
+        key = f"{self.team_id}/{self.ids.number()}/{secrets.token_hex(12)}"
         self.response_targets[key] = ResponseTarget(key, user, channel, message_ts, is_ephemeral)
         return f"{self.server_url}respond/{key}"
 
@@ -314,7 +380,7 @@ class Workspace:
         """Store (and log) a message only `user` can see."""
         eph = Ephemeral(user, channel, self.next_ts(), text, list(blocks or []), source)
         self.ephemeral_messages.append(eph)
-        self.record("ephemeral", channel, BOT_USER_ID, text, blocks, eph.ts, to=user)
+        self.record("ephemeral", channel, self.bot_user_id, text, blocks, eph.ts, to=user)
         return eph
 
     def open_views(self, user_id: str) -> list[View]:

@@ -329,3 +329,35 @@ async def test_helpers_raise_when_the_app_refuses(world: World, emulator: SlackE
             await wrong.say(world.alice, world.ops, "hello?")
     finally:
         await wrong.close()
+
+
+async def test_private_channel_events_reach_the_app_only_when_it_is_a_member(world: World) -> None:
+    @world.app.event("message")
+    @world.app.event("reaction_added")
+    async def seen(event: dict[str, Any]) -> None:
+        world.seen.append(event)
+
+    bob = world.emu.add_user("bob", user_id="U0BOB")
+    secret = world.emu.add_channel("secret", members=[BOT, world.alice], is_private=True)
+    hidden = world.emu.add_channel("hidden", members=[world.alice], is_private=True)
+    ts = await world.driver.say(world.alice, secret, "psst")
+    await world.driver.react(world.alice, secret, ts, "eyes")
+    message, reaction = world.seen
+    assert (message["channel"], message["channel_type"], message["type"]) == (secret, "group", "message")
+    assert reaction["item"] == {"type": "message", "channel": secret, "ts": ts}  # Slack adds no channel_type
+    sent = world.driver.last
+    await world.driver.say(world.alice, hidden, "the bot is not in here")
+    assert world.driver.last is sent and len(world.seen) == 2  # Slack sends nothing to an app outside
+    assert world.emu.messages(hidden)[0]["text"] == "the bot is not in here"
+    with pytest.raises(ValueError, match="not in the private channel"):
+        await world.driver.say(bob, secret, "let me in")
+
+
+async def test_a_driver_plays_the_default_workspace_unless_told(
+    world: World, emulator: SlackEmulator
+) -> None:
+    assert world.driver.team == "T0EMU" and world.driver.ws is emulator.state
+    emulator.add_workspace("T0ACME", "Acme Corp")
+    assert SlackDriver(emulator, world.driver.app_url, SECRET, team="T0ACME").team == "T0ACME"
+    with pytest.raises(KeyError, match="T0NONE"):
+        SlackDriver(emulator, world.driver.app_url, SECRET, team="T0NONE")

@@ -45,6 +45,7 @@ def test_a_bogus_parameter_is_caught() -> None:
         ("conversations.history", {"channel", "latest", "oldest", "inclusive", "limit", "cursor"}),
         ("views.open", {"trigger_id", "view"}),
         ("auth.test", {"token", "team_id"}),
+        ("oauth.v2.access", {"client_id", "client_secret", "code", "redirect_uri"}),
         ("files.getUploadURLExternal", {"filename", "length"}),
         ("files.completeUploadExternal", {"files", "channel_id", "initial_comment", "thread_ts"}),
     ],
