@@ -104,7 +104,7 @@ async def time_claims(db: Database, repeats: int = 20) -> float:
         now = datetime.now(UTC)
         started = time.perf_counter()
         async with db.session() as s:
-            claims = await ScheduleRepo(s).claim_due(now, now + timedelta(seconds=60))
+            claims = await ScheduleRepo(s, "").claim_due(now, now + timedelta(seconds=60))
         samples.append(time.perf_counter() - started)
         if claims:
             async with db.session() as s:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from config.policy import Policy
 from config.settings import Settings
+from domain.workspace import Team
 from services.alertmanager import AlertIntake
 from services.clock import Clock
 from services.context import BotContext
@@ -30,17 +35,17 @@ from services.slack_ops import SlackOps
 from services.statuspage import StatuspageService
 from services.tasks import BackgroundTasks
 from services.timeline import Timeline
+from services.workspaces import Tokens, Workspaces
 from storage.db import Database
 
 
 def build_client(
-    settings: Settings, metrics: Metrics, session: aiohttp.ClientSession | None = None
+    settings: Settings, metrics: Metrics, session: aiohttp.ClientSession | None, token: str | None
 ) -> AsyncWebClient:
     """A Web API client that rides out 429s (honouring Retry-After), 5xx and dropped connections.
 
     Give it the app's aiohttp session: without one slack_sdk opens a connection per call.
     """
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = (
         settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     )
@@ -54,27 +59,56 @@ def build_client(
     )
 
 
-def build_context(
+@dataclass
+class Shared:
+    """What every workspace's context shares: one per process."""
+
+    settings: Settings
+    policy: Policy  # the whole file: the top level and each `[workspaces."T…"]`
+    db: Database
+    clock: Clock
+    session: aiohttp.ClientSession
+    http: httpx.AsyncClient
+    metrics: Metrics
+    outbox: Outbox
+    inbox: Inbox
+    worker: InboxWorker
+    tasks: BackgroundTasks
+    # Asks the scheduler for a tick now (new rows may be due at once); set by the runtime.
+    wake: Callable[[], None] = lambda: None
+
+
+def build_shared(
     settings: Settings,
     policy: Policy,
     db: Database,
     clock: Clock,
     session: aiohttp.ClientSession,
     http: httpx.AsyncClient,
-) -> BotContext:
-    """Wire the domain services for one process: each is built once here and handed what it needs."""
+) -> Shared:
+    """The process-wide parts: metrics, the outbox, the inbox and its worker, background tasks."""
     metrics = Metrics()
-    client = build_client(settings, metrics, session)
-    slack = SlackOps(client)
-    outbox = Outbox(db, policy, clock, http)
-    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox)
-    timeline = Timeline(db, slack, policy, clock, metrics)
-    oncall = OnCall(db, slack, policy, clock, http)
-    tasks = BackgroundTasks()
     inbox = Inbox(db, clock, metrics)
-    worker = InboxWorker(db, clock, policy, metrics, slack)
+    worker = InboxWorker(db, clock, policy, metrics)
     inbox.on_stored = worker.wake
+    outbox = Outbox(db, policy, clock, http)
+    return Shared(
+        settings, policy, db, clock, session, http, metrics, outbox, inbox, worker, BackgroundTasks()
+    )
+
+
+def build_context(shared: Shared, team: Team, token: str) -> BotContext:
+    """Wire the domain services of one workspace: its token, its policy, the shared parts."""
+    settings, db, clock, metrics = shared.settings, shared.db, shared.clock, shared.metrics
+    outbox = shared.outbox
+    policy = shared.policy.of(team.team_id)
+    client = build_client(settings, metrics, shared.session, token)
+    slack = SlackOps(client)
+    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team)
+    lifecycle.wake = lambda: shared.wake()
+    oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
     return BotContext(
+        team=team,
         settings=settings,
         policy=policy,
         db=db,
@@ -83,41 +117,50 @@ def build_context(
         slack=slack,
         metrics=metrics,
         lifecycle=lifecycle,
-        timeline=timeline,
-        roles=Roles(db, slack, clock),
+        timeline=Timeline(db, slack, policy, clock, metrics, team.team_id),
+        roles=Roles(db, slack, clock, team.team_id),
         oncall=oncall,
-        handoffs=Handoffs(db, slack, policy, clock, oncall),
-        permissions=Permissions(db, slack, policy, oncall),
-        escalation=Escalation(db, slack, policy, clock, metrics, outbox, oncall),
+        handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),
+        permissions=Permissions(db, slack, policy, oncall, team.team_id),
+        escalation=Escalation(db, slack, policy, clock, metrics, outbox, oncall, team.team_id),
         outbox=outbox,
-        statuspage=StatuspageService(db, slack, policy, clock, http),
-        alerts=AlertIntake(db, slack, lifecycle, policy, clock),
-        tasks=tasks,
-        inbox=inbox,
-        worker=worker,
+        statuspage=StatuspageService(db, slack, policy, clock, shared.http, team.team_id),
+        alerts=AlertIntake(db, slack, lifecycle, policy, clock, team.team_id),
+        tasks=shared.tasks,
+        inbox=shared.inbox,
+        worker=shared.worker,
     )
 
 
-def build_app(ctx: BotContext) -> AsyncApp:
-    """A Bolt AsyncApp with every listener; requests are signature-checked."""
+def build_workspaces(shared: Shared, tokens: Tokens) -> Workspaces:
+    """Each workspace's context, built on first use from its token."""
+    return Workspaces(tokens, partial(build_context, shared))
+
+
+def build_app(
+    shared: Shared, workspaces: Workspaces, client: AsyncWebClient, oauth: AsyncOAuthSettings | None
+) -> AsyncApp:
+    """A Bolt AsyncApp with every listener; requests are signature-checked. `client` carries the
+    bot token in single-workspace mode; with `oauth`, Bolt finds each workspace's in the store."""
     from handlers import register_all  # the composition root is the one place bot/ meets handlers/
 
-    secret = ctx.settings.slack_signing_secret
+    secret = shared.settings.slack_signing_secret
     # Bolt also reads SLACK_BOT_TOKEN from the environment and, given a client (which carries that
     # same token), warns that it will not use it: a warning on every start about nothing.
     bolt_log, quiet = get_bolt_logger(AsyncApp), _Without(warning_client_prioritized_and_token_skipped())
     bolt_log.addFilter(quiet)
     try:
         app = AsyncApp(
-            client=ctx.client,
+            client=client,
             signing_secret=secret.get_secret_value() if secret else None,
+            oauth_settings=oauth,
             # Listeners store the request in the inbox and then ack: the answer waits for the commit.
             process_before_response=True,
             request_verification_enabled=secret is not None,
         )
     finally:
         bolt_log.removeFilter(quiet)
-    register_all(app, ctx)
+    register_all(app, workspaces, shared.worker)
     return app
 
 

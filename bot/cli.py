@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot import teams
 from config.errors import ConfigError, Unavailable
 from config.policy import Policy
 from config.settings import Settings, load_config, load_settings
@@ -36,10 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="print an incident as a postmortem draft (Markdown) or JSON")
     export.add_argument("incident", help="incident channel id, INC-<n> or the incident number")
     export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    teams.add_argument(export)
 
     stats = sub.add_parser("stats", help="incidents by severity, MTTA and MTTR (median and p90)")
     stats.add_argument("--since", type=_window, default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     stats.add_argument("--format", choices=("table", "json"), default="table")
+    teams.add_argument(stats)
 
     hooks = sub.add_parser("webhooks", help="outbound deliveries (webhooks, PagerDuty)")
     hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
@@ -93,17 +96,23 @@ def _secrets(settings: Settings, policy: Policy) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.alertmanager_token,
+        settings.slack_client_secret,
+        settings.slack_state_secret,
+        settings.incident_bot_encryption_key,
     ]
     return [v.get_secret_value() for v in values if v is not None] + policy_secrets(policy)
 
 
 def policy_secrets(policy: Policy) -> list[str]:
     """Webhook secrets and the integration keys the policy names, to keep them out of the logs."""
-    secrets = [hook.secret for hook in policy.webhooks]
-    names = [lvl.pagerduty_routing_key for lvl in policy.escalation.levels if lvl.pagerduty_routing_key]
-    if policy.statuspage:
-        names.append(policy.statuspage.api_key_env)
-    return secrets + [os.environ[n] for n in names if os.environ.get(n)]
+    secrets: list[str] = []
+    for each in (policy, *policy.workspaces.values()):
+        secrets += [hook.secret for hook in each.webhooks]
+        names = [lvl.pagerduty_routing_key for lvl in each.escalation.levels if lvl.pagerduty_routing_key]
+        if each.statuspage:
+            names.append(each.statuspage.api_key_env)
+        secrets += [os.environ[n] for n in names if os.environ.get(n)]
+    return secrets
 
 
 def _window(text: str) -> str:
@@ -177,9 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))
         if args.command == "export":
-            return asyncio.run(_export(settings, policy, args.incident, args.format))
+            return asyncio.run(_export(settings, policy, args.incident, args.format, args.team))
         if args.command == "stats":
-            return asyncio.run(_stats(settings, policy, args.since, args.format))
+            return asyncio.run(_stats(settings, policy, args.since, args.format, args.team))
         if args.command == "oncall":
             from bot import oncall_cli
 
@@ -194,7 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing = policy.missing_secrets(os.environ)
             if missing:
                 raise ConfigError(missing)
-            if args.http:
+            settings.check_install_mode()
+            if settings.oauth:
+                if not args.http:
+                    raise ConfigError("--http: installing with OAuth needs HTTP mode (Slack redirects to it)")
+                settings.require("slack_signing_secret", why="HTTP mode needs it")
+            elif args.http:
                 settings.require("slack_bot_token", "slack_signing_secret", why="HTTP mode needs both")
             else:
                 settings.require("slack_bot_token", why="the bot needs its xoxb- token")
@@ -230,7 +244,7 @@ def _shell(command: str, script: list[str] | None, database_url: str | None) -> 
         return 130
 
 
-async def _export(settings: Settings, policy: Policy, ref: str, fmt: str) -> int:
+async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
     import json
 
     from messages.postmortem import markdown
@@ -244,9 +258,11 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str) -> int
         if await migrate.current_revision(db) is None:
             print(f"incident-bot: no incident {ref} (the database has no incidents yet)", file=sys.stderr)
             return 2
-        data = await load_postmortem(db, ref)
+        team = await teams.pick(db, given_team)
+        data = await load_postmortem(db, team, ref)
     finally:
         await db.dispose()
+    policy = policy.of(team)
     if data is not None and policy.schedules:
         from dataclasses import replace
         from datetime import UTC, datetime
@@ -254,7 +270,7 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str) -> int
         from bot.oncall_cli import oncall_service
 
         inc = data.incident
-        async with oncall_service(settings, policy) as oncall:
+        async with oncall_service(settings, policy, team) as oncall:
             end = inc.resolved_at or datetime.now(UTC)
             data = replace(data, oncall=await oncall.during(inc.declared_at, end))
     if data is None:
@@ -265,7 +281,7 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str) -> int
     return 0
 
 
-async def _stats(settings: Settings, policy: Policy, window: str, fmt: str) -> int:
+async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None) -> int:
     from datetime import UTC, datetime
 
     from domain.durations import parse_duration
@@ -282,11 +298,12 @@ async def _stats(settings: Settings, policy: Policy, window: str, fmt: str) -> i
     await db.check()
     try:
         migrated = await migrate.current_revision(db)
-        incidents = await stats.load(db, since) if migrated else []
-        pages = await stats.load_pages(db, since) if migrated else []
+        team = await teams.pick(db, given_team) if migrated else ""
+        incidents = await stats.load(db, team, since) if migrated else []
+        pages = await stats.load_pages(db, team, since) if migrated else []
     finally:
         await db.dispose()
-    load = stats.oncall_load(pages, stats.zones_of(policy))
+    load = stats.oncall_load(pages, stats.zones_of(policy.of(team)))
     sys.stdout.write(stats.report(incidents, since, window, fmt, load))
     return 0
 

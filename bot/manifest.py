@@ -14,6 +14,7 @@ BOT_SCOPES = (
     "channels:read",
     "channels:history",
     "groups:read",
+    "groups:write",
     "groups:history",
     "im:write",
     "pins:write",
@@ -25,9 +26,17 @@ BOT_SCOPES = (
     "users:read.email",
     "files:write",
 )
-BOT_EVENTS = ("message.channels", "message.groups", "reaction_added", "reaction_removed")
+BOT_EVENTS = (
+    "message.channels",
+    "message.groups",
+    "reaction_added",
+    "reaction_removed",
+    "app_uninstalled",
+    "tokens_revoked",
+)
 SLASH_COMMAND = "/incident"
 SLACK_PATH = "/slack/events"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 def manifest(http_url: str | None = None) -> dict[str, Any]:
@@ -41,6 +50,10 @@ def manifest(http_url: str | None = None) -> dict[str, Any]:
     }
     events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     interactivity: dict[str, Any] = {"is_enabled": True}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if http_url:
+        # "Add to Slack" (OAuth, many workspaces) sends people back here.
+        oauth = {"redirect_urls": [http_url.rstrip("/") + OAUTH_REDIRECT_PATH], **oauth}
     if request_url:
         command["url"] = request_url
         events["request_url"] = request_url
@@ -55,7 +68,7 @@ def manifest(http_url: str | None = None) -> dict[str, Any]:
             "bot_user": {"display_name": "incident-bot", "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

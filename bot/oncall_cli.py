@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import teams
 from config.errors import ConfigError
 from domain.errors import IncidentError
 from domain.oncall import Shift, gaps, overlaps
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # the CLI parser imports this module: the services load only 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """The `oncall` command and its three subcommands."""
     oncall = sub.add_parser("oncall", help="on-call schedules: show, check for gaps, export as iCalendar")
+    teams.add_argument(oncall)
     verbs = oncall.add_subparsers(dest="oncall_command", required=True)
     show = verbs.add_parser(
         "show", help="the final schedule (rotation or calendar plus overrides) as a table"
@@ -48,11 +50,12 @@ def _days(text: str) -> int:
 
 async def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> int:
     """Carry out one `oncall` subcommand; exit status."""
-    if not policy.schedules:
-        raise ConfigError("no [[schedules]] in the policy file")
     now = datetime.now(UTC)
     end = now + timedelta(days=args.days)
-    async with oncall_service(settings, policy) as oncall:
+    async with oncall_service(settings, policy, args.team) as oncall:
+        policy = oncall.policy
+        if not policy.schedules:
+            raise ConfigError("no [[schedules]] in the policy file")
         try:
             if args.oncall_command == "show":
                 shifts = await oncall.shifts(args.schedule, now, end)
@@ -74,8 +77,8 @@ async def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
 
 
 @asynccontextmanager
-async def oncall_service(settings: Settings, policy: Policy) -> AsyncIterator[OnCall]:
-    """An OnCall service on the bot's database (migrated), with Slack for e-mail lookups."""
+async def oncall_service(settings: Settings, policy: Policy, team: str | None) -> AsyncIterator[OnCall]:
+    """A workspace's OnCall service on the bot's database (migrated), with Slack for e-mail lookups."""
     import aiohttp
     import httpx
 
@@ -91,9 +94,11 @@ async def oncall_service(settings: Settings, policy: Policy) -> AsyncIterator[On
     await db.check()
     try:
         await migrate.upgrade(db)
+        team_id = await teams.pick(db, team)
         async with aiohttp.ClientSession() as session, httpx.AsyncClient(timeout=30) as http:
-            slack = SlackOps(build_client(settings, Metrics(), session))
-            yield OnCall(db, slack, policy, SystemClock(), http)
+            token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+            slack = SlackOps(build_client(settings, Metrics(), session, token))
+            yield OnCall(db, slack, policy.of(team_id), SystemClock(), http, team_id)
     finally:
         await db.dispose()
 

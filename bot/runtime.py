@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import hashlib
 import hmac
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable
 
@@ -21,21 +18,25 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_app, build_context
+from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
+from bot.net import describe
+from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
 from bot.scheduler import Ticker
-from config.errors import ConfigError, Unavailable
+from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
 from domain.alerts import PayloadError
 from domain.alerts import parse as parse_alerts
+from domain.workspace import Team
 from services.clock import Clock, SystemClock
 from services.context import BotContext
 from services.metrics import CONTENT_TYPE
+from services.tokens import InstalledTokens, SingleToken
+from services.workspaces import Workspaces
 from storage import migrate
+from storage.claims import release_everything
 from storage.db import Database
-from storage.handoffs import HandoffRepo
 from storage.inbox import InboxRepo, NewItem
-from storage.schedule import ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,15 @@ TOKEN_REJECTED = frozenset(
 
 
 class Bot:
-    """Owns the process's Database, BotContext and AsyncApp."""
+    """Owns the process's Database, the shared parts, each workspace's BotContext and the AsyncApp."""
 
     def __init__(
         self, settings: Settings, policy: Policy, *, clock: Clock | None = None, scheduler: bool = True
     ) -> None:
         self.settings, self.policy, self._clock = settings, policy, clock
-        self._ctx: BotContext | None = None
+        self._shared: Shared | None = None
+        self._workspaces: Workspaces | None = None
+        self._single: SingleToken | None = None
         self._app: AsyncApp | None = None
         # Tests and the shell move a fake clock and call ctx.tick() themselves.
         self._ticker: Ticker | None = None
@@ -68,11 +71,31 @@ class Bot:
         self._stopping = False
 
     @property
-    def ctx(self) -> BotContext:
-        """The wired services (after start)."""
-        if self._ctx is None:
+    def shared(self) -> Shared:
+        """The parts every workspace shares (after start)."""
+        if self._shared is None:
             raise RuntimeError("Bot.start() has not run")
-        return self._ctx
+        return self._shared
+
+    @property
+    def workspaces(self) -> Workspaces:
+        """Each workspace's context (after start)."""
+        if self._workspaces is None:
+            raise RuntimeError("Bot.start() has not run")
+        return self._workspaces
+
+    @property
+    def ctx(self) -> BotContext:
+        """The one workspace's context, with SLACK_BOT_TOKEN (after start, once auth.test answered)."""
+        contexts = self.workspaces.cached()
+        if self._single is None or len(contexts) != 1:
+            raise RuntimeError("no single workspace: Bot.ctx is for SLACK_BOT_TOKEN mode after start()")
+        return contexts[0]
+
+    @property
+    def oauth(self) -> bool:
+        """Installed with OAuth into any number of workspaces."""
+        return self.settings.oauth
 
     @property
     def app(self) -> AsyncApp:
@@ -99,20 +122,57 @@ class Bot:
             # One process owns an SQLite file: claims left by a killed predecessor are free at once.
             async with db.session() as s:
                 await InboxRepo(s).release_all()
-                await ScheduleRepo(s).release_all()
-                await HandoffRepo(s).release_all()
+                await release_everything(s)
         clock = self._clock or SystemClock()
-        self._ctx = build_context(self.settings, self.policy, db, clock, self._http, self._httpx)
-        self._app = build_app(self._ctx)
+        shared = self._shared = build_shared(self.settings, self.policy, db, clock, self._http, self._httpx)
+        client = build_client(self.settings, shared.metrics, self._http, self._bot_token())
+        if self.oauth:
+            store, oauth = oauth_settings(self.settings, db, self._installed)
+            self._workspaces = build_workspaces(shared, InstalledTokens(store))
+        else:
+            # Asking whose token this is must not ride out an outage with retries: due work waits.
+            plain = AsyncWebClient(
+                token=self._bot_token(),
+                base_url=self.api_url(),
+                timeout=10,
+                session=self._http,
+                retry_handlers=[],
+            )
+            self._single = SingleToken(self._bot_token() or "", plain, db, clock)
+            self._workspaces = build_workspaces(shared, self._single)
+            oauth = None
+        self._app = build_app(shared, self._workspaces, client, oauth)
         if self._use_scheduler:
-            ctx = self._ctx
-            ctx.worker.start()
-            self._ticker = Ticker(self._tracked(ctx.tick))
-            ctx.lifecycle.wake = self._ticker.wake
+            shared.worker.start()
+            self._ticker = Ticker(self._tracked(self.tick))
+            shared.wake = self._ticker.wake
             self._ticker.start()
             # Deliveries have their own job: a slow receiver never holds up a page.
-            self._delivery = Ticker(self._tracked(ctx.outbox.deliver_due))
+            self._delivery = Ticker(self._tracked(shared.outbox.deliver_due))
             self._delivery.start()
+
+    def _bot_token(self) -> str | None:
+        token = self.settings.slack_bot_token
+        return token.get_secret_value() if token else None
+
+    def _installed(self, team: Team) -> None:
+        """A workspace installed the app (again): its next request reads the new token."""
+        self.workspaces.installed(team)
+        log.info("workspace %s installed the app", team.team_id)
+        if self._ticker is not None:
+            self._ticker.wake()  # a reinstall picks up its due work now
+
+    async def tick(self) -> int:
+        """One pass of due work in every installed workspace."""
+        handled = 0
+        for ctx in await self.workspaces.all():
+            handled += await ctx.tick()
+        return handled
+
+    async def settle(self) -> None:
+        """Carry out everything acknowledged and due now, and wait for read-only replies (tests, shell)."""
+        await self.shared.worker.settle()
+        await self.shared.tasks.idle(timeout=30)
 
     def _tracked(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """`work` as a tick that stop() lets finish (the scheduler's shutdown would cancel it)."""
@@ -132,8 +192,9 @@ class Bot:
     async def stop(self) -> None:
         """Let the steps in flight finish (bounded by `delivery.shutdown_grace`), hand back the rest
         of the inbox for the next start, then close connections. Stop serving requests first."""
-        if self._ctx is None:
+        if self._shared is None:
             return
+        shared = self._shared
         grace = self.policy.delivery.shutdown_grace.total_seconds()
         # The scheduler's shutdown cancels a running tick (mid-transaction, with a traceback in the
         # log): start no new work, let the ticks in flight end, then shut it down.
@@ -145,32 +206,35 @@ class Bot:
             if ticker is not None:
                 ticker.shutdown()
         self._ticker = self._delivery = None
-        await self._ctx.worker.stop(grace)
+        await shared.worker.stop(grace)
         try:
-            await self._ctx.tasks.idle(grace)
+            await shared.tasks.idle(grace)
         except TimeoutError:
-            log.warning("stopping with %d read-only replies unfinished", len(self._ctx.tasks))
-        await self._ctx.db.dispose()
+            log.warning("stopping with %d read-only replies unfinished", len(shared.tasks))
+        await shared.db.dispose()
         if self._http is not None:
             await self._http.close()
             self._http = None
         if self._httpx is not None:
             await self._httpx.aclose()
             self._httpx = None
-        self._ctx = None
+        self._shared = self._workspaces = self._single = None
 
     async def check_slack(self, timeout: float = 10) -> bool:
         """auth.test once: True when Slack accepts the bot token, False when Slack does not answer
-        (logged; /readyz keeps asking); ConfigError when Slack rejects the token."""
-        token = self.settings.slack_bot_token
+        (logged; /readyz keeps asking); ConfigError when Slack rejects the token. With OAuth there
+        is no one token: True."""
+        if self.oauth:
+            self._slack_ok = True
+            return True
         client = AsyncWebClient(
-            token=token.get_secret_value() if token else None,
-            base_url=self.ctx.client.base_url,
+            token=self._bot_token(),
+            base_url=self.api_url(),
             timeout=int(timeout),
             session=self._http,
         )
         try:
-            await asyncio.wait_for(client.auth_test(), timeout)
+            found = await asyncio.wait_for(client.auth_test(), timeout)
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
             if error in TOKEN_REJECTED:
@@ -183,6 +247,8 @@ class Bot:
         except Exception as exc:
             log.warning("cannot reach Slack at %s (%s); /readyz reports it", client.base_url, describe(exc))
             return False
+        if self._single is not None:
+            await self._single.known(Team(str(found["team_id"]), found.get("enterprise_id") or None))
         self._slack_ok = True
         return True
 
@@ -195,13 +261,32 @@ class Bot:
         web_app.router.add_get("/readyz", self._readyz)
         web_app.router.add_get("/metrics", self._metrics)
         web_app.router.add_post(ALERTMANAGER_PATH, self._alertmanager)
+        web_app.router.add_post(ALERTMANAGER_PATH + "/{team}", self._alertmanager)
+        if slack and self.oauth:
+            web_app.router.add_get(INSTALL_PATH, self._oauth)
+            web_app.router.add_get(REDIRECT_PATH, self._oauth)
         return web_app
+
+    def api_url(self) -> str:
+        """SLACK_API_URL, ending in a slash."""
+        url = self.settings.slack_api_url
+        return url if url.endswith("/") else url + "/"
+
+    async def _oauth(self, request: web.Request) -> web.Response:
+        """ "Add to Slack": the install page and Slack's redirect back, both Bolt's OAuth flow."""
+        flow = self.app.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound()
+        bolt_request = await to_bolt_request(request)
+        if request.path == INSTALL_PATH:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
     async def _slack_events(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.app.async_dispatch(bolt_request)
-        self.ctx.metrics.request_seconds.labels(_kind(bolt_request.body)).observe(
+        self.shared.metrics.request_seconds.labels(_kind(bolt_request.body)).observe(
             time.perf_counter() - started
         )
         return await to_aiohttp_response(bolt_response)
@@ -211,12 +296,14 @@ class Bot:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, _request: web.Request) -> web.Response:
-        """Readiness: the database answers and Slack accepted our token (auth.test) at least once."""
-        if self._ctx is None or not await self._ctx.db.ping():
+        """Readiness: the database answers and Slack accepted our token (auth.test) at least once
+        (with OAuth, once the database answers)."""
+        if self._shared is None or not await self._shared.db.ping():
             return web.json_response({"status": "database unreachable"}, status=503)
         if not self._slack_ok:
             try:
-                await self._ctx.client.auth_test()
+                if not self.oauth and (self._single is None or await self._single.check() is None):
+                    raise RuntimeError("auth.test did not answer")
                 self._slack_ok = True
             except Exception as exc:
                 log.warning("readiness: auth.test failed: %s", exc)
@@ -236,31 +323,58 @@ class Bot:
             notification = parse_alerts(body)
         except PayloadError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        group = hashlib.sha256(notification.group_key.encode()).hexdigest()
+        team = await self._alert_team(request.match_info.get("team"))
+        if not isinstance(team, Team):
+            return web.json_response({"error": team[1]}, status=team[0])
+        group = hashlib.sha256(f"{team.team_id}\n{notification.group_key}".encode()).hexdigest()
         content = hashlib.sha256(notification.group_key.encode() + b"\n" + body).hexdigest()
         # Alertmanager repeats a still-firing group every repeat_interval with the same body: only a
         # copy within the same minute (a retry, the HA peer's) is a duplicate. A copy carried out
         # again changes nothing, as the intake compares with the alert states it recorded.
-        minute = int(self.ctx.clock.now().timestamp()) // ALERTMANAGER_DEDUP_SECONDS
+        minute = int(self.shared.clock.now().timestamp()) // ALERTMANAGER_DEDUP_SECONDS
         item = NewItem(
             idem_key=f"am:{content}:{minute}",
             order_key=f"alert:{group}",
             op="alert",
             payload=json.dumps({"body": body.decode()}),
+            team_id=team.team_id,
+            enterprise_id=team.enterprise_id,
         )
         try:
-            new = await self.ctx.inbox.accept(item)
+            new = await self.shared.inbox.accept(item)
         except Exception as exc:
             log.error("could not store an Alertmanager notification: %s", exc)
             return web.json_response({"error": "could not store the notification; retry"}, status=503)
         return web.json_response({"status": "accepted" if new else "duplicate"})
 
+    async def _alert_team(self, named: str | None) -> Team | tuple[int, str]:
+        """The workspace a notification is for: the token's, or with OAuth the one named in the
+        path (else the only one installed); (status, reason) to refuse otherwise."""
+        if self._single is not None:
+            team = await self._single.check()
+            if team is None:  # Alertmanager retries a 5xx, not a 4xx
+                return 503, "Slack has not answered auth.test yet: retry"
+            return team if named in (None, team.team_id) else (404, f"this bot serves {team.team_id} only")
+        teams = await self.workspaces.tokens.teams()
+        if named is not None:
+            found = next((t for t in teams if t.team_id == named), None)
+            return found or (404, f"the app is not installed in workspace {named}")
+        if len(teams) == 1:
+            return teams[0]
+        if not teams:
+            return 404, "nobody has installed the app yet"
+        return 404, f"the app is in {len(teams)} workspaces: post to {ALERTMANAGER_PATH}/<team id>"
+
     async def _metrics(self, _request: web.Request) -> web.Response:
-        ctx = self.ctx
-        counts = await ctx.lifecycle.open_counts()
+        """Prometheus metrics of the process (open incidents summed over its workspaces)."""
+        totals: dict[str, int] = {}
+        for ctx in await self.workspaces.all():
+            for severity, n in (await ctx.lifecycle.open_counts()).items():
+                totals[severity] = totals.get(severity, 0) + n
+        metrics = self.shared.metrics
         for severity in ("SEV1", "SEV2", "SEV3", "SEV4"):
-            ctx.metrics.open_incidents.labels(severity).set(counts.get(severity, 0))
-        return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+            metrics.open_incidents.labels(severity).set(totals.get(severity, 0))
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def _kind(body: dict) -> str:  # type: ignore[type-arg]
@@ -271,32 +385,3 @@ def _kind(body: dict) -> str:  # type: ignore[type-arg]
     if kind == "event_callback":
         return "event"
     return str(kind or "other")
-
-
-async def listen(runner: web.AppRunner, host: str, port: int) -> None:
-    """Serve `runner` on host:port (quietly: the caller says so); a port not to be had is a one-line error."""
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except socket.gaierror:
-        raise ConfigError(f"--host: cannot listen on {host!r}: not a local address or host name") from None
-    except OSError as exc:
-        where = f"{host}:{port}"
-        if exc.errno == errno.EADDRINUSE:
-            raise Unavailable(
-                f"port {port} is already in use on {host}: stop what listens there, or choose another port "
-                "with serve --port"
-            ) from None
-        if exc.errno == errno.EACCES:
-            raise ConfigError(f"--port: no permission to listen on {where} (use a port above 1023)") from None
-        raise Unavailable(f"cannot listen on {where}: {describe(exc)}; check --host and --port") from None
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as a short phrase for a one-line message."""
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError) and exc.errno:
-        return os.strerror(exc.errno).lower()
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

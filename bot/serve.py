@@ -15,7 +15,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import TOKEN_REJECTED, Bot, describe, listen
+from bot.net import describe, listen
+from bot.runtime import TOKEN_REJECTED, Bot
 from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
@@ -93,7 +94,7 @@ class SocketMode:
         for logger in (self._report, self._sdk_log):
             logger.addFilter(self._throttle)
         # Without the bot client's retry handlers: the backoff here decides when to try again.
-        self._web = AsyncWebClient(base_url=bot.ctx.client.base_url, timeout=int(ATTEMPT_TIMEOUT))
+        self._web = AsyncWebClient(base_url=bot.api_url(), timeout=int(ATTEMPT_TIMEOUT))
         self.handler = AsyncSocketModeHandler(bot.app, app_token, logger=self._sdk_log, web_client=self._web)
 
     async def connect(self) -> None:

@@ -10,18 +10,20 @@ import os
 import re
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from aiohttp import web
 
+from bot import shell_install as install
 from bot.runtime import SLACK_PATH, Bot
+from bot.shell_clock import ShellClock
 from bot.shell_content import DEMO_SCRIPT, HELP, TEAM, policy
 from bot.shell_forms import HINT as FORM_HINT
 from bot.shell_forms import Forms
+from bot.shell_install import InstallCommands, InstallError
 from config.policy import policy_from_dict
 from config.settings import Settings
 from domain.durations import parse_duration
@@ -46,27 +48,7 @@ class ShellError(Exception):
     """A bad shell command: shown as a one-line hint, never a crash."""
 
 
-class ShellClock:
-    """Real time, plus what `wait` skipped: it moves between steps as time does and never goes back."""
-
-    def __init__(self) -> None:
-        self._start, self._mono = datetime.now(UTC), time.monotonic()
-        self._skipped = timedelta(0)
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._mono) + self._skipped
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Skip `delta` ahead and return the new time."""
-        self._skipped += max(delta, timedelta(0))
-        return self.now()
-
-    def timestamp(self) -> float:
-        """Epoch seconds, for the emulator's message timestamps."""
-        return self.now().timestamp()
-
-
-class Shell:
+class Shell(InstallCommands):
     """One workspace: emulator + real bot over HTTP + a signed-request driver + a clock `wait` moves."""
 
     def __init__(self, out: TextIO | None = None, *, colour: bool | None = None) -> None:
@@ -74,7 +56,7 @@ class Shell:
         self.colour = colour if colour is not None else (out.isatty() and "NO_COLOR" not in os.environ)
         self.clock = ShellClock()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._shown = 0
+        self._shown: dict[str, int] = {}  # activity-log entries printed, per workspace
         self._numbered: list[tuple[str, str]] = []  # (channel id, ts) by display number - 1
         self.lock = asyncio.Lock()  # one command or background tick at a time
 
@@ -83,39 +65,55 @@ class Shell:
         SQLite file (never DATABASE_URL: a demo incident must not land in a real database)."""
         self.emu = SlackEmulator(now=self.clock.timestamp)
         await self.emu.start()
+        self.ws = self.emu.state
+        self.home = self.ws.team_id  # the first workspace: where the bot starts, with one token
         self.emu.add_channel("incidents", channel_id="C0INCIDENTS", members=["U0BOT"])
         self.channel = self.emu.add_channel("general", channel_id="C0GENERAL", members=["U0BOT"])
-        self.users = {
-            name: self.emu.add_user(name, user_id=f"U0{name.upper()}", real_name=real) for name, real in TEAM
-        }
+        for name, real in TEAM:
+            self.emu.add_user(name, user_id=f"U0{name.upper()}", real_name=real)
+        self.users = install.people_of(self.ws.team_id, default=True)
         self.user = self.users["alice"]
         if not database_url:
             self._tmp = tempfile.TemporaryDirectory(prefix="incident-bot-shell-")
             database_url = f"sqlite:///{Path(self._tmp.name) / 'shell.db'}"
-        settings = Settings(
+        self.settings = Settings(
             slack_bot_token=self.emu.bot_token,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.emu.base_url,
             database_url=database_url,
             _env_file=None,
         )
-        self.bot = Bot(
-            settings, policy_from_dict(policy(self.clock.now())), clock=self.clock, scheduler=False
-        )
+        self.policy = policy(self.clock.now())
+        self.forms = Forms(lambda: self.ws, lambda: self.driver, self._user, self._channel_id)
+        await self._start_bot()
+        return self
+
+    async def _start_bot(self, port: int = 0) -> None:
+        self.bot = Bot(self.settings, policy_from_dict(self.policy), clock=self.clock, scheduler=False)
         await self.bot.start()
         self.runner = web.AppRunner(self.bot.web_app(), access_log=None)
         await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        url = f"http://127.0.0.1:{self.runner.addresses[0][1]}{SLACK_PATH}"
-        self.driver = SlackDriver(self.emu, url, SIGNING_SECRET)
-        self.forms = Forms(self.emu, self.driver, self._user, self._channel_id)
-        return self
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        self.drivers = {
+            team: SlackDriver(self.emu, self.url + SLACK_PATH, SIGNING_SECRET, team=team)
+            for team in self.emu.workspaces
+        }
+
+    async def _stop_bot(self) -> None:
+        for driver in self.drivers.values():
+            await driver.close()
+        await self.runner.cleanup()
+        await self.bot.stop()
+
+    @property
+    def driver(self) -> SlackDriver:
+        """Slack of the current workspace, towards the bot."""
+        return self.drivers[self.ws.team_id]
 
     async def stop(self) -> None:
         """Stop the bot and the emulator; remove the temporary database."""
-        await self.driver.close()
-        await self.runner.cleanup()
-        await self.bot.stop()
+        await self._stop_bot()
         await self.emu.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -134,7 +132,7 @@ class Shell:
 
     def prompt(self) -> str:
         """`alice@#general $ `."""
-        ws = self.emu.state
+        ws = self.ws
         return f"{ws.user_name(self.user)}@{ws.channel_label(self.channel)} $ "
 
     async def run(self, line: str) -> bool:
@@ -158,7 +156,7 @@ class Shell:
             if handler is None:
                 raise ShellError(f"unknown command {word!r}; type `help` for the list")
             await handler(arg)
-        except (ShellError, SlackDriverError, ValueError, KeyError) as exc:
+        except (ShellError, InstallError, SlackDriverError, ValueError, KeyError) as exc:
             self._flush()
             self._write(self._paint(f"! {exc}", "SEV3"))
         except Exception as exc:  # a shell never dies on a bad line
@@ -171,9 +169,9 @@ class Shell:
             await self._catch_up()
 
     async def _catch_up(self) -> None:
-        await self.bot.ctx.settle()
-        await self.bot.ctx.tick()  # what fell due: pages at declaration, or after `wait`
-        await self.bot.ctx.settle()
+        await self.bot.settle()
+        await self.bot.tick()  # what fell due: pages at declaration, or after `wait`
+        await self.bot.settle()
 
     def _commands(self) -> dict[str, Callable[[str], object]]:
         return {
@@ -192,6 +190,8 @@ class Shell:
             "dms": self._dms,
             "channels": self._channels,
             "export": self._export,
+            "install": self._install,
+            "workspace": self._workspace,
             "help": self._help,
         }
 
@@ -216,7 +216,7 @@ class Shell:
 
     async def _click(self, args: str) -> None:
         channel, ts, label = self._message_and_arg(args, "click <n> <button label>")
-        ch = self.emu.channel(channel)
+        ch = self.ws.channel(channel)
         msg = ch.find(ts) if ch else None
         choices = buttons(msg.blocks if msg else None)
         button = next((b for b in choices if b.text.lower() == label.lower()), None)
@@ -233,9 +233,9 @@ class Shell:
         if not 1 <= int(n) <= len(self._numbered):
             raise ShellError(f"no message #{n} shown yet")
         channel, ts = self._numbered[int(n) - 1]
-        ch = self.emu.channel(channel)
+        ch = self.ws.channel(channel)
         if ch is not None and (ch.is_im or ch.is_private) and not ch.has_member(self.user):
-            ws = self.emu.state
+            ws = self.ws
             if ch.is_im and ch.user:
                 who = ws.user_name(ch.user)
                 raise ShellError(f"#{n} is a DM to @{who}: only @{who} sees it; `as @{who}` to act as them")
@@ -259,14 +259,14 @@ class Shell:
 
     async def _as(self, who: str) -> None:
         self.user = self._user(who)
-        self._write(self._paint(f"(you are now @{self.emu.state.user_name(self.user)})", "dim"))
+        self._write(self._paint(f"(you are now @{self.ws.user_name(self.user)})", "dim"))
 
     async def _cd(self, where: str) -> None:
         name = where.strip().lstrip("#")
         if not name:
             raise ShellError("usage: cd #channel")
         self.channel = self._channel_id(name)
-        self._write(self._paint(f"(now in {self.emu.state.channel_label(self.channel)})", "dim"))
+        self._write(self._paint(f"(now in {self.ws.channel_label(self.channel)})", "dim"))
 
     async def _wait(self, arg: str) -> None:
         try:
@@ -284,35 +284,39 @@ class Shell:
 
     async def _next_due(self) -> datetime | None:
         """When the next page or reminder of an open incident, or the next handoff, falls due."""
-        async with self.bot.ctx.db.session() as s:
-            handoff = await HandoffRepo(s).next_due()
-            schedule = ScheduleRepo(s)
-            due = [
-                job.due_at
-                for incident in await IncidentRepo(s).open_incidents()
-                for kind in (PAGE, REMINDER)
-                for job in await schedule.jobs(incident.id, kind)
-                if job.state == PENDING
-            ]
-        return min([*due, handoff] if handoff else due, default=None)
+        due: list[datetime] = []
+        async with self.bot.shared.db.session() as s:
+            for ctx in await self.bot.workspaces.all():
+                team = ctx.team.team_id
+                handoff = await HandoffRepo(s, team).next_due()
+                schedule = ScheduleRepo(s, team)
+                due += [
+                    job.due_at
+                    for incident in await IncidentRepo(s, team).open_incidents()
+                    for kind in (PAGE, REMINDER)
+                    for job in await schedule.jobs(incident.id, kind)
+                    if job.state == PENDING
+                ]
+                due += [handoff] if handoff else []
+        return min(due, default=None)
 
     async def _dms(self, who: str) -> None:
         user = self._user(who)
         dms = self.emu.dms(user)
         if not dms:
-            self._write(f"(no DMs to @{self.emu.state.user_name(user)})")
+            self._write(f"(no DMs to @{self.ws.user_name(user)})")
         for msg in dms:
-            lines = self.emu.state.render(msg.get("text", ""), msg.get("blocks")) or [msg.get("text", "")]
+            lines = self.ws.render(msg.get("text", ""), msg.get("blocks")) or [msg.get("text", "")]
             self._write(self._colourise("\n".join(f"    {line}" for line in ["", *lines])[1:]))
 
     async def _channels(self, _arg: str) -> None:
-        for ch in self.emu.state.channels.values():
+        for ch in self.ws.channels.values():
             if not ch.is_im:
                 self._write(f"  #{ch.name}  ({ch.id})")
 
     async def _export(self, arg: str) -> None:
         ref = arg.strip() or self.channel
-        data = await load_postmortem(self.bot.ctx.db, ref)
+        data = await load_postmortem(self.bot.shared.db, self.ws.team_id, ref)
         if data is None:
             raise ShellError(f"no incident {ref}; `cd` to an incident channel or give INC-<n>")
         self._write(markdown(data))
@@ -326,7 +330,7 @@ class Shell:
         if match:
             token = match.group(1)
         token = token.lstrip("@")
-        if token in self.emu.state.users:
+        if token in self.ws.users:
             return token
         if token in self.users:
             return self.users[token]
@@ -334,9 +338,9 @@ class Shell:
 
     def _channel_id(self, where: str) -> str:
         name = where.strip().lstrip("#")
-        ch = self.emu.channel(name)
+        ch = self.ws.channel(name)
         if ch is None and name == "incident":
-            newest = [c for c in self.emu.state.channels.values() if c.name.startswith("incident-")]
+            newest = [c for c in self.ws.channels.values() if c.name.startswith("incident-")]
             ch = newest[-1] if newest else None
         if ch is None:
             raise ShellError(f"no channel #{name}; `channels` lists them")
@@ -346,8 +350,8 @@ class Shell:
 
     def _flush(self) -> None:
         """Print activity-log entries not shown yet, numbering messages for react/click."""
-        log = self.emu.log
-        for entry in log[self._shown :]:
+        log = self.ws.log
+        for entry in log[self._shown.get(self.ws.team_id, 0) :]:
             if entry.kind == "command":
                 continue
             text = entry.format()
@@ -359,7 +363,7 @@ class Shell:
             self._write(self._colourise(text))
             if entry.kind == "view":
                 self._write(self._paint(FORM_HINT, "dim"))
-        self._shown = len(log)
+        self._shown[self.ws.team_id] = len(log)
 
     def _colourise(self, text: str) -> str:
         if not self.colour:

@@ -54,6 +54,8 @@ wait <duration>        move the clock forward (e.g. 30m, 1h); what falls due on 
 export [INC-n]         print the postmortem draft of this channel's incident (or INC-n)
 dms <@user>            show that person's direct messages from the bot
 channels               list channels
+install <team>         add a workspace (e.g. T0ACME) and install the app there with OAuth ("Add to Slack")
+workspace <team>       act in another workspace (as its @alice in its #general)
 help                   this text;  quit / exit / Ctrl-D leaves (Ctrl-C clears the line)"""
 
 TEAM = (("alice", "Alice Ops"), ("bob", "Bob Lead"), ("carol", "Carol Manager"), ("dave", "Dave CTO"))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_emulator import SlackDriver, SlackEmulator
+from slack_emulator import SlackDriver, Workspace
 from slack_emulator.models import View
 from slack_emulator.render import text_of
 
@@ -63,20 +63,20 @@ class Forms:
 
     def __init__(
         self,
-        emu: SlackEmulator,
-        driver: SlackDriver,
+        ws: Callable[[], Workspace],
+        driver: Callable[[], SlackDriver],
         user_id: Callable[[str], str],
         channel_id: Callable[[str], str],
     ) -> None:
-        self.emu, self.driver = emu, driver
+        self._ws, self._driver = ws, driver
         self._user_id, self._channel_id = user_id, channel_id
         self._filled: dict[str, dict[str, Any]] = {}  # view id → block id → value
 
     def current(self, user: str) -> View:
         """The form on top of the user's modal stack."""
-        stack = self.emu.state.open_views(user)
+        stack = self._ws().open_views(user)
         if not stack:
-            raise FormError(f"@{self.emu.state.user_name(user)} has no form open")
+            raise FormError(f"@{self._ws().user_name(user)} has no form open")
         return stack[-1]
 
     def show(self, user: str) -> list[str]:
@@ -84,7 +84,7 @@ class Forms:
         v = self.current(user)
         filled = self._filled.get(v.id, {})
         submit = text_of(v.view.get("submit")) or "Submit"
-        lines = [f"{_title(v)} (form for @{self.emu.state.user_name(user)}; `submit` presses [{submit}])"]
+        lines = [f"{_title(v)} (form for @{self._ws().user_name(user)}; `submit` presses [{submit}])"]
         for f in fields(v):
             value = filled.get(f.block_id)
             shown = self._shown(f, value) if value not in (None, "", []) else "—"
@@ -117,7 +117,7 @@ class Forms:
         if missing:
             verb = "is" if len(missing) == 1 else "are"
             raise FormError(f"{' and '.join(missing)} {verb} required; `fill <field> <value>` first")
-        answer = await self.driver.submit_view(user, v.id, filled)
+        answer = await self._driver().submit_view(user, v.id, filled)
         if answer.get("response_action") == "errors":
             labels = {f.block_id: f.label for f in fields(v)}
             errors = answer.get("errors") or {}
@@ -128,13 +128,13 @@ class Forms:
     def cancel(self, user: str) -> str:
         """Close the user's forms, as Cancel does (the bot's forms do not ask to hear about it)."""
         v = self.current(user)
-        for open_view in self.emu.state.open_views(user):
+        for open_view in self._ws().open_views(user):
             open_view.closed = True
         self._forget()
         return f"(closed {_title(v)})"
 
     def _forget(self) -> None:
-        views = self.emu.state.views
+        views = self._ws().views
         self._filled = {vid: vals for vid, vals in self._filled.items() if not views[vid].closed}
 
     def _convert(self, field: Field, value: str) -> Any:
@@ -175,9 +175,9 @@ class Forms:
             texts = {str(o.get("value")): text_of(o.get("text")) for o in field.options()}
             return ", ".join(texts.get(str(v), str(v)) for v in values)
         if field.kind in _USERS:
-            return ", ".join(f"@{self.emu.state.user_name(v)}" for v in values)
+            return ", ".join(f"@{self._ws().user_name(v)}" for v in values)
         if field.kind in _CHANNELS:
-            return ", ".join(self.emu.state.channel_label(v) for v in values)
+            return ", ".join(self._ws().channel_label(v) for v in values)
         return ", ".join(str(v) for v in values)
 
 

@@ -32,6 +32,8 @@ class Webhook(Strict):
     url: str
     secret: str = Field(min_length=8)
     events: tuple[str, ...] = WEBHOOK_EVENTS
+    # A private incident's title, impact and people go only to receivers trusted with them.
+    include_private: bool = False
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: _url(v)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -194,6 +195,8 @@ class Policy(Strict):
     schedules: tuple[Schedule, ...] = ()
     oncall: OnCall = OnCall()
     ack_timeout: AckTimeout = AckTimeout()
+    # `[workspaces."T…"]`: each workspace's whole policy, its table merged over the top level.
+    workspaces: dict[str, Policy] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _schedules(self) -> Policy:
@@ -204,6 +207,10 @@ class Policy(Strict):
             if lvl.schedule and lvl.schedule not in names:
                 raise ValueError(f"escalation.levels[{i}].schedule names unknown schedule {lvl.schedule!r}")
         return self
+
+    def of(self, team_id: str | None) -> Policy:
+        """The policy of one workspace: its own table over the top level, else the top level."""
+        return self.workspaces.get(team_id or "", self)
 
     def schedule(self, name: str) -> Schedule | None:
         """The schedule called `name`."""
@@ -216,6 +223,10 @@ class Policy(Strict):
 
     def missing_secrets(self, env: Mapping[str, str]) -> str | None:
         """The first integration secret named in the policy but absent from `env`, as a ConfigError text."""
+        for team, policy in self.workspaces.items():
+            missing = policy.missing_secrets(env)
+            if missing:
+                return f"workspaces.{team}.{missing}"
         for i, level in enumerate(self.escalation.levels):
             name = level.pagerduty_routing_key
             if name and not env.get(name):
@@ -235,8 +246,39 @@ def _key(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+_TEAM = re.compile(r"^[TE][A-Z0-9]{2,31}$")
+
+
 def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
-    """Validate a parsed TOML document; raise ConfigError naming the first bad key."""
+    """Validate a parsed TOML document; raise ConfigError naming the first bad key.
+
+    `[workspaces."T…"]` tables override the top level for that workspace: tables merge key by key,
+    anything else (arrays such as `escalation.levels` or `schedules`) replaces the top level's.
+    """
+    data = dict(data)
+    tables = data.pop("workspaces", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{source}: workspaces: expected tables named by team id")
+    base = _validate(data, source, "")
+    workspaces = {}
+    for team, table in tables.items():
+        if not _TEAM.match(team):
+            raise ConfigError(f"{source}: workspaces.{team}: not a Slack team id (like T0123ABCD)")
+        if not isinstance(table, dict) or "workspaces" in table:
+            raise ConfigError(f"{source}: workspaces.{team}: expected a table of policy keys")
+        workspaces[team] = _validate(_merged(data, table), source, f"workspaces.{team}.")
+    return base.model_copy(update={"workspaces": workspaces}) if workspaces else base
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        both_tables = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both_tables else value
+    return out
+
+
+def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
@@ -245,7 +287,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        raise ConfigError(f"{source}: {key}: {msg}") from None
+        raise ConfigError(f"{source}: {prefix}{key}: {msg}") from None
 
 
 def load_policy(path: Path | None) -> Policy:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError, field_validator
@@ -13,6 +15,7 @@ from config.policy import Policy, load_policy
 DEFAULT_CONFIG_FILE = Path("incident-bot.toml")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
+OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "slack_state_secret")
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,25 @@ class Settings(BaseSettings):
     log_format: str = "text"
     log_level: str = "INFO"
     alertmanager_token: SecretStr | None = None
+    # Installing with OAuth ("Add to Slack") into any number of workspaces instead of one token.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    incident_bot_encryption_key: SecretStr | None = None
+    # Where people reach this bot from outside (OAuth's redirect, the web view's links).
+    incident_bot_public_url: str | None = None
+
+    @field_validator("incident_bot_encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            try:
+                raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+            except (ValueError, binascii.Error):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError("not a Fernet key (32 url-safe base64-encoded bytes; see the README)")
+        return value
 
     @field_validator("log_format")
     @classmethod
@@ -43,6 +65,22 @@ class Settings(BaseSettings):
         if value.strip().lower() not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value.strip().upper()
+
+    @property
+    def oauth(self) -> bool:
+        """True when the bot is installed with OAuth (many workspaces) rather than one bot token."""
+        return any(getattr(self, name) for name in OAUTH_SETTINGS)
+
+    def check_install_mode(self) -> None:
+        """One way to reach Slack: a bot token, or all of the OAuth settings and an encryption key."""
+        if not self.oauth:
+            return
+        self.require(*OAUTH_SETTINGS, why="installing with OAuth needs all three")
+        if self.slack_bot_token is not None:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN: set it for one workspace or SLACK_CLIENT_ID/SECRET for OAuth, not both"
+            )
+        self.require("incident_bot_encryption_key", why="bot tokens are encrypted at rest")
 
     def policy_path(self) -> Path | None:
         """The TOML file to read: INCIDENT_BOT_CONFIG, else ./incident-bot.toml if present."""

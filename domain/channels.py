@@ -26,14 +26,17 @@ def slugify(title: str, limit: int = _SLUG_MAX) -> str:
     return slug
 
 
-def channel_name(prefix: str, declared_at: datetime, title: str, attempt: int = 0) -> str:
-    """The name to try on attempt N: plain, then with seconds, then with a random suffix."""
+def channel_name(
+    prefix: str, declared_at: datetime, title: str, attempt: int = 0, private: bool = False
+) -> str:
+    """The name to try on attempt N: plain, then with seconds, then with a random suffix. A private
+    incident's name carries no word of its title: `incident-<timestamp>-private`."""
     stamp = declared_at.strftime("%Y%m%d-%H%M%S" if attempt >= 1 else "%Y%m%d-%H%M")
     suffix = ""
     if attempt >= 2:
         suffix = "-" + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(4))
     head = f"{prefix}-{stamp}"
     room = MAX_NAME - len(head) - len(suffix) - 1
-    slug = slugify(title, min(_SLUG_MAX, room)) if room > 0 else ""
+    slug = "private" if private else slugify(title, min(_SLUG_MAX, room)) if room > 0 else ""
     name = f"{head}-{slug}" if slug else head
     return (name + suffix)[:MAX_NAME]

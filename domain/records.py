@@ -13,6 +13,9 @@ class Incident(Protocol):
     """One incident, from declaration to resolution."""
 
     id: int
+    team_id: str
+    number: int
+    private: bool
     channel_id: str | None
     channel_name: str | None
     title: str

@@ -1,13 +1,14 @@
-"""Bolt listeners, one module per kind, each with `register(app, ctx)`."""
+"""Bolt listeners, one module per kind, each with `register(app)`."""
 
 from slack_bolt.async_app import AsyncApp
 
-from services.context import BotContext
+from services.inbox_worker import InboxWorker
+from services.workspaces import Workspaces
 
 
-def register_all(app: AsyncApp, ctx: BotContext) -> None:
+def register_all(app: AsyncApp, workspaces: Workspaces, worker: InboxWorker) -> None:
     """Attach every listener to the app and every inbox op to the worker (subcommand and op modules
-    register themselves on import)."""
+    register themselves on import). Every listener runs with its workspace's context."""
     from handlers import (  # noqa: F401
         actions,
         alerts,
@@ -21,8 +22,10 @@ def register_all(app: AsyncApp, ctx: BotContext) -> None:
         role_commands,
         timeline_commands,
         views,
+        workspace,
     )
 
+    workspace.register(app, workspaces)
     for module in (commands, events, views, actions):
-        module.register(app, ctx)
-    ops.register(ctx)
+        module.register(app)
+    ops.register(workspaces, worker)

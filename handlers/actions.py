@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from domain.errors import IncidentError
 from handlers.ops import allowed, answer, answered, op, store
+from handlers.workspace import workspace
 from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
 from messages.statuspage import RESOLVE_ACTION, public_resolved
@@ -27,10 +28,12 @@ def _number(body: dict[str, Any]) -> int | None:
         return None
 
 
-def register(app: AsyncApp, ctx: BotContext) -> None:
+def register(app: AsyncApp) -> None:
     """Attach the page-button listeners."""
 
-    async def keep(body: dict[str, Any], name: str, number: int, channel: str | None) -> None:
+    async def keep(
+        ctx: BotContext, body: dict[str, Any], name: str, number: int, channel: str | None
+    ) -> None:
         logs.bind(request_id=body.get("trigger_id"))
         data = {
             "number": number,
@@ -43,24 +46,26 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
         await store(ctx, trigger and f"act:{trigger}", key, name, data)
 
     @app.action(ACK_ACTION)
-    async def acknowledge(ack: AsyncAck, body: dict[str, Any]) -> None:
-        delivery = _number(body)
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        ctx, delivery = workspace(context), _number(body)
         if delivery is not None:
-            await keep(body, "acknowledge", delivery, await _page_channel(ctx, delivery))
+            await keep(ctx, body, "acknowledge", delivery, await _page_channel(ctx, delivery))
         await ack()
 
     @app.action(ESCALATE_ACTION)
-    async def escalate(ack: AsyncAck, body: dict[str, Any]) -> None:
-        delivery = _number(body)
+    async def escalate(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        ctx, delivery = workspace(context), _number(body)
         if delivery is not None:
-            await keep(body, "escalate_page", delivery, await _page_channel(ctx, delivery))
+            await keep(ctx, body, "escalate_page", delivery, await _page_channel(ctx, delivery))
         await ack()
 
     @app.action(RESOLVE_ACTION)
-    async def resolve_public(ack: AsyncAck, body: dict[str, Any]) -> None:
-        incident_id = _number(body)  # the button carries the incident id
+    async def resolve_public(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        ctx, incident_id = workspace(context), _number(body)  # the button carries the incident id
         if incident_id is not None:
-            await keep(body, "statuspage_resolve", incident_id, await ctx.lifecycle.channel_of(incident_id))
+            await keep(
+                ctx, body, "statuspage_resolve", incident_id, await ctx.lifecycle.channel_of(incident_id)
+            )
         await ack()
 
 

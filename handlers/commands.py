@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from handlers import parse as p
 from handlers.ops import store
 from handlers.replies import run_reporting
+from handlers.workspace import workspace
 from messages.help import error
 from services import logs
 from services.context import BotContext
@@ -115,11 +116,13 @@ def syntax(name: str | None) -> list[str]:
     return [form for form, _ in entry.usage] if entry else []
 
 
-def register(app: AsyncApp, ctx: BotContext) -> None:
+def register(app: AsyncApp) -> None:
     """Attach the `/incident` listener."""
 
     @app.command("/incident")
-    async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def incident_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
         logs.bind(request_id=command.get("trigger_id"))  # on every log line of this command's work
         sub, args = p.split(command.get("text", ""))
         entry = SUBCOMMANDS.get(sub or "help")
@@ -127,7 +130,7 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             await ack(text=error(f"Unknown command `{sub}`.").text)
             return
         inv = Invocation(
-            ctx,
+            workspace(context),
             sub or "help",
             args,
             command["user_id"],

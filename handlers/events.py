@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from handlers.ops import batch_op, op, store
+from handlers.workspace import workspace
 from services import logs
 from services.context import BotContext
 from services.inbox_worker import Job, MarkDone
@@ -35,12 +36,13 @@ async def _store(
     await store(ctx, event_id and f"ev:{event_id}", f"ch:{channel}", name, {"event_id": event_id, **data})
 
 
-def register(app: AsyncApp, ctx: BotContext) -> None:
+def register(app: AsyncApp) -> None:
     """Attach message and reaction listeners."""
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         logs.bind(event_id=body.get("event_id"))  # on every log line of this event's work
+        ctx = workspace(context)
         subtype = event.get("subtype")
         channel = event.get("channel")
         if not channel:
@@ -82,6 +84,7 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
     async def _reaction(
         body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, name: str
     ) -> None:
+        ctx = workspace(context)
         item = event.get("item") or {}
         if item.get("type") != "message" or event.get("user") == context.bot_user_id:
             return

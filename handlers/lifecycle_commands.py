@@ -24,7 +24,8 @@ async def help_(inv: Invocation) -> None:
     "declare",
     usage=[
         ("<sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
-        ("", "Same, through a form (title, severity, impact)"),
+        ("--private <sev1|sev2|sev3|sev4> <title>", "Same, in a private channel, announced without details"),
+        ("", "Same, through a form (title, severity, impact, private)"),
     ],
 )
 async def declare(inv: Invocation) -> None:
@@ -32,16 +33,18 @@ async def declare(inv: Invocation) -> None:
     cmd = p.parse_declare(inv.args)
     if cmd is None:
         await inv.ack()
+        form = declare_modal(p.MAX_TITLE, private=p.private_flag(inv.args)[0])
         inv.ctx.tasks.spawn(
-            inv.ctx.client.views_open(trigger_id=inv.trigger_id, view=declare_modal(p.MAX_TITLE)),
-            name="open-declare-modal",
+            inv.ctx.client.views_open(trigger_id=inv.trigger_id, view=form), name="open-declare-modal"
         )
         return
+    kind = "private " if cmd.private else ""
     await inv.store(
         "declare",
-        f"Declaring a {cmd.severity.value} incident: {cmd.title} …",
+        f"Declaring a {kind}{cmd.severity.value} incident: {cmd.title} …",
         severity=cmd.severity.value,
         title=cmd.title,
+        private=cmd.private,
     )
 
 
@@ -51,7 +54,13 @@ async def run_declare(ctx: BotContext, job: Job) -> str:
     d = job.data
     await allowed(ctx, job, "declare")
     return await declare_reply(
-        ctx, job.steps, Severity(d["severity"]), d["title"], d["user"], d.get("impact")
+        ctx,
+        job.steps,
+        Severity(d["severity"]),
+        d["title"],
+        d["user"],
+        d.get("impact"),
+        d.get("private", False),
     )
 
 
@@ -99,12 +108,15 @@ async def declare_reply(
     title: str,
     user: str,
     impact: str | None,
+    private: bool = False,
 ) -> str:
     """Declare, then say where (and what went wrong on the way, if anything)."""
-    out = await ctx.lifecycle.declare(steps, severity, title, user, impact)
+    out = await ctx.lifecycle.declare(steps, severity, title, user, impact, private)
     inc = out.incident
-    return f"{inc.severity} incident {inc.ref} declared in <#{inc.channel_id}>; you are the commander." + (
-        warnings_text(out.warnings)
+    kind = "Private " if inc.private else ""
+    return (
+        f"{kind}{inc.severity} incident {inc.ref} declared in <#{inc.channel_id}>; you are the commander."
+        + (warnings_text(out.warnings))
     )
 
 

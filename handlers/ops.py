@@ -12,13 +12,15 @@ from functools import partial
 from typing import Any
 
 from domain.errors import IncidentError
+from domain.workspace import NotInstalled, Team
 from messages.blocks import Message
 from messages.help import error
 from services.context import BotContext
-from services.inbox_worker import Job, MarkDone
+from services.inbox_worker import InboxWorker, Job, MarkDone
 from services.journal import once
 from services.permissions import Action
 from services.slack_ops import SlackOpError
+from services.workspaces import Workspaces
 from storage.inbox import NewItem
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,8 @@ async def store(
             order_key=order_key,
             op=name,
             payload=json.dumps(_storable(data)),
+            team_id=ctx.team.team_id,
+            enterprise_id=ctx.team.enterprise_id,
         )
     )
 
@@ -126,9 +130,35 @@ def _storable(value: Any) -> Any:
     return value
 
 
-def register(ctx: BotContext) -> None:
-    """Bind every registered op to the context and hand it to the worker."""
+def register(workspaces: Workspaces, worker: InboxWorker) -> None:
+    """Hand every registered op to the worker, run with the context of the row's workspace."""
+
+    async def context(team: Team) -> BotContext:
+        ctx = await workspaces.get(team)
+        if ctx is None:
+            raise NotInstalled(f"the app is not installed in workspace {team.team_id}")
+        return ctx
+
+    async def one(fn: Op, job: Job) -> None:
+        await fn(await context(job.team), job)
+
+    async def together(fn: BatchOp, jobs: list[Job], mark_done: MarkDone) -> None:
+        await fn(await context(jobs[0].team), jobs, mark_done)  # one order key: one workspace
+
+    async def tell(job: Job, message: Message) -> None:
+        """Where a given-up request is reported: its incident's channel, else whoever asked (by DM:
+        a response_url has expired by then), else the announce channel (an Alertmanager notification)."""
+        ctx = await context(job.team)
+        channel, user = job.data.get("channel"), job.data.get("user")
+        if channel and job.order_key.startswith("ch:"):
+            await ctx.slack.post(channel, message)
+        elif user:
+            await ctx.slack.dm(user, message)
+        else:
+            await ctx.slack.post_joining(ctx.policy.announce_channel, message)
+
     for name, fn in OPS.items():
-        ctx.worker.register(name, partial(fn, ctx))
+        worker.register(name, partial(one, fn))
     for name, batch in BATCH_OPS.items():
-        ctx.worker.register_batch(name, partial(batch, ctx))
+        worker.register_batch(name, partial(together, batch))
+    worker.tell = tell

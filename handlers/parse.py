@@ -23,10 +23,11 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Declare:
-    """`/incident declare <severity> <title>`."""
+    """`/incident declare [--private] <severity> <title>`."""
 
     severity: Severity
     title: str
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,25 @@ def split(text: str) -> tuple[str, str]:
     return sub.lower(), rest.strip()
 
 
+PRIVATE_FLAG = "--private"
+
+
+def private_flag(rest: str) -> tuple[bool, str]:
+    """Whether `declare` was asked for a private incident, and the arguments after the flag."""
+    first, _, remainder = rest.partition(" ")
+    return (True, remainder.strip()) if first.lower() == PRIVATE_FLAG else (False, rest)
+
+
 def parse_declare(rest: str) -> Declare | None:
-    """Arguments of `declare`; None means no arguments at all (open the form)."""
+    """Arguments of `declare`; None means no arguments besides `--private` (open the form)."""
+    private, rest = private_flag(rest)
     if not rest:
         return None
     first, _, title = rest.partition(" ")
     severity = Severity.parse(first)
     if severity is None:
         raise UsageError(f"Unknown severity `{first}`. Valid severities: {VALID_SEVERITIES}.", "declare")
-    return Declare(severity, title_of(title))
+    return Declare(severity, title_of(title), private)
 
 
 def parse_update(rest: str) -> Update:

@@ -71,7 +71,7 @@ async def list_(inv: Invocation) -> None:
     await inv.ack()
 
     async def work() -> None:
-        message = incident_list(await inv.ctx.lifecycle.open_incidents(), inv.ctx.clock.now())
+        message = incident_list(await inv.ctx.lifecycle.open_incidents(seen_by=inv.user), inv.ctx.clock.now())
         await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
     inv.later(work(), "list")

@@ -79,7 +79,7 @@ async def run_postmortem(ctx: BotContext, job: Job) -> None:
 async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
     """Upload the draft; fall back to a code block when the workspace refuses file uploads."""
     incident = await ctx.timeline.incident_or_refuse(channel_id, "postmortem")
-    data = await load_postmortem(ctx.db, channel_id)
+    data = await load_postmortem(ctx.db, ctx.team.team_id, channel_id)
     assert data is not None
     end = incident.resolved_at or ctx.clock.now()
     data = replace(data, oncall=await ctx.oncall.during(incident.declared_at, end))

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from domain.severity import Severity
 from handlers import parse as p
 from handlers.ops import store
+from handlers.workspace import workspace
 from messages import forms as f
-from services.context import BotContext
 
 
 def _value(state: dict[str, Any], block: str, action: str) -> Any:
     return (state.get(block) or {}).get(action) or {}
 
 
-def register(app: AsyncApp, ctx: BotContext) -> None:
+def register(app: AsyncApp) -> None:
     """Attach the declare-form submission listener."""
 
     @app.view(f.DECLARE_CALLBACK)
-    async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def declare_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         state = view.get("state", {}).get("values", {})
         errors: dict[str, str] = {}
         title = ""
@@ -41,11 +43,13 @@ def register(app: AsyncApp, ctx: BotContext) -> None:
             return
         # A form has no response_url: the declarer hears back in their DM with the bot.
         key = body.get("trigger_id") or view.get("id")
+        chosen = _value(state, f.PRIVATE_BLOCK, f.PRIVATE_ACTION).get("selected_options") or []
         data = {
             "user": body["user"]["id"],
             "severity": severity.value,
             "title": title,
             "impact": impact or None,
+            "private": any(o.get("value") == f.PRIVATE_VALUE for o in chosen),
         }
-        await store(ctx, key and f"view:{key}", f"new:{key}", "declare", data)
+        await store(workspace(context), key and f"view:{key}", f"new:{key}", "declare", data)
         await ack()

@@ -10,10 +10,26 @@ DECLARE_CALLBACK = "declare_incident"
 TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
 SEVERITY_BLOCK, SEVERITY_ACTION = "severity", "severity_select"
 IMPACT_BLOCK, IMPACT_ACTION = "impact", "impact_input"
+PRIVATE_BLOCK, PRIVATE_ACTION, PRIVATE_VALUE = "private", "private_input", "private"
 
 
-def declare_modal(title_max: int) -> dict[str, Any]:
-    """The `/incident declare` form: title, severity, impact."""
+def declare_modal(title_max: int, private: bool = False) -> dict[str, Any]:
+    """The `/incident declare` form: title, severity, impact, and whether it is private."""
+    private_option = {
+        "text": {"type": "plain_text", "text": "Private incident"},
+        "description": {
+            "type": "plain_text",
+            "text": "A private channel; the announcement names no title, impact or channel",
+        },
+        "value": PRIVATE_VALUE,
+    }
+    checkboxes: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": PRIVATE_ACTION,
+        "options": [private_option],
+    }
+    if private:
+        checkboxes["initial_options"] = [private_option]
     options = [
         {
             "text": {"type": "plain_text", "text": f"{sev.value} · {sev.label}"},
@@ -58,6 +74,13 @@ def declare_modal(title_max: int) -> dict[str, Any]:
                     "max_length": 2000,
                     "placeholder": {"type": "plain_text", "text": "Who is affected, and how?"},
                 },
+            },
+            {
+                "type": "input",
+                "block_id": PRIVATE_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Visibility"},
+                "element": checkboxes,
             },
         ],
     }

@@ -92,8 +92,12 @@ def initial(incident: Incident) -> Message:
 
 
 def announcement(incident: Incident) -> Message:
-    """The note in the announce channel pointing people at the incident channel."""
+    """The note in the announce channel pointing people at the incident channel (a private one's
+    says only its severity and who declared it)."""
     sev = incident.severity
+    if incident.private:
+        line = f":lock: A private {sev.value} incident was declared by {_person(incident.declared_by)}."
+        return Message(text=line, blocks=[section(line), context(f"Detected {utc(incident.declared_at)}")])
     line = (
         f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n"
         f"Join <#{incident.channel_id}> · Commander {_person(incident.commander_id)} · {incident.ref}"
@@ -161,6 +165,9 @@ def resolution_announcement(incident: Incident) -> Message:
     """The note in the announce channel that the incident is over."""
     sev = incident.severity
     duration = format_duration((incident.resolved_at or incident.declared_at) - incident.declared_at)
+    if incident.private:
+        line = f":white_check_mark: A private {sev.value} incident was resolved after {duration}."
+        return Message(text=line, blocks=[section(line)])
     line = (
         f":white_check_mark: *{sev.value} incident resolved* after {duration}: {escape(incident.title)}\n"
         f"<#{incident.channel_id}> · {incident.ref}"

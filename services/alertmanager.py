@@ -37,9 +37,10 @@ class AlertIntake:
     """Turns notifications into declarations and channel updates, exactly once per change."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, lifecycle: Lifecycle, policy: Policy, clock: Clock
+        self, db: Database, slack: SlackOps, lifecycle: Lifecycle, policy: Policy, clock: Clock, team_id: str
     ) -> None:
         self.db, self.slack, self.lifecycle, self.policy, self.clock = db, slack, lifecycle, policy, clock
+        self.team_id = team_id
 
     def severity(self, n: Notification) -> Severity:
         """From the `severity` label (common, else the worst among firing alerts) via the map."""
@@ -64,8 +65,12 @@ class AlertIntake:
         key_hash = hashlib.sha256(n.group_key.encode()).hexdigest()
 
         async def plan(s: AsyncSession) -> dict[str, Any]:
-            group = await AlertRepo(s).group(key_hash, for_update=True)
-            incident = await IncidentRepo(s).get(group.incident_id) if group and group.incident_id else None
+            group = await AlertRepo(s, self.team_id).group(key_hash, for_update=True)
+            incident = (
+                await IncidentRepo(s, self.team_id).get(group.incident_id)
+                if group and group.incident_id
+                else None
+            )
             if incident is not None and incident.is_open:
                 firing, resolved = await self._record_changes(s, incident.id, n)
                 return {
@@ -79,7 +84,7 @@ class AlertIntake:
             if not any(a.status == "firing" for a in n.alerts):
                 return {"do": "ignore"}
             if group is None:
-                AlertRepo(s).add_group(key_hash, n.group_key, steps.at)
+                AlertRepo(s, self.team_id).add_group(key_hash, n.group_key, steps.at)
             else:
                 group.incident_id, group.claimed_at, group.still_firing = None, steps.at, None
             return {"do": "declare"}
@@ -96,7 +101,7 @@ class AlertIntake:
         if not decided["firing"] and not decided["resolved"]:
             return "unchanged"
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(decided["incident"])
+            incident = await IncidentRepo(s, self.team_id).get(decided["incident"])
         assert incident is not None
         firing = [a for a in n.alerts if a.fingerprint in decided["firing"]]
         resolved = [a for a in n.alerts if a.fingerprint in decided["resolved"]]
@@ -135,7 +140,7 @@ class AlertIntake:
         self, steps: Steps, incident_id: int, firing: list[str], n: Notification
     ) -> str:
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(incident_id)
+            incident = await IncidentRepo(s, self.team_id).get(incident_id)
         assert incident is not None
         alerts = [a for a in n.alerts if a.status == "firing" and a.fingerprint in firing]
         window = format_duration(self.policy.alertmanager.reopen_window)
@@ -155,7 +160,7 @@ class AlertIntake:
         incident = out.incident
 
         async def link(s: AsyncSession) -> None:
-            group = await AlertRepo(s).group(key_hash)
+            group = await AlertRepo(s, self.team_id).group(key_hash)
             if group is not None:
                 group.incident_id, group.still_firing = incident.id, None
             await self._record_changes(s, incident.id, n, note=False)
@@ -173,7 +178,9 @@ class AlertIntake:
         self, s: AsyncSession, incident_id: int, n: Notification, note: bool = True
     ) -> tuple[list[Alert], list[Alert]]:
         """Store each alert's status; return the newly firing and the newly resolved ones."""
-        changed = await AlertRepo(s).record_states(incident_id, [(a.fingerprint, a.status) for a in n.alerts])
+        changed = await AlertRepo(s, self.team_id).record_states(
+            incident_id, [(a.fingerprint, a.status) for a in n.alerts]
+        )
         firing = [a for a in n.alerts if changed.get(a.fingerprint) == "firing"]
         resolved = [a for a in n.alerts if changed.get(a.fingerprint) == "resolved"]
         if note and (firing or resolved):

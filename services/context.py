@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from config.policy import Policy
 from config.settings import Settings
+from domain.workspace import Team
 from services.alertmanager import AlertIntake
 from services.clock import Clock
 from services.escalation import Escalation
@@ -29,8 +30,10 @@ from storage.db import Database
 
 @dataclass
 class BotContext:
-    """Settings, policy, storage, Slack client, clock, domain services, the inbox and its worker."""
+    """One workspace's view: its team, policy, Slack client and domain services, with the storage,
+    clock, metrics, inbox, worker and outbox every workspace shares."""
 
+    team: Team
     settings: Settings
     policy: Policy
     db: Database

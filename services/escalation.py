@@ -59,9 +59,10 @@ class Escalation:
         metrics: Metrics,
         outbox: Outbox,
         oncall: OnCall,
+        team_id: str,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.metrics, self.outbox, self.oncall = metrics, outbox, oncall
+        self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled.
@@ -71,7 +72,7 @@ class Escalation:
         """
         now = self.clock.now()
         async with self.db.session() as s:
-            claims = await ScheduleRepo(s).claim_due(now, now + LEASE)
+            claims = await ScheduleRepo(s, self.team_id).claim_due(now, now + LEASE)
         by_incident: dict[int, list[Claim]] = {}
         for claim in claims:  # claims come in due order
             by_incident.setdefault(claim.incident_id, []).append(claim)
@@ -94,7 +95,7 @@ class Escalation:
 
     async def _skip(self, claim: Claim, why: str) -> None:
         async with self.db.session() as s:
-            await ScheduleRepo(s).finish(claim, self.clock.now(), SKIPPED, why)
+            await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), SKIPPED, why)
 
     async def _users(self, level: Level) -> list[str]:
         if level.schedule:
@@ -109,7 +110,7 @@ class Escalation:
 
     async def _page(self, claim: Claim) -> None:
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(claim.incident_id)
+            incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
         assert claim.level is not None
         if incident is None or not incident.is_open:
             await self._skip(claim, "resolved")
@@ -129,7 +130,7 @@ class Escalation:
         gave_up: list[tuple[str, str]] = []
         for user in users:
             async with self.db.session() as s:
-                if not await ScheduleRepo(s).holds(claim):
+                if not await ScheduleRepo(s, self.team_id).holds(claim):
                     log.warning("job %s was re-claimed by another worker; stopping", claim.job_id)
                     return
                 delivery = await DeliveryRepo(s).reserve(claim, user)
@@ -162,7 +163,7 @@ class Escalation:
                     extra={"incident_id": incident.id},
                 )
                 async with self.db.session() as s:
-                    row = await DeliveryRepo(s).get(delivery.id)
+                    row = await DeliveryRepo(s).get(self.team_id, delivery.id)
                     if row is not None:
                         row.attempts, row.last_error = row.attempts + 1, error[:300]
                         if give_up:
@@ -175,14 +176,14 @@ class Escalation:
                     retry_at = min(retry_at, at) if retry_at else at
                 continue
             async with self.db.session() as s:
-                row = await DeliveryRepo(s).get(delivery.id)
+                row = await DeliveryRepo(s).get(self.team_id, delivery.id)
                 if row is not None:
                     row.sent_at, row.dm_channel, row.dm_ts = self.clock.now(), channel, ts
             self.metrics.pages_sent.labels(level.name).inc()
         if gave_up:
             await self._say_not_paged(incident, level, gave_up)
         async with self.db.session() as s:
-            schedule = ScheduleRepo(s)
+            schedule = ScheduleRepo(s, self.team_id)
             if retry_at is not None:
                 await schedule.retry(claim, retry_at)
                 return
@@ -228,8 +229,8 @@ class Escalation:
 
     async def _remind(self, claim: Claim) -> None:
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(claim.incident_id)
-            last = await IncidentRepo(s).last_update(claim.incident_id) if incident else None
+            incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
+            last = await IncidentRepo(s, self.team_id).last_update(claim.incident_id) if incident else None
         if incident is None or not incident.is_open:
             await self._skip(claim, "resolved")
             return
@@ -256,12 +257,12 @@ class Escalation:
                 raise  # the claim's lease runs out and a later tick posts it
             log.warning("could not post the update reminder: %s", exc, extra={"incident_id": incident.id})
         async with self.db.session() as s:
-            if not await ScheduleRepo(s).finish(claim, self.clock.now()):
+            if not await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now()):
                 return
-            row = await IncidentRepo(s).get(incident.id)
+            row = await IncidentRepo(s, self.team_id).get(incident.id)
             if row is not None and row.is_open:
                 row.next_update_due = next_due
-                await ScheduleRepo(s).plan(incident.id, REMINDER, next_due)
+                await ScheduleRepo(s, self.team_id).plan(incident.id, REMINDER, next_due)
 
     async def acknowledge(self, steps: Steps, delivery_id: int, user: str) -> str | None:
         """Acknowledge a page: record (first one sets time-to-acknowledge), invite, update the DM.
@@ -272,10 +273,10 @@ class Escalation:
 
         async def record(s: AsyncSession) -> dict[str, Any]:
             now = steps.at
-            delivery = await DeliveryRepo(s).get(delivery_id)
+            delivery = await DeliveryRepo(s).get(self.team_id, delivery_id)
             if delivery is None:
                 raise IncidentError("That page no longer exists.")
-            incident = await IncidentRepo(s).get(delivery.incident_id)
+            incident = await IncidentRepo(s, self.team_id).get(delivery.incident_id)
             assert incident is not None
             if not incident.is_open:
                 raise IncidentError(f"{incident.ref} is already resolved; there is nothing to acknowledge.")
@@ -308,7 +309,7 @@ class Escalation:
         if "already" in done:
             return f"Already acknowledged by <@{done['already']}>."
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(done["incident"])
+            incident = await IncidentRepo(s, self.team_id).get(done["incident"])
         assert incident is not None
         out = Outcome(incident, steps)
         await out.step("invite", lambda: self.slack.invite(incident.channel_id or "", [user]))
@@ -328,7 +329,7 @@ class Escalation:
     async def _may_acknowledge(self, delivery_id: int, user: str) -> None:
         """Refuse anyone but the person paged and the people on that level."""
         async with self.db.session() as s:
-            delivery = await DeliveryRepo(s).get(delivery_id)
+            delivery = await DeliveryRepo(s).get(self.team_id, delivery_id)
         if delivery is None:
             raise IncidentError("That page no longer exists.")
         if user == delivery.user_id:
@@ -345,11 +346,13 @@ class Escalation:
 
         async def record(s: AsyncSession) -> str:
             now = steps.at
-            locked = await IncidentRepo(s).by_channel(incident.channel_id or "", for_update=True)
+            locked = await IncidentRepo(s, self.team_id).by_channel(
+                incident.channel_id or "", for_update=True
+            )
             assert locked is not None
             if not locked.is_open:
                 raise IncidentError(f"{incident.ref} is already resolved.")
-            repo = ScheduleRepo(s)
+            repo = ScheduleRepo(s, self.team_id)
             index = await next_level_to_page(repo, self.policy, incident.id)
             if index is None:
                 raise IncidentError("Every escalation level has already been paged.")
@@ -407,8 +410,8 @@ class Escalation:
     async def incident_of_delivery(self, delivery_id: int) -> Incident:
         """The incident a page DM was about."""
         async with self.db.session() as s:
-            delivery = await DeliveryRepo(s).get(delivery_id)
-            incident = await IncidentRepo(s).get(delivery.incident_id) if delivery else None
+            delivery = await DeliveryRepo(s).get(self.team_id, delivery_id)
+            incident = await IncidentRepo(s, self.team_id).get(delivery.incident_id) if delivery else None
         if incident is None:
             raise IncidentError("That page no longer exists.")
         return incident
@@ -416,7 +419,7 @@ class Escalation:
     async def open_pages(self, incident_id: int) -> list[str]:
         """Pending pages of an incident, for `/incident status`."""
         async with self.db.session() as s:
-            jobs = await ScheduleRepo(s).jobs(incident_id, PAGE)
+            jobs = await ScheduleRepo(s, self.team_id).jobs(incident_id, PAGE)
         out = []
         for job in jobs:
             if job.state == PENDING and job.level is not None:

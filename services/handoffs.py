@@ -50,8 +50,11 @@ def changes(shifts: list[Shift]) -> list[tuple[Shift, tuple[str, ...]]]:
 class Handoffs:
     """Plans and sends handoff DMs; syncs schedule user groups."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, oncall: OnCall) -> None:
+    def __init__(
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, oncall: OnCall, team_id: str
+    ) -> None:
         self.db, self.slack, self.policy, self.clock, self.oncall = db, slack, policy, clock, oncall
+        self.team_id = team_id
         self._synced: dict[str, tuple[str, ...]] = {}
         self._planned_at: datetime | None = None
 
@@ -70,7 +73,7 @@ class Handoffs:
             await self._sync_groups(now)
             self._planned_at = now
         async with self.db.session() as s:
-            claims = await HandoffRepo(s).claim_due(now, now + LEASE)
+            claims = await HandoffRepo(s, self.team_id).claim_due(now, now + LEASE)
         for claim in claims:
             try:
                 await self._send(claim)
@@ -84,7 +87,7 @@ class Handoffs:
         since = now - timedelta(days=1)
         shifts = await self.oncall.shifts(schedule.name, since, now + HORIZON)
         async with self.db.session() as s:
-            repo = HandoffRepo(s)
+            repo = HandoffRepo(s, self.team_id)
             for shift, outgoing in changes(shifts):
                 if shift.end <= now or shift.start <= now - RECENT:
                     continue  # planned ahead while the bot ran, or a change from before it started
@@ -112,7 +115,7 @@ class Handoffs:
                 )
         else:
             async with self.db.session() as s:
-                open_incidents = await IncidentRepo(s).open_incidents()
+                open_incidents = await IncidentRepo(s, self.team_id).open_incidents()
             message = templates.handoff_incoming(
                 claim.schedule, claim.shift_start, claim.shift_end, claim.outgoing, open_incidents, late
             )
@@ -136,7 +139,7 @@ class Handoffs:
 
     async def _finish(self, claim: HandoffClaim, state: str, note: str | None) -> None:
         async with self.db.session() as s:
-            await HandoffRepo(s).finish(claim, self.clock.now(), state, note)
+            await HandoffRepo(s, self.team_id).finish(claim, self.clock.now(), state, note)
 
     async def _sync_groups(self, now: datetime) -> None:
         """Each schedule's `usergroup` holds whoever is on call (only written when that changes)."""

@@ -19,12 +19,13 @@ from sqlalchemy import Connection
 
 from config.policy import Policy
 from domain.durations import format_duration
+from domain.workspace import Team
+from messages.blocks import Message
 from messages.pages import gave_up
 from services.clock import Clock
 from services.journal import Fenced, Journal, Steps
 from services.metrics import Metrics
 from services.retry import is_transient, retry_delay
-from services.slack_ops import SlackOps
 from storage.db import Database
 from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
 
@@ -51,9 +52,11 @@ class Job:
     order_key: str
     data: dict[str, Any]
     steps: Steps
+    team: Team
 
 
 Op = Callable[[Job], Awaitable[None]]
+Tell = Callable[[Job, Message], Awaitable[None]]
 # Marks the jobs done inside the caller's transaction, so their effect and their end commit together.
 MarkDone = Callable[[Connection], None]
 BatchOp = Callable[[list[Job], MarkDone], Awaitable[None]]
@@ -70,8 +73,10 @@ def _unmarked(_conn: Connection) -> None:
 class InboxWorker:
     """Claims inbox rows (fenced, SKIP LOCKED) and hands them to the registered handlers."""
 
-    def __init__(self, db: Database, clock: Clock, policy: Policy, metrics: Metrics, slack: SlackOps) -> None:
-        self.db, self.clock, self.policy, self.metrics, self.slack = db, clock, policy, metrics, slack
+    def __init__(self, db: Database, clock: Clock, policy: Policy, metrics: Metrics) -> None:
+        self.db, self.clock, self.policy, self.metrics = db, clock, policy, metrics
+        # Says what was given up, in the workspace the row belongs to (set with the ops).
+        self.tell: Tell | None = None
         self._ops: dict[str, Op] = {}
         self._batch_ops: dict[str, BatchOp] = {}
         self._wake = asyncio.Event()
@@ -231,6 +236,7 @@ class InboxWorker:
             order_key=item.order_key,
             data=json.loads(item.payload),
             steps=Journal(self.db, self.clock, item, LEASE),
+            team=Team(item.team_id, item.enterprise_id),
         )
 
     async def _together(self, handler: BatchOp, items: list[Claimed]) -> bool:
@@ -325,14 +331,9 @@ class InboxWorker:
         else:
             what = f"handle a Slack {job.op.replace('_', ' ')}"
         message = gave_up(what, error, format_duration(max(age, timedelta(seconds=1))), by=user)
-        channel = job.data.get("channel")
         try:
-            if channel and job.order_key.startswith("ch:"):
-                await self.slack.post(channel, message)
-            elif user:
-                await self.slack.dm(user, message)
-            else:  # an Alertmanager notification: nobody asked, so everyone hears
-                await self.slack.post_joining(self.policy.announce_channel, message)
+            if self.tell is not None:
+                await self.tell(job, message)
         except Exception as exc:
             log.error("could not say that inbox %s was given up: %s", job.id, exc)
 

@@ -14,6 +14,7 @@ from config.policy import Policy
 from domain.channels import channel_name
 from domain.errors import IncidentError
 from domain.severity import Severity, Status
+from domain.workspace import Team
 from messages import incident as templates
 from messages import pages
 from services import logs, plans
@@ -47,9 +48,17 @@ class Lifecycle:
     """
 
     def __init__(
-        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics, outbox: Outbox
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        clock: Clock,
+        metrics: Metrics,
+        outbox: Outbox,
+        team: Team,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.team, self.team_id = team, team.team_id
         self.metrics, self.outbox = metrics, outbox
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
         self.wake: Callable[[], None] = lambda: None
@@ -60,7 +69,7 @@ class Lifecycle:
 
     async def _load(self, incident_id: int) -> Incident:
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(incident_id)
+            incident = await IncidentRepo(s, self.team_id).get(incident_id)
         assert incident is not None, f"incident {incident_id} vanished"
         logs.bind(incident_id=incident.id)
         return incident
@@ -70,16 +79,16 @@ class Lifecycle:
 
         async def record(s: AsyncSession) -> dict[str, Any]:
             now = steps.at
-            incident = await _open_for_update(s, channel_id, "severity")
+            incident = await _open_for_update(s, self.team_id, channel_id, "severity")
             old = incident.severity
             if old == severity:
                 raise IncidentError(f"{incident.ref} is already {old}.")
             incident.severity = severity
-            last = await IncidentRepo(s).last_update(incident.id)
+            last = await IncidentRepo(s, self.team_id).last_update(incident.id)
             incident.next_update_due = plans.next_update_due(
                 self.policy, severity, last.posted_at if last else incident.declared_at
             )
-            schedule = ScheduleRepo(s)
+            schedule = ScheduleRepo(s, self.team_id)
             await plans.replan_severity(schedule, self.policy, incident, old, now)
             await plans.replan_reminder(schedule, incident, now, "severity changed")
             await TimelineRepo(s).record(
@@ -107,13 +116,15 @@ class Lifecycle:
         title: str,
         declared_by: str | None,
         impact: str | None = None,
+        private: bool = False,
     ) -> Outcome:
         """Open the channel, record the incident, invite the commander, post, pin and announce.
 
-        Declared at `steps.at` (the request's acknowledgement), so a retry keeps the same time.
+        Declared at `steps.at` (the request's acknowledgement), so a retry keeps the same time. A
+        private incident's channel is private and its announcement names no title, impact or link.
         """
         at = steps.at
-        channel = await self._open_channel(steps, at, title)
+        channel = await self._open_channel(steps, at, title, private)
 
         async def record(s: AsyncSession) -> int:
             incident = Incident(
@@ -127,9 +138,11 @@ class Lifecycle:
                 declared_by=declared_by,
                 declared_at=at,
                 next_update_due=self.next_update_due(severity, at),
+                enterprise_id=self.team.enterprise_id,
+                private=private,
             )
-            await IncidentRepo(s).add(incident)
-            await plans.plan_new_incident(ScheduleRepo(s), self.policy, incident)
+            await IncidentRepo(s, self.team_id).add(incident)
+            await plans.plan_new_incident(ScheduleRepo(s, self.team_id), self.policy, incident)
             await TimelineRepo(s).record(
                 incident.id, "declared", f"Declared {severity.value}: {title}", at, author_id=declared_by
             )
@@ -166,7 +179,7 @@ class Lifecycle:
         await settle(*work)
         return out
 
-    async def _open_channel(self, steps: Steps, at: datetime, title: str) -> Channel:
+    async def _open_channel(self, steps: Steps, at: datetime, title: str, private: bool) -> Channel:
         """Create the incident channel once: the name tried is recorded before asking Slack, so a
         retry that meets `name_taken` for its own name adopts the channel instead of making another."""
         done, made = steps.recorded("channel")
@@ -175,15 +188,20 @@ class Lifecycle:
         _, tried = steps.recorded("channel_try")
         for attempt in range(tried["attempt"] if tried else 0, MAX_NAME_ATTEMPTS):
             again = bool(tried and tried["attempt"] == attempt)
-            name = tried["name"] if again else channel_name(self.policy.channel_prefix, at, title, attempt)
+            name = (
+                tried["name"]
+                if again
+                else channel_name(self.policy.channel_prefix, at, title, attempt, private)
+            )
             if not again:
                 await steps.record("channel_try", {"attempt": attempt, "name": name})
             try:
-                channel = await self.slack.create_channel(name)
+                channel = await self.slack.create_channel(name, private)
             except SlackOpError as exc:
                 if exc.transient:
                     raise
-                own = await self.slack.find_own_channel(name) if again and exc.error == "name_taken" else None
+                taken = again and exc.error == "name_taken"
+                own = await self.slack.find_own_channel(name, private) if taken else None
                 if own is None and exc.error == "name_taken":
                     tried = None
                     continue
@@ -208,7 +226,7 @@ class Lifecycle:
             return
 
         async def remember(s: AsyncSession) -> None:
-            row = await IncidentRepo(s).get(incident.id)
+            row = await IncidentRepo(s, self.team_id).get(incident.id)
             assert row is not None
             row.initial_message_ts = ts
 
@@ -219,26 +237,34 @@ class Lifecycle:
     async def overview(self, channel_id: str) -> tuple[Incident, IncidentUpdate | None]:
         """The channel's incident and its latest update, for `/incident status`."""
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).by_channel(channel_id)
+            incident = await IncidentRepo(s, self.team_id).by_channel(channel_id)
             if incident is None:
                 raise IncidentError("`/incident status` only works in an incident channel.")
-            return incident, await IncidentRepo(s).last_update(incident.id)
+            return incident, await IncidentRepo(s, self.team_id).last_update(incident.id)
 
     async def channel_of(self, incident_id: int) -> str | None:
         """The incident's channel (None when unknown)."""
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(incident_id)
+            incident = await IncidentRepo(s, self.team_id).get(incident_id)
         return incident.channel_id if incident else None
 
     async def open_counts(self) -> dict[str, int]:
         """Open incidents per severity."""
         async with self.db.session() as s:
-            return await IncidentRepo(s).open_counts()
+            return await IncidentRepo(s, self.team_id).open_counts()
 
-    async def open_incidents(self) -> list[Incident]:
-        """Every unresolved incident, oldest first."""
+    async def open_incidents(self, seen_by: str | None = None) -> list[Incident]:
+        """Every unresolved incident, oldest first; given `seen_by`, a private one only when that
+        person is a member of its channel."""
         async with self.db.session() as s:
-            return await IncidentRepo(s).open_incidents()
+            found = await IncidentRepo(s, self.team_id).open_incidents()
+        if seen_by is None:
+            return found
+        visible = []
+        for incident in found:
+            if not incident.private or seen_by in await self.slack.members(incident.channel_id or ""):
+                visible.append(incident)
+        return visible
 
     async def update(
         self, steps: Steps, channel_id: str, author: str, status: Status | None, text: str
@@ -247,12 +273,12 @@ class Lifecycle:
 
         async def record(s: AsyncSession) -> dict[str, Any]:
             now = steps.at
-            incident = await _open_for_update(s, channel_id, "update")
+            incident = await _open_for_update(s, self.team_id, channel_id, "update")
             previous = Status(incident.status)
             new_status = status or previous
             incident.status = new_status.value
             incident.next_update_due = self.next_update_due(incident.severity, now)
-            upd = await IncidentRepo(s).add_update(
+            upd = await IncidentRepo(s, self.team_id).add_update(
                 IncidentUpdate(
                     incident_id=incident.id,
                     author_id=author,
@@ -261,7 +287,7 @@ class Lifecycle:
                     posted_at=now,
                 )
             )
-            await plans.replan_reminder(ScheduleRepo(s), incident, now, "update posted")
+            await plans.replan_reminder(ScheduleRepo(s, self.team_id), incident, now, "update posted")
             moved = f"{previous.label} → {new_status.label}" if new_status != previous else new_status.label
             await TimelineRepo(s).record(
                 incident.id, "update", f"Update ({moved}): {text}", now, author_id=author
@@ -299,8 +325,8 @@ class Lifecycle:
 
         async def record(s: AsyncSession) -> int:
             now = steps.at
-            incident = await _open_for_update(s, channel_id, "resolve")
-            repo = IncidentRepo(s)
+            incident = await _open_for_update(s, self.team_id, channel_id, "resolve")
+            repo = IncidentRepo(s, self.team_id)
             if not await repo.mark_resolved(incident.id, now, summary):
                 raise IncidentError(f"{incident.ref} is already resolved.")
             await repo.add_update(
@@ -312,7 +338,7 @@ class Lifecycle:
                     posted_at=now,
                 )
             )
-            schedule = ScheduleRepo(s)
+            schedule = ScheduleRepo(s, self.team_id)
             await schedule.cancel(incident.id, PAGE, now, "resolved")
             await schedule.cancel(incident.id, REMINDER, now, "resolved")
             await TimelineRepo(s).record(
@@ -342,9 +368,9 @@ class Lifecycle:
         return out
 
 
-async def _open_for_update(s: AsyncSession, channel_id: str, action: str) -> Incident:
+async def _open_for_update(s: AsyncSession, team_id: str, channel_id: str, action: str) -> Incident:
     """The channel's open incident, locked for the change; a refusal otherwise."""
-    incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
+    incident = await IncidentRepo(s, team_id).by_channel(channel_id, for_update=True)
     if incident is None:
         raise IncidentError(f"`/incident {action}` only works in an incident channel.")
     logs.bind(incident_id=incident.id)

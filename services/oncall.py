@@ -46,9 +46,16 @@ class OnCall:
     """The final schedule (rotation or calendar, overrides, fallback) and who is on call when."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, http: httpx.AsyncClient
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        clock: Clock,
+        http: httpx.AsyncClient,
+        team_id: str,
     ) -> None:
         self.db, self.slack, self.policy, self.clock, self.http = db, slack, policy, clock, http
+        self.team_id = team_id
 
     def schedule(self, name: str) -> Schedule:
         """The schedule called `name`, or a refusal naming the ones there are."""
@@ -66,7 +73,7 @@ class OnCall:
         schedule = self.schedule(name)
         base = await self._base(schedule, start, end)
         async with self.db.session() as s:
-            rows = await OverrideRepo(s).between(name, start, end)
+            rows = await OverrideRepo(s, self.team_id).between(name, start, end)
         overrides = [Override(o.user_id, o.start_at, o.end_at, o.id) for o in rows]
         final = with_overrides(base, overrides)
         if fallback:
@@ -84,7 +91,7 @@ class OnCall:
         """Keep an override (once per request)."""
 
         async def record(s: AsyncSession) -> dict[str, Any]:
-            row = await OverrideRepo(s).add(schedule, user, start, end, by, steps.at)
+            row = await OverrideRepo(s, self.team_id).add(schedule, user, start, end, by, steps.at)
             return {"id": row.id}
 
         done = await steps.db("record", record)
@@ -94,7 +101,7 @@ class OnCall:
         """Cancel an override that is not over yet."""
 
         async def record(s: AsyncSession) -> dict[str, Any]:
-            row = await OverrideRepo(s).get(override_id)
+            row = await OverrideRepo(s, self.team_id).get(override_id)
             if row is None or row.schedule not in {x.name for x in self.policy.schedules}:
                 raise IncidentError(f"There is no override #{override_id}.")
             if row.cancelled_at is not None:
@@ -112,7 +119,7 @@ class OnCall:
     async def overrides(self, name: str | None, start: datetime, end: datetime) -> list[OverrideRow]:
         """Live overrides (of one schedule, or all) that are not over by `start`."""
         async with self.db.session() as s:
-            rows = await OverrideRepo(s).between(name, start, end)
+            rows = await OverrideRepo(s, self.team_id).between(name, start, end)
         known = {x.name for x in self.policy.schedules}
         return [
             OverrideRow(o.id, o.schedule, o.user_id, o.start_at, o.end_at)
@@ -142,11 +149,11 @@ class OnCall:
         if schedule.ical_file:
             return await asyncio.to_thread(Path(schedule.ical_file).read_text)
         async with self.db.session() as s:
-            copy = await CalendarRepo(s).get(schedule.name)
+            copy = await CalendarRepo(s, self.team_id).get(schedule.name)
         if copy is None or copy.body is None:
             await self.refresh_one(schedule)
             async with self.db.session() as s:
-                copy = await CalendarRepo(s).get(schedule.name)
+                copy = await CalendarRepo(s, self.team_id).get(schedule.name)
         return copy.body if copy else None
 
     async def refresh(self) -> int:
@@ -156,7 +163,7 @@ class OnCall:
             if not schedule.ical_url:
                 continue
             async with self.db.session() as s:
-                copy = await CalendarRepo(s).get(schedule.name)
+                copy = await CalendarRepo(s, self.team_id).get(schedule.name)
             last = (
                 max((t for t in (copy.fetched_at, copy.last_error_at) if t), default=None) if copy else None
             )
@@ -176,17 +183,17 @@ class OnCall:
         except Exception as exc:  # any failure keeps the last good copy
             log.warning("could not fetch the calendar of schedule %s: %s", schedule.name, exc)
             async with self.db.session() as s:
-                await CalendarRepo(s).failed(schedule.name, f"{type(exc).__name__}: {exc}", now)
+                await CalendarRepo(s, self.team_id).failed(schedule.name, f"{type(exc).__name__}: {exc}", now)
             return 0
         async with self.db.session() as s:
-            await CalendarRepo(s).save(schedule.name, body, now)
+            await CalendarRepo(s, self.team_id).save(schedule.name, body, now)
         return 1
 
     async def _emails(self, body: str) -> dict[str, str]:
         """Attendee e-mails → Slack users, looked up once each and kept."""
         addresses = await asyncio.to_thread(calendar_addresses, body)
         async with self.db.session() as s:
-            known = await EmailRepo(s).known(addresses)
+            known = await EmailRepo(s, self.team_id).known(addresses)
         for address in sorted(addresses - known.keys()):
             try:
                 user = await self.slack.user_by_email(address)
@@ -194,6 +201,6 @@ class OnCall:
                 log.warning("could not look up %s: %s", address, exc.error)
                 continue
             async with self.db.session() as s:
-                await EmailRepo(s).remember(address, user, self.clock.now())
+                await EmailRepo(s, self.team_id).remember(address, user, self.clock.now())
             known[address] = user
         return {address: user for address, user in known.items() if user}

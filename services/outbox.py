@@ -46,7 +46,9 @@ def incident_json(incident: Incident) -> dict[str, Any]:
 
     return {
         "id": incident.ref,
-        "number": incident.id,
+        "number": incident.number,
+        "team_id": incident.team_id,
+        "private": incident.private,
         "channel": {"id": incident.channel_id, "name": incident.channel_name},
         "title": incident.title,
         "severity": incident.severity,
@@ -56,6 +58,14 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "acknowledged_at": iso(incident.acknowledged_at),
         "resolved_at": iso(incident.resolved_at),
     }
+
+
+def _redacted(body: dict[str, Any]) -> str:
+    """A private incident's event for a receiver without `include_private`: what happened and how
+    bad, not what it is about (no title, channel, people, impact or summary)."""
+    shown = {"id", "number", "team_id", "private", "severity", "status", "declared_at", "acknowledged_at"}
+    incident = {k: v for k, v in body["incident"].items() if k in shown | {"resolved_at"}}
+    return json.dumps({**body, "incident": incident, "data": {}}, sort_keys=True)
 
 
 def dedup_key(incident_id: int, level: Level) -> str:
@@ -109,13 +119,15 @@ class Outbox:
             "data": data or {},
         }
         encoded = json.dumps(body, sort_keys=True)
-        for hook in self.policy.webhooks:
+        policy = self.policy.of(incident.team_id)
+        for hook in policy.webhooks:
             if kind in hook.events:
-                await repo.add(event_id, incident.id, f"webhook:{hook.url}", kind, encoded, now)
+                told = encoded if hook.include_private or not incident.private else _redacted(body)
+                await repo.add(event_id, incident.id, f"webhook:{hook.url}", kind, told, now)
         action = {"paged": "trigger", "acknowledged": "acknowledge", "resolved": "resolve"}.get(kind)
         levels = [level] if level is not None else []
         if kind == "resolved":
-            levels = [lvl for lvl in self.policy.escalation.levels if lvl.pagerduty_routing_key]
+            levels = [lvl for lvl in policy.escalation.levels if lvl.pagerduty_routing_key]
         for lvl in levels:
             if action and lvl.pagerduty_routing_key:
                 event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key(incident.id, lvl)}
@@ -158,23 +170,24 @@ class Outbox:
     def _request(self, d: Delivery) -> tuple[str, bytes, dict[str, str]] | str:
         """URL, body and headers for a delivery, or why it cannot be sent any more."""
         kind, _, name = d.target.partition(":")
+        policy = self.policy.of(d.team_id)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if kind == "webhook":
-            hook = next((h for h in self.policy.webhooks if h.url == name), None)
+            hook = next((h for h in policy.webhooks if h.url == name), None)
             if hook is None:
                 return "webhook no longer configured"
             body = d.body.encode()
             headers["X-Incident-Bot-Signature"] = signature(hook.secret, body)
             headers["X-Incident-Bot-Event-Id"] = d.event_id
             return hook.url, body, headers
-        level = next((lvl for lvl in self.policy.escalation.levels if lvl.name == name), None)
+        level = next((lvl for lvl in policy.escalation.levels if lvl.name == name), None)
         if level is None or not level.pagerduty_routing_key:
             return "PagerDuty level no longer configured"
         key = self.env.get(level.pagerduty_routing_key)
         if not key:
             return f"environment variable {level.pagerduty_routing_key} is not set"
         event = {"routing_key": key, **json.loads(d.body)}
-        return self.policy.pagerduty.events_url, json.dumps(event).encode(), headers
+        return policy.pagerduty.events_url, json.dumps(event).encode(), headers
 
     async def _attempt(self, d: Delivery) -> None:
         request = self._request(d)

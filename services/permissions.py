@@ -38,8 +38,8 @@ _DOING = {
 class Permissions:
     """Checks a person against `[permissions]`: `anyone`, or the incident's responders."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, oncall: OnCall) -> None:
-        self.db, self.slack, self.policy, self.oncall = db, slack, policy, oncall
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, oncall: OnCall, team_id: str) -> None:
+        self.db, self.slack, self.policy, self.oncall, self.team_id = db, slack, policy, oncall, team_id
 
     async def require(self, action: Action, user: str, channel_id: str | None) -> None:
         """Return when `user` may do `action` in the incident of `channel_id`; else IncidentError
@@ -49,7 +49,7 @@ class Permissions:
         incident = None
         if channel_id:
             async with self.db.session() as s:
-                incident = await IncidentRepo(s).by_channel(channel_id)
+                incident = await IncidentRepo(s, self.team_id).by_channel(channel_id)
             if incident is None:
                 return  # not an incident channel: the request itself says so
         if await self.is_responder(user, incident):

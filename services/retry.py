@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from config.integrations import Delivery
+from domain.workspace import NotInstalled
 from services.slack_ops import SlackOpError
 
 
@@ -19,7 +20,7 @@ def is_transient(exc: BaseException) -> bool:
     was busy (no pooled connection in time) or rolled back a transaction (deadlock, serialisation)."""
     if isinstance(exc, SlackOpError):
         return exc.transient
-    if isinstance(exc, PoolTimeout):
+    if isinstance(exc, PoolTimeout | NotInstalled):
         return True
     if isinstance(exc, DBAPIError):
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")

@@ -52,8 +52,8 @@ ROLES = {
 class Roles:
     """Assign roles: record, invite, announce in the channel, tell the assignee."""
 
-    def __init__(self, db: Database, slack: SlackOps, clock: Clock) -> None:
-        self.db, self.slack, self.clock = db, slack, clock
+    def __init__(self, db: Database, slack: SlackOps, clock: Clock, team_id: str) -> None:
+        self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
         self._known: dict[str, str] = {}  # names already stored by this process
 
     def is_new_name(self, user_id: str, name: str) -> bool:
@@ -76,7 +76,7 @@ class Roles:
         who cannot be invited (or the bot itself) is never given the role."""
         role = ROLES[role_key]
         async with self.db.session() as s:
-            current = await IncidentRepo(s).by_channel(channel_id)
+            current = await IncidentRepo(s, self.team_id).by_channel(channel_id)
         if current is None:
             raise IncidentError(f"`/incident {role_key}` only works in an incident channel.")
         if not current.is_open:
@@ -97,7 +97,7 @@ class Roles:
             await steps.record("invite", True)
 
         async def record(s: AsyncSession) -> dict[str, Any]:
-            incident = await IncidentRepo(s).by_channel(channel_id, for_update=True)
+            incident = await IncidentRepo(s, self.team_id).by_channel(channel_id, for_update=True)
             if incident is None:
                 raise IncidentError(f"`/incident {role_key}` only works in an incident channel.")
             if not incident.is_open:
@@ -117,7 +117,7 @@ class Roles:
 
         done = await steps.db("record", record)
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(done["incident"])
+            incident = await IncidentRepo(s, self.team_id).get(done["incident"])
         assert incident is not None
         previous = done["previous"]
         out = Outcome(incident, steps)

@@ -88,10 +88,10 @@ class SlackOps:
         self._dm_channels: dict[str, str] = {}
         self._bot_user_id: str | None = None
 
-    async def create_channel(self, name: str) -> Channel:
-        """Create a public channel with exactly this name (`name_taken` is a SlackOpError like any)."""
+    async def create_channel(self, name: str, private: bool = False) -> Channel:
+        """Create a channel with exactly this name (`name_taken` is a SlackOpError like any)."""
         try:
-            resp = await self.client.conversations_create(name=name, is_private=False)
+            resp = await self.client.conversations_create(name=name, is_private=private)
         except SlackApiError as exc:
             raise op_error("creating the incident channel", exc) from exc
         ch = resp["channel"]
@@ -131,10 +131,10 @@ class SlackOps:
         except SlackApiError as exc:
             raise op_error(f"updating user group {usergroup}", exc) from exc
 
-    async def find_own_channel(self, name: str) -> Channel | None:
+    async def find_own_channel(self, name: str, private: bool = False) -> Channel | None:
         """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
         bot = await self.bot_user_id()
-        async for ch in self._channels("public_channel", name):
+        async for ch in self._channels("private_channel" if private else "public_channel", name):
             if ch.get("name") == name:
                 return Channel(ch["id"], name) if ch.get("creator") == bot else None
         return None
@@ -215,6 +215,20 @@ class SlackOps:
             if ch["name"] == name:
                 return str(ch["id"])
         raise SlackOpError(f"looking up #{name}", "channel_not_found")
+
+    async def members(self, channel_id: str) -> set[str]:
+        """Who is in a channel (conversations.members, every page)."""
+        found: set[str] = set()
+        cursor = None
+        while True:
+            try:
+                resp = await self.client.conversations_members(channel=channel_id, limit=200, cursor=cursor)
+            except SlackApiError as exc:
+                raise op_error("asking who is in the incident channel", exc) from exc
+            found.update(resp["members"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
 
     async def _channels(self, types: str, looking_for: str) -> AsyncIterator[dict[str, Any]]:
         """Every unarchived channel of these types, page by page (conversations.list)."""

@@ -60,16 +60,16 @@ def summarise(incidents: list[Incident]) -> Row:
     )
 
 
-async def load(db: Database, since: datetime) -> list[Incident]:
-    """Incidents declared since `since`."""
+async def load(db: Database, team_id: str, since: datetime) -> list[Incident]:
+    """A workspace's incidents declared since `since`."""
     async with db.session() as s:
-        return await IncidentRepo(s).declared_since(since)
+        return await IncidentRepo(s, team_id).declared_since(since)
 
 
-async def load_pages(db: Database, since: datetime) -> list[tuple[str, datetime]]:
-    """(person, when) of the pages sent since `since`."""
+async def load_pages(db: Database, team_id: str, since: datetime) -> list[tuple[str, datetime]]:
+    """(person, when) of a workspace's pages sent since `since`."""
     async with db.session() as s:
-        return await DeliveryRepo(s).sent_since(since)
+        return await DeliveryRepo(s).sent_since(team_id, since)
 
 
 @dataclass

@@ -42,16 +42,11 @@ class StatuspageService:
         policy: Policy,
         clock: Clock,
         http: httpx.AsyncClient,
+        team_id: str,
         env: Mapping[str, str] = os.environ,
     ) -> None:
-        self.db, self.slack, self.policy, self.clock, self.http, self.env = (
-            db,
-            slack,
-            policy,
-            clock,
-            http,
-            env,
-        )
+        self.db, self.slack, self.policy, self.clock, self.http = db, slack, policy, clock, http
+        self.team_id, self.env = team_id, env
 
     @property
     def enabled(self) -> bool:
@@ -95,9 +90,13 @@ class StatuspageService:
         if not self.enabled:
             raise IncidentError("No status page is configured (`[statuspage]` in the policy file).")
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).by_channel(channel_id)
+            incident = await IncidentRepo(s, self.team_id).by_channel(channel_id)
         if incident is None:
             raise IncidentError("`/incident statuspage` only works in an incident channel.")
+        if incident.private:
+            raise IncidentError(
+                f"{incident.ref} is private: nothing about it goes on the public status page."
+            )
         components = self._components(incident, status)
         body: dict[str, Any] = {"status": status, "body": text, "components": components}
         body["component_ids"] = list(components)
@@ -108,7 +107,7 @@ class StatuspageService:
             answer = await self._call("POST", "incidents", {"incident": body})
         link = answer.get("shortlink") or incident.statuspage_link
         async with self.db.session() as s:
-            row = await IncidentRepo(s).get(incident.id)
+            row = await IncidentRepo(s, self.team_id).get(incident.id)
             assert row is not None
             row.statuspage_id = str(answer.get("id") or incident.statuspage_id)
             row.statuspage_link, row.statuspage_status = link, status
@@ -120,14 +119,14 @@ class StatuspageService:
     async def offer_resolve(self, channel_id: str) -> None:
         """After a Slack resolve: ask (a button) whether to resolve the public incident too."""
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).by_channel(channel_id)
+            incident = await IncidentRepo(s, self.team_id).by_channel(channel_id)
         if incident and incident.statuspage_id and incident.statuspage_status != "resolved":
             await self.slack.post(channel_id, templates.resolve_offer(incident))
 
     async def resolve_public(self, incident_id: int, by: str) -> tuple[Incident, str | None]:
         """The click: resolve the public incident and set its components operational."""
         async with self.db.session() as s:
-            incident = await IncidentRepo(s).get(incident_id)
+            incident = await IncidentRepo(s, self.team_id).get(incident_id)
         if incident is None or not incident.statuspage_id:
             raise IncidentError("There is no public incident to resolve.")
         if incident.statuspage_status != "resolved":
@@ -135,7 +134,7 @@ class StatuspageService:
                     "components": self._components(incident, "resolved")}  # fmt: skip
             await self._call("PATCH", f"incidents/{incident.statuspage_id}", {"incident": body})
             async with self.db.session() as s:
-                row = await IncidentRepo(s).get(incident.id)
+                row = await IncidentRepo(s, self.team_id).get(incident.id)
                 assert row is not None
                 row.statuspage_status = "resolved"
                 await TimelineRepo(s).record(

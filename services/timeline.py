@@ -78,14 +78,16 @@ class PostedMessage:
 class Timeline:
     """Turns channel activity into timeline entries and answers what the timeline holds."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics) -> None:
-        self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+    def __init__(
+        self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, metrics: Metrics, team_id: str
+    ) -> None:
+        self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
         self.metrics = metrics
         self._pruned_at: datetime | None = None
 
     async def _incident(self, channel_id: str) -> Incident | None:
         async with self.db.session() as s:
-            return await IncidentRepo(s).by_channel(channel_id)
+            return await IncidentRepo(s, self.team_id).by_channel(channel_id)
 
     async def _incident_ref(self, s, channel_id: str) -> IncidentRef | None:  # type: ignore[no-untyped-def]
         """(id, scribe) of the channel's incident, read in session `s`; None for other channels.
@@ -302,10 +304,10 @@ class Timeline:
         return incident
 
 
-async def load_postmortem(db: Database, ref: str) -> Postmortem | None:
-    """The postmortem data of an incident by channel id, `INC-n` or `n` (None when unknown)."""
+async def load_postmortem(db: Database, team_id: str, ref: str) -> Postmortem | None:
+    """The postmortem data of a workspace's incident by channel id, `INC-n` or `n` (None when unknown)."""
     async with db.session() as s:
-        incident = await IncidentRepo(s).by_ref(ref.strip())
+        incident = await IncidentRepo(s, team_id).by_ref(ref.strip())
         if incident is None:
             return None
         entries = await TimelineRepo(s).for_incident(incident.id)

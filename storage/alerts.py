@@ -13,16 +13,20 @@ from storage.models import AlertGroup, AlertState
 class AlertRepo:
     """Queries on alert_groups and alert_states."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, session: AsyncSession, team_id: str) -> None:
+        self.session, self.team_id = session, team_id
 
     async def group(self, key_hash: str, *, for_update: bool = False) -> AlertGroup | None:
         """The group of this groupKey hash (locked for the transaction with `for_update`)."""
-        return await self.session.get(AlertGroup, key_hash, with_for_update=for_update)
+        return await self.session.get(AlertGroup, (self.team_id, key_hash), with_for_update=for_update)
 
     def add_group(self, key_hash: str, group_key: str, at: datetime) -> None:
         """A group seen for the first time, about to declare."""
-        self.session.add(AlertGroup(key_hash=key_hash, group_key=group_key, incident_id=None, claimed_at=at))
+        self.session.add(
+            AlertGroup(
+                team_id=self.team_id, key_hash=key_hash, group_key=group_key, incident_id=None, claimed_at=at
+            )
+        )
 
     async def record_states(self, incident_id: int, states: list[tuple[str, str]]) -> dict[str, str]:
         """Store (fingerprint, status) pairs; return the fingerprints whose status is new or changed."""

@@ -10,14 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Update, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Handoff, ScheduledJob
 
 PENDING, CLAIMED = "pending", "claimed"
 
 
 def claim_due(
-    model: Any, now: datetime, lease_until: datetime, limit: int, returning: Sequence[Any]
+    model: Any, team_id: str, now: datetime, lease_until: datetime, limit: int, returning: Sequence[Any]
 ) -> Update:
-    """Claim due rows (and rows whose claimer's lease ran out) in one statement.
+    """Claim one workspace's due rows (and rows whose claimer's lease ran out) in one statement.
 
     PostgreSQL: the inner SELECT … FOR UPDATE SKIP LOCKED lets concurrent replicas take disjoint
     rows without waiting; the outer UPDATE bumps the fence, so a late finisher of an older claim is
@@ -26,10 +29,11 @@ def claim_due(
     due = (
         select(model.id)
         .where(
+            model.team_id == team_id,
             or_(
                 (model.state == PENDING) & (model.due_at <= now),
                 (model.state == CLAIMED) & (model.lease_until < now),
-            )
+            ),
         )
         .order_by(model.due_at)
         .limit(limit)
@@ -54,7 +58,7 @@ def finish(model: Any, row_id: int, fence: int, at: datetime, state: str, note: 
     )
 
 
-def release_all(model: Any) -> Update:
+def release_all(model: Any) -> Update:  # every workspace's
     """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
     return (
         update(model)
@@ -62,3 +66,10 @@ def release_all(model: Any) -> Update:
         .values(state=PENDING, lease_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def release_everything(session: AsyncSession) -> None:
+    """Hand back every claim of pages, reminders and handoffs, in every workspace (SQLite at
+    start-up: one process owns the file, so no claim can be alive)."""
+    for model in (ScheduledJob, Handoff):
+        await session.execute(release_all(model))

@@ -34,10 +34,10 @@ class HandoffClaim:
 
 
 class HandoffRepo:
-    """Plans, claims and finishes handoff DMs."""
+    """Plans, claims and finishes one workspace's handoff DMs."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, session: AsyncSession, team_id: str) -> None:
+        self.session, self.team_id = session, team_id
 
     async def plan(
         self,
@@ -53,6 +53,7 @@ class HandoffRepo:
         return await insert_ignoring_duplicates(
             self.session,
             Handoff,
+            team_id=self.team_id,
             schedule=schedule,
             kind=kind,
             shift_start=start,
@@ -78,7 +79,9 @@ class HandoffRepo:
             h.outgoing,
             h.due_at,
         )
-        rows = (await self.session.execute(claims.claim_due(h, now, lease_until, limit, returning))).all()
+        rows = (
+            await self.session.execute(claims.claim_due(h, self.team_id, now, lease_until, limit, returning))
+        ).all()
         found = [
             HandoffClaim(
                 r.id,
@@ -104,9 +107,7 @@ class HandoffRepo:
 
     async def next_due(self) -> datetime | None:
         """When the next pending handoff falls due."""
-        stmt = select(func.min(Handoff.due_at)).where(Handoff.state == PENDING)
+        stmt = select(func.min(Handoff.due_at)).where(
+            Handoff.team_id == self.team_id, Handoff.state == PENDING
+        )
         return (await self.session.execute(stmt)).scalar()
-
-    async def release_all(self) -> int:
-        """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
-        return (await self.session.execute(claims.release_all(Handoff))).rowcount or 0

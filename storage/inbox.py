@@ -38,6 +38,8 @@ class NewItem:
     order_key: str
     op: str
     payload: str
+    team_id: str
+    enterprise_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Claimed:
     created_at: datetime
     progress: str | None
     first_attempt_at: datetime
+    team_id: str
+    enterprise_id: str | None
 
 
 _c = _t.c
@@ -66,6 +70,8 @@ _RETURNING = (
     _c.created_at,
     _c.progress,
     _c.first_attempt_at,
+    _c.team_id,
+    _c.enterprise_id,
 )
 _TAKE = {
     "state": WORKING,

@@ -35,9 +35,13 @@ _SQLITE_INSERT = _insert.on_conflict_do_update(
     where=_t.c.state == FAILED,
 ).returning(_t.c.idem_key)
 _PG_INSERT = """
-INSERT INTO inbox (idem_key, order_key, op, payload, state, attempts, fence, next_attempt_at, created_at)
-SELECT k, o, p, b, $5, 0, 0, $6, $6
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS g(k, o, p, b, n)
+INSERT INTO inbox (
+    idem_key, order_key, op, payload, team_id, enterprise_id,
+    state, attempts, fence, next_attempt_at, created_at
+)
+SELECT k, o, p, b, t, e, $7, 0, 0, $8, $8
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+    WITH ORDINALITY AS g(k, o, p, b, t, e, n)
 ORDER BY n
 ON CONFLICT (idem_key) DO UPDATE SET
     state = EXCLUDED.state, attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at,
@@ -66,6 +70,8 @@ class InboxWriter:
                     "order_key": i.order_key,
                     "op": i.op,
                     "payload": i.payload,
+                    "team_id": i.team_id,
+                    "enterprise_id": i.enterprise_id,
                     "state": PENDING,
                     "attempts": 0,
                     "fence": 0,
@@ -84,6 +90,8 @@ class InboxWriter:
                 [i.order_key for i in items],
                 [i.op for i in items],
                 [i.payload for i in items],
+                [i.team_id for i in items],
+                [i.enterprise_id for i in items],
                 PENDING,
                 now,
             )

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage
+from storage.models import Incident, OutboxMessage
 from storage.repositories import insert_ignoring_duplicates
 
 PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
@@ -27,6 +27,7 @@ class Delivery:
     kind: str
     body: str
     attempts: int
+    team_id: str = ""  # the workspace of the incident: whose policy names the receiver
 
 
 class OutboxRepo:
@@ -94,7 +95,13 @@ class OutboxRepo:
             .execution_options(synchronize_session=False)
         )
         rows = (await self.session.execute(stmt)).all()
-        return sorted((Delivery(*row) for row in rows), key=lambda d: d.id)
+        ids = {row.incident_id for row in rows}
+        teams = dict(
+            (
+                await self.session.execute(select(Incident.id, Incident.team_id).where(Incident.id.in_(ids)))
+            ).all()
+        )
+        return sorted((Delivery(*row, teams.get(row.incident_id, "")) for row in rows), key=lambda d: d.id)
 
     async def finish(
         self,

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, delete, func, select, update
+from sqlalchemy import Connection, Insert, Select, Table, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -49,24 +49,42 @@ def _insert_ignore(dialect_name: str, table: Table) -> Insert:
 
 
 class IncidentRepo:
-    """Incidents and their updates."""
+    """Incidents of one workspace and their updates: no query sees another workspace's."""
 
-    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
-        self.session = session
+    def __init__(self, session: AsyncSession | AsyncConnection, team_id: str) -> None:
+        self.session, self.team_id = session, team_id
+
+    def _select(self) -> Select[tuple[Incident]]:
+        return select(Incident).where(Incident.team_id == self.team_id)
 
     async def add(self, incident: Incident) -> Incident:
-        """Insert and assign the id."""
+        """Insert with the workspace's next number (`INC-n`) and assign the id.
+
+        PostgreSQL: declarations of one workspace take turns for the number (a lock held until
+        the transaction ends); SQLite has one writer at a time anyway.
+        """
+        incident.team_id = self.team_id
+        dialect = (
+            self.session.bind.dialect if isinstance(self.session, AsyncSession) else self.session.dialect
+        )
+        if dialect.name == "postgresql":
+            key = f"incident-number:{self.team_id}"
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        top = select(func.coalesce(func.max(Incident.number), 0)).where(Incident.team_id == self.team_id)
+        incident.number = int((await self.session.execute(top)).scalar_one()) + 1
         self.session.add(incident)
         await self.session.flush()
         return incident
 
     async def get(self, incident_id: int) -> Incident | None:
         """By numeric id."""
-        return await self.session.get(Incident, incident_id)
+        return (
+            await self.session.execute(self._select().where(Incident.id == incident_id))
+        ).scalar_one_or_none()
 
     async def by_channel(self, channel_id: str, *, for_update: bool = False) -> Incident | None:
         """The incident whose dedicated channel this is."""
-        stmt = select(Incident).where(Incident.channel_id == channel_id)
+        stmt = self._select().where(Incident.channel_id == channel_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -75,26 +93,27 @@ class IncidentRepo:
         """By channel id, `INC-42` or `42`."""
         number = ref.upper().removeprefix("INC-")
         if number.isdigit():
-            return await self.get(int(number))
+            stmt = self._select().where(Incident.number == int(number))
+            return (await self.session.execute(stmt)).scalar_one_or_none()
         return await self.by_channel(ref)
 
     async def declared_since(self, since: datetime) -> list[Incident]:
         """Incidents declared at or after `since`, oldest first."""
-        stmt = select(Incident).where(Incident.declared_at >= since).order_by(Incident.declared_at)
+        stmt = self._select().where(Incident.declared_at >= since).order_by(Incident.declared_at)
         return list((await self.session.execute(stmt)).scalars())
 
     async def open_counts(self) -> dict[str, int]:
         """Open incidents per severity."""
         stmt = (
             select(Incident.severity, func.count())
-            .where(Incident.resolved_at.is_(None))
+            .where(Incident.team_id == self.team_id, Incident.resolved_at.is_(None))
             .group_by(Incident.severity)
         )
         return {severity: int(n) for severity, n in (await self.session.execute(stmt)).all()}
 
     async def open_incidents(self) -> list[Incident]:
         """Unresolved incidents, oldest first."""
-        stmt = select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.declared_at)
+        stmt = self._select().where(Incident.resolved_at.is_(None)).order_by(Incident.declared_at)
         return list((await self.session.execute(stmt)).scalars())
 
     async def last_update(self, incident_id: int) -> IncidentUpdate | None:
@@ -117,7 +136,9 @@ class IncidentRepo:
         """Resolve if still open; False when someone else resolved it first."""
         stmt = (
             update(Incident)
-            .where(Incident.id == incident_id, Incident.resolved_at.is_(None))
+            .where(
+                Incident.id == incident_id, Incident.team_id == self.team_id, Incident.resolved_at.is_(None)
+            )
             .values(resolved_at=at, status="resolved", summary=summary, next_update_due=None)
             .returning(Incident.id)
         )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import claims
 from storage.claims import CLAIMED, PENDING
-from storage.models import PageDelivery, ScheduledJob
+from storage.models import Incident, PageDelivery, ScheduledJob
 from storage.repositories import insert_ignoring_duplicates
 
 DONE, CANCELLED, SKIPPED = "done", "cancelled", "skipped"
@@ -30,16 +30,22 @@ class Claim:
 
 
 class ScheduleRepo:
-    """The scheduled_jobs table."""
+    """The scheduled_jobs table, one workspace's rows."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, session: AsyncSession, team_id: str) -> None:
+        self.session, self.team_id = session, team_id
 
     async def plan(self, incident_id: int, kind: str, due_at: datetime, level: int | None = None) -> None:
         """Add a pending job."""
         self.session.add(
             ScheduledJob(
-                incident_id=incident_id, kind=kind, level=level, due_at=due_at, state=PENDING, fence=0
+                team_id=self.team_id,
+                incident_id=incident_id,
+                kind=kind,
+                level=level,
+                due_at=due_at,
+                state=PENDING,
+                fence=0,
             )
         )
         await self.session.flush()
@@ -48,7 +54,9 @@ class ScheduleRepo:
         """Claim due jobs (and jobs whose claimer's lease ran out), bumping each fence."""
         j = ScheduledJob
         returning = (j.id, j.fence, j.incident_id, j.kind, j.level, j.due_at)
-        rows = (await self.session.execute(claims.claim_due(j, now, lease_until, limit, returning))).all()
+        rows = (
+            await self.session.execute(claims.claim_due(j, self.team_id, now, lease_until, limit, returning))
+        ).all()
         return sorted((Claim(*row) for row in rows), key=lambda c: (c.due_at, c.job_id))
 
     async def holds(self, claim: Claim) -> bool:
@@ -65,10 +73,6 @@ class ScheduleRepo:
         """Close a claimed job; False (a no-op) when the fence moved on."""
         stmt = claims.finish(ScheduledJob, claim.job_id, claim.fence, at, state, note)
         return bool((await self.session.execute(stmt)).rowcount)
-
-    async def release_all(self) -> int:
-        """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""
-        return (await self.session.execute(claims.release_all(ScheduledJob))).rowcount or 0
 
     async def retry(self, claim: Claim, due_at: datetime) -> bool:
         """Hand a claimed job back to run again at `due_at`; False when the fence moved on."""
@@ -148,18 +152,26 @@ class DeliveryRepo:
         )
         return (await self.session.execute(stmt.limit(1))).first() is not None
 
-    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
-        """(person, when) of every page DM sent since `since`."""
+    async def sent_since(self, team_id: str, since: datetime) -> list[tuple[str, datetime]]:
+        """(person, when) of every page DM of a workspace sent since `since`."""
         stmt = (
             select(PageDelivery.user_id, PageDelivery.sent_at)
-            .where(PageDelivery.sent_at.is_not(None), PageDelivery.sent_at >= since)
+            .join(Incident, Incident.id == PageDelivery.incident_id)
+            .where(
+                Incident.team_id == team_id, PageDelivery.sent_at.is_not(None), PageDelivery.sent_at >= since
+            )
             .order_by(PageDelivery.sent_at)
         )
         return [(user, at) for user, at in (await self.session.execute(stmt)).all()]
 
-    async def get(self, delivery_id: int) -> PageDelivery | None:
-        """One delivery."""
-        return await self.session.get(PageDelivery, delivery_id)
+    async def get(self, team_id: str, delivery_id: int) -> PageDelivery | None:
+        """One delivery of a workspace's incident (a page button names it by id)."""
+        stmt = (
+            select(PageDelivery)
+            .join(Incident, Incident.id == PageDelivery.incident_id)
+            .where(PageDelivery.id == delivery_id, Incident.team_id == team_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def for_incident(self, incident_id: int) -> list[PageDelivery]:
         """Every page sent for an incident."""

@@ -132,7 +132,7 @@ class Harness:
 
     async def tick(self) -> int:
         """Run what is due at the clock's time, as the scheduler would."""
-        handled = await self.bot.ctx.tick()
+        handled = await self.bot.tick()
         await self.idle()
         return handled
 
@@ -143,7 +143,7 @@ class Harness:
 
     async def idle(self) -> None:
         """Wait for the bot's after-ack work."""
-        await self.bot.ctx.settle()
+        await self.bot.settle()
 
     async def command(self, user: str, channel: str, text: str) -> Any:
         """Send `/incident <text>` and wait until the bot is done with it."""

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from slack_emulator import SlackDriver, SlackEmulator
+from slack_emulator.models import TEAM_ID
 from slack_emulator.payloads import message_event
 from storage.db import Database
 from storage.models import TimelineEntry
@@ -127,7 +128,7 @@ async def _timeline(database_url: str, channel: str) -> list[TimelineEntry]:
     db = Database(database_url)
     try:
         async with db.session() as s:
-            incident = await IncidentRepo(s).by_channel(channel)
+            incident = await IncidentRepo(s, TEAM_ID).by_channel(channel)
             assert incident is not None
             rows = await s.execute(
                 TimelineEntry.__table__.select().where(TimelineEntry.incident_id == incident.id)

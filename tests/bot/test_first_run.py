@@ -339,3 +339,37 @@ async def test_a_token_slack_rejects_is_one_line_and_exit_2(tmp_path: Path) -> N
     _one_line(app_token, 2, "configuration error: SLACK_APP_TOKEN", "invalid_auth")
     for ran in (bot_token, app_token):
         assert "xoxb-not-this-workspace" not in ran.stderr and "xapp-first-run" not in ran.stderr
+
+
+async def test_oauth_settings_that_cannot_work_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    oauth = {
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "client-secret",
+        "SLACK_STATE_SECRET": "state-secret",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+    }
+    http = ["serve", "--http", "--host", "127.0.0.1", "--port", str(free_port())]
+    cases = [
+        (
+            http,
+            {"INCIDENT_BOT_ENCRYPTION_KEY": "not-a-fernet-key"},
+            ["INCIDENT_BOT_ENCRYPTION_KEY", "Fernet"],
+        ),
+        (http, {}, ["INCIDENT_BOT_ENCRYPTION_KEY: not set"]),
+        (["serve"], {"INCIDENT_BOT_ENCRYPTION_KEY": key}, ["--http", "OAuth"]),
+        (
+            http,
+            {"INCIDENT_BOT_ENCRYPTION_KEY": key, "SLACK_BOT_TOKEN": "xoxb-1"},
+            ["SLACK_BOT_TOKEN", "not both"],
+        ),
+        (http, {"SLACK_CLIENT_SECRET": ""}, ["SLACK_CLIENT_SECRET: not set"]),
+    ]
+    runs = [_run(args, tmp_path, **{**oauth, **env}) for args, env, _ in cases]
+    for (*_, needles), ran in zip(cases, await asyncio.gather(*runs), strict=True):
+        line = _one_line(ran, 2, *needles)
+        assert "not-a-fernet-key" not in line and "client-secret" not in line

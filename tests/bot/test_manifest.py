@@ -22,14 +22,16 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.postMessage": {"chat:write"},
     "chat.update": {"chat:write"},
     "chat.getPermalink": set(),
-    "conversations.create": {"channels:manage"},
-    "conversations.invite": {"channels:manage"},
-    "conversations.setTopic": {"channels:manage"},
+    # Private incident channels need the groups:* twin of each channels:* scope.
+    "conversations.create": {"channels:manage", "groups:write"},
+    "conversations.invite": {"channels:manage", "groups:write"},
+    "conversations.setTopic": {"channels:manage", "groups:write"},
+    "conversations.members": {"channels:read", "groups:read"},
     "conversations.join": {"channels:join"},
     "conversations.list": {"channels:read", "groups:read"},
     "conversations.open": {"im:write"},
-    "conversations.history": {"channels:history"},
-    "conversations.replies": {"channels:history"},
+    "conversations.history": {"channels:history", "groups:history"},
+    "conversations.replies": {"channels:history", "groups:history"},
     "pins.add": {"pins:write"},
     "reactions.add": {"reactions:write"},
     "reactions.remove": {"reactions:write"},
@@ -45,6 +47,9 @@ EVENT_SUBSCRIPTIONS = {
     "message": {"message.channels": "channels:history", "message.groups": "groups:history"},
     "reaction_added": {"reaction_added": "reactions:read"},
     "reaction_removed": {"reaction_removed": "reactions:read"},
+    # Sent whatever the scopes: the app leaving a workspace, or its tokens revoked.
+    "app_uninstalled": {"app_uninstalled": None},
+    "tokens_revoked": {"tokens_revoked": None},
 }
 
 
@@ -85,7 +90,13 @@ def _events_in_code() -> set[str]:
 def test_the_code_is_seen() -> None:
     methods = _calls_in_code()
     assert {"chat.postMessage", "conversations.create", "files.completeUploadExternal"} <= methods
-    assert _events_in_code() == {"message", "reaction_added", "reaction_removed"}
+    assert _events_in_code() == {
+        "message",
+        "reaction_added",
+        "reaction_removed",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
 
 
 def test_manifest_grants_every_scope_and_event_the_code_needs() -> None:
@@ -99,14 +110,14 @@ def test_manifest_grants_every_scope_and_event_the_code_needs() -> None:
     subscribed = set(data["settings"]["event_subscriptions"]["bot_events"])
     for event in _events_in_code():
         for subscription, scope in EVENT_SUBSCRIPTIONS[event].items():
-            assert subscription in subscribed and scope in scopes, (event, subscription, scope)
+            assert subscription in subscribed and (scope is None or scope in scopes), (event, subscription)
     assert "commands" in scopes
     [command] = data["features"]["slash_commands"]
     assert command["command"] == "/incident" and command["should_escape"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True
     needed = set().union(*(METHOD_SCOPES[m] for m in methods)) | {"commands"}
-    needed |= {scope for e in _events_in_code() for scope in EVENT_SUBSCRIPTIONS[e].values()}
+    needed |= {scope for e in _events_in_code() for scope in EVENT_SUBSCRIPTIONS[e].values() if scope}
     assert scopes == needed, f"scopes nothing uses: {sorted(scopes - needed)}"
 
 

@@ -95,8 +95,8 @@ async def test_health_and_readiness(harness: Harness) -> None:
             assert resp.status == 200
         async with session.get(h.url + "/readyz") as resp:
             assert resp.status == 200
-        await h.bot.ctx.db.engine.dispose()
-        h.bot.ctx.db.engine.pool._creator = _refuse  # type: ignore[attr-defined]
+        await h.bot.shared.db.engine.dispose()
+        h.bot.shared.db.engine.pool._creator = _refuse  # type: ignore[attr-defined]
         async with session.get(h.url + "/readyz") as resp:
             assert resp.status == 503 and "database" in (await resp.json())["status"]
         async with session.get(h.url + "/healthz") as resp:

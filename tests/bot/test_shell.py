@@ -149,3 +149,29 @@ def commands(text: str) -> dict[str, str]:
             key = f"{base}#{n}"
         found[key] = rest
     return found
+
+
+INSTALL = """\
+/incident declare sev2 Search is down
+install T0ACME
+/incident declare sev1 Acme login broken
+/incident list
+workspace T0EMU
+/incident list
+install acme!
+"""
+
+
+async def test_install_adds_a_workspace_with_oauth_and_each_keeps_to_itself() -> None:
+    out = io.StringIO()
+    assert await run_script(INSTALL.splitlines(), out) == 0
+    text = out.getvalue()
+    blocks = text.split("alice@")
+    installed = next(b for b in blocks if b.startswith("#general $ install T0ACME"))
+    assert "installed in T0EMU" in installed and "installed in T0ACME Acme" in installed
+    lists = [b for b in blocks if b.startswith("#general $ /incident list")]
+    assert "Acme login broken" in lists[0] and "Search is down" not in lists[0]
+    assert "Search is down" in lists[1] and "Acme login broken" not in lists[1]
+    # Each workspace counts its own incidents: both are INC-1.
+    assert "SEV1 · INC-1: Acme login broken" in text and "SEV2 · INC-1: Search is down" in text
+    assert "! usage: install <team id>" in blocks[-1]

@@ -18,6 +18,7 @@ import pytest
 
 from bot.cli import main
 from services.timeline import load_postmortem
+from slack_emulator.models import TEAM_ID
 from storage.db import Database
 
 LEFT, UP, CTRL_C, CTRL_D = "\x1b[D", "\x1b[A", "\x03", "\x04"
@@ -175,7 +176,7 @@ def test_demo_and_shell_use_a_throwaway_database_unless_given_one(
 async def _title(url: str, ref: str) -> str | None:
     db = Database(url)
     try:
-        data = await load_postmortem(db, ref)
+        data = await load_postmortem(db, TEAM_ID, ref)
     finally:
         await db.dispose()
     return data.incident.title if data else None

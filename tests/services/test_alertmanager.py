@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from config.errors import ConfigError
 from config.policy import policy_from_dict
+from slack_emulator.models import TEAM_ID
 from storage.models import AlertGroup, InboxItem, Incident, TimelineEntry
 from storage.repositories import IncidentRepo
 from tests.harness import Harness, am_alert, am_notification
@@ -85,8 +86,8 @@ async def _firing(h: Harness, *instances: str, value: str = "7.2%") -> str:
 
 async def _resolve(h: Harness, channel: str) -> None:
     await h.command("U0ONCALL", channel, "resolve Scaled up")
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert inc is not None and not inc.is_open, "the on-call engineer may resolve"
 
 
@@ -96,8 +97,8 @@ async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothin
     first = am_notification(am_alert("api-1"))
     assert await _delivered(h, first) == "accepted"
     [channel] = _channels(h)
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert inc is not None
     assert (inc.severity, inc.title) == ("SEV1", "HighErrorRate: 5xx rate above 5% on checkout-api")
     initial = str(h.emu.messages(channel)[0]["blocks"])
@@ -119,8 +120,8 @@ async def test_firing_declares_and_regroup_updates_and_redelivery_changes_nothin
     )
     assert await _delivered(h, resolved) == "accepted"
     assert "2 alert(s) resolved" in str(h.emu.messages(channel)[-1]["blocks"])
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert inc is not None and inc.is_open, "resolving stays a human decision"
     assert len(h.emu.calls_to("conversations.create")) == 1
     posts = len(h.emu.messages(channel))
@@ -180,7 +181,7 @@ async def test_a_repeat_within_the_reopen_window_says_still_firing_once_and_page
     assert "instance=api-2" in str(_still_firing(h, channel)[-1]["blocks"])
     await h.advance(minutes=40)
     assert _pages(h) == 1 and _channels(h) == [channel], "nobody paged, no channel made"
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         incidents = (await s.execute(select(func.count()).select_from(Incident))).scalar_one()
     assert incidents == 1
 
@@ -243,8 +244,8 @@ async def test_severity_mapping_and_resolved_only_notifications(harness: Harness
     for a in warn["alerts"]:
         a["labels"]["severity"] = "warning"
     await _delivered(h, warn)
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(_channels(h)[0])
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(_channels(h)[0])
     assert inc is not None and inc.severity == "SEV3"
     stale = am_notification(am_alert("x", "resolved"), status="resolved")
     stale["groupKey"] = "never-seen"
@@ -302,7 +303,7 @@ async def test_nul_bytes_and_invalid_unicode_anywhere_get_400_and_create_nothing
         assert (status, reason in answer.get("error", "")) == (400, True), (body[:80], status, answer)
     await h.idle()
     assert len(h.emu.calls) == calls, "not one Slack call"
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         for table in (InboxItem, Incident, AlertGroup, TimelineEntry):
             assert (await s.execute(select(func.count()).select_from(table))).scalar_one() == 0, table
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from slack_emulator.models import TEAM_ID
 from storage.repositories import IncidentRepo
 from tests.harness import LEVELS, PEOPLE, Harness, click_as, paged, team
 
@@ -77,8 +78,8 @@ async def test_acknowledge_invites_records_and_updates_the_dm(harness: Harness) 
     [updated] = h.emu.dms("U0ONCALL")
     assert "Acknowledged by <@U0ONCALL> at 2026-11-22 03:04 UTC" in str(updated["blocks"])
     assert "page_acknowledge" not in str(updated["blocks"])
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert inc is not None and inc.acknowledged_at == h.clock.now()
     _, entries = await h.bot.ctx.timeline.entries(channel)
     assert [e.text for e in entries if e.kind == "acknowledged"] == ["<@U0ONCALL> acknowledged the L1 page"]
@@ -187,15 +188,15 @@ async def test_two_replicas_ticking_together_page_exactly_once(harness: Harness)
     other = Bot(h.settings(), h.policy, clock=h.clock, scheduler=False)
     await other.start(run_migrations=False)
     try:
-        replicas = [h.bot.ctx, other.ctx]
+        replicas = [h.bot, other]
         for round_ in range(8):
             for n in range(3):
                 await h.declare(f"sev1 Race {round_}-{n}")
             for step in (timedelta(0), timedelta(minutes=30), timedelta(minutes=30), timedelta(hours=1)):
                 h.clock.advance(step)
-                await asyncio.gather(*(ctx.tick() for ctx in replicas for _ in range(3)))
+                await asyncio.gather(*(bot.tick() for bot in replicas for _ in range(3)))
             await h.idle()
-            await other.ctx.settle()
+            await other.settle()
         pages = Counter(
             (user, ref)
             for user in PEOPLE
@@ -217,8 +218,8 @@ async def test_only_the_person_paged_or_their_level_acknowledges_and_never_after
     await h.tick()
     await click_as(h, "U0LEAD", "U0ONCALL", "page_acknowledge")
     assert "only they or someone on L1" in h.emu.responses[-1]["text"]
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert inc is not None and inc.acknowledged_at is None
     await h.command(h.alice, channel, "resolve Rolled back")
     await click_as(h, "U0ONCALL", "U0ONCALL", "page_acknowledge")
@@ -238,7 +239,7 @@ async def test_a_reminder_without_a_commander_speaks_to_the_first_level_never_to
     h = harness
     team(h)
     channel = await h.declare("sev2 Checkout is down")
-    async with h.bot.ctx.db.session() as s:  # as an Alertmanager declaration: nobody took command yet
+    async with h.bot.shared.db.session() as s:  # as an Alertmanager declaration: nobody took command yet
         await s.execute(update(Incident).where(Incident.channel_id == channel).values(commander_id=None))
     await h.advance(minutes=30)
     [reminder] = [str(m["blocks"]) for m in h.emu.messages(channel) if "status update is due" in str(m)]

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from slack_emulator.models import TEAM_ID
 from storage.inbox import InboxRepo
 from storage.repositories import IncidentRepo, TimelineRepo
 from tests.harness import Harness
@@ -46,8 +47,8 @@ def _pages(h: Harness, user: str) -> list[dict]:
 
 
 async def _timeline(h: Harness, channel: str) -> list[tuple[str, str]]:
-    async with h.bot.ctx.db.session() as s:
-        incident = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        incident = await IncidentRepo(s, TEAM_ID).by_channel(channel)
         assert incident is not None
         return [(e.kind, e.text) for e in await TimelineRepo(s).for_incident(incident.id)]
 
@@ -56,7 +57,7 @@ async def _drained(h: Harness, timeout: float = 20) -> None:
     """Wait until the running worker has carried out every stored request."""
     async with asyncio.timeout(timeout):
         while True:
-            async with h.bot.ctx.db.session() as s:
+            async with h.bot.shared.db.session() as s:
                 states = dict(await InboxRepo(s).summary())
             if not states.get("pending") and not states.get("working"):
                 return
@@ -102,8 +103,8 @@ async def test_a_lost_conversations_create_answer_still_ends_with_one_channel(ha
     await _advance_until(h, 10)
     made = [c for c in h.emu.state.channels.values() if c.name.startswith("incident-")]
     assert len(made) == 1, [c.name for c in made]
-    async with h.bot.ctx.db.session() as s:
-        incident = await IncidentRepo(s).by_channel(made[0].id)
+    async with h.bot.shared.db.session() as s:
+        incident = await IncidentRepo(s, TEAM_ID).by_channel(made[0].id)
     assert incident is not None, "the retry adopted the channel it had made"
     assert len(_bot_posts(h, made[0].id)) == 1
 
@@ -122,9 +123,9 @@ async def test_back_to_back_updates_and_resolve_come_out_in_order(harness: Harne
     hooks = await Receiver().start()
     try:
         webhook = {"url": hooks.url + "/all", "secret": "order-test-secret"}
-        h.bot.ctx.outbox.policy = h.policy_for(**LEVELS, webhooks=[webhook])
+        h.bot.shared.outbox.policy = h.policy_for(**LEVELS, webhooks=[webhook])
         channel = await h.declare("sev2 Checkout is down")
-        h.bot.ctx.worker.start()  # as in `serve`: requests are carried out while more arrive
+        h.bot.shared.worker.start()  # as in `serve`: requests are carried out while more arrive
         h.emu.latency = 0.01
         for i in range(5):
             assert (await h.driver.command(h.alice, channel, f"update step {i}")).ok
@@ -135,7 +136,7 @@ async def test_back_to_back_updates_and_resolve_come_out_in_order(harness: Harne
         assert order == ["step 0", "step 1", "step 2", "step 3", "step 4", "resolve"], posts
         await _drained(h)
         for _ in range(8):
-            await h.bot.ctx.outbox.deliver_due()
+            await h.bot.shared.outbox.deliver_due()
         got = [(r.json["event"], r.json["data"].get("text")) for r in hooks.delivered()]
         updates = [("updated", f"step {i}") for i in range(5)]
         assert got == [("declared", None), *updates, ("resolved", None)], got
@@ -148,7 +149,7 @@ async def test_pin_then_unpin_at_once_with_a_slow_slack_leaves_nothing(harness: 
     channel = await h.declare("sev2 Checkout is down")
     ts = await h.driver.say(h.bob, channel, "error rate back to normal")
     await h.idle()
-    h.bot.ctx.worker.start()
+    h.bot.shared.worker.start()
     h.emu.latency = 0.1
     await h.driver.react(h.alice, channel, ts, "pushpin")
     await h.driver.unreact(h.alice, channel, ts, "pushpin")
@@ -163,7 +164,7 @@ async def test_an_edit_never_overtakes_its_message(harness: Harness) -> None:
     h = harness
     channel = await h.declare("sev2 Checkout is down")
     await h.command(h.alice, channel, f"scribe <@{h.bob}|bob>")
-    h.bot.ctx.worker.start()
+    h.bot.shared.worker.start()
     h.emu.latency = 0.02
     for i in range(10):
         ts = await h.driver.say(h.bob, channel, f"draft {i}")
@@ -189,7 +190,7 @@ async def test_a_redelivered_event_is_answered_200_and_adds_nothing(harness: Har
     assert first.ok and again.ok
     await h.idle()
     assert [t for k, t in await _timeline(h, channel) if k == "scribe"] == ["db failover started"]
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         assert sum(n for _, n in await InboxRepo(s).summary()) == 3  # declare, scribe, message: nothing more
 
 
@@ -204,7 +205,7 @@ async def test_a_request_the_database_cannot_store_is_not_answered_200(harness: 
     else:
         release = await _refuse_connections(h.database_url)
     try:
-        await h.bot.ctx.db.engine.dispose()
+        await h.bot.shared.db.engine.dispose()
         refused = await h.driver.command(h.alice, channel, "update still investigating")
         msg = h.emu.state.add_message(h.emu.channel(channel), h.bob, "seen", log=False)
         event = {
@@ -265,12 +266,12 @@ async def test_given_up_work_is_said_in_the_channel_and_listed(
     assert any("bad deploy" in t for t in _bot_posts(h, channel)), "the post went out; the topic is failing"
     for _ in range(40):  # the backoff grows to its cap; given up an hour after the acknowledgement
         await h.advance(minutes=2)
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         failed = await InboxRepo(s).failed()
     assert [f.op for f in failed] == ["update"]
     notices = [t for t in _bot_posts(h, channel) if "could not carry out `/incident update" in t]
     assert len(notices) == 1, _bot_posts(h, channel)
-    assert h.bot.ctx.metrics.inbox_failed.labels("update")._value.get() == 1
+    assert h.bot.shared.metrics.inbox_failed.labels("update")._value.get() == 1
     assert await _inbox_status(h.settings()) == 0
     out = capsys.readouterr().out
     assert "failed\t1" in out and "/incident update identified bad deploy" in out, out

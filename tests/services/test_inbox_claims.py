@@ -27,7 +27,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 def _new(key: str, order: str = "ch:C1") -> NewItem:
-    return NewItem(idem_key=key, order_key=order, op="message", payload="{}")
+    return NewItem(idem_key=key, order_key=order, op="message", payload="{}", team_id="T0EMU")
 
 
 async def test_a_key_is_claimed_once_with_the_rows_behind_its_head_in_order(db: Database) -> None:

@@ -71,7 +71,7 @@ def policy_data(
 
 async def _deliver(h: Harness, rounds: int = 1) -> None:
     for _ in range(rounds):
-        await h.bot.ctx.outbox.deliver_due()
+        await h.bot.shared.outbox.deliver_due()
 
 
 def _events(r: Receiver, path: str) -> list[str]:
@@ -136,7 +136,7 @@ async def test_deliveries_give_up_after_max_attempts_and_status_shows_it(
     for _ in range(8):
         await _deliver(h)
         h.clock.advance(timedelta(minutes=2))
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         rows = (await s.execute(OutboxMessage.__table__.select())).all()
     declared = [r for r in rows if r.target.endswith("/all")]
     assert [(r.state, r.attempts) for r in declared] == [("failed", 4)]
@@ -155,19 +155,19 @@ async def test_a_slow_receiver_does_not_hold_up_other_deliveries(harness: Harnes
     h = harness
     slow = await Receiver(delay=3).start()
     try:
-        fast_and_slow = h.bot.ctx.outbox.policy.model_copy(
+        fast_and_slow = h.bot.shared.outbox.policy.model_copy(
             update={
                 "webhooks": (
-                    h.bot.ctx.outbox.policy.webhooks[0],
-                    h.bot.ctx.outbox.policy.webhooks[0].model_copy(update={"url": slow.url + "/slow"}),
+                    h.bot.shared.outbox.policy.webhooks[0],
+                    h.bot.shared.outbox.policy.webhooks[0].model_copy(update={"url": slow.url + "/slow"}),
                 )
             }
         )
-        h.bot.ctx.outbox.policy = fast_and_slow
+        h.bot.shared.outbox.policy = fast_and_slow
         await h.declare("sev3 Slow receiver")
         await _deliver(h)  # the slow one times out after delivery.timeout (1 s)
         assert _events(hooks, "/all") == ["declared"]
-        async with h.bot.ctx.db.session() as s:
+        async with h.bot.shared.db.session() as s:
             states = {r.target: r.state for r in (await s.execute(OutboxMessage.__table__.select())).all()}
         assert states[f"webhook:{slow.url}/slow"] == "pending"
         assert "ReadTimeout" in str([r.last_error for r in (await _rows(h)) if r.target.endswith("/slow")])
@@ -176,7 +176,7 @@ async def test_a_slow_receiver_does_not_hold_up_other_deliveries(harness: Harnes
 
 
 async def _rows(h: Harness) -> list:
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         return list((await s.execute(OutboxMessage.__table__.select())).all())
 
 
@@ -290,6 +290,6 @@ async def test_deliveries_from_two_workers_at_once_are_sent_once(harness: Harnes
     h = harness
     for n in range(5):
         await h.declare(f"sev3 Race {n}")
-    await asyncio.gather(*(h.bot.ctx.outbox.deliver_due() for _ in range(4)))
+    await asyncio.gather(*(h.bot.shared.outbox.deliver_due() for _ in range(4)))
     ids = [r.json["event_id"] for r in hooks.requests if r.path == "/all"]
     assert len(ids) == 5 and len(set(ids)) == 5

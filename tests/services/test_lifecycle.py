@@ -19,7 +19,7 @@ def _all_text(call) -> str:  # type: ignore[no-untyped-def]
 
 
 async def _incidents(h: Harness) -> list[Incident]:
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         return list((await s.execute(select(Incident).order_by(Incident.id))).scalars())
 
 
@@ -91,7 +91,7 @@ async def test_update_then_resolve_after_a_restart(harness: Harness) -> None:
     [incident] = await _incidents(h)
     assert incident.status == "resolved" and incident.summary.startswith("Rebuilt")
     assert incident.resolved_at - incident.declared_at == timedelta(minutes=45)
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         statuses = (
             (await s.execute(select(IncidentUpdate.status).order_by(IncidentUpdate.id))).scalars().all()
         )
@@ -223,8 +223,8 @@ async def test_rate_limits_and_server_errors_never_lose_or_double_a_post(harness
 async def test_announce_channel_by_name_is_joined_when_needed(harness: Harness) -> None:
     h = harness
     ops = h.emu.add_channel("ops-incidents", channel_id="C0OPS")
-    h.bot.ctx.policy = h.policy_for(announce_channel="#ops-incidents")
-    h.bot.ctx.lifecycle.policy = h.bot.ctx.policy
+    h.policy = h.policy_for(announce_channel="#ops-incidents")
+    await h.restart()
     await h.declare("sev3 Queue backlog")
     assert [c.params["channel"] for c in h.emu.calls_to("conversations.join")] == [ops]
     assert len(_posts(h, ops)) == 1
@@ -306,7 +306,7 @@ async def test_signatures_are_enforced(harness: Harness) -> None:
         await h.idle()
     assert h.emu.calls_to("conversations.create") == []
     assert await _incidents(h) == []
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Incident))).scalar_one() == 0
 
 

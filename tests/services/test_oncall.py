@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from slack_emulator.models import TEAM_ID
 from storage.oncall import CalendarRepo, OverrideRepo
 from tests.harness import Harness, click_as
 
@@ -78,8 +79,8 @@ async def test_an_override_wins_and_a_later_handoff_pages_the_next_person(harnes
     h = harness
     _people(h)
     now = h.clock.now()
-    async with h.bot.ctx.db.session() as s:
-        await OverrideRepo(s).add(
+    async with h.bot.shared.db.session() as s:
+        await OverrideRepo(s, TEAM_ID).add(
             "primary", "U0CAT", now - timedelta(hours=1), now + timedelta(hours=1), None, now
         )
     await h.declare("sev4 Typo in the footer")
@@ -128,14 +129,14 @@ async def test_handoff_dms_go_out_once_across_two_replicas_and_the_user_group_fo
     other = Bot(h.settings(), h.policy, clock=h.clock, scheduler=False)
     await other.start(run_migrations=False)
     try:
-        replicas = [h.bot.ctx, other.ctx]
-        await asyncio.gather(*(ctx.tick() for ctx in replicas for _ in range(2)))
+        replicas = [h.bot, other]
+        await asyncio.gather(*(bot.tick() for bot in replicas for _ in range(2)))
         assert h.emu.state.usergroups["S0PRIMARY"].users == ["U0ANA"], "the group holds who is on call"
         ana_before = len(_handoffs(h, "U0ANA"))
         assert ana_before == 0, "a first start does not announce a shift that began yesterday"
         for _ in range(5 * 6):  # 03:00 → 08:00 UTC (09:00 in Berlin), ten minutes at a time
             h.clock.advance(timedelta(minutes=10))
-            await asyncio.gather(*(ctx.tick() for ctx in replicas))
+            await asyncio.gather(*(bot.tick() for bot in replicas))
         await h.idle()
         reminders = [m for m in h.emu.dms("U0BEN") if "starts" in str(m.get("blocks"))]
         assert len(reminders) == 1, "remind_before: one DM an hour ahead"
@@ -146,7 +147,7 @@ async def test_handoff_dms_go_out_once_across_two_replicas_and_the_user_group_fo
         assert len(outgoing) == 1
         assert h.emu.state.usergroups["S0PRIMARY"].users == ["U0BEN"]
         for _ in range(3):
-            await asyncio.gather(*(ctx.tick() for ctx in replicas))
+            await asyncio.gather(*(bot.tick() for bot in replicas))
         assert len(_handoffs(h, "U0BEN")) == 1 and len(_handoffs(h, "U0ANA")) == ana_before
     finally:
         await other.stop()
@@ -252,8 +253,8 @@ async def test_a_calendar_url_pages_the_attendee_and_keeps_its_last_good_copy(ha
         await h.declare("sev4 Second")
         await h.tick()
         assert len(_pages(h, "U0CAT")) == 2 and not _pages(h, "U0LEAD")
-        async with h.bot.ctx.db.session() as s:
-            copy = await CalendarRepo(s).get("primary")
+        async with h.bot.shared.db.session() as s:
+            copy = await CalendarRepo(s, TEAM_ID).get("primary")
         assert copy is not None and "500" in (copy.last_error or ""), "the failed fetch was tried"
         assert len(h.emu.calls_to("users.lookupByEmail")) == 1, "each address is looked up once"
     finally:
@@ -290,8 +291,8 @@ async def test_whoever_is_on_call_on_a_level_schedule_is_a_responder(harness: Ha
     assert "Only responders can resolve" in h.emu.ephemerals("U0CAT")[-1]["text"]
     await h.command(h.alice, h.general, "oncall override weekdays <@U0CAT|cat> now +1h")
     await h.command("U0CAT", channel, "resolve fixed")  # now on call for the secondary's schedule
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         from storage.repositories import IncidentRepo
 
-        incident = await IncidentRepo(s).by_channel(channel)
+        incident = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert incident is not None and not incident.is_open

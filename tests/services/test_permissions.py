@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from slack_emulator.models import TEAM_ID
 from storage.inbox import InboxRepo
 from storage.repositories import IncidentRepo
 from tests.harness import LEVELS, Harness, click_as
@@ -30,8 +31,8 @@ def _people(h: Harness) -> dict[str, str]:
 
 
 async def _incident(h: Harness, channel: str) -> Any:
-    async with h.bot.ctx.db.session() as s:
-        return await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        return await IncidentRepo(s, TEAM_ID).by_channel(channel)
 
 
 def _last_reply(h: Harness, user: str) -> str:
@@ -187,5 +188,5 @@ async def test_nul_and_lone_surrogates_from_slack_are_dropped_not_fatal(harness:
     _, entries = await h.bot.ctx.timeline.entries(channel)
     texts = [e.text for e in entries]
     assert "restarted the indexer" in texts and "seen at the \ufffdedge" in texts, texts
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         assert dict(await InboxRepo(s).summary()).get("failed", 0) == 0

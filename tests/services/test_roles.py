@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from slack_emulator.models import TEAM_ID
 from storage.repositories import IncidentRepo
 from tests.harness import Harness
 
@@ -15,8 +16,8 @@ async def test_assigning_roles_invites_posts_and_dms(harness: Harness) -> None:
     await h.command(h.alice, channel, f"scribe <@{h.bob}|bob>")
     await h.command(h.alice, channel, f"comms <@{carol}>")
     await h.command(h.alice, channel, f"ic <@{h.bob}|bob>")
-    async with h.bot.ctx.db.session() as s:
-        inc = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        inc = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert inc is not None
     assert (inc.commander_id, inc.scribe_id, inc.comms_id) == (h.bob, h.bob, carol)
 
@@ -90,7 +91,7 @@ async def test_a_role_goes_to_nobody_who_cannot_be_invited_and_never_to_the_bot(
     said = [e.get("text", "") for e in h.emu.ephemerals(h.alice)]
     assert any("Could not invite <@U0NOBODY> (user_not_found)" in t for t in said), said
     assert any("The bot cannot be the scribe" in t for t in said), said
-    async with h.bot.ctx.db.session() as s:
-        incident = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        incident = await IncidentRepo(s, TEAM_ID).by_channel(channel)
     assert incident is not None and incident.scribe_id is None
     assert len(h.emu.messages(channel)) == posts, "nothing was announced"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from slack_emulator.models import TEAM_ID
 from storage.models import ProcessedEvent, TimelineEntry, TranscriptMessage
 from storage.repositories import EventRepo, IncidentRepo, TimelineRepo
 from storage.transcript import ts_time
@@ -14,14 +15,14 @@ from tests.harness import Harness
 
 
 async def _entries(h: Harness, channel: str, kinds: tuple[str, ...] = ("pinned", "scribe", "note")) -> list:
-    async with h.bot.ctx.db.session() as s:
-        incident = await IncidentRepo(s).by_channel(channel)
+    async with h.bot.shared.db.session() as s:
+        incident = await IncidentRepo(s, TEAM_ID).by_channel(channel)
         assert incident is not None
         return [e for e in await TimelineRepo(s).for_incident(incident.id) if e.kind in kinds]
 
 
 async def _count(h: Harness, model: type) -> int:
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
@@ -188,10 +189,10 @@ async def test_processed_event_ids_are_forgotten_after_a_day(harness: Harness) -
     await h.driver.react(h.alice, channel, ts, "pushpin")
     await h.idle()
     assert await _count(h, ProcessedEvent) == 1  # the pin's event id, claimed with its effect
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         assert await EventRepo(s).prune(h.clock.now() - timedelta(days=1)) == 0
     h.clock.advance(timedelta(days=1, minutes=1))
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         assert await EventRepo(s).prune(h.clock.now() - timedelta(days=1)) == 1
 
 
@@ -202,7 +203,7 @@ async def test_entries_from_slack_are_unique_per_message(harness: Harness) -> No
     ts = await h.driver.say(h.bob, channel, "scribe line, pinned as well")
     await h.driver.react(h.alice, channel, ts, "pushpin")
     await h.idle()
-    async with h.bot.ctx.db.session() as s:
+    async with h.bot.shared.db.session() as s:
         rows = (await s.execute(select(TimelineEntry).where(TimelineEntry.message_ts == ts))).scalars().all()
     assert len(rows) == 1 and rows[0].kind == "scribe"
     # The pin still gets its confirmation even though the entry was already there.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import inspect
 
+from slack_emulator.models import TEAM_ID
 from storage import migrate
 from storage.db import Database
 from storage.models import Incident
@@ -41,11 +42,11 @@ async def test_timestamps_round_trip_as_aware_utc(database_url: str) -> None:
         await migrate.upgrade(db)
         declared = datetime(2026, 11, 22, 4, 0, tzinfo=timezone(timedelta(hours=1)))
         async with db.session() as s:
-            inc = await IncidentRepo(s).add(
+            inc = await IncidentRepo(s, TEAM_ID).add(
                 Incident(title="t", severity="SEV2", status="investigating", declared_at=declared)
             )
         async with db.session() as s:
-            row = await IncidentRepo(s).get(inc.id)
+            row = await IncidentRepo(s, TEAM_ID).get(inc.id)
         assert row is not None
         assert row.declared_at == datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
         assert row.declared_at.tzinfo is not None

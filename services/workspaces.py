@@ -1,0 +1,77 @@
+"""The workspaces the bot serves: each one's BotContext (its token, its policy, its services), built
+on first use, and forgotten when the app is uninstalled there."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from domain.workspace import Team
+from services.context import BotContext
+
+log = logging.getLogger(__name__)
+
+
+class Tokens(Protocol):
+    """Where bot tokens come from: one configured token, or the OAuth installations."""
+
+    async def token(self, team: Team) -> str | None:
+        """The bot token for `team`, or None when the app is not installed there."""
+
+    async def teams(self) -> list[Team]:
+        """Every workspace with a bot token: whose due work (pages, reminders, handoffs) runs."""
+
+    async def forget(self, team: Team) -> None:
+        """Remove `team`'s tokens (the app was uninstalled there, or its tokens revoked)."""
+
+
+Build = Callable[[Team, str], BotContext]
+
+
+class Workspaces:
+    """One BotContext per installed workspace; a workspace without a token has none."""
+
+    def __init__(self, tokens: Tokens, build: Build) -> None:
+        self.tokens, self._build = tokens, build
+        self._contexts: dict[str, tuple[str, BotContext]] = {}  # team id → (token, context)
+        self._lock = asyncio.Lock()
+
+    async def get(self, team: Team) -> BotContext | None:
+        """The context of `team`, or None when the app is not installed there."""
+        cached = self._contexts.get(team.team_id)
+        if cached is not None:
+            return cached[1]
+        async with self._lock:
+            token = await self.tokens.token(team)
+            if token is None:
+                return None
+            cached = self._contexts.get(team.team_id)
+            if cached is None or cached[0] != token:
+                cached = (token, self._build(team, token))
+                self._contexts[team.team_id] = cached
+            return cached[1]
+
+    async def all(self) -> list[BotContext]:
+        """The context of every installed workspace."""
+        contexts = [await self.get(team) for team in await self.tokens.teams()]
+        return [ctx for ctx in contexts if ctx is not None]
+
+    def cached(self) -> list[BotContext]:
+        """The contexts built so far (no lookup)."""
+        return [ctx for _, ctx in self._contexts.values()]
+
+    def installed(self, team: Team) -> None:
+        """`team` was (re)installed: its next use reads the new token."""
+        self._contexts.pop(team.team_id, None)
+
+    async def uninstalled(self, team: Team, why: str) -> None:
+        """The app is gone from `team`: drop its tokens; its rows stay for a reinstall to pick up."""
+        self._contexts.pop(team.team_id, None)
+        await self.tokens.forget(team)
+        log.warning(
+            "workspace %s: %s; its tokens are removed and its escalations stop until it is installed again",
+            team.team_id,
+            why,
+        )

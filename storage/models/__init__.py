@@ -1,0 +1,39 @@
+"""Every table, one module per area; importing this registers them all on `Base.metadata`."""
+
+from storage.models.base import Base
+from storage.models.incidents import (
+    Incident,
+    IncidentUpdate,
+    Person,
+    ProcessedEvent,
+    TimelineEntry,
+    TimelineReaction,
+    TranscriptMessage,
+)
+from storage.models.oncall import CalendarCopy, EmailUser, Handoff, OncallOverride
+from storage.models.slack import slack_bots, slack_installations, slack_oauth_states
+from storage.models.work import AlertGroup, AlertState, InboxItem, OutboxMessage, PageDelivery, ScheduledJob
+
+__all__ = [
+    "AlertGroup",
+    "AlertState",
+    "Base",
+    "CalendarCopy",
+    "EmailUser",
+    "Handoff",
+    "InboxItem",
+    "Incident",
+    "IncidentUpdate",
+    "OncallOverride",
+    "OutboxMessage",
+    "PageDelivery",
+    "Person",
+    "ProcessedEvent",
+    "ScheduledJob",
+    "TimelineEntry",
+    "TimelineReaction",
+    "TranscriptMessage",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
+]
