@@ -69,14 +69,14 @@ class Settings(BaseSettings):
     @property
     def oauth(self) -> bool:
         """True when the bot is installed with OAuth (many workspaces) rather than one bot token."""
-        return any(getattr(self, name) for name in OAUTH_SETTINGS)
+        return any(_given(getattr(self, name)) for name in OAUTH_SETTINGS)
 
     def check_install_mode(self) -> None:
         """One way to reach Slack: a bot token, or all of the OAuth settings and an encryption key."""
         if not self.oauth:
             return
         self.require(*OAUTH_SETTINGS, why="installing with OAuth needs all three")
-        if self.slack_bot_token is not None:
+        if _given(self.slack_bot_token):
             raise ConfigError(
                 "SLACK_BOT_TOKEN: set it for one workspace or SLACK_CLIENT_ID/SECRET for OAuth, not both"
             )
@@ -91,9 +91,13 @@ class Settings(BaseSettings):
     def require(self, *names: str, why: str) -> None:
         """Fail with a one-line ConfigError when any named setting is unset."""
         for name in names:
-            value = getattr(self, name)
-            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            if not _given(getattr(self, name)):
                 raise ConfigError(f"{name.upper()}: not set ({why})")
+
+
+def _given(value: object) -> bool:
+    """Set to something: an empty variable counts as unset."""
+    return bool(value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
 def load_settings(**overrides: object) -> Settings:
