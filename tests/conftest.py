@@ -22,4 +22,4 @@ async def emulator() -> AsyncIterator[SlackEmulator]:
     assert_emulator_ok(emu)
 
 
-from tests.fixtures import database_url, harness, pg_database, policy_data  # noqa: E402, F401
+from tests.fixtures import database_url, harness, hooks, pg_database, policy_data, statuspage  # noqa: E402, F401

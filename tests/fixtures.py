@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import Harness, create_pg_database, drop_pg_database, truncate_all
+from tests.receivers import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +49,19 @@ async def harness(database_url: str, policy_data: dict) -> AsyncIterator[Harness
     from tests.slack_spec import assert_calls_conform
 
     assert_calls_conform(h.emu.calls)
+
+
+@pytest.fixture
+async def hooks() -> AsyncIterator[Receiver]:
+    """A local webhook receiver (answers 200)."""
+    r = await Receiver().start()
+    yield r
+    await r.stop()
+
+
+@pytest.fixture
+async def statuspage() -> AsyncIterator[Receiver]:
+    """A local stand-in for Statuspage's API: every incident it is asked to create is sp-inc-1."""
+    r = await Receiver(answer={"id": "sp-inc-1", "shortlink": "https://stspg.io/abc"}).start()
+    yield r
+    await r.stop()

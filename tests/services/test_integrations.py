@@ -22,22 +22,8 @@ SECRET = "hook-secret-123"
 
 
 @pytest.fixture
-async def hooks() -> AsyncIterator[Receiver]:
-    r = await Receiver().start()
-    yield r
-    await r.stop()
-
-
-@pytest.fixture
 async def pagerduty() -> AsyncIterator[Receiver]:
     r = await Receiver(status=202, answer={"status": "success", "dedup_key": "x"}).start()
-    yield r
-    await r.stop()
-
-
-@pytest.fixture
-async def statuspage() -> AsyncIterator[Receiver]:
-    r = await Receiver(answer={"id": "sp-inc-1", "shortlink": "https://stspg.io/abc"}).start()
     yield r
     await r.stop()
 

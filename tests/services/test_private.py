@@ -3,8 +3,6 @@ non-member's `/incident list`, a webhook without `include_private`, or the statu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from storage.models import Incident
@@ -13,20 +11,6 @@ from tests.receivers import Receiver
 
 TITLE = "Embargoed breach at Globex"
 WORDS = ("embargoed", "breach", "globex")
-
-
-@pytest.fixture
-async def hooks() -> AsyncIterator[Receiver]:
-    r = await Receiver().start()
-    yield r
-    await r.stop()
-
-
-@pytest.fixture
-async def statuspage() -> AsyncIterator[Receiver]:
-    r = await Receiver(answer={"id": "sp-1", "shortlink": "https://stspg.io/x"}).start()
-    yield r
-    await r.stop()
 
 
 @pytest.fixture

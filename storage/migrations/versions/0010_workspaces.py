@@ -86,20 +86,8 @@ def upgrade() -> None:
     # slack_sdk's installation and OAuth state tables, with room for encrypted tokens.
     op.create_table(
         "slack_installations",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("client_id", sa.String(32), nullable=False),
-        sa.Column("app_id", sa.String(32), nullable=False),
-        sa.Column("enterprise_id", sa.String(32)),
-        sa.Column("enterprise_name", sa.String(200)),
+        *_slack_columns(),
         sa.Column("enterprise_url", sa.String(200)),
-        sa.Column("team_id", sa.String(32)),
-        sa.Column("team_name", sa.String(200)),
-        sa.Column("bot_token", sa.Text),
-        sa.Column("bot_id", sa.String(32)),
-        sa.Column("bot_user_id", sa.String(32)),
-        sa.Column("bot_scopes", sa.String(1000)),
-        sa.Column("bot_refresh_token", sa.Text),
-        sa.Column("bot_token_expires_at", sa.DateTime),
         sa.Column("user_id", sa.String(32), nullable=False),
         sa.Column("user_token", sa.Text),
         sa.Column("user_scopes", sa.String(1000)),
@@ -109,17 +97,28 @@ def upgrade() -> None:
         sa.Column("incoming_webhook_channel", sa.String(200)),
         sa.Column("incoming_webhook_channel_id", sa.String(200)),
         sa.Column("incoming_webhook_configuration_url", sa.String(200)),
-        sa.Column("is_enterprise_install", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("token_type", sa.String(32)),
-        sa.Column("installed_at", sa.DateTime, nullable=False),
     )
     op.create_index(
         "ix_slack_installations_team",
         "slack_installations",
         ["client_id", "enterprise_id", "team_id", "user_id", "installed_at"],
     )
+    op.create_table("slack_bots", *_slack_columns())
+    op.create_index(
+        "ix_slack_bots_team", "slack_bots", ["client_id", "enterprise_id", "team_id", "installed_at"]
+    )
     op.create_table(
-        "slack_bots",
+        "slack_oauth_states",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("state", sa.String(200), nullable=False),
+        sa.Column("expire_at", sa.DateTime, nullable=False),
+    )
+
+
+def _slack_columns() -> list[sa.Column]:
+    """What slack_sdk's installation and bot tables share."""
+    return [
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("client_id", sa.String(32), nullable=False),
         sa.Column("app_id", sa.String(32), nullable=False),
@@ -135,16 +134,7 @@ def upgrade() -> None:
         sa.Column("bot_token_expires_at", sa.DateTime),
         sa.Column("is_enterprise_install", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("installed_at", sa.DateTime, nullable=False),
-    )
-    op.create_index(
-        "ix_slack_bots_team", "slack_bots", ["client_id", "enterprise_id", "team_id", "installed_at"]
-    )
-    op.create_table(
-        "slack_oauth_states",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("state", sa.String(200), nullable=False),
-        sa.Column("expire_at", sa.DateTime, nullable=False),
-    )
+    ]
 
 
 def _rekey(name: str, columns: list[sa.Column]) -> None:
