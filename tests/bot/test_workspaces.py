@@ -30,7 +30,7 @@ from storage.models import Incident, slack_bots
 SECRET = "test-signing-secret"
 CLIENT_ID, CLIENT_SECRET, STATE_SECRET = "1111.2222", "client-secret-abc", "state-secret-xyz"
 KEY = Fernet.generate_key().decode()
-ALPHA, BRAVO = "T0ALPHA", "T0BRAVO"
+ALPHA, BRAVO, GRID = "T0ALPHA", "T0BRAVO", "E0GRID"
 # slack_sdk sends oauth.v2.access's client credentials with aiohttp's BasicAuth, which aiohttp deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
@@ -83,8 +83,9 @@ class Installed:
         self.emu = await SlackEmulator(now=self.clock.timestamp).start()
         self.emu.register_app(CLIENT_ID, CLIENT_SECRET)
         self.people: dict[str, dict[str, str]] = {}
-        for team, name in ((ALPHA, "Alpha Corp"), (BRAVO, "Bravo Inc")):
-            self.emu.add_workspace(team, name)
+        # Bravo is a workspace of an Enterprise Grid organisation, installed on its own.
+        for team, name, org in ((ALPHA, "Alpha Corp", None), (BRAVO, "Bravo Inc", GRID)):
+            self.emu.add_workspace(team, name, enterprise_id=org)
             self.people[team] = _people(self.emu, team)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -170,6 +171,9 @@ async def test_two_workspaces_install_declare_and_page_without_crossing(
     async with i.bot.shared.db.session() as s:
         stored = {row.team_id: row.bot_token for row in (await s.execute(select(slack_bots))).all()}
     assert set(stored) == {ALPHA, BRAVO}
+    async with i.bot.shared.db.session() as s:
+        orgs = {row.team_id: row.enterprise_id for row in (await s.execute(select(slack_bots))).all()}
+    assert orgs == {ALPHA: None, BRAVO: GRID}
     for team, sealed in stored.items():
         real = i.emu.tokens_of(team)[-1]
         assert real not in sealed and not sealed.startswith("xox")
@@ -187,7 +191,7 @@ async def test_two_workspaces_install_declare_and_page_without_crossing(
     assert any("Bravo login" in str(m) for m in i.emu.messages(b["incidents"]))
     async with i.bot.shared.db.session() as s:
         rows = list((await s.execute(select(Incident).order_by(Incident.id))).scalars())
-    assert [(r.team_id, r.number) for r in rows] == [(ALPHA, 1), (BRAVO, 1)]
+    assert [(r.team_id, r.enterprise_id, r.number) for r in rows] == [(ALPHA, None, 1), (BRAVO, GRID, 1)]
 
     # Events: a message in Alpha's channel feeds Alpha's timeline only.
     ts = await i.drivers[ALPHA].say(a["alice"], alpha_channel, "rolled back deploy 7")
