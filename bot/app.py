@@ -18,10 +18,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.policy import Policy
 from config.settings import Settings
 from domain.workspace import Team
+from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
 from services.clock import Clock
 from services.context import BotContext
 from services.escalation import Escalation
+from services.followups import Followups
 from services.handoffs import Handoffs
 from services.inbox import Inbox
 from services.inbox_worker import InboxWorker
@@ -37,6 +39,7 @@ from services.tasks import BackgroundTasks
 from services.timeline import Timeline
 from services.workspaces import Tokens, Workspaces
 from storage.db import Database
+from storage.schedule import ARCHIVE, FOLLOWUP, POSTMORTEM
 
 
 def build_client(
@@ -107,6 +110,13 @@ def build_context(shared: Shared, team: Team, token: str) -> BotContext:
     lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team)
     lifecycle.wake = lambda: shared.wake()
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
+    escalation = Escalation(db, slack, policy, clock, metrics, outbox, oncall, team.team_id)
+    followups = Followups(db, slack, policy, clock, outbox, team.team_id)
+    aftercare = Aftercare(db, slack, policy, clock, team.team_id)
+    aftercare.wake = lambda: shared.wake()
+    escalation.jobs.update(
+        {FOLLOWUP: followups.remind, POSTMORTEM: aftercare.postmortem_due, ARCHIVE: aftercare.archive_due}
+    )
     return BotContext(
         team=team,
         settings=settings,
@@ -122,7 +132,9 @@ def build_context(shared: Shared, team: Team, token: str) -> BotContext:
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),
         permissions=Permissions(db, slack, policy, oncall, team.team_id),
-        escalation=Escalation(db, slack, policy, clock, metrics, outbox, oncall, team.team_id),
+        escalation=escalation,
+        followups=followups,
+        aftercare=aftercare,
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, shared.http, team.team_id),
         alerts=AlertIntake(db, slack, lifecycle, policy, clock, team.team_id),

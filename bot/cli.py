@@ -111,6 +111,7 @@ def policy_secrets(policy: Policy) -> list[str]:
         names = [lvl.pagerduty_routing_key for lvl in each.escalation.levels if lvl.pagerduty_routing_key]
         if each.statuspage:
             names.append(each.statuspage.api_key_env)
+        names += [name for key, name in each.tracker_secrets() if not key.endswith("email_env")]
         secrets += [os.environ[n] for n in names if os.environ.get(n)]
     return secrets
 

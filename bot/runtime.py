@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import github_hook
 from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
@@ -142,6 +143,7 @@ class Bot:
             self._workspaces = build_workspaces(shared, self._single)
             oauth = None
         self._app = build_app(shared, self._workspaces, client, oauth)
+        shared.outbox.on_filed = self._filed
         if self._use_scheduler:
             shared.worker.start()
             self._ticker = Ticker(self._tracked(self.tick))
@@ -150,6 +152,14 @@ class Bot:
             # Deliveries have their own job: a slow receiver never holds up a page.
             self._delivery = Ticker(self._tracked(shared.outbox.deliver_due))
             self._delivery.start()
+
+    async def _filed(self, team_id: str, followup_id: int, tracker: str, key: str, url: str) -> None:
+        """A follow-up was filed as an issue: its workspace records and posts the link."""
+        team = next((t for t in await self.workspaces.tokens.teams() if t.team_id == team_id), Team(team_id))
+        ctx = await self.workspaces.get(team)
+        if ctx is None:
+            raise RuntimeError(f"the app is not installed in workspace {team_id}")
+        await ctx.followups.filed(followup_id, tracker, key, url)
 
     def _bot_token(self) -> str | None:
         token = self.settings.slack_bot_token
@@ -262,6 +272,7 @@ class Bot:
         web_app.router.add_get("/metrics", self._metrics)
         web_app.router.add_post(ALERTMANAGER_PATH, self._alertmanager)
         web_app.router.add_post(ALERTMANAGER_PATH + "/{team}", self._alertmanager)
+        web_app.router.add_post(github_hook.GITHUB_PATH, github_hook.handler(lambda: self.shared))
         if slack and self.oauth:
             web_app.router.add_get(INSTALL_PATH, self._oauth)
             web_app.router.add_get(REDIRECT_PATH, self._oauth)

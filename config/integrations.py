@@ -14,7 +14,7 @@ _URL = re.compile(r"^https?://[^\s]+$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _url(value: str) -> str:
+def check_url(value: str) -> str:
     if not _URL.match(value):
         raise ValueError(f"not an http(s) URL: {value!r}")
     return value
@@ -35,7 +35,7 @@ class Webhook(Strict):
     # A private incident's title, impact and people go only to receivers trusted with them.
     include_private: bool = False
 
-    _check_url = field_validator("url")(classmethod(lambda cls, v: _url(v)))
+    _check_url = field_validator("url")(classmethod(lambda cls, v: check_url(v)))
 
     @field_validator("events")
     @classmethod
@@ -54,7 +54,7 @@ class Statuspage(Strict):
     api_url: str = "https://api.statuspage.io/v1"
     components: dict[str, str] = Field(default_factory=dict)  # name → component id
 
-    _check_url = field_validator("api_url")(classmethod(lambda cls, v: _url(v)))
+    _check_url = field_validator("api_url")(classmethod(lambda cls, v: check_url(v)))
     _check_env = field_validator("api_key_env")(classmethod(lambda cls, v: _env_name(v)))
 
 
@@ -63,7 +63,7 @@ class PagerDuty(Strict):
 
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
-    _check_url = field_validator("events_url")(classmethod(lambda cls, v: _url(v)))
+    _check_url = field_validator("events_url")(classmethod(lambda cls, v: check_url(v)))
 
 
 class Delivery(Strict):

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.aftercare import Channels, Postmortem, Trackers
 from config.errors import ConfigError
 from config.fields import Duration, OptionalDuration, Strict, to_duration
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
@@ -176,6 +177,9 @@ class Permissions(Strict):
     severity: Who = "responders"
     roles: Who = "responders"
     statuspage: Who = "responders"
+    followup: Who = "anyone"
+    postmortem: Who = "anyone"
+    reopen: Who = "responders"
 
 
 class Policy(Strict):
@@ -195,6 +199,9 @@ class Policy(Strict):
     schedules: tuple[Schedule, ...] = ()
     oncall: OnCall = OnCall()
     ack_timeout: AckTimeout = AckTimeout()
+    postmortem: Postmortem = Postmortem()
+    channels: Channels = Channels()
+    trackers: Trackers = Trackers()
     # `[workspaces."T…"]`: each workspace's whole policy, its table merged over the top level.
     workspaces: dict[str, Policy] = Field(default_factory=dict)
 
@@ -233,7 +240,24 @@ class Policy(Strict):
                 return f"escalation.levels[{i}].pagerduty_routing_key: environment variable {name} is not set"
         if self.statuspage and not env.get(self.statuspage.api_key_env):
             return f"statuspage.api_key_env: environment variable {self.statuspage.api_key_env} is not set"
+        for key, name in self.tracker_secrets():
+            if not env.get(name):
+                return f"trackers.{key}: environment variable {name} is not set"
         return None
+
+    def tracker_secrets(self) -> list[tuple[str, str]]:
+        """(key, environment variable) of every secret the issue trackers read."""
+        names: list[tuple[str, str]] = []
+        if self.trackers.github:
+            gh = self.trackers.github
+            names += [
+                ("github.token_env", gh.token_env),
+                ("github.webhook_secret_env", gh.webhook_secret_env),
+            ]
+        if self.trackers.jira:
+            jira = self.trackers.jira
+            names += [("jira.email_env", jira.email_env), ("jira.token_env", jira.token_env)]
+        return names
 
 
 def _key(loc: tuple[Any, ...]) -> str:

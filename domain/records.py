@@ -3,7 +3,7 @@ whatever keeps them: storage's rows satisfy these protocols."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from domain.severity import Severity
@@ -33,6 +33,8 @@ class Incident(Protocol):
     summary: str | None
     statuspage_link: str | None
     statuspage_status: str | None
+    postmortem_due_at: datetime | None
+    postmortem_url: str | None
 
     @property
     def ref(self) -> str:
@@ -63,3 +65,23 @@ class TimelineEntry(Protocol):
     text: str
     message_ts: str | None
     permalink: str | None
+
+
+class Followup(Protocol):
+    """An action an incident left behind: owner, due date, open or done, maybe an issue."""
+
+    id: int
+    incident_id: int
+    owner_id: str
+    text: str
+    due_on: date
+    state: str
+    done_by: str | None
+    tracker: str | None
+    tracker_key: str | None
+    tracker_url: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """Not done yet."""
+        ...

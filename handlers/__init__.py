@@ -15,17 +15,19 @@ def register_all(app: AsyncApp, workspaces: Workspaces, worker: InboxWorker) -> 
         commands,
         escalation_commands,
         events,
+        followup_commands,
         integration_commands,
         lifecycle_commands,
         oncall_commands,
         ops,
         role_commands,
         timeline_commands,
+        tracker_ops,
         views,
         workspace,
     )
 
     workspace.register(app, workspaces)
-    for module in (commands, events, views, actions):
+    for module in (commands, events, views, actions, followup_commands):
         module.register(app)
     ops.register(workspaces, worker)

@@ -83,6 +83,10 @@ HELP_ORDER = (
     "statuspage",
     "status",
     "list",
+    "followup",
+    "followups",
+    "postmortem",
+    "reopen",
     "oncall",
 )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from domain.severity import VALID_SEVERITIES, Severity
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
-from handlers.lifecycle_commands import quiet
 from handlers.ops import allowed, answered
+from handlers.replies import quiet
 from services.context import BotContext
 from services.inbox_worker import Job
 

@@ -6,12 +6,12 @@ from domain.severity import Severity, Status
 from handlers import parse as p
 from handlers.commands import Invocation, commands, subcommand
 from handlers.ops import allowed, answered
-from handlers.replies import warnings_text
+from handlers.replies import quiet, warnings_text
 from messages.forms import declare_modal
 from messages.help import help_message
 from services.context import BotContext
 from services.inbox_worker import Job
-from services.journal import Outcome, Steps, once
+from services.journal import Steps, once
 
 
 @subcommand("help", usage=[("", "This list")])
@@ -118,8 +118,3 @@ async def declare_reply(
         f"{kind}{inc.severity} incident {inc.ref} declared in <#{inc.channel_id}>; you are the commander."
         + (warnings_text(out.warnings))
     )
-
-
-def quiet(out: Outcome) -> str | None:
-    """Updates and resolutions speak in the channel; only Slack failures go back to the caller."""
-    return ("Done, but:" + warnings_text(out.warnings)) if out.warnings else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.errors import IncidentError
 from messages.help import error
+from services.journal import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +33,8 @@ async def run_reporting(work: Awaitable[str | None], reply: Reply) -> None:
 def warnings_text(warnings: list[str]) -> str:
     """A short list of Slack steps that failed, for the declarer."""
     return "".join(f"\n:warning: {w}" for w in warnings)
+
+
+def quiet(out: Outcome) -> str | None:
+    """Updates and resolutions speak in the channel; only Slack failures go back to the caller."""
+    return ("Done, but:" + warnings_text(out.warnings)) if out.warnings else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
-from handlers.lifecycle_commands import quiet
 from handlers.ops import allowed, answered
+from handlers.replies import quiet
 from messages.status import incident_list, status_summary
 from services.context import BotContext
 from services.inbox_worker import Job

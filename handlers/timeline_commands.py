@@ -7,6 +7,7 @@ from dataclasses import replace
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
+from handlers.replies import quiet
 from messages import postmortem as pm_md
 from messages import timeline as templates
 from messages.blocks import Message, section
@@ -63,11 +64,31 @@ async def run_timeline_share(ctx: BotContext, job: Job) -> None:
 
 
 @subcommand(
-    "postmortem", usage=[("", "Post the blameless postmortem draft as a Markdown file (incident channel)")]
+    "postmortem",
+    usage=[
+        ("", "Post the blameless postmortem draft as a Markdown file (incident channel)"),
+        ("done <url>", "Record where the postmortem is: topic, announcement thread, export; reminders stop"),
+    ],
 )
 async def postmortem(inv: Invocation) -> None:
-    """Post the postmortem draft as a Markdown file (or, failing that, as a message)."""
+    """Post the postmortem draft as a Markdown file (or, failing that, as a message); `done <url>`
+    records the written one."""
+    word, _, url = inv.args.partition(" ")
+    if word.lower() == "done":
+        await inv.store(
+            "postmortem_done", url=p.text_arg(p.unescape(url).strip("<>"), "address", "postmortem")
+        )
+        return
     await inv.store("postmortem")
+
+
+@answered("postmortem_done")
+async def run_postmortem_done(ctx: BotContext, job: Job) -> str | None:
+    await allowed(ctx, job, "postmortem")
+    out = await ctx.aftercare.postmortem_done(
+        job.steps, job.data["channel"], job.data["url"], job.data["user"]
+    )
+    return quiet(out)
 
 
 @answered("postmortem")

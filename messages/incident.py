@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.durations import format_duration
 from domain.records import Incident, IncidentUpdate
@@ -19,8 +19,6 @@ from messages.blocks import (
     utc_time,
 )
 from messages.text import escape, from_slack, plain
-
-POSTMORTEM_DUE = timedelta(hours=48)
 
 CHECKLIST = (
     "Postmortem draft written from the timeline (`/incident postmortem`)",
@@ -48,6 +46,8 @@ def incident_topic(incident: Incident) -> str:
     sev, status = incident.severity, _status(incident)
     commander = f"<@{incident.commander_id}>" if incident.commander_id else "unassigned"
     head = f"{sev.value} · {status.label} · IC {commander} · "
+    if incident.postmortem_url:
+        head += f"Postmortem {incident.postmortem_url} · "
     return head + truncate(plain(incident.title), 250 - len(head))
 
 
@@ -128,11 +128,12 @@ def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message
 
 
 def follow_ups(incident: Incident) -> list[str]:
-    """Post-incident follow-ups; SEV1/SEV2 owe a postmortem within 48 hours."""
+    """Post-incident follow-ups: the postmortem by its deadline (`[postmortem] due`), the checklist."""
     items = []
-    if incident.severity.rank <= 2 and incident.resolved_at:
-        due = incident.resolved_at + POSTMORTEM_DUE
-        items.append(f"*Postmortem due {utc(due)}* (within 48 h), owner {_person(incident.commander_id)}")
+    due = incident.postmortem_due_at
+    if due and incident.resolved_at:
+        within = format_duration(due - incident.resolved_at)
+        items.append(f"*Postmortem due {utc(due)}* (within {within}), owner {_person(incident.commander_id)}")
     else:
         items.append("Postmortem optional for this severity; write one if there is something to learn")
     return items + list(CHECKLIST)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.durations import format_duration
-from domain.records import Incident, TimelineEntry
+from domain.records import Followup, Incident, TimelineEntry
 from domain.severity import Status
 from messages.incident import impact_text
 from messages.text import code, entities, unfence
@@ -40,6 +40,7 @@ class Postmortem:
     names: dict[str, str] = field(default_factory=dict)
     # Who was on call for each schedule while the incident was open (schedule → people).
     oncall: dict[str, list[str]] = field(default_factory=dict)
+    followups: list[Followup] = field(default_factory=list)
 
     def person(self, user_id: str | None) -> str | None:
         """`@name` when known, else `@U…`; None when nobody."""
@@ -56,7 +57,8 @@ class Postmortem:
         inc = self.incident
         commander, comms = self.person(inc.commander_id), self.person(inc.comms_id or inc.commander_id)
         end = inc.resolved_at or inc.declared_at
-        due_pm = (end + POSTMORTEM_DUE).strftime("%Y-%m-%d") if inc.severity.rank <= 2 else None
+        due_at = inc.postmortem_due_at or (end + POSTMORTEM_DUE if inc.severity.rank <= 2 else None)
+        due_pm = due_at.strftime("%Y-%m-%d") if due_at else None
         week = (end + timedelta(days=7)).strftime("%Y-%m-%d")
         return [
             {"action": "Complete and publish this postmortem", "owner": commander, "due": due_pm},
@@ -72,6 +74,13 @@ class Postmortem:
                 "due": week,
             },
             {"action": "Tell customers and stakeholders the incident is over", "owner": comms, "due": None},
+        ] + [
+            {
+                "action": f.text + ("" if f.is_open else " (done)"),
+                "owner": self.person(f.owner_id),
+                "due": f.due_on.isoformat(),
+            }
+            for f in self.followups
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -79,7 +88,7 @@ class Postmortem:
         inc = self.incident
         return {
             "id": inc.ref,
-            "number": inc.id,
+            "number": inc.number,
             "title": inc.title,
             "severity": inc.severity,
             "status": inc.status,
@@ -107,6 +116,20 @@ class Postmortem:
                 for e in self.entries
             ],
             "action_items": self.action_items(),
+            "followups": [
+                {
+                    "id": f.id,
+                    "text": f.text,
+                    "owner": _who(f.owner_id, self.names),
+                    "due": f.due_on.isoformat(),
+                    "state": f.state,
+                    "issue": {"tracker": f.tracker, "key": f.tracker_key, "url": f.tracker_url}
+                    if f.tracker
+                    else None,
+                }
+                for f in self.followups
+            ],
+            "postmortem": {"due_at": _iso(inc.postmortem_due_at), "url": inc.postmortem_url},
         }
 
 

@@ -9,9 +9,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.policy import Policy
 from config.settings import Settings
 from domain.workspace import Team
+from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
 from services.clock import Clock
 from services.escalation import Escalation
+from services.followups import Followups
 from services.handoffs import Handoffs
 from services.inbox import Inbox
 from services.inbox_worker import InboxWorker
@@ -53,6 +55,8 @@ class BotContext:
     worker: InboxWorker
     outbox: Outbox
     statuspage: StatuspageService
+    followups: Followups
+    aftercare: Aftercare
     tasks: BackgroundTasks
 
     async def tick(self) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,8 @@ class Escalation:
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
+        # What a due job of each kind does; the app factory adds the kinds of other services.
+        self.jobs: dict[str, Callable[[Claim], Awaitable[None]]] = {PAGE: self._page, REMINDER: self._remind}
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled.
@@ -85,10 +88,7 @@ class Escalation:
             logs.bind(incident_id=jobs[0].incident_id)
             for claim in jobs:
                 try:
-                    if claim.kind == PAGE:
-                        await self._page(claim)
-                    else:
-                        await self._remind(claim)
+                    await self.jobs[claim.kind](claim)
                 except Exception:
                     # The claim stays; its lease runs out and a later tick retries it.
                     log.exception("job %s (%s) failed", claim.job_id, claim.kind)

@@ -167,17 +167,24 @@ class Lifecycle:
         work = [
             out.step("topic", lambda: self.slack.set_topic(channel.id, templates.incident_topic(incident))),
             self._post_initial(out, incident),
-            out.step(
-                "announce",
-                lambda: self.slack.post_joining(
-                    self.policy.announce_channel, templates.announcement(incident)
-                ),
-            ),
+            self._announce(out, incident),
         ]
         if declared_by:  # an Alertmanager declaration has no commander until someone takes it
             work.insert(0, out.step("invite", lambda: self.slack.invite(channel.id, [declared_by])))
         await settle(*work)
         return out
+
+    async def _announce(self, out: Outcome, incident: Incident) -> None:
+        """Announce the declaration; its ts is kept, a thread for the postmortem's link later."""
+        message, channel = templates.announcement(incident), self.policy.announce_channel
+        ts = await out.step("announce", lambda: self.slack.post_joining(channel, message))
+        if ts:
+            await out.steps.db("announced", lambda s: self._set_announce_ts(s, incident.id, ts))
+
+    async def _set_announce_ts(self, s: AsyncSession, incident_id: int, ts: str) -> None:
+        row = await IncidentRepo(s, self.team_id).get(incident_id)
+        if row is not None:
+            row.announce_ts = ts
 
     async def _open_channel(self, steps: Steps, at: datetime, title: str, private: bool) -> Channel:
         """Create the incident channel once: the name tried is recorded before asking Slack, so a
@@ -345,6 +352,7 @@ class Lifecycle:
                 incident.id, "resolved", f"Resolved: {summary}", now, author_id=author
             )
             await s.refresh(incident)
+            await plans.plan_after_resolution(schedule, self.policy, incident)
             await self.outbox.record(s, incident, "resolved", {"summary": summary, "by": author})
             return incident.id
 

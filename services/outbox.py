@@ -1,4 +1,5 @@
-"""Outbound deliveries: signed webhooks and PagerDuty events, at least once, through the outbox.
+"""Outbound deliveries: signed webhooks, PagerDuty events and tracker issues, at least once, through
+the outbox.
 
 `record()` runs inside the transaction of the change it reports, so an event exists exactly when
 the change does. `deliver_due()` (its own scheduler job, never the paging tick) claims due rows
@@ -18,16 +19,18 @@ import logging
 import os
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Level, Policy
+from services import trackers
 from services.clock import Clock
 from storage.db import Database
-from storage.models import Incident
+from storage.models import Followup, Incident, Person
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ LEASE = timedelta(minutes=2)
 PARALLEL = 16
 USER_AGENT = "incident-bot (+https://github.com/incident-bot)"
 PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
+# (team id, follow-up id, tracker, issue key, issue url): a follow-up was filed as that issue.
+OnFiled = Callable[[str, int, str, str, str], Awaitable[None]]
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -103,6 +108,7 @@ class Outbox:
         env: Mapping[str, str] = os.environ,
     ) -> None:
         self.db, self.policy, self.clock, self.http, self.env = db, policy, clock, http, env
+        self.on_filed: OnFiled | None = None  # set by the runtime once workspaces exist
 
     async def record(  # type: ignore[no-untyped-def]
         self, s, incident: Incident, kind: str, data: dict[str, Any] | None = None, level: Level | None = None
@@ -147,6 +153,17 @@ class Outbox:
                     now,
                 )
 
+    async def file_followup(self, s: AsyncSession, incident: Incident, followup: Followup) -> None:
+        """Queue an issue for `followup` in each tracker of the incident's workspace, in session `s`."""
+        policy = self.policy.of(incident.team_id)
+        if policy.trackers.github is None and policy.trackers.jira is None:
+            return
+        person = await s.get(Person, followup.owner_id)
+        owner = f"{person.name} (Slack {followup.owner_id})" if person else f"Slack user {followup.owner_id}"
+        repo, now, event_id = OutboxRepo(s), self.clock.now(), uuid.uuid4().hex
+        for target, kind, body in trackers.issue_bodies(policy, incident, followup, owner):
+            await repo.add(event_id, incident.id, target, kind, body, now)
+
     async def deliver_due(self, rounds: int = 20) -> int:
         """Claim due deliveries and attempt each once, again while that frees the next event of an
         incident (only the oldest undelivered one per receiver is claimable); returns attempts made."""
@@ -180,6 +197,8 @@ class Outbox:
             headers["X-Incident-Bot-Signature"] = signature(hook.secret, body)
             headers["X-Incident-Bot-Event-Id"] = d.event_id
             return hook.url, body, headers
+        if kind in trackers.KINDS:
+            return trackers.issue_request(policy, kind, d.body, self.env, headers)
         level = next((lvl for lvl in policy.escalation.levels if lvl.name == name), None)
         if level is None or not level.pagerduty_routing_key:
             return "PagerDuty level no longer configured"
@@ -192,14 +211,17 @@ class Outbox:
     async def _attempt(self, d: Delivery) -> None:
         request = self._request(d)
         wait: timedelta | None = None
+        answer: httpx.Response | None = None
         if isinstance(request, str):
             outcome, error = FAILED, request
         else:
             url, body, headers = request
             try:
                 resp = await self.http.post(url, content=body, headers=headers)
+                # Any 2xx is final. Trackers take no idempotency key: an issue is filed twice only
+                # when it was made but its answer lost (a timeout, a dropped connection) and retried.
                 if 200 <= resp.status_code < 300:
-                    outcome, error = DELIVERED, None
+                    outcome, error, answer = DELIVERED, None, resp
                 else:
                     outcome, error = PENDING, f"HTTP {resp.status_code}"
                     wait = retry_after(resp.headers.get("Retry-After"), self.clock.now())
@@ -216,6 +238,8 @@ class Outbox:
             next_at = self.clock.now() + max(backoff, wait or timedelta(0))
         async with self.db.session() as s:
             await OutboxRepo(s).finish(d, outcome, self.clock.now(), next_attempt_at=next_at, error=error)
+        if answer is not None and d.kind in trackers.KINDS.values():
+            await self._filed(d, answer)
         if outcome != DELIVERED:
             level = logging.ERROR if outcome == FAILED else logging.WARNING
             what = "gave up on" if outcome == FAILED else "will retry"
@@ -230,3 +254,21 @@ class Outbox:
                 error,
                 extra={"incident_id": d.incident_id},
             )
+
+    async def _filed(self, d: Delivery, answer: httpx.Response) -> None:
+        """Tell the follow-up's workspace which issue it became, once the row is delivered: a failure
+        here is logged, and the issue is not filed again."""
+        tracker, _, followup_id = d.target.partition(":")
+        try:
+            issue = trackers.filed_issue(self.policy.of(d.team_id), tracker, answer.json())
+        except ValueError:
+            issue = None
+        if issue is None:
+            log.error("%s filed follow-up %s but its answer names no issue", tracker, followup_id)
+            return
+        if self.on_filed is None:
+            return
+        try:
+            await self.on_filed(d.team_id, int(followup_id), tracker, *issue)
+        except Exception:
+            log.exception("follow-up %s was filed as %s but could not be linked to it", followup_id, issue[0])

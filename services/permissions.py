@@ -18,7 +18,18 @@ from storage.schedule import DeliveryRepo
 log = logging.getLogger(__name__)
 
 Action = Literal[
-    "declare", "update", "note", "timeline", "escalate", "resolve", "severity", "roles", "statuspage"
+    "declare",
+    "update",
+    "note",
+    "timeline",
+    "escalate",
+    "resolve",
+    "severity",
+    "roles",
+    "statuspage",
+    "followup",
+    "postmortem",
+    "reopen",
 ]
 
 # What the refusal says the caller tried to do.
@@ -32,6 +43,9 @@ _DOING = {
     "severity": "change the severity of {ref}",
     "roles": "assign roles in {ref}",
     "statuspage": "publish {ref} to the status page",
+    "followup": "add follow-ups to {ref}",
+    "postmortem": "record the postmortem of {ref}",
+    "reopen": "reopen {ref}",
 }
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from config.policy import Policy
 from domain.severity import Severity
 from storage.models import Incident
-from storage.schedule import CANCELLED, CLAIMED, DONE, PAGE, REMINDER, ScheduleRepo
+from storage.schedule import ARCHIVE, CANCELLED, CLAIMED, DONE, PAGE, POSTMORTEM, REMINDER, ScheduleRepo
 
 
 def reach(policy: Policy, severity: Severity) -> int:
@@ -61,3 +61,27 @@ async def next_level_to_page(repo: ScheduleRepo, policy: Policy, incident_id: in
     paged = [j.level for j in jobs if j.state in (CLAIMED, DONE) and j.level is not None]
     index = max(paged) + 1 if paged else 0
     return index if index < len(policy.escalation.levels) else None
+
+
+async def plan_after_resolution(repo: ScheduleRepo, policy: Policy, incident: Incident) -> None:
+    """At resolution: the postmortem deadline (by severity) and archiving the channel."""
+    resolved = incident.resolved_at
+    assert resolved is not None
+    due = policy.postmortem.due.of(incident.severity)
+    incident.postmortem_due_at = resolved + due if due and not incident.postmortem_url else None
+    if incident.postmortem_due_at:
+        await repo.plan(incident.id, POSTMORTEM, incident.postmortem_due_at)
+    if policy.channels.archive_after is not None:
+        await repo.plan(incident.id, ARCHIVE, resolved + policy.channels.archive_after)
+
+
+async def plan_reopened(repo: ScheduleRepo, policy: Policy, incident: Incident, now: datetime) -> None:
+    """At a reopen: no postmortem deadline or archive any more; pages for every level the severity
+    reaches counted from now, and the update reminder."""
+    for kind in (POSTMORTEM, ARCHIVE, PAGE, REMINDER):
+        await repo.cancel(incident.id, kind, now, "reopened")
+    incident.postmortem_due_at = None
+    for index in range(reach(policy, incident.severity) + 1):
+        await repo.plan(incident.id, PAGE, now + policy.level_after(index, incident.severity), level=index)
+    if incident.next_update_due:
+        await repo.plan(incident.id, REMINDER, incident.next_update_due)

@@ -216,6 +216,22 @@ class SlackOps:
                 return str(ch["id"])
         raise SlackOpError(f"looking up #{name}", "channel_not_found")
 
+    async def archive(self, channel_id: str) -> None:
+        """Archive a channel (being archived already is fine)."""
+        try:
+            await self.client.conversations_archive(channel=channel_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_archived":
+                raise op_error("archiving the incident channel", exc) from exc
+
+    async def unarchive(self, channel_id: str) -> None:
+        """Bring an archived channel back (not being archived is fine)."""
+        try:
+            await self.client.conversations_unarchive(channel=channel_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_archived":
+                raise op_error("unarchiving the incident channel", exc) from exc
+
     async def members(self, channel_id: str) -> set[str]:
         """Who is in a channel (conversations.members, every page)."""
         found: set[str] = set()

@@ -25,6 +25,7 @@ from services.journal import Outcome, Steps
 from services.metrics import Metrics
 from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
+from storage.followups import FollowupRepo
 from storage.models import Incident, TimelineEntry
 from storage.repositories import (
     EventRepo,
@@ -312,4 +313,5 @@ async def load_postmortem(db: Database, team_id: str, ref: str) -> Postmortem | 
             return None
         entries = await TimelineRepo(s).for_incident(incident.id)
         names = await PeopleRepo(s).names()
-    return Postmortem(incident, entries, names)
+        followups = await FollowupRepo(s, team_id).of_incident(incident.id)
+    return Postmortem(incident, entries, names, followups=followups)

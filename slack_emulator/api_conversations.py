@@ -203,6 +203,16 @@ def archive(ws: Workspace, params: Params) -> Result:
     return {}
 
 
+def unarchive(ws: Workspace, params: Params) -> Result:
+    """Bring back an archived channel the bot was in."""
+    ch = _not_im(channel_arg(ws, params))
+    if not ch.is_archived:
+        raise ApiError("not_archived")
+    require_member(ws, ch)
+    ch.is_archived = False
+    return {}
+
+
 def open_(ws: Workspace, params: Params) -> Result:
     """Open (or find) the bot's DM with one user; the id is stable per user."""
     if "channel" in params:
@@ -283,6 +293,7 @@ METHODS: dict[str, Handler] = {
     "conversations.setTopic": set_topic,
     "conversations.setPurpose": set_purpose,
     "conversations.archive": archive,
+    "conversations.unarchive": unarchive,
     "conversations.open": open_,
     "conversations.history": history,
     "conversations.replies": replies,

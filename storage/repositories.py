@@ -139,7 +139,13 @@ class IncidentRepo:
             .where(
                 Incident.id == incident_id, Incident.team_id == self.team_id, Incident.resolved_at.is_(None)
             )
-            .values(resolved_at=at, status="resolved", summary=summary, next_update_due=None)
+            .values(
+                status_before_resolve=Incident.status,  # the old value: what a reopen goes back to
+                resolved_at=at,
+                status="resolved",
+                summary=summary,
+                next_update_due=None,
+            )
             .returning(Incident.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None

@@ -15,6 +15,8 @@ from storage.repositories import insert_ignoring_duplicates
 
 DONE, CANCELLED, SKIPPED = "done", "cancelled", "skipped"
 PAGE, REMINDER = "page", "reminder"
+# After the incident: a follow-up's due-date DM, the postmortem deadline, archiving the channel.
+FOLLOWUP, POSTMORTEM, ARCHIVE = "followup", "postmortem", "archive"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Claim:
     kind: str
     level: int | None
     due_at: datetime
+    followup_id: int | None = None
 
 
 class ScheduleRepo:
@@ -35,7 +38,14 @@ class ScheduleRepo:
     def __init__(self, session: AsyncSession, team_id: str) -> None:
         self.session, self.team_id = session, team_id
 
-    async def plan(self, incident_id: int, kind: str, due_at: datetime, level: int | None = None) -> None:
+    async def plan(
+        self,
+        incident_id: int,
+        kind: str,
+        due_at: datetime,
+        level: int | None = None,
+        followup_id: int | None = None,
+    ) -> None:
         """Add a pending job."""
         self.session.add(
             ScheduledJob(
@@ -43,6 +53,7 @@ class ScheduleRepo:
                 incident_id=incident_id,
                 kind=kind,
                 level=level,
+                followup_id=followup_id,
                 due_at=due_at,
                 state=PENDING,
                 fence=0,
@@ -53,7 +64,7 @@ class ScheduleRepo:
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[Claim]:
         """Claim due jobs (and jobs whose claimer's lease ran out), bumping each fence."""
         j = ScheduledJob
-        returning = (j.id, j.fence, j.incident_id, j.kind, j.level, j.due_at)
+        returning = (j.id, j.fence, j.incident_id, j.kind, j.level, j.due_at, j.followup_id)
         rows = (
             await self.session.execute(claims.claim_due(j, self.team_id, now, lease_until, limit, returning))
         ).all()
@@ -99,6 +110,16 @@ class ScheduleRepo:
             stmt = stmt.where(ScheduledJob.level.in_(levels))
         stmt = stmt.values(state=CANCELLED, done_at=at, note=note).execution_options(
             synchronize_session=False
+        )
+        return (await self.session.execute(stmt)).rowcount or 0
+
+    async def cancel_followup(self, followup_id: int, at: datetime, note: str) -> int:
+        """Cancel a follow-up's pending reminder."""
+        stmt = (
+            update(ScheduledJob)
+            .where(ScheduledJob.followup_id == followup_id, ScheduledJob.state == PENDING)
+            .values(state=CANCELLED, done_at=at, note=note)
+            .execution_options(synchronize_session=False)
         )
         return (await self.session.execute(stmt)).rowcount or 0
 

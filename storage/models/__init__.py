@@ -1,6 +1,7 @@
 """Every table, one module per area; importing this registers them all on `Base.metadata`."""
 
 from storage.models.base import Base
+from storage.models.followups import Followup
 from storage.models.incidents import (
     Incident,
     IncidentUpdate,
@@ -20,6 +21,7 @@ __all__ = [
     "Base",
     "CalendarCopy",
     "EmailUser",
+    "Followup",
     "Handoff",
     "InboxItem",
     "Incident",

@@ -54,6 +54,13 @@ class Incident(Base):
     statuspage_id: Mapped[str | None] = mapped_column(String(64))
     statuspage_link: Mapped[str | None] = mapped_column(String(300))
     statuspage_status: Mapped[str | None] = mapped_column(String(16))
+    # After the incident: the status it had before resolution (what a reopen goes back to), the
+    # postmortem's deadline and link, and when its channel was archived.
+    status_before_resolve: Mapped[str | None] = mapped_column(String(16))
+    postmortem_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    postmortem_url: Mapped[str | None] = mapped_column(String(500))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    announce_ts: Mapped[str | None] = mapped_column(String(32))  # its announcement: a thread for later news
 
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.posted_at", cascade="all, delete-orphan"

@@ -20,7 +20,8 @@ from storage.types import UTCDateTime
 
 
 class ScheduledJob(Base):
-    """A planned page (one escalation level) or update reminder, claimed by a tick when due.
+    """A planned page (one escalation level), update reminder, follow-up or postmortem reminder, or
+    channel archive, claimed by a tick when due.
 
     state: pending → claimed (fence += 1, lease) → done | cancelled | skipped. A worker may only
     finish a job while the fence is still the one its claim returned.
@@ -38,6 +39,7 @@ class ScheduledJob(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     level: Mapped[int | None] = mapped_column(Integer)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(16))
     fence: Mapped[int] = mapped_column(Integer, server_default="0", default=0)

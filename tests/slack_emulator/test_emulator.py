@@ -120,6 +120,16 @@ async def test_create_refuses_taken_names_even_archived(client: AsyncWebClient) 
     assert (await client.conversations_create(name="x" * 80))["ok"]
 
 
+async def test_archive_and_unarchive(client: AsyncWebClient) -> None:
+    cid = (await client.conversations_create(name="inc-arch"))["channel"]["id"]
+    assert await error_of(client.conversations_unarchive(channel=cid)) == "not_archived"
+    await client.conversations_archive(channel=cid)
+    assert await error_of(client.chat_postMessage(channel=cid, text="hi")) == "is_archived"
+    assert await error_of(client.conversations_archive(channel=cid)) == "already_archived"
+    await client.conversations_unarchive(channel=cid)
+    assert (await client.chat_postMessage(channel=cid, text="back"))["ok"]
+
+
 async def test_invite_errors(client: AsyncWebClient, emulator: SlackEmulator) -> None:
     alice, bob = emulator.add_user("alice"), emulator.add_user("bob")
     outside = emulator.add_channel("outside", members=[alice])

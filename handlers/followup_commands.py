@@ -1,0 +1,176 @@
+"""`/incident followup | followups | reopen`, the follow-up buttons and the due-date form."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+
+from domain.dates import parse_due
+from domain.errors import IncidentError
+from handlers import parse as p
+from handlers.commands import Invocation, subcommand
+from handlers.ops import allowed, answer, answered, op, store
+from handlers.replies import quiet
+from handlers.workspace import workspace
+from messages import followups as templates
+from messages.help import error
+from services import logs
+from services.context import BotContext
+from services.inbox_worker import Job
+
+
+@subcommand(
+    "followup",
+    usage=[("<@owner> <YYYY-MM-DD|+3d|friday> <text>", "Add a follow-up with an owner and a due date")],
+)
+async def followup(inv: Invocation) -> None:
+    """A follow-up of this channel's incident."""
+    who, _, rest = inv.args.partition(" ")
+    owner = p.parse_mention(who, "followup")
+    due_word, _, text = rest.strip().partition(" ")
+    try:
+        due = parse_due(due_word, inv.ctx.clock.now().date()) if due_word else None
+    except ValueError as exc:
+        raise p.UsageError(str(exc), "followup") from None
+    if due is None:
+        raise p.UsageError("When is it due? Give a date, like +3d or friday.", "followup")
+    text = p.text_arg(text, "follow-up text", "followup")
+    await inv.store("followup", owner=owner.user_id, due=due.isoformat(), text=text)
+
+
+@answered("followup")
+async def run_followup(ctx: BotContext, job: Job) -> str | None:
+    d = job.data
+    await allowed(ctx, job, "followup")
+    out = await ctx.followups.add(
+        job.steps, d["channel"], d["user"], d["owner"], date.fromisoformat(d["due"]), d["text"]
+    )
+    return quiet(out)
+
+
+@subcommand(
+    "followups",
+    usage=[
+        ("", "This incident's follow-ups (incident channel)"),
+        ("mine", "Your open follow-ups across incidents, overdue first (any channel)"),
+    ],
+)
+async def followups(inv: Invocation) -> None:
+    """Read-only: answered after the ack."""
+    await inv.ack()
+    mine = inv.args.strip().lower() == "mine"
+
+    async def work() -> str | None:
+        ctx, today = inv.ctx, inv.ctx.clock.now().date()
+        if mine:
+            message = templates.followup_list(
+                "Your open follow-ups", await ctx.followups.mine(inv.user), today
+            )
+        else:
+            message = templates.followup_list(
+                "Follow-ups", await ctx.followups.of_channel(inv.channel), today
+            )
+        await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+        return None
+
+    inv.later(work(), "followups")
+
+
+@subcommand(
+    "reopen", usage=[("<reason>", "Reopen a resolved incident: escalation and reminders start again")]
+)
+async def reopen(inv: Invocation) -> None:
+    """Back to work on a resolved incident."""
+    await inv.store("reopen", reason=p.text_arg(inv.args, "reason", "reopen"))
+
+
+@answered("reopen")
+async def run_reopen(ctx: BotContext, job: Job) -> str | None:
+    d = job.data
+    await allowed(ctx, job, "reopen")
+    return quiet(await ctx.aftercare.reopen(job.steps, d["channel"], d["reason"], d["user"]))
+
+
+def register(app: AsyncApp) -> None:
+    """Attach the follow-up buttons and the due-date form."""
+
+    async def keep(ctx: BotContext, body: dict[str, Any], name: str, data: dict[str, Any]) -> None:
+        logs.bind(request_id=body.get("trigger_id"))
+        channel = (body.get("channel") or {}).get("id")
+        trigger = body.get("trigger_id")
+        data = {
+            "user": body["user"]["id"],
+            "response_url": body.get("response_url"),
+            "channel": channel,
+            **data,
+        }
+        await store(ctx, trigger and f"act:{trigger}", f"ch:{channel}", name, data)
+
+    @app.action(templates.DONE_ACTION)
+    async def done(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        number = _number(body)
+        if number is not None:
+            await keep(workspace(context), body, "followup_done", {"followup": number})
+        await ack()
+
+    @app.action(templates.DUE_ACTION)
+    async def change_due(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        ctx, number = workspace(context), _number(body)
+        if number is None:
+            return
+        try:
+            f = await ctx.followups.may_change(number, body["user"]["id"])
+        except IncidentError as exc:
+            if body.get("response_url"):
+                await ctx.slack.respond(body["response_url"], error(str(exc)))
+            return
+        await ctx.client.views_open(trigger_id=body["trigger_id"], view=templates.due_date_modal(f))
+
+    @app.view(templates.DUE_CALLBACK)
+    async def due_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        ctx = workspace(context)
+        state = view.get("state", {}).get("values", {})
+        picked = (state.get(templates.DUE_BLOCK) or {}).get(templates.DUE_PICKER, {}).get("selected_date")
+        try:
+            due = parse_due(picked or "", ctx.clock.now().date())
+        except ValueError as exc:
+            await ack(response_action="errors", errors={templates.DUE_BLOCK: str(exc)})
+            return
+        number = int(view.get("private_metadata") or 0)
+        key = view.get("id") or body.get("trigger_id")
+        data = {"user": body["user"]["id"], "followup": number, "due": due.isoformat()}
+        await store(ctx, key and f"view:{key}:{view.get('hash')}", f"followup:{number}", "followup_due", data)
+        await ack()
+
+
+def _number(body: dict[str, Any]) -> int | None:
+    actions = body.get("actions") or [{}]
+    value = str(actions[0].get("value") or "")
+    return int(value) if value.isdigit() else None
+
+
+@op("followup_done")
+async def run_followup_done(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    try:
+        await ctx.followups.may_change(d["followup"], d["user"])
+    except IncidentError as exc:
+        await answer(ctx, job, error(str(exc)))
+        return
+    await ctx.followups.set_done(job.steps, d["followup"], True, d["user"])
+
+
+@op("followup_due")
+async def run_followup_due(ctx: BotContext, job: Job) -> None:
+    d = job.data
+    try:
+        await ctx.followups.may_change(d["followup"], d["user"])
+    except IncidentError as exc:
+        await answer(ctx, job, error(str(exc)))
+        return
+    await ctx.followups.change_due(job.steps, d["followup"], date.fromisoformat(d["due"]))

@@ -1,0 +1,174 @@
+"""After resolution: the postmortem deadline and its link, archiving the channel, and reopening."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.policy import Policy
+from domain.durations import format_duration
+from domain.errors import IncidentError
+from domain.severity import Status
+from messages import followups as templates
+from messages import incident as incident_templates
+from services import plans
+from services.clock import Clock
+from services.journal import Outcome, Steps
+from services.slack_ops import SlackOpError, SlackOps
+from storage.db import Database
+from storage.followups import FollowupRepo
+from storage.models import Incident
+from storage.repositories import IncidentRepo, TimelineRepo
+from storage.schedule import ARCHIVE, DONE, POSTMORTEM, SKIPPED, Claim, ScheduleRepo
+
+log = logging.getLogger(__name__)
+
+_URL = re.compile(r"^https?://[^\s<>|]{1,480}$")
+RECHECK = timedelta(days=1)  # an archive held back by open follow-ups looks again this much later
+
+
+class Aftercare:
+    """Postmortem deadlines and links, archiving resolved channels, and reopening incidents."""
+
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, team_id: str) -> None:
+        self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
+        self.wake: Callable[[], None] = lambda: None  # set by the runtime: a reopen's pages are due
+
+    async def _incident(self, incident_id: int) -> Incident | None:
+        async with self.db.session() as s:
+            return await IncidentRepo(s, self.team_id).get(incident_id)
+
+    async def _finish(self, claim: Claim, state: str = DONE, note: str | None = None) -> bool:
+        async with self.db.session() as s:
+            return await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), state, note)
+
+    # the postmortem
+
+    async def postmortem_due(self, claim: Claim) -> None:
+        """Remind the commander that the postmortem is due, then again every `remind_every`."""
+        incident = await self._incident(claim.incident_id)
+        if incident is None or incident.postmortem_url or incident.is_open:
+            await self._finish(
+                claim, SKIPPED, "written" if incident and incident.postmortem_url else "reopened"
+            )
+            return
+        owner = incident.commander_id or incident.declared_by
+        if owner:
+            try:
+                await self.slack.dm(owner, templates.postmortem_reminder(incident, self.clock.now()))
+            except SlackOpError as exc:
+                if exc.transient:
+                    raise
+                log.warning("could not remind %s of the postmortem: %s", owner, exc)
+        every = self.policy.postmortem.remind_every
+        if await self._finish(claim) and every:
+            following = claim.due_at + every
+            while following <= self.clock.now():
+                following += every
+            async with self.db.session() as s:
+                await ScheduleRepo(s, self.team_id).plan(incident.id, POSTMORTEM, following)
+
+    async def postmortem_done(self, steps: Steps, channel_id: str, url: str, by: str) -> Outcome:
+        """Record where the postmortem is: the channel topic, the channel, the announcement's thread
+        and the export show it, and the reminders stop."""
+        if not _URL.match(url):
+            raise IncidentError("Give the postmortem's address: `/incident postmortem done https://…`")
+
+        async def record(s: AsyncSession) -> int:
+            incident = await IncidentRepo(s, self.team_id).by_channel(channel_id, for_update=True)
+            if incident is None:
+                raise IncidentError("`/incident postmortem done` only works in an incident channel.")
+            incident.postmortem_url = url
+            await ScheduleRepo(s, self.team_id).cancel(incident.id, POSTMORTEM, steps.at, "written")
+            await TimelineRepo(s).record(
+                incident.id, "postmortem", f"Postmortem: {url}", steps.at, author_id=by
+            )
+            return incident.id
+
+        incident = await self._incident(await steps.db("record", record))
+        assert incident is not None
+        out = Outcome(incident, steps)
+        message = templates.postmortem_recorded(incident, url, by)
+        await out.step("post", lambda: self.slack.post(channel_id, message))
+        await out.step(
+            "topic", lambda: self.slack.set_topic(channel_id, incident_templates.incident_topic(incident))
+        )
+        if not incident.private and incident.announce_ts:
+            announce, ts = self.policy.announce_channel, incident.announce_ts
+            await out.step("announce", lambda: self.slack.post(announce, message, thread_ts=ts))
+        return out
+
+    # archive
+
+    async def archive_due(self, claim: Claim) -> None:
+        """Archive a resolved incident's channel once no follow-up of it is open (else look again later)."""
+        incident = await self._incident(claim.incident_id)
+        if incident is None or incident.is_open or incident.archived_at or not incident.channel_id:
+            await self._finish(claim, SKIPPED, "reopened" if incident and incident.is_open else "gone")
+            return
+        async with self.db.session() as s:
+            still_open = await FollowupRepo(s, self.team_id).open_count(incident.id)
+        if still_open:
+            if await self._finish(claim, SKIPPED, f"{still_open} follow-ups open"):
+                async with self.db.session() as s:
+                    await ScheduleRepo(s, self.team_id).plan(incident.id, ARCHIVE, self.clock.now() + RECHECK)
+            return
+        resolved = incident.resolved_at or self.clock.now()
+        after = format_duration(max(self.clock.now() - resolved, timedelta(seconds=1)))
+        try:
+            await self.slack.post(incident.channel_id, templates.archive_notice(incident, after))
+            await self.slack.archive(incident.channel_id)
+        except SlackOpError as exc:
+            if exc.transient:
+                raise
+            log.warning("could not archive %s: %s", incident.channel_id, exc)
+            await self._finish(claim, SKIPPED, exc.error[:40])
+            return
+        async with self.db.session() as s:
+            if await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now()):
+                row = await IncidentRepo(s, self.team_id).get(incident.id)
+                if row is not None:
+                    row.archived_at = self.clock.now()
+                await TimelineRepo(s).record(incident.id, "archived", "Channel archived", self.clock.now())
+
+    # reopen
+
+    async def reopen(self, steps: Steps, channel_id: str, reason: str, by: str) -> Outcome:
+        """Back to the status before resolution; escalation planned again from now, reminders resumed,
+        the channel brought back if it was archived; recorded and announced."""
+
+        async def record(s: AsyncSession) -> dict[str, object]:
+            incident = await IncidentRepo(s, self.team_id).by_channel(channel_id, for_update=True)
+            if incident is None:
+                raise IncidentError("`/incident reopen` only works in an incident channel.")
+            if incident.is_open:
+                raise IncidentError(f"{incident.ref} is not resolved.")
+            archived = incident.archived_at is not None
+            incident.status = incident.status_before_resolve or Status.INVESTIGATING.value
+            incident.resolved_at = incident.archived_at = None
+            incident.next_update_due = plans.next_update_due(self.policy, incident.severity, steps.at)
+            await plans.plan_reopened(ScheduleRepo(s, self.team_id), self.policy, incident, steps.at)
+            await TimelineRepo(s).record(
+                incident.id, "reopened", f"Reopened: {reason}", steps.at, author_id=by
+            )
+            return {"incident": incident.id, "archived": archived}
+
+        done = await steps.db("record", record)
+        self.wake()
+        incident = await self._incident(int(done["incident"]))  # type: ignore[call-overload]
+        assert incident is not None
+        out = Outcome(incident, steps)
+        if done["archived"]:
+            await out.step("unarchive", lambda: self.slack.unarchive(channel_id))
+        message = templates.reopened(incident, reason, by)
+        await out.step("post", lambda: self.slack.post(channel_id, message))
+        await out.step(
+            "topic", lambda: self.slack.set_topic(channel_id, incident_templates.incident_topic(incident))
+        )
+        announce = self.policy.announce_channel
+        await out.step("announce", lambda: self.slack.post_joining(announce, message))
+        return out
