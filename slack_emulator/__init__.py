@@ -14,6 +14,11 @@ More workspaces, installed by the app's own "Add to Slack" (OAuth v2) flow:
         await slack.install("http://127.0.0.1:3000/slack/install")
         ...
         await slack.uninstall()             # revokes its tokens; sends tokens_revoked and app_uninstalled
+
+Sign in with Slack (OpenID Connect), for a web view: send the browser to emu.openid_authorize_url (with
+client_id, redirect_uri, scope=openid profile email, state, nonce); it lists the people to pick from, or with
+user=U... (the emulator's own parameter) redirects at once. openid.connect.token and openid.connect.userInfo
+answer as Slack does, the id_token signed HS256 with the client secret.
 """
 
 from slack_emulator.driver import DriverResult, SlackDriver, SlackDriverError, ViewAnswer

@@ -13,7 +13,7 @@ from aiohttp import web
 from slack_emulator.apibase import ApiError
 from slack_emulator.models import APP_ID
 from slack_emulator.state import Workspace
-from slack_emulator.webio import Credentials, with_query
+from slack_emulator.webio import Credentials, html_page, with_query
 from slack_emulator.workspaces import MultiWorkspace
 
 ACCESS_METHOD = "oauth.v2.access"
@@ -58,19 +58,19 @@ class OAuthProvider:
         query = request.query
         client_id = query.get("client_id", "")
         if client_id not in self.apps:
-            return _page(400, "Unknown app", f"No app has the client_id {client_id!r}.")
+            return html_page(400, "Unknown app", f"No app has the client_id {client_id!r}.")
         team = query.get("team")
         if not team:
             return self._picker(request)
         ws = self.emu.workspaces.get(team)
         if ws is None:
-            return _page(400, "Unknown workspace", f"There is no workspace {team!r}.")
+            return html_page(400, "Unknown workspace", f"There is no workspace {team!r}.")
         redirect_uri = query.get("redirect_uri", "")
         if urlsplit(redirect_uri).scheme not in ("http", "https"):
-            return _page(400, "Bad redirect_uri", "The install link needs an http(s) redirect_uri.")
+            return html_page(400, "Bad redirect_uri", "The install link needs an http(s) redirect_uri.")
         user = query.get("user") or _installer(ws)
         if user not in ws.users or ws.users[user].is_bot:
-            return _page(400, "Unknown user", f"{team} has no person {user!r} to install the app.")
+            return html_page(400, "Unknown user", f"{team} has no person {user!r} to install the app.")
         code = f"{team}.{secrets.token_hex(16)}"
         self.grants[code] = Grant(
             code,
@@ -91,18 +91,14 @@ class OAuthProvider:
             f"{html.escape(ws.team_name)}</a> ({html.escape(ws.team_id)}, {html.escape(ws.domain)})</li>"
             for ws in self.emu.workspaces.values()
         )
-        return _page(200, "Install the app", "Pick the workspace to install it in:", f"<ul>\n{items}\n</ul>")
+        text = "Pick the workspace to install it in:"
+        return html_page(200, "Install the app", text, f"<ul>\n{items}\n</ul>")
 
     # the app's half
 
     def access(self, params: dict[str, Any], who: Credentials) -> tuple[dict[str, Any], str]:
         """oauth.v2.access: trade a code for a bot token of its workspace; returns the answer and the team."""
-        client_id = who.client_id or str(params.get("client_id") or "")
-        secret = who.client_secret if who.client_id else str(params.get("client_secret") or "")
-        if client_id not in self.apps:
-            raise ApiError("invalid_client_id")
-        if secret != self.apps[client_id]:
-            raise ApiError("bad_client_secret")
+        client_id = authenticate_app(self.apps, params, who)
         grant = self.grants.get(str(params.get("code") or ""))
         if (
             grant is None
@@ -130,14 +126,17 @@ class OAuthProvider:
         }, ws.team_id
 
 
+def authenticate_app(apps: dict[str, str], params: dict[str, Any], who: Credentials) -> str:
+    """The client id of a registered app whose secret came along (Basic auth or form fields)."""
+    client_id = who.client_id or str(params.get("client_id") or "")
+    secret = who.client_secret if who.client_id else str(params.get("client_secret") or "")
+    if client_id not in apps:
+        raise ApiError("invalid_client_id")
+    if secret != apps[client_id]:
+        raise ApiError("bad_client_secret")
+    return client_id
+
+
 def _installer(ws: Workspace) -> str:
     person = next((u.id for u in ws.users.values() if not u.is_bot), None)
     return person or ws.add_user("installer")
-
-
-def _page(status: int, title: str, text: str, body: str = "") -> web.Response:
-    page = (
-        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>\n"
-        f"<body><h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>\n{body}</body></html>\n"
-    )
-    return web.Response(status=status, text=page, content_type="text/html")

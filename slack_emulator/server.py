@@ -18,6 +18,8 @@ from slack_emulator.blockkit import block_problems
 from slack_emulator.faults import FaultInjection
 from slack_emulator.models import Channel, LogEntry
 from slack_emulator.oauth import ACCESS_METHOD, AUTHORIZE_PATH, OAuthProvider
+from slack_emulator.openid import AUTHORIZE_PATH as OPENID_AUTHORIZE_PATH
+from slack_emulator.openid import TOKEN_METHOD, USERINFO_METHOD, OpenIDProvider
 from slack_emulator.state import Workspace
 from slack_emulator.webio import Credentials, apply_response, read_params
 from slack_emulator.workspaces import MultiWorkspace
@@ -40,7 +42,7 @@ class Call:
 
 
 class SlackEmulator(MultiWorkspace, FaultInjection):
-    """A local Slack: the Web API under base_url; response_url, upload and OAuth endpoints under url.
+    """A local Slack: the Web API under base_url; response_url, upload, OAuth and OpenID pages under url.
 
     `state` is the default workspace (T0EMU, installed with bot_token); add_workspace adds more.
     """
@@ -57,6 +59,13 @@ class SlackEmulator(MultiWorkspace, FaultInjection):
         self.state = Workspace(now=now)
         self._init_workspaces(bot_token)
         self.oauth = OAuthProvider(self)
+        self.openid = OpenIDProvider(self, self.oauth.apps)
+        # Methods the app's credentials or a sign-in token answer, not a workspace's bot token.
+        self._app_methods: dict[str, Callable[[dict[str, Any], Credentials], tuple[dict, str | None]]] = {
+            ACCESS_METHOD: self.oauth.access,
+            TOKEN_METHOD: self.openid.token,
+            USERINFO_METHOD: self.openid.user_info,
+        }
         if client_id or client_secret:
             self.register_app(client_id or "", client_secret or "")
         self.calls: list[Call] = []
@@ -80,6 +89,7 @@ class SlackEmulator(MultiWorkspace, FaultInjection):
         app.router.add_post("/respond/{key:.+}", self._respond)
         app.router.add_get("/files/{file_id}/{name}", self._download)
         app.router.add_get(AUTHORIZE_PATH, self.oauth.authorize)
+        app.router.add_get(OPENID_AUTHORIZE_PATH, self.openid.authorize)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -105,13 +115,18 @@ class SlackEmulator(MultiWorkspace, FaultInjection):
     # the default workspace, and records of any workspace by id
 
     def register_app(self, client_id: str, client_secret: str) -> None:
-        """The app's credentials that the authorize page and oauth.v2.access accept."""
+        """The app's credentials: both authorize pages, oauth.v2.access and openid.connect.token take them."""
         self.oauth.register_app(client_id, client_secret)
 
     @property
     def authorize_url(self) -> str:
         """Where the app's "Add to Slack" link goes (its authorization_url)."""
         return self.url.rstrip("/") + AUTHORIZE_PATH
+
+    @property
+    def openid_authorize_url(self) -> str:
+        """Where a "Sign in with Slack" link goes (Slack's /openid/connect/authorize)."""
+        return self.url.rstrip("/") + OPENID_AUTHORIZE_PATH
 
     @property
     def now(self) -> Callable[[], float]:
@@ -281,16 +296,20 @@ class SlackEmulator(MultiWorkspace, FaultInjection):
     def _answer(
         self, method: str, params: dict[str, Any], who: Credentials
     ) -> tuple[int, dict, dict[str, str], str | None]:
-        if method == ACCESS_METHOD:  # the app's client id and secret stand in for a token
+        app_method = self._app_methods.get(method)
+        if app_method is not None:
             fault = self._fault(method)
             if fault is not None:
                 return fault.status, dict(fault.body), dict(fault.headers), None
-            body, team = self.oauth.access(params, who)
+            body, team = app_method(params, who)
             return 200, body, {}, team
         if method not in self._methods:
             return 200, {"ok": False, "error": "unknown_method"}, {}, None
         if not who.token:
             return 200, {"ok": False, "error": "not_authed"}, {}, None
+        refused = self.openid.refusal(who.token)
+        if refused is not None:
+            return 200, refused[0], {}, refused[1]
         ws = self.token_workspace(who.token)
         fault = self._fault(method)
         if fault is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -103,3 +104,12 @@ def with_query(url: str, **fields: str | None) -> str:
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in fields]
     added = [(k, v) for k, v in fields.items() if v is not None]
     return urlunsplit(parts._replace(query=urlencode(kept + added)))
+
+
+def html_page(status: int, title: str, text: str, body: str = "") -> web.Response:
+    """A plain HTML page: an escaped title and sentence, then `body` (markup the caller escaped)."""
+    page = (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>\n"
+        f"<body><h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>\n{body}</body></html>\n"
+    )
+    return web.Response(status=status, text=page, content_type="text/html")

@@ -19,6 +19,12 @@ SPEC_FILE = "slack_web_openapi_v2.json"
 # the parameters Slack documents for it (token aside). Add to this list, with a date, before the bot calls a
 # newer method; anything else the bot calls must be in the spec.
 NEWER_METHODS: dict[str, frozenset[str]] = {
+    # Sign in with Slack (OpenID Connect), released late July 2021 (python-slack-sdk issue #1078,
+    # 2021-07-30; legacy identity.* sign-in apps could not be created after 2021-07-22).
+    "openid.connect.token": frozenset(
+        {"client_id", "client_secret", "code", "redirect_uri", "grant_type", "refresh_token"}
+    ),
+    "openid.connect.userInfo": frozenset(),
     # The external upload flow, step 1. Opened to third-party apps in early October 2022: python-slack-sdk
     # 3.19.0 (2022-10-05) shipped files_upload_v2 on top of it. Slack's changelog of 2024-04-09 made it the
     # replacement for files.upload (no longer available to apps created after 2024-05-16).
