@@ -23,6 +23,7 @@ COPY messages ./messages
 COPY config ./config
 COPY domain ./domain
 COPY slack_emulator ./slack_emulator
+COPY web ./web
 RUN pip install --no-deps . && rm -rf build *.egg-info
 
 USER bot

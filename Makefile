@@ -3,6 +3,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 PORT ?= 3000
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # `make lock`: re-resolve requirements*.lock from pyproject.toml (see README, "Set-up on a fresh machine").
 UV_VERSION := 0.13.9
@@ -36,8 +38,13 @@ demo: $(BIN)/incident-bot  ## a scripted incident against the built-in Slack emu
 shell: $(BIN)/incident-bot  ## a local Slack workspace in the terminal, with the real bot
 	$(BIN)/incident-bot shell
 
-test: $(BIN)/incident-bot  ## the whole suite, on SQLite and on PostgreSQL
+test: $(BIN)/incident-bot $(CHROMIUM)  ## the whole suite, on SQLite and on PostgreSQL, web pages in Chromium
 	$(BIN)/pytest -q
+
+# Debian's Chromium and ChromeDriver, for the web view's browser tests (sudo unless root).
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver \
+		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver)
 
 lint: $(BIN)/incident-bot
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ from services.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from services.oncall import OnCall
 from services.outbox import Outbox
 from services.permissions import Permissions
+from services.reports import Reports
 from services.roles import Roles
 from services.slack_ops import SlackOps
 from services.statuspage import StatuspageService
@@ -135,6 +136,7 @@ def build_context(shared: Shared, team: Team, token: str) -> BotContext:
         escalation=escalation,
         followups=followups,
         aftercare=aftercare,
+        reports=Reports(db, slack, policy, clock, team.team_id),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, shared.http, team.team_id),
         alerts=AlertIntake(db, slack, lifecycle, policy, clock, team.team_id),

@@ -99,6 +99,7 @@ def _secrets(settings: Settings, policy: Policy) -> list[str]:
         settings.slack_client_secret,
         settings.slack_state_secret,
         settings.incident_bot_encryption_key,
+        settings.incident_bot_session_secret,
     ]
     return [v.get_secret_value() for v in values if v is not None] + policy_secrets(policy)
 

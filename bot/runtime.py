@@ -276,6 +276,15 @@ class Bot:
         if slack and self.oauth:
             web_app.router.add_get(INSTALL_PATH, self._oauth)
             web_app.router.add_get(REDIRECT_PATH, self._oauth)
+        if self.settings.web_view:
+            from web.routes import mount  # only a bot that serves the web view loads it
+
+            mount(
+                web_app,
+                self.settings,
+                self.workspaces,
+                AsyncWebClient(base_url=self.api_url(), session=self._http),
+            )
         return web_app
 
     def api_url(self) -> str:

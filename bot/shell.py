@@ -24,6 +24,7 @@ from bot.shell_content import DEMO_SCRIPT, HELP, TEAM, policy
 from bot.shell_forms import HINT as FORM_HINT
 from bot.shell_forms import Forms
 from bot.shell_install import InstallCommands, InstallError
+from bot.shell_paint import Painting
 from config.policy import policy_from_dict
 from config.settings import Settings
 from domain.durations import parse_duration
@@ -40,15 +41,12 @@ SIGNING_SECRET = "shell-signing-secret"
 # LATE_AFTER (30 s), so nothing is reported as sent late "while the bot was down".
 STEP = timedelta(seconds=15)
 
-_ANSI = {"SEV1": "1;41;97", "SEV2": "1;31", "SEV3": "1;33", "SEV4": "1;34", "head": "1;36", "dim": "2"}
-_STATUS = re.compile(r"\b(Investigating|Identified|Mitigating|Monitoring|Resolved)\b")
-
 
 class ShellError(Exception):
     """A bad shell command: shown as a one-line hint, never a crash."""
 
 
-class Shell(InstallCommands):
+class Shell(InstallCommands, Painting):
     """One workspace: emulator + real bot over HTTP + a signed-request driver + a clock `wait` moves."""
 
     def __init__(self, out: TextIO | None = None, *, colour: bool | None = None) -> None:
@@ -76,11 +74,16 @@ class Shell(InstallCommands):
         if not database_url:
             self._tmp = tempfile.TemporaryDirectory(prefix="incident-bot-shell-")
             database_url = f"sqlite:///{Path(self._tmp.name) / 'shell.db'}"
+        # The app's credentials, for "Sign in with Slack" in the web view (and `install`'s OAuth).
+        self.emu.register_app(install.CLIENT_ID, install.CLIENT_SECRET)
         self.settings = Settings(
             slack_bot_token=self.emu.bot_token,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=self.emu.base_url,
             database_url=database_url,
+            slack_client_id=install.CLIENT_ID,
+            slack_client_secret=install.CLIENT_SECRET,
+            incident_bot_session_secret=install.new_key(),
             _env_file=None,
         )
         self.policy = policy(self.clock.now())
@@ -105,6 +108,11 @@ class Shell(InstallCommands):
             await driver.close()
         await self.runner.cleanup()
         await self.bot.stop()
+
+    @property
+    def web_url(self) -> str:
+        """Where the web view is, signed in through the emulator's Sign in with Slack."""
+        return f"{self.url}/ui/"
 
     @property
     def driver(self) -> SlackDriver:
@@ -365,26 +373,12 @@ class Shell(InstallCommands):
                 self._write(self._paint(FORM_HINT, "dim"))
         self._shown[self.ws.team_id] = len(log)
 
-    def _colourise(self, text: str) -> str:
-        if not self.colour:
-            return text
-        head, _, body = text.partition("\n")
-        head = self._paint(head, "head")
-        body = re.sub(r"\bSEV[1-4]\b", lambda m: self._paint(m.group(0), m.group(0)), body)
-        body = _STATUS.sub(lambda m: f"\x1b[1m{m.group(0)}\x1b[0m", body)
-        return head + ("\n" + body if body else "")
-
-    def _paint(self, text: str, style: str) -> str:
-        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m" if self.colour else text
-
-    def _write(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
-
 
 async def run_script(lines: Iterable[str], out: TextIO | None = None, database_url: str | None = None) -> int:
     """Run shell commands from a script in a fresh workspace."""
     shell = await Shell(out).start(database_url)
     try:
+        shell._write(shell._paint(f"(web view while this runs: {shell.web_url})", "dim"))
         await shell.run_lines(lines)
     finally:
         await shell.stop()

@@ -109,7 +109,6 @@ class InstallCommands:
         first = not self.settings.oauth
         await self._stop_bot()
         if first:
-            self.emu.register_app(CLIENT_ID, CLIENT_SECRET)
             port = free_port()
             self.settings = oauth(self.settings, new_key(), f"http://127.0.0.1:{port}")
             await self._start_bot(port)

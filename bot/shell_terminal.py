@@ -201,6 +201,7 @@ def run_interactive(database_url: str | None = None) -> int:
             return 130
         ticking = asyncio.run_coroutine_threadsafe(_tick_while_idle(shell), runner.loop)
         print("incident-bot shell: a local Slack workspace with the real bot. Type `help`.", file=shell.out)
+        print(f"Web view: {shell.web_url} (Sign in with Slack: pick who you are)", file=shell.out)
         try:
             _read_eval_print(shell, runner, readline)
         finally:

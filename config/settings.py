@@ -16,6 +16,7 @@ DEFAULT_CONFIG_FILE = Path("incident-bot.toml")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
 OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "slack_state_secret")
+WEB_SETTINGS = ("slack_client_id", "slack_client_secret", "incident_bot_session_secret")
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     incident_bot_encryption_key: SecretStr | None = None
     # Where people reach this bot from outside (OAuth's redirect, the web view's links).
     incident_bot_public_url: str | None = None
+    # Signs the web view's session cookies.
+    incident_bot_session_secret: SecretStr | None = None
 
     @field_validator("incident_bot_encryption_key")
     @classmethod
@@ -68,19 +71,21 @@ class Settings(BaseSettings):
 
     @property
     def oauth(self) -> bool:
-        """True when the bot is installed with OAuth (many workspaces) rather than one bot token."""
-        return any(_given(getattr(self, name)) for name in OAUTH_SETTINGS)
+        """True when the bot is installed with OAuth (many workspaces): no bot token, and the app's
+        OAuth settings. With a bot token, SLACK_CLIENT_ID and SECRET only sign people in to the web view."""
+        return not _given(self.slack_bot_token) and any(_given(getattr(self, n)) for n in OAUTH_SETTINGS)
 
     def check_install_mode(self) -> None:
         """One way to reach Slack: a bot token, or all of the OAuth settings and an encryption key."""
         if not self.oauth:
             return
         self.require(*OAUTH_SETTINGS, why="installing with OAuth needs all three")
-        if _given(self.slack_bot_token):
-            raise ConfigError(
-                "SLACK_BOT_TOKEN: set it for one workspace or SLACK_CLIENT_ID/SECRET for OAuth, not both"
-            )
         self.require("incident_bot_encryption_key", why="bot tokens are encrypted at rest")
+
+    @property
+    def web_view(self) -> bool:
+        """Whether the web view can sign people in: the app's client id and secret and a session secret."""
+        return all(_given(getattr(self, n)) for n in WEB_SETTINGS)
 
     def policy_path(self) -> Path | None:
         """The TOML file to read: INCIDENT_BOT_CONFIG, else ./incident-bot.toml if present."""

@@ -22,6 +22,7 @@ from services.metrics import Metrics
 from services.oncall import OnCall
 from services.outbox import Outbox
 from services.permissions import Permissions
+from services.reports import Reports
 from services.roles import Roles
 from services.slack_ops import SlackOps
 from services.statuspage import StatuspageService
@@ -57,6 +58,7 @@ class BotContext:
     statuspage: StatuspageService
     followups: Followups
     aftercare: Aftercare
+    reports: Reports
     tasks: BackgroundTasks
 
     async def tick(self) -> int:

@@ -126,6 +126,15 @@ class IncidentRepo:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def updates(self, incident_id: int) -> list[IncidentUpdate]:
+        """Every status update of an incident, oldest first."""
+        stmt = (
+            select(IncidentUpdate)
+            .where(IncidentUpdate.incident_id == incident_id)
+            .order_by(IncidentUpdate.posted_at, IncidentUpdate.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def add_update(self, upd: IncidentUpdate) -> IncidentUpdate:
         """Record a status update."""
         self.session.add(upd)

@@ -362,11 +362,6 @@ async def test_oauth_settings_that_cannot_work_are_one_line_and_exit_2(tmp_path:
         ),
         (http, {}, ["INCIDENT_BOT_ENCRYPTION_KEY: not set"]),
         (["serve"], {"INCIDENT_BOT_ENCRYPTION_KEY": key}, ["--http", "OAuth"]),
-        (
-            http,
-            {"INCIDENT_BOT_ENCRYPTION_KEY": key, "SLACK_BOT_TOKEN": "xoxb-1"},
-            ["SLACK_BOT_TOKEN", "not both"],
-        ),
         (http, {"SLACK_CLIENT_SECRET": ""}, ["SLACK_CLIENT_SECRET: not set"]),
     ]
     runs = [_run(args, tmp_path, **{**oauth, **env}) for args, env, _ in cases]

@@ -1,0 +1,133 @@
+"""What the web view shows of one workspace: incidents (private ones only to their channel's
+members), one incident whole, and the reliability metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from config.policy import Policy
+from messages.postmortem import Postmortem, markdown
+from services.clock import Clock
+from services.slack_ops import SlackOps
+from services.stats import WORK_END, WORK_START, zones_of
+from storage.db import Database
+from storage.followups import FollowupRepo
+from storage.models import Followup, Incident, IncidentUpdate, PageDelivery, TimelineEntry
+from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
+from storage.schedule import DeliveryRepo
+from storage.web_queries import Filters, WebQueries
+
+MEMBERS_FRESH = 60.0  # seconds a private channel's member list is trusted
+
+
+@dataclass
+class IncidentPage:
+    """Everything the incident page shows."""
+
+    incident: Incident
+    updates: list[IncidentUpdate]
+    entries: list[TimelineEntry]
+    pages: list[PageDelivery]
+    followups: list[Followup]
+    names: dict[str, str]
+    postmortem_md: str
+
+
+@dataclass
+class Load:
+    """Pages per person over the window, and how many came outside working hours in their zone."""
+
+    user: str
+    pages: int = 0
+    outside: int = 0
+
+
+@dataclass
+class Metrics:
+    """The metrics page's figures."""
+
+    since: datetime
+    weekly: list[tuple[str, str, int]]
+    tta: list[tuple[str, str, int, float, float]]
+    ttr: list[tuple[str, str, int, float, float]]
+    load: list[Load] = field(default_factory=list)
+
+
+class Reports:
+    """Reads for the web view; every query is scoped to the workspace."""
+
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, team_id: str) -> None:
+        self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
+        self._members: dict[str, tuple[float, set[str]]] = {}
+
+    async def _member_of(self, channel: str | None, user: str) -> bool:
+        if not channel:
+            return False
+        cached = self._members.get(channel)
+        if cached is None or time.monotonic() - cached[0] > MEMBERS_FRESH:
+            try:
+                cached = (time.monotonic(), await self.slack.members(channel))
+            except Exception:
+                cached = (time.monotonic(), set())  # not knowing who is in it shows it to nobody
+            self._members[channel] = cached
+        return user in cached[1]
+
+    async def private_visible(self, user: str) -> set[int]:
+        """The private incidents `user` may see: those whose channel they are in."""
+        async with self.db.session() as s:
+            private = await WebQueries(s, self.team_id).private_ids()
+        return {n for n, channel in private if await self._member_of(channel, user)}
+
+    async def incidents(self, filters: Filters, user: str) -> tuple[list[Incident], int]:
+        """One page of the list, as `user` may see it."""
+        visible = await self.private_visible(user)
+        async with self.db.session() as s:
+            return await WebQueries(s, self.team_id).incidents(filters, visible)
+
+    async def live(self, user: str) -> list[Incident]:
+        """The open incidents `user` may see."""
+        async with self.db.session() as s:
+            found = await WebQueries(s, self.team_id).open_incidents()
+        return [i for i in found if not i.private or await self._member_of(i.channel_id, user)]
+
+    async def incident(self, number: int, user: str) -> IncidentPage | None:
+        """One incident whole, or None (unknown, or private and `user` not in its channel)."""
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s, self.team_id).by_ref(str(number))
+            if incident is None:
+                return None
+            updates = await IncidentRepo(s, self.team_id).updates(incident.id)
+            entries = await TimelineRepo(s).for_incident(incident.id)
+            pages = await DeliveryRepo(s).for_incident(incident.id)
+            followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
+            names = await PeopleRepo(s).names()
+        if incident.private and not await self._member_of(incident.channel_id, user):
+            return None
+        draft = markdown(Postmortem(incident, entries, names, followups=followups))
+        return IncidentPage(incident, updates, entries, pages, followups, names, draft)
+
+    async def names(self) -> dict[str, str]:
+        """Display names of the people the bot has seen."""
+        async with self.db.session() as s:
+            return await PeopleRepo(s).names()
+
+    async def metrics(self, days: int) -> Metrics:
+        """Incidents per week, MTTA and MTTR per month and severity, on-call load, over `days`."""
+        since = self.clock.now() - timedelta(days=days)
+        async with self.db.session() as s:
+            q = WebQueries(s, self.team_id)
+            weekly = await q.weekly(since)
+            tta, ttr = await q.percentiles(since, "tta"), await q.percentiles(since, "ttr")
+            hours = await q.page_load(since)
+        zones = zones_of(self.policy)
+        load: dict[str, Load] = {}
+        monday = datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC"))  # a Monday, 00:00 UTC
+        for user, hour_of_week, n in hours:
+            local = (monday + timedelta(hours=hour_of_week)).astimezone(zones.get(user, ZoneInfo("UTC")))
+            row = load.setdefault(user, Load(user))
+            row.pages += n
+            row.outside += n * int(local.weekday() >= 5 or not WORK_START <= local.time() < WORK_END)
+        return Metrics(since, weekly, tta, ttr, sorted(load.values(), key=lambda r: (-r.pages, r.user)))

@@ -1,0 +1,244 @@
+"""The web view's pages under /ui/: the incident list, one incident, the metrics, and the live
+panel's JSON; every page but sign-in wants a session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from aiohttp import web
+from markdown_it import MarkdownIt
+from slack_sdk.web.async_client import AsyncWebClient
+
+from config.settings import Settings
+from domain.workspace import Team
+from messages.postmortem import Postmortem
+from services.context import BotContext
+from services.workspaces import Workspaces
+from storage.web_queries import SORTS, Filters
+from web import charts
+from web.session import SESSION_COOKIE, Signer
+from web.signin import CALLBACK, LOGIN, SignIn
+
+HERE = Path(__file__).parent
+PER_PAGE = 50
+Handler = Callable[[web.Request, BotContext, dict[str, Any]], Awaitable[web.StreamResponse]]
+
+
+class WebView:
+    """Renders the pages for the signed-in person's workspace."""
+
+    def __init__(self, workspaces: Workspaces, signin: SignIn, signer: Signer) -> None:
+        self.workspaces, self.signin, self.signer = workspaces, signin, signer
+        self.jinja = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.jinja.filters["utc"] = lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else "—"
+        self.jinja.filters["duration"] = _duration
+        self.md = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def add_routes(self, app: web.Application) -> None:
+        """Mount every route of the web view."""
+        app.router.add_get(LOGIN, self.signin.login)
+        app.router.add_get(CALLBACK, self.signin.callback)
+        app.router.add_get("/ui/logout", self.logout)
+        app.router.add_static("/ui/static/", HERE / "static")
+        app.router.add_get("/ui", self.home)
+        app.router.add_get("/ui/", self._signed(self.incidents))
+        app.router.add_get("/ui/live.json", self._signed(self.live))
+        app.router.add_get("/ui/metrics", self._signed(self.metrics))
+        app.router.add_get("/ui/incidents/{number:\\d+}", self._signed(self.incident))
+        app.router.add_get("/ui/incidents/{number:\\d+}/postmortem.md", self._signed(self.postmortem_md))
+        app.router.add_get("/ui/incidents/{number:\\d+}/export.json", self._signed(self.export_json))
+
+    def _signed(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def run(request: web.Request) -> web.StreamResponse:
+            who = self.signer.loads(request.cookies.get(SESSION_COOKIE))
+            ctx = await self.workspaces.get(Team(str(who["t"]))) if who else None
+            if who is None or ctx is None:
+                back = "" if request.path == "/ui/live.json" else "?" + urlencode({"next": request.path_qs})
+                raise web.HTTPFound(LOGIN + back)
+            return await handler(request, ctx, who)
+
+        return run
+
+    def _page(self, name: str, status: int = 200, **values: Any) -> web.Response:
+        html = self.jinja.get_template(name).render(**values)
+        return web.Response(text=html, content_type="text/html", status=status)
+
+    async def home(self, _request: web.Request) -> web.Response:
+        raise web.HTTPFound("/ui/")
+
+    async def logout(self, _request: web.Request) -> web.Response:
+        response = web.HTTPFound(LOGIN)
+        response.del_cookie(SESSION_COOKIE, path="/ui/")
+        raise response
+
+    async def incidents(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+        f = _filters(request.query)
+        rows, total = await ctx.reports.incidents(f, who["u"])
+        pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+        query = {k: v for k, v in request.query.items() if k != "page"}
+        return self._page(
+            "incidents.html",
+            who=who,
+            rows=rows,
+            total=total,
+            f=f,
+            pages=pages,
+            query=query,
+            sorts=SORTS,
+            now=ctx.clock.now(),
+            names=await _names(ctx),
+        )
+
+    async def incident(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
+        if page is None:
+            return self._page("missing.html", status=404, who=who)
+        return self._page(
+            "incident.html",
+            who=who,
+            p=page,
+            i=page.incident,
+            team=ctx.team.team_id,
+            postmortem_html=self.md.render(page.postmortem_md),
+            now=ctx.clock.now(),
+        )
+
+    async def postmortem_md(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
+        if page is None:
+            raise web.HTTPNotFound()
+        name = f"{page.incident.ref}-postmortem.md"
+        return web.Response(
+            text=page.postmortem_md,
+            content_type="text/markdown",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def export_json(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
+        if page is None:
+            raise web.HTTPNotFound()
+        data = Postmortem(page.incident, page.entries, page.names, followups=page.followups).to_json()
+        return web.Response(
+            text=json.dumps(data, indent=2),
+            content_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{page.incident.ref}.json"'},
+        )
+
+    async def metrics(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+        days = _int(request.query.get("days"), 90, 7, 730)
+        m = await ctx.reports.metrics(days)
+        weeks = sorted({w for w, _, _ in m.weekly})
+        weekly: dict[str, dict[str, float]] = {}
+        for week, severity, n in m.weekly:
+            weekly.setdefault(severity, {})[week] = float(n)
+
+        months = sorted({month for month, *_ in m.tta + m.ttr})
+        table: dict[tuple[str, str], list[float | None]] = {}
+        for at, rows in ((0, m.tta), (2, m.ttr)):
+            for month, severity, _n, p50, p90 in rows:
+                cells = table.setdefault((month, severity), [None, None, None, None])
+                cells[at], cells[at + 1] = round(p50 / 60, 1), round(p90 / 60, 1)
+        return self._page(
+            "metrics.html",
+            who=who,
+            m=m,
+            days=days,
+            weekly_svg=charts.bars("Incidents per week by severity", weeks, weekly),
+            mtta_svg=charts.bars("MTTA, median (minutes)", months, _medians(m.tta), " min"),
+            mttr_svg=charts.bars("MTTR, median (minutes)", months, _medians(m.ttr), " min"),
+            names=await _names(ctx),
+            times=sorted(table.items()),
+        )
+
+    async def live(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+        rows = await ctx.reports.live(who["u"])
+        now = ctx.clock.now()
+        return web.json_response(
+            {
+                "open": [
+                    {
+                        "number": i.number,
+                        "ref": i.ref,
+                        "severity": str(i.severity),
+                        "status": i.status,
+                        "title": i.title,
+                        "age": _duration(now - i.declared_at),
+                    }
+                    for i in rows
+                ]
+            }
+        )
+
+
+def _medians(rows: list[tuple[str, str, int, float, float]]) -> dict[str, dict[str, float]]:
+    """severity → month → median in minutes."""
+    out: dict[str, dict[str, float]] = {}
+    for month, severity, _n, p50, _p90 in rows:
+        out.setdefault(severity, {})[month] = round(p50 / 60, 1)
+    return out
+
+
+async def _names(ctx: BotContext) -> dict[str, str]:
+    return await ctx.reports.names()
+
+
+def _int(text: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(text or default), low), high)
+    except ValueError:
+        return default
+
+
+def _date(text: str | None, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day + timedelta(days=1) if end else day
+
+
+def _filters(q: Any) -> Filters:
+    status = q.get("status") if q.get("status") in ("open", "resolved") else None
+    severity = q.get("severity") if q.get("severity") in charts.SEVERITIES else None
+    sort = q.get("sort") if q.get("sort") in SORTS else "declared"
+    return Filters(
+        status=status,
+        severity=severity,
+        since=_date(q.get("from")),
+        until=_date(q.get("to"), end=True),
+        text=(q.get("q") or "").strip()[:200] or None,
+        sort=sort,
+        descending=q.get("dir", "desc") != "asc",
+        page=_int(q.get("page"), 1, 1, 100000),
+        per_page=PER_PAGE,
+    )
+
+
+def _duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+def mount(app: web.Application, settings: Settings, workspaces: Workspaces, client: AsyncWebClient) -> None:
+    """The web view on `app` under /ui/, signed in with Slack; `client` reaches Slack's Web API."""
+    secret = settings.incident_bot_session_secret
+    signer = Signer(secret.get_secret_value() if secret else "")
+    WebView(workspaces, SignIn(settings, workspaces, client, signer), signer).add_routes(app)
