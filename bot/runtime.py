@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import github_hook
+from bot import alertmanager_hook, github_hook
 from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
@@ -37,13 +35,12 @@ from services.workspaces import Workspaces
 from storage import migrate
 from storage.claims import release_everything
 from storage.db import Database
-from storage.inbox import InboxRepo, NewItem
+from storage.inbox import InboxRepo
 
 log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 ALERTMANAGER_PATH = "/webhooks/alertmanager"
-ALERTMANAGER_DEDUP_SECONDS = 60
 # Slack's answers that mean the token itself is wrong: retrying cannot help.
 TOKEN_REJECTED = frozenset(
     "invalid_auth not_authed account_inactive token_revoked token_expired not_allowed_token_type".split()
@@ -346,26 +343,7 @@ class Bot:
         team = await self._alert_team(request.match_info.get("team"))
         if not isinstance(team, Team):
             return web.json_response({"error": team[1]}, status=team[0])
-        group = hashlib.sha256(f"{team.team_id}\n{notification.group_key}".encode()).hexdigest()
-        content = hashlib.sha256(notification.group_key.encode() + b"\n" + body).hexdigest()
-        # Alertmanager repeats a still-firing group every repeat_interval with the same body: only a
-        # copy within the same minute (a retry, the HA peer's) is a duplicate. A copy carried out
-        # again changes nothing, as the intake compares with the alert states it recorded.
-        minute = int(self.shared.clock.now().timestamp()) // ALERTMANAGER_DEDUP_SECONDS
-        item = NewItem(
-            idem_key=f"am:{content}:{minute}",
-            order_key=f"alert:{group}",
-            op="alert",
-            payload=json.dumps({"body": body.decode()}),
-            team_id=team.team_id,
-            enterprise_id=team.enterprise_id,
-        )
-        try:
-            new = await self.shared.inbox.accept(item)
-        except Exception as exc:
-            log.error("could not store an Alertmanager notification: %s", exc)
-            return web.json_response({"error": "could not store the notification; retry"}, status=503)
-        return web.json_response({"status": "accepted" if new else "duplicate"})
+        return await alertmanager_hook.keep(self.shared, team, notification.group_key, body)
 
     async def _alert_team(self, named: str | None) -> Team | tuple[int, str]:
         """The workspace a notification is for: the token's, or with OAuth the one named in the
