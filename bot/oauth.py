@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -18,15 +17,6 @@ from storage.installations import EncryptedInstallationStore, Sealer, SignedStat
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = OAUTH_REDIRECT_PATH
-SLACK_AUTHORIZE = "https://slack.com/oauth/v2/authorize"
-
-
-def authorize_url(api_url: str) -> str:
-    """Slack's authorize page; with SLACK_API_URL elsewhere (an emulator), that origin's."""
-    parts = urlsplit(api_url)
-    if parts.hostname in (None, "slack.com"):
-        return SLACK_AUTHORIZE
-    return f"{parts.scheme}://{parts.netloc}/oauth/v2/authorize"
 
 
 def oauth_settings(
@@ -62,7 +52,7 @@ def oauth_settings(
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
         install_page_rendering_enabled=False,
-        authorization_url=authorize_url(settings.slack_api_url),
+        authorization_url=settings.slack_page("/oauth/v2/authorize"),
         installation_store=store,
         state_store=SignedStateStore(state_secret.get_secret_value(), db),
         callback_options=AsyncCallbackOptions(success=success, failure=failure),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,14 @@ class Settings(BaseSettings):
     def web_view(self) -> bool:
         """Whether the web view can sign people in: the app's client id and secret and a session secret."""
         return all(_given(getattr(self, n)) for n in WEB_SETTINGS)
+
+    def slack_page(self, path: str) -> str:
+        """A page of Slack's own site (sign-in, install); with SLACK_API_URL elsewhere (an emulator),
+        that origin's."""
+        parts = urlsplit(self.slack_api_url)
+        if parts.hostname in (None, "slack.com"):
+            return "https://slack.com" + path
+        return f"{parts.scheme}://{parts.netloc}{path}"
 
     def policy_path(self) -> Path | None:
         """The TOML file to read: INCIDENT_BOT_CONFIG, else ./incident-bot.toml if present."""

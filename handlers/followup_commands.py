@@ -154,23 +154,23 @@ def _number(body: dict[str, Any]) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-@op("followup_done")
-async def run_followup_done(ctx: BotContext, job: Job) -> None:
-    d = job.data
+async def _may_change(ctx: BotContext, job: Job) -> bool:
+    """The owner or the commander; anyone else hears why not."""
     try:
-        await ctx.followups.may_change(d["followup"], d["user"])
+        await ctx.followups.may_change(job.data["followup"], job.data["user"])
     except IncidentError as exc:
         await answer(ctx, job, error(str(exc)))
-        return
-    await ctx.followups.set_done(job.steps, d["followup"], True, d["user"])
+        return False
+    return True
+
+
+@op("followup_done")
+async def run_followup_done(ctx: BotContext, job: Job) -> None:
+    if await _may_change(ctx, job):
+        await ctx.followups.set_done(job.steps, job.data["followup"], True, job.data["user"])
 
 
 @op("followup_due")
 async def run_followup_due(ctx: BotContext, job: Job) -> None:
-    d = job.data
-    try:
-        await ctx.followups.may_change(d["followup"], d["user"])
-    except IncidentError as exc:
-        await answer(ctx, job, error(str(exc)))
-        return
-    await ctx.followups.change_due(job.steps, d["followup"], date.fromisoformat(d["due"]))
+    if await _may_change(ctx, job):
+        await ctx.followups.change_due(job.steps, job.data["followup"], date.fromisoformat(job.data["due"]))

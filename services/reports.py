@@ -21,6 +21,7 @@ from storage.schedule import DeliveryRepo
 from storage.web_queries import Filters, WebQueries
 
 MEMBERS_FRESH = 60.0  # seconds a private channel's member list is trusted
+DRAFT_ENTRIES = 100  # timeline rows of the draft rendered on the incident page
 
 
 @dataclass
@@ -33,7 +34,8 @@ class IncidentPage:
     pages: list[PageDelivery]
     followups: list[Followup]
     names: dict[str, str]
-    postmortem_md: str
+    postmortem_md: str  # the whole draft (the download)
+    draft_md: str  # what the page renders: the draft, its timeline cut to DRAFT_ENTRIES rows
 
 
 @dataclass
@@ -106,8 +108,14 @@ class Reports:
             names = await PeopleRepo(s).names()
         if incident.private and not await self._member_of(incident.channel_id, user):
             return None
-        draft = markdown(Postmortem(incident, entries, names, followups=followups))
-        return IncidentPage(incident, updates, entries, pages, followups, names, draft)
+        whole = markdown(Postmortem(incident, entries, names, followups=followups))
+        shown = whole
+        if len(entries) > DRAFT_ENTRIES:  # the page lists the timeline itself; the download has it all
+            shown = markdown(Postmortem(incident, entries[:DRAFT_ENTRIES], names, followups=followups))
+            shown += (
+                f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {len(entries)} entries here._\n"
+            )
+        return IncidentPage(incident, updates, entries, pages, followups, names, whole, shown)
 
     async def names(self) -> dict[str, str]:
         """Display names of the people the bot has seen."""

@@ -27,6 +27,7 @@ from web.signin import CALLBACK, LOGIN, SignIn
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
+TIMELINE_PAGE = 500  # timeline entries an incident page lists at once, in time order
 Handler = Callable[[web.Request, BotContext, dict[str, Any]], Awaitable[web.StreamResponse]]
 
 
@@ -103,13 +104,17 @@ class WebView:
         page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
         if page is None:
             return self._page("missing.html", status=404, who=who)
+        part = _int(request.query.get("part"), 1, 1, 100000)
         return self._page(
             "incident.html",
             who=who,
             p=page,
             i=page.incident,
             team=ctx.team.team_id,
-            postmortem_html=self.md.render(page.postmortem_md),
+            postmortem_html=self.md.render(page.draft_md),
+            entries=page.entries[(part - 1) * TIMELINE_PAGE : part * TIMELINE_PAGE],
+            part=part,
+            parts=max((len(page.entries) + TIMELINE_PAGE - 1) // TIMELINE_PAGE, 1),
             now=ctx.clock.now(),
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
@@ -19,15 +19,6 @@ from web.session import SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL, Si
 log = logging.getLogger(__name__)
 
 LOGIN, CALLBACK = "/ui/login", "/ui/auth/callback"
-SLACK_AUTHORIZE = "https://slack.com/openid/connect/authorize"
-
-
-def authorize_url(api_url: str) -> str:
-    """Slack's sign-in page; with SLACK_API_URL elsewhere (an emulator), that origin's."""
-    parts = urlsplit(api_url)
-    if parts.hostname in (None, "slack.com"):
-        return SLACK_AUTHORIZE
-    return f"{parts.scheme}://{parts.netloc}/openid/connect/authorize"
 
 
 class SignIn:
@@ -66,7 +57,9 @@ class SignIn:
             "state": state,
             "nonce": nonce,
         }
-        response = web.HTTPFound(f"{authorize_url(self.settings.slack_api_url)}?{urlencode(query)}")
+        response = web.HTTPFound(
+            f"{self.settings.slack_page('/openid/connect/authorize')}?{urlencode(query)}"
+        )
         cookie = self.signer.dumps({"state": state, "nonce": nonce, "next": back}, STATE_TTL)
         self._cookie(request, response, STATE_COOKIE, cookie, STATE_TTL)
         raise response

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.harness import team
-from tests.web.test_web_view import CLIENT_ID, CLIENT_SECRET, WebHarness
+from tests.web.test_web_view import WebHarness
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
@@ -38,20 +38,6 @@ async def browser() -> AsyncIterator[Any]:
             yield b
         finally:
             await b.close()
-
-
-@pytest.fixture
-async def web(database_url: str) -> AsyncIterator[WebHarness]:
-    h = WebHarness(database_url)
-    await h.start()
-    h.emu.register_app(CLIENT_ID, CLIENT_SECRET)
-    try:
-        yield h
-    finally:
-        await h.stop()
-    from tests.slack_spec import assert_calls_conform
-
-    assert_calls_conform(h.emu.calls)
 
 
 async def _page(browser: Any, origin: str, width: int = 1280) -> tuple[Any, list[str]]:
@@ -79,8 +65,8 @@ async def _shot(page: Any, name: str, database_url: str) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}-{kind}.png"), full_page=True)
 
 
-async def test_the_web_view_in_chromium(web: WebHarness, browser: Any, database_url: str) -> None:
-    h = web
+async def test_the_web_view_in_chromium(web_harness: WebHarness, browser: Any, database_url: str) -> None:
+    h = web_harness
     team(h)
     first = await h.declare("sev1 Payments are down")
     await h.declare("sev3 Search is slow")

@@ -4,7 +4,6 @@ incident page, private incidents, the metrics page and the live panel's JSON."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -40,20 +39,6 @@ def _secret(value: str):  # type: ignore[no-untyped-def]
     from pydantic import SecretStr
 
     return SecretStr(value)
-
-
-@pytest.fixture
-async def web_harness(database_url: str) -> AsyncIterator[WebHarness]:
-    h = WebHarness(database_url)
-    await h.start()
-    h.emu.register_app(CLIENT_ID, CLIENT_SECRET)
-    try:
-        yield h
-    finally:
-        await h.stop()
-    from tests.slack_spec import assert_calls_conform
-
-    assert_calls_conform(h.emu.calls)
 
 
 async def sign_in(h: Harness, user: str) -> aiohttp.ClientSession:
