@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -163,19 +165,33 @@ def build_app(
     # same token), warns that it will not use it: a warning on every start about nothing.
     bolt_log, quiet = get_bolt_logger(AsyncApp), _Without(warning_client_prioritized_and_token_skipped())
     bolt_log.addFilter(quiet)
+    # Bolt turns on its own file-based OAuth install whenever SLACK_CLIENT_ID and SLACK_CLIENT_SECRET
+    # are in the environment; with a bot token they only sign people in to the web view.
+    hidden = () if oauth else ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
     try:
-        app = AsyncApp(
-            client=client,
-            signing_secret=secret.get_secret_value() if secret else None,
-            oauth_settings=oauth,
-            # Listeners store the request in the inbox and then ack: the answer waits for the commit.
-            process_before_response=True,
-            request_verification_enabled=secret is not None,
-        )
+        with _unset(*hidden):
+            app = AsyncApp(
+                client=client,
+                signing_secret=secret.get_secret_value() if secret else None,
+                oauth_settings=oauth,
+                # Listeners store the request in the inbox and then ack: the answer waits for the commit.
+                process_before_response=True,
+                request_verification_enabled=secret is not None,
+            )
     finally:
         bolt_log.removeFilter(quiet)
     register_all(app, workspaces, shared.worker)
     return app
+
+
+@contextmanager
+def _unset(*names: str) -> Iterator[None]:
+    """These environment variables hidden for the block (set back after it)."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 class _Without(logging.Filter):

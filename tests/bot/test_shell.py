@@ -175,3 +175,9 @@ async def test_install_adds_a_workspace_with_oauth_and_each_keeps_to_itself() ->
     # Each workspace counts its own incidents: both are INC-1.
     assert "SEV1 · INC-1: Acme login broken" in text and "SEV2 · INC-1: Search is down" in text
     assert "! usage: install <team id>" in blocks[-1]
+
+
+async def test_a_script_prints_where_its_web_view_is() -> None:
+    out = io.StringIO()
+    assert await run_script(["/incident list"], out) == 0
+    assert re.search(r"web view while this runs: http://127\.0\.0\.1:\d+/ui/", out.getvalue())
