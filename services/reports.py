@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from config.policy import Policy
 from messages.postmortem import Postmortem, markdown
 from services.clock import Clock
@@ -26,16 +28,16 @@ DRAFT_ENTRIES = 100  # timeline rows of the draft rendered on the incident page
 
 @dataclass
 class IncidentPage:
-    """Everything the incident page shows."""
+    """What the incident page shows: one part of the timeline, and the draft with a short timeline."""
 
     incident: Incident
     updates: list[IncidentUpdate]
-    entries: list[TimelineEntry]
+    entries: list[TimelineEntry]  # this part of the timeline
+    total_entries: int
     pages: list[PageDelivery]
     followups: list[Followup]
     names: dict[str, str]
-    postmortem_md: str  # the whole draft (the download)
-    draft_md: str  # what the page renders: the draft, its timeline cut to DRAFT_ENTRIES rows
+    draft_md: str  # the draft, its timeline cut to DRAFT_ENTRIES rows (the download has them all)
 
 
 @dataclass
@@ -95,27 +97,42 @@ class Reports:
             found = await WebQueries(s, self.team_id).open_incidents()
         return [i for i in found if not i.private or await self._member_of(i.channel_id, user)]
 
-    async def incident(self, number: int, user: str) -> IncidentPage | None:
-        """One incident whole, or None (unknown, or private and `user` not in its channel)."""
+    async def _visible(self, s: AsyncSession, number: int, user: str) -> Incident | None:
+        incident = await IncidentRepo(s, self.team_id).by_ref(str(number))
+        if incident is None or (incident.private and not await self._member_of(incident.channel_id, user)):
+            return None  # unknown, or private and `user` not in its channel
+        return incident
+
+    async def incident(self, number: int, user: str, part: int, per_part: int) -> IncidentPage | None:
+        """One incident with part `part` (from 1) of its timeline, or None when `user` may not see it."""
         async with self.db.session() as s:
-            incident = await IncidentRepo(s, self.team_id).by_ref(str(number))
+            incident = await self._visible(s, number, user)
             if incident is None:
                 return None
+            timeline = TimelineRepo(s)
+            entries = await timeline.part_of(incident.id, per_part, (part - 1) * per_part)
+            total = await timeline.count(incident.id)
+            first = entries if part == 1 and per_part >= DRAFT_ENTRIES else None
+            draft_entries = (first or await timeline.part_of(incident.id, DRAFT_ENTRIES, 0))[:DRAFT_ENTRIES]
             updates = await IncidentRepo(s, self.team_id).updates(incident.id)
-            entries = await TimelineRepo(s).for_incident(incident.id)
             pages = await DeliveryRepo(s).for_incident(incident.id)
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
             names = await PeopleRepo(s).names()
-        if incident.private and not await self._member_of(incident.channel_id, user):
-            return None
-        whole = markdown(Postmortem(incident, entries, names, followups=followups))
-        shown = whole
-        if len(entries) > DRAFT_ENTRIES:  # the page lists the timeline itself; the download has it all
-            shown = markdown(Postmortem(incident, entries[:DRAFT_ENTRIES], names, followups=followups))
-            shown += (
-                f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {len(entries)} entries here._\n"
-            )
-        return IncidentPage(incident, updates, entries, pages, followups, names, whole, shown)
+        draft = markdown(Postmortem(incident, draft_entries, names, followups=followups))
+        if total > DRAFT_ENTRIES:
+            draft += f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {total} entries here._\n"
+        return IncidentPage(incident, updates, entries, total, pages, followups, names, draft)
+
+    async def postmortem(self, number: int, user: str) -> Postmortem | None:
+        """The whole postmortem data (the downloads), or None when `user` may not see it."""
+        async with self.db.session() as s:
+            incident = await self._visible(s, number, user)
+            if incident is None:
+                return None
+            entries = await TimelineRepo(s).for_incident(incident.id)
+            followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
+            names = await PeopleRepo(s).names()
+        return Postmortem(incident, entries, names, followups=followups)
 
     async def names(self) -> dict[str, str]:
         """Display names of the people the bot has seen."""

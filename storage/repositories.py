@@ -244,6 +244,22 @@ class TimelineRepo:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def part_of(self, incident_id: int, limit: int, offset: int) -> list[TimelineEntry]:
+        """Entries `offset` … `offset + limit` in time order (one page of a long timeline)."""
+        stmt = (
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == incident_id)
+            .order_by(TimelineEntry.at, TimelineEntry.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def count(self, incident_id: int) -> int:
+        """How many entries an incident's timeline has."""
+        stmt = select(func.count()).where(TimelineEntry.incident_id == incident_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
 
 class EventRepo:
     """Slack event ids already processed (the Events API delivers at least once)."""

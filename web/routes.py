@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from config.settings import Settings
 from domain.workspace import Team
-from messages.postmortem import Postmortem
+from messages.postmortem import markdown
 from services.context import BotContext
 from services.workspaces import Workspaces
 from storage.web_queries import SORTS, Filters
@@ -101,10 +101,10 @@ class WebView:
         )
 
     async def incident(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
-        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
+        part = _int(request.query.get("part"), 1, 1, 100000)
+        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"], part, TIMELINE_PAGE)
         if page is None:
             return self._page("missing.html", status=404, who=who)
-        part = _int(request.query.get("part"), 1, 1, 100000)
         return self._page(
             "incident.html",
             who=who,
@@ -112,32 +112,31 @@ class WebView:
             i=page.incident,
             team=ctx.team.team_id,
             postmortem_html=self.md.render(page.draft_md),
-            entries=page.entries[(part - 1) * TIMELINE_PAGE : part * TIMELINE_PAGE],
+            entries=page.entries,
             part=part,
-            parts=max((len(page.entries) + TIMELINE_PAGE - 1) // TIMELINE_PAGE, 1),
+            parts=max((page.total_entries + TIMELINE_PAGE - 1) // TIMELINE_PAGE, 1),
+            first=(part - 1) * TIMELINE_PAGE + 1,
             now=ctx.clock.now(),
         )
 
     async def postmortem_md(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
-        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
-        if page is None:
+        data = await ctx.reports.postmortem(int(request.match_info["number"]), who["u"])
+        if data is None:
             raise web.HTTPNotFound()
-        name = f"{page.incident.ref}-postmortem.md"
         return web.Response(
-            text=page.postmortem_md,
+            text=markdown(data),
             content_type="text/markdown",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": f'attachment; filename="{data.incident.ref}-postmortem.md"'},
         )
 
     async def export_json(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
-        page = await ctx.reports.incident(int(request.match_info["number"]), who["u"])
-        if page is None:
+        data = await ctx.reports.postmortem(int(request.match_info["number"]), who["u"])
+        if data is None:
             raise web.HTTPNotFound()
-        data = Postmortem(page.incident, page.entries, page.names, followups=page.followups).to_json()
         return web.Response(
-            text=json.dumps(data, indent=2),
+            text=json.dumps(data.to_json(), indent=2),
             content_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="{page.incident.ref}.json"'},
+            headers={"Content-Disposition": f'attachment; filename="{data.incident.ref}.json"'},
         )
 
     async def metrics(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
