@@ -34,6 +34,7 @@ from services.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from services.oncall import OnCall
 from services.outbox import Outbox
 from services.permissions import Permissions
+from services.reminders import UpdateReminders
 from services.reports import Reports
 from services.roles import Roles
 from services.slack_ops import SlackOps
@@ -42,7 +43,7 @@ from services.tasks import BackgroundTasks
 from services.timeline import Timeline
 from services.workspaces import Tokens, Workspaces
 from storage.db import Database
-from storage.schedule import ARCHIVE, FOLLOWUP, POSTMORTEM
+from storage.schedule import ARCHIVE, FOLLOWUP, POSTMORTEM, REMINDER
 
 
 def build_client(
@@ -117,8 +118,14 @@ def build_context(shared: Shared, team: Team, token: str) -> BotContext:
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
     aftercare = Aftercare(db, slack, policy, clock, team.team_id)
     aftercare.wake = lambda: shared.wake()
+    reminders = UpdateReminders(db, slack, policy, clock, team.team_id, escalation.level_users)
     escalation.jobs.update(
-        {FOLLOWUP: followups.remind, POSTMORTEM: aftercare.postmortem_due, ARCHIVE: aftercare.archive_due}
+        {
+            REMINDER: reminders.remind,
+            FOLLOWUP: followups.remind,
+            POSTMORTEM: aftercare.postmortem_due,
+            ARCHIVE: aftercare.archive_due,
+        }
     )
     return BotContext(
         team=team,

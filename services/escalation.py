@@ -38,7 +38,7 @@ from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo
-from storage.schedule import DONE, PAGE, PENDING, REMINDER, SKIPPED, Claim, DeliveryRepo, ScheduleRepo
+from storage.schedule import DONE, PAGE, PENDING, SKIPPED, Claim, DeliveryRepo, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Escalation:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
         # What a due job of each kind does; the app factory adds the kinds of other services.
-        self.jobs: dict[str, Callable[[Claim], Awaitable[None]]] = {PAGE: self._page, REMINDER: self._remind}
+        self.jobs: dict[str, Callable[[Claim], Awaitable[None]]] = {PAGE: self._page}
 
     async def tick(self) -> int:
         """Claim everything due and carry it out; returns how many jobs were handled.
@@ -97,7 +97,8 @@ class Escalation:
         async with self.db.session() as s:
             await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), SKIPPED, why)
 
-    async def _users(self, level: Level) -> list[str]:
+    async def level_users(self, level: Level) -> list[str]:
+        """Who a level pages now: its schedule's on-call (or fallback), else its users and user group."""
         if level.schedule:
             return list(await self.oncall.now(level.schedule))  # the fallback in a gap
         users = list(level.users)
@@ -125,7 +126,7 @@ class Escalation:
             return
         now = self.clock.now()
         late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
-        users = await self._users(level)
+        users = await self.level_users(level)
         retry_at: datetime | None = None
         gave_up: list[tuple[str, str]] = []
         for user in users:
@@ -217,53 +218,6 @@ class Escalation:
         except SlackOpError as exc:
             log.error("could not say in the channel who was not paged: %s", exc)
 
-    async def _responsible(self, incident: Incident) -> str:
-        """Who a reminder speaks to: the commander, else (an alert nobody took yet) the first level."""
-        if incident.commander_id:
-            return f"<@{incident.commander_id}>"
-        if not self.policy.escalation.levels:
-            return "Responders:"
-        level = self.policy.escalation.levels[0]
-        people = " ".join(f"<@{u}>" for u in await self._users(level))
-        return f"{people} ({level.name}, nobody is commander yet: `/incident commander` to take it)"
-
-    async def _remind(self, claim: Claim) -> None:
-        async with self.db.session() as s:
-            incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
-            last = await IncidentRepo(s, self.team_id).last_update(claim.incident_id) if incident else None
-        if incident is None or not incident.is_open:
-            await self._skip(claim, "resolved")
-            return
-        cadence = self.policy.updates.cadence(incident.severity)
-        if cadence is None or (incident.next_update_due and incident.next_update_due > claim.due_at):
-            await self._skip(claim, "update posted")
-            return
-        next_due = claim.due_at + cadence
-        while next_due <= self.clock.now():  # after downtime: one reminder, then the next slot ahead
-            next_due += cadence
-        try:
-            await self.slack.post(
-                incident.channel_id or "",
-                templates.reminder(
-                    incident,
-                    cadence,
-                    last.posted_at if last else None,
-                    next_due,
-                    await self._responsible(incident),
-                ),
-            )
-        except SlackOpError as exc:
-            if exc.transient:
-                raise  # the claim's lease runs out and a later tick posts it
-            log.warning("could not post the update reminder: %s", exc, extra={"incident_id": incident.id})
-        async with self.db.session() as s:
-            if not await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now()):
-                return
-            row = await IncidentRepo(s, self.team_id).get(incident.id)
-            if row is not None and row.is_open:
-                row.next_update_due = next_due
-                await ScheduleRepo(s, self.team_id).plan(incident.id, REMINDER, next_due)
-
     async def acknowledge(self, steps: Steps, delivery_id: int, user: str) -> str | None:
         """Acknowledge a page: record (first one sets time-to-acknowledge), invite, update the DM.
 
@@ -335,7 +289,7 @@ class Escalation:
         if user == delivery.user_id:
             return
         level = self.policy.escalation.levels[delivery.level]
-        if user not in await self._users(level):
+        if user not in await self.level_users(level):
             raise IncidentError(
                 f"This page was sent to <@{delivery.user_id}>; only they or someone on {level.name} "
                 f"({level.title}) can acknowledge it."

@@ -1,0 +1,85 @@
+"""Update reminders: when an incident's next update is due, the channel hears who owes it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from config.policy import Level, Policy
+from messages import pages as templates
+from services.clock import Clock
+from services.slack_ops import SlackOpError, SlackOps
+from storage.db import Database
+from storage.models import Incident
+from storage.repositories import IncidentRepo
+from storage.schedule import REMINDER, SKIPPED, Claim, ScheduleRepo
+
+log = logging.getLogger(__name__)
+
+
+class UpdateReminders:
+    """Posts the due update reminder (a claimed `reminder` row) and plans the next one."""
+
+    def __init__(
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        clock: Clock,
+        team_id: str,
+        users: Callable[[Level], Awaitable[list[str]]],
+    ) -> None:
+        self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
+        self.users = users  # who a level pages now (the escalation's answer)
+
+    async def _skip(self, claim: Claim, why: str) -> None:
+        async with self.db.session() as s:
+            await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), SKIPPED, why)
+
+    async def _responsible(self, incident: Incident) -> str:
+        """Who a reminder speaks to: the commander, else (an alert nobody took yet) the first level."""
+        if incident.commander_id:
+            return f"<@{incident.commander_id}>"
+        if not self.policy.escalation.levels:
+            return "Responders:"
+        level = self.policy.escalation.levels[0]
+        people = " ".join(f"<@{u}>" for u in await self.users(level))
+        return f"{people} ({level.name}, nobody is commander yet: `/incident commander` to take it)"
+
+    async def remind(self, claim: Claim) -> None:
+        """Remind the channel that an update is due; the next reminder follows the cadence."""
+        async with self.db.session() as s:
+            incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
+            last = await IncidentRepo(s, self.team_id).last_update(claim.incident_id) if incident else None
+        if incident is None or not incident.is_open:
+            await self._skip(claim, "resolved")
+            return
+        cadence = self.policy.updates.cadence(incident.severity)
+        if cadence is None or (incident.next_update_due and incident.next_update_due > claim.due_at):
+            await self._skip(claim, "update posted")
+            return
+        next_due = claim.due_at + cadence
+        while next_due <= self.clock.now():  # after downtime: one reminder, then the next slot ahead
+            next_due += cadence
+        try:
+            await self.slack.post(
+                incident.channel_id or "",
+                templates.reminder(
+                    incident,
+                    cadence,
+                    last.posted_at if last else None,
+                    next_due,
+                    await self._responsible(incident),
+                ),
+            )
+        except SlackOpError as exc:
+            if exc.transient:
+                raise  # the claim's lease runs out and a later tick posts it
+            log.warning("could not post the update reminder: %s", exc, extra={"incident_id": incident.id})
+        async with self.db.session() as s:
+            if not await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now()):
+                return
+            row = await IncidentRepo(s, self.team_id).get(incident.id)
+            if row is not None and row.is_open:
+                row.next_update_due = next_due
+                await ScheduleRepo(s, self.team_id).plan(incident.id, REMINDER, next_due)
