@@ -34,14 +34,14 @@ RUNS = 5  # runs of a slow page's handler in this process
 
 
 class _Members:
-    """Stands in for SlackOps.members: the private channels' members as seeded."""
+    """Stands in for SlackOps.private_channels_of: the private channels' members as seeded."""
 
     def __init__(self, members: dict[str, set[str]]) -> None:
         self._members = members
 
-    async def members(self, channel: str) -> set[str]:
-        """Who is in `channel`."""
-        return set(self._members.get(channel, set()))
+    async def private_channels_of(self, user: str) -> set[str]:
+        """The private channels `user` is in."""
+        return {channel for channel, people in self._members.items() if user in people}
 
 
 @dataclass

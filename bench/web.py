@@ -156,7 +156,7 @@ def check(page: Page, body: str, seeded: Seeded) -> None:
 async def time_pages(
     base: str, session: aiohttp.ClientSession, seeded: Seeded, requests: int
 ) -> tuple[float, dict[str, list[float]]]:
-    """The first list request's seconds (private channels' members asked from Slack), then each
+    """The first list request's seconds (the person's private channels asked from Slack), then each
     page's `requests` timings after WARMUP untimed ones."""
     cold, _ = await fetch(session, base + "/ui/")
     samples: dict[str, list[float]] = {}
@@ -222,7 +222,7 @@ async def run(backend: str, incidents: int, entries: int, requests: int) -> dict
                 if p50 >= page.target_ms:
                     slow.append(page)
             print(f"  {page.name:<32}{p50:7.1f}ms{p95:7.1f}ms  {verdict}")
-        asked = f"members of {len(seeded.private)} private channels asked"
+        asked = f"the person's private channels asked, {len(seeded.private)} private incidents"
         print(f"  first list request ({asked}): {cold * 1000:.1f} ms")
         print(f"  RSS of the serving process after the run: {rss:.0f} MB")
         if slow:

@@ -22,7 +22,7 @@ from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
 from storage.schedule import DeliveryRepo
 from storage.web_queries import Filters, WebQueries
 
-MEMBERS_FRESH = 60.0  # seconds a private channel's member list is trusted
+MEMBERS_FRESH = 60.0  # seconds a person's list of private channels is trusted
 DRAFT_ENTRIES = 100  # timeline rows of the draft rendered on the incident page
 
 
@@ -65,19 +65,21 @@ class Reports:
 
     def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, team_id: str) -> None:
         self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
-        self._members: dict[str, tuple[float, set[str]]] = {}
+        self._channels: dict[str, tuple[float, set[str]]] = {}  # person → their private channels
 
     async def _member_of(self, channel: str | None, user: str) -> bool:
+        """Whether `user` is in the private channel: one users.conversations per person a minute,
+        however many private incidents there are."""
         if not channel:
             return False
-        cached = self._members.get(channel)
+        cached = self._channels.get(user)
         if cached is None or time.monotonic() - cached[0] > MEMBERS_FRESH:
             try:
-                cached = (time.monotonic(), await self.slack.members(channel))
+                cached = (time.monotonic(), await self.slack.private_channels_of(user))
             except Exception:
-                cached = (time.monotonic(), set())  # not knowing who is in it shows it to nobody
-            self._members[channel] = cached
-        return user in cached[1]
+                cached = (time.monotonic(), set())  # not knowing where they are shows them nothing private
+            self._channels[user] = cached
+        return channel in cached[1]
 
     async def private_visible(self, user: str) -> set[int]:
         """The private incidents `user` may see: those whose channel they are in."""

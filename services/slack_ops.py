@@ -232,6 +232,22 @@ class SlackOps:
             if exc.response.get("error") != "not_archived":
                 raise op_error("unarchiving the incident channel", exc) from exc
 
+    async def private_channels_of(self, user_id: str) -> set[str]:
+        """The private channels a person is in that the bot is in too (users.conversations)."""
+        found: set[str] = set()
+        cursor = None
+        while True:
+            try:
+                resp = await self.client.users_conversations(
+                    user=user_id, types="private_channel", limit=200, cursor=cursor
+                )
+            except SlackApiError as exc:
+                raise op_error("asking which private channels you are in", exc) from exc
+            found.update(ch["id"] for ch in resp["channels"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+
     async def members(self, channel_id: str) -> set[str]:
         """Who is in a channel (conversations.members, every page)."""
         found: set[str] = set()

@@ -171,6 +171,27 @@ def list_(ws: Workspace, params: Params) -> Result:
     return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
 
+def user_conversations(ws: Workspace, params: Params) -> Result:
+    """users.conversations: the conversations a person is in that the bot can see, paginated."""
+    user = params.get("user") or ws.bot_user_id
+    if user not in ws.users:
+        raise ApiError("user_not_found")
+    types = set(params.items("types") or ["public_channel"])
+    if not types <= CONVERSATION_TYPES:
+        raise ApiError("invalid_types")
+    exclude_archived = params.flag("exclude_archived")
+
+    def wanted(ch: Channel) -> bool:
+        if (exclude_archived and ch.is_archived) or ch.is_im or not ch.has_member(user):
+            return False
+        if ch.is_private:
+            return "private_channel" in types and ch.has_member(ws.bot_user_id)
+        return "public_channel" in types
+
+    page, cursor = paginate([channel_dict(ws, c) for c in ws.channels.values() if wanted(c)], params)
+    return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+
 def _set_text(ws: Workspace, params: Params, arg: str) -> Result:
     ch = _not_im(channel_arg(ws, params))
     require_open(ch)
@@ -290,6 +311,7 @@ METHODS: dict[str, Handler] = {
     "conversations.info": info,
     "conversations.members": members,
     "conversations.list": list_,
+    "users.conversations": user_conversations,
     "conversations.setTopic": set_topic,
     "conversations.setPurpose": set_purpose,
     "conversations.archive": archive,

@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.invite": {"channels:manage", "groups:write"},
     "conversations.setTopic": {"channels:manage", "groups:write"},
     "conversations.members": {"channels:read", "groups:read"},
+    "users.conversations": {"channels:read", "groups:read"},
     "conversations.archive": {"channels:manage", "groups:write"},
     "conversations.unarchive": {"channels:manage", "groups:write"},
     "conversations.join": {"channels:join"},

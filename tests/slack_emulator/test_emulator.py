@@ -130,6 +130,20 @@ async def test_archive_and_unarchive(client: AsyncWebClient) -> None:
     assert (await client.chat_postMessage(channel=cid, text="back"))["ok"]
 
 
+async def test_users_conversations_lists_what_a_person_is_in_that_the_bot_sees(
+    client: AsyncWebClient, emulator: SlackEmulator
+) -> None:
+    alice = emulator.add_user("alice")
+    shared = emulator.add_channel("shared-private", members=[alice, BOT], is_private=True)
+    emulator.add_channel("hidden-private", members=[alice], is_private=True)
+    emulator.add_channel("public", members=[alice])
+    found = await client.users_conversations(user=alice, types="private_channel")
+    assert [c["id"] for c in found["channels"]] == [shared]
+    public = await client.users_conversations(user=alice)
+    assert [c["name"] for c in public["channels"]] == ["public"]
+    assert await error_of(client.users_conversations(user="U404")) == "user_not_found"
+
+
 async def test_invite_errors(client: AsyncWebClient, emulator: SlackEmulator) -> None:
     alice, bob = emulator.add_user("alice"), emulator.add_user("bob")
     outside = emulator.add_channel("outside", members=[alice])
