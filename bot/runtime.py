@@ -255,7 +255,7 @@ class Bot:
             log.warning("cannot reach Slack at %s (%s); /readyz reports it", client.base_url, describe(exc))
             return False
         if self._single is not None:
-            await self._single.known(Team(str(found["team_id"]), found.get("enterprise_id") or None))
+            await self._single.known(found.data)
         self._slack_ok = True
         return True
 

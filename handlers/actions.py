@@ -11,21 +11,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from domain.errors import IncidentError
-from handlers.ops import allowed, answer, answered, op, store
+from handlers.ops import allowed, answer, answered, clicked_number, op, store_click
 from handlers.workspace import workspace
 from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
 from messages.statuspage import RESOLVE_ACTION, public_resolved
-from services import logs
 from services.context import BotContext
 from services.inbox_worker import Job
-
-
-def _number(body: dict[str, Any]) -> int | None:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
 
 
 def register(app: AsyncApp) -> None:
@@ -34,34 +26,26 @@ def register(app: AsyncApp) -> None:
     async def keep(
         ctx: BotContext, body: dict[str, Any], name: str, number: int, channel: str | None
     ) -> None:
-        logs.bind(request_id=body.get("trigger_id"))
-        data = {
-            "number": number,
-            "user": body["user"]["id"],
-            "response_url": body.get("response_url"),
-            "channel": channel,
-        }
         key = f"ch:{channel}" if channel else f"{name}:{number}"
-        trigger = body.get("trigger_id")
-        await store(ctx, trigger and f"act:{trigger}", key, name, data)
+        await store_click(ctx, body, name, channel, {"number": number}, key)
 
     @app.action(ACK_ACTION)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        ctx, delivery = workspace(context), _number(body)
+        ctx, delivery = workspace(context), clicked_number(body)
         if delivery is not None:
             await keep(ctx, body, "acknowledge", delivery, await _page_channel(ctx, delivery))
         await ack()
 
     @app.action(ESCALATE_ACTION)
     async def escalate(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        ctx, delivery = workspace(context), _number(body)
+        ctx, delivery = workspace(context), clicked_number(body)
         if delivery is not None:
             await keep(ctx, body, "escalate_page", delivery, await _page_channel(ctx, delivery))
         await ack()
 
     @app.action(RESOLVE_ACTION)
     async def resolve_public(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        ctx, incident_id = workspace(context), _number(body)  # the button carries the incident id
+        ctx, incident_id = workspace(context), clicked_number(body)  # the button carries the incident id
         if incident_id is not None:
             await keep(
                 ctx, body, "statuspage_resolve", incident_id, await ctx.lifecycle.channel_of(incident_id)

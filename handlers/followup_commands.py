@@ -11,12 +11,11 @@ from domain.dates import parse_due
 from domain.errors import IncidentError
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
-from handlers.ops import allowed, answer, answered, op, store
+from handlers.ops import allowed, answer, answered, clicked_number, op, store, store_click
 from handlers.replies import quiet
 from handlers.workspace import workspace
 from messages import followups as templates
 from messages.help import error
-from services import logs
 from services.context import BotContext
 from services.inbox_worker import Job
 
@@ -96,29 +95,20 @@ async def run_reopen(ctx: BotContext, job: Job) -> str | None:
 def register(app: AsyncApp) -> None:
     """Attach the follow-up buttons and the due-date form."""
 
-    async def keep(ctx: BotContext, body: dict[str, Any], name: str, data: dict[str, Any]) -> None:
-        logs.bind(request_id=body.get("trigger_id"))
-        channel = (body.get("channel") or {}).get("id")
-        trigger = body.get("trigger_id")
-        data = {
-            "user": body["user"]["id"],
-            "response_url": body.get("response_url"),
-            "channel": channel,
-            **data,
-        }
-        await store(ctx, trigger and f"act:{trigger}", f"ch:{channel}", name, data)
-
     @app.action(templates.DONE_ACTION)
     async def done(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        number = _number(body)
+        number = clicked_number(body)
         if number is not None:
-            await keep(workspace(context), body, "followup_done", {"followup": number})
+            channel = (body.get("channel") or {}).get("id")
+            await store_click(
+                workspace(context), body, "followup_done", channel, {"followup": number}, f"ch:{channel}"
+            )
         await ack()
 
     @app.action(templates.DUE_ACTION)
     async def change_due(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
-        ctx, number = workspace(context), _number(body)
+        ctx, number = workspace(context), clicked_number(body)
         if number is None:
             return
         try:
@@ -144,14 +134,10 @@ def register(app: AsyncApp) -> None:
         number = int(view.get("private_metadata") or 0)
         key = view.get("id") or body.get("trigger_id")
         data = {"user": body["user"]["id"], "followup": number, "due": due.isoformat()}
-        await store(ctx, key and f"view:{key}:{view.get('hash')}", f"followup:{number}", "followup_due", data)
+        # In order with everything else of the follow-up's incident, like its Done button.
+        order = f"ch:{await ctx.followups.channel_of(number)}"
+        await store(ctx, key and f"view:{key}:{view.get('hash')}", order, "followup_due", data)
         await ack()
-
-
-def _number(body: dict[str, Any]) -> int | None:
-    actions = body.get("actions") or [{}]
-    value = str(actions[0].get("value") or "")
-    return int(value) if value.isdigit() else None
 
 
 async def _may_change(ctx: BotContext, job: Job) -> bool:

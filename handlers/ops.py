@@ -15,6 +15,7 @@ from domain.errors import IncidentError
 from domain.workspace import NotInstalled, Team
 from messages.blocks import Message
 from messages.help import error
+from services import logs
 from services.context import BotContext
 from services.inbox_worker import InboxWorker, Job, MarkDone
 from services.journal import once
@@ -113,6 +114,25 @@ async def store(
             enterprise_id=ctx.team.enterprise_id,
         )
     )
+
+
+def clicked_number(body: dict[str, Any]) -> int | None:
+    """The number a clicked button carries as its value (a page, an incident, a follow-up)."""
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+async def store_click(
+    ctx: BotContext, body: dict[str, Any], name: str, channel: str | None, data: dict[str, Any], key: str
+) -> None:
+    """Keep a button click in the inbox (once per trigger), ordered by `key`: with the clicker and
+    where to answer them."""
+    logs.bind(request_id=body.get("trigger_id"))
+    trigger = body.get("trigger_id")
+    who = {"user": body["user"]["id"], "response_url": body.get("response_url"), "channel": channel}
+    await store(ctx, trigger and f"act:{trigger}", key, name, {**who, **data})
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

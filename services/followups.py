@@ -85,6 +85,13 @@ class Followups:
             raise IncidentError("That follow-up no longer exists.")
         return f, incident
 
+    async def channel_of(self, followup_id: int) -> str | None:
+        """The incident channel of a follow-up (None when it no longer exists)."""
+        try:
+            return (await self._load(followup_id))[1].channel_id
+        except IncidentError:
+            return None
+
     def _message(self, f: Followup, incident: Incident) -> templates.Message:
         return templates.followup(f, incident, self.clock.now().date())
 

@@ -265,13 +265,10 @@ class Lifecycle:
         person is a member of its channel."""
         async with self.db.session() as s:
             found = await IncidentRepo(s, self.team_id).open_incidents()
-        if seen_by is None:
+        if seen_by is None or not any(i.private for i in found):
             return found
-        visible = []
-        for incident in found:
-            if not incident.private or seen_by in await self.slack.members(incident.channel_id or ""):
-                visible.append(incident)
-        return visible
+        theirs = await self.slack.private_channels_of(seen_by)
+        return [i for i in found if not i.private or i.channel_id in theirs]
 
     async def update(
         self, steps: Steps, channel_id: str, author: str, status: Status | None, text: str

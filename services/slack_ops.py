@@ -248,20 +248,6 @@ class SlackOps:
             if not cursor:
                 return found
 
-    async def members(self, channel_id: str) -> set[str]:
-        """Who is in a channel (conversations.members, every page)."""
-        found: set[str] = set()
-        cursor = None
-        while True:
-            try:
-                resp = await self.client.conversations_members(channel=channel_id, limit=200, cursor=cursor)
-            except SlackApiError as exc:
-                raise op_error("asking who is in the incident channel", exc) from exc
-            found.update(resp["members"])
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return found
-
     async def _channels(self, types: str, looking_for: str) -> AsyncIterator[dict[str, Any]]:
         """Every unarchived channel of these types, page by page (conversations.list)."""
         cursor = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -48,12 +50,13 @@ class SingleToken:
                 log.debug("auth.test failed (%s): due work waits until Slack answers", exc)
                 self._failed_at = self.clock.now()
                 return None
-            await self.known(Team(str(found["team_id"]), found.get("enterprise_id") or None))
+            await self.known(found.data)
             return self._team
 
-    async def known(self, team: Team) -> None:
-        """The token's workspace, as auth.test said: it adopts the rows from before workspaces."""
+    async def known(self, answer: Mapping[str, Any]) -> None:
+        """The token's workspace, from auth.test's answer: it adopts the rows from before workspaces."""
         if self._team is None:
+            team = Team(str(answer["team_id"]), answer.get("enterprise_id") or None)
             moved = await adopt_unowned_rows(self.db, team.team_id)
             if moved:
                 log.info("%d rows from before workspaces now belong to workspace %s", moved, team.team_id)

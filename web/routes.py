@@ -97,7 +97,7 @@ class WebView:
             query=query,
             sorts=SORTS,
             now=ctx.clock.now(),
-            names=await _names(ctx),
+            names=await ctx.reports.names(),
         )
 
     async def incident(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
@@ -161,7 +161,7 @@ class WebView:
             weekly_svg=charts.bars("Incidents per week by severity", weeks, weekly),
             mtta_svg=charts.bars("MTTA, median (minutes)", months, _medians(m.tta), " min"),
             mttr_svg=charts.bars("MTTR, median (minutes)", months, _medians(m.ttr), " min"),
-            names=await _names(ctx),
+            names=await ctx.reports.names(),
             times=sorted(table.items()),
         )
 
@@ -191,10 +191,6 @@ def _medians(rows: list[tuple[str, str, int, float, float]]) -> dict[str, dict[s
     for month, severity, _n, p50, _p90 in rows:
         out.setdefault(severity, {})[month] = round(p50 / 60, 1)
     return out
-
-
-async def _names(ctx: BotContext) -> dict[str, str]:
-    return await ctx.reports.names()
 
 
 def _int(text: str | None, default: int, low: int, high: int) -> int:

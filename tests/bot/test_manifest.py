@@ -26,7 +26,6 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.create": {"channels:manage", "groups:write"},
     "conversations.invite": {"channels:manage", "groups:write"},
     "conversations.setTopic": {"channels:manage", "groups:write"},
-    "conversations.members": {"channels:read", "groups:read"},
     "users.conversations": {"channels:read", "groups:read"},
     "conversations.archive": {"channels:manage", "groups:write"},
     "conversations.unarchive": {"channels:manage", "groups:write"},
