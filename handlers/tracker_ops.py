@@ -18,6 +18,6 @@ async def run_tracker_issue(ctx: BotContext, job: Job) -> None:
     """A follow-up's issue was closed (the follow-up is done) or reopened (open again)."""
     d = job.data
     try:
-        await ctx.followups.tracker_changed(job.steps, d["followup_id"], d["done"], d["who"])
+        await ctx.followups.set_done(job.steps, d["followup_id"], d["done"], d["who"])
     except IncidentError as exc:  # the follow-up was deleted meanwhile: nothing to change
         log.warning("tracker event for follow-up %s not carried out: %s", d["followup_id"], exc)

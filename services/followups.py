@@ -180,10 +180,6 @@ class Followups:
         if f.message_ts and incident.channel_id:
             await self.slack.update(incident.channel_id, f.message_ts, self._message(f, incident))
 
-    async def tracker_changed(self, steps: Steps, followup_id: int, done: bool, who: str) -> None:
-        """The follow-up's issue was closed (done) or reopened in its tracker."""
-        await self.set_done(steps, followup_id, done, who)
-
     async def remind(self, claim: Claim) -> None:
         """The owner's DM on the due date, then weekly while the follow-up stays open."""
         now = self.clock.now()

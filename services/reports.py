@@ -114,8 +114,10 @@ class Reports:
             timeline = TimelineRepo(s)
             entries = await timeline.part_of(incident.id, per_part, (part - 1) * per_part)
             total = await timeline.count(incident.id)
-            first = entries if part == 1 and per_part >= DRAFT_ENTRIES else None
-            draft_entries = (first or await timeline.part_of(incident.id, DRAFT_ENTRIES, 0))[:DRAFT_ENTRIES]
+            if part == 1 and per_part >= DRAFT_ENTRIES:  # the draft's rows are this part's first ones
+                draft_entries = entries[:DRAFT_ENTRIES]
+            else:
+                draft_entries = await timeline.part_of(incident.id, DRAFT_ENTRIES, 0)
             updates = await IncidentRepo(s, self.team_id).updates(incident.id)
             pages = await DeliveryRepo(s).for_incident(incident.id)
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)

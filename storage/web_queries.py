@@ -72,7 +72,7 @@ class WebQueries:
             pattern = "%" + f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(func.lower(i.title).like(pattern, escape="\\"))
         if private_ok is not None:  # a private incident only for the members of its channel
-            where.append(or_(i.private.is_(False), i.id.in_(private_ok or {0})))
+            where.append(or_(i.private.is_(False), i.id.in_(private_ok)))
         return where
 
     async def incidents(self, f: Filters, private_ok: set[int] | None) -> tuple[list[Incident], int]:
