@@ -30,8 +30,9 @@ from config.policy import Level, Policy
 from services import trackers
 from services.clock import Clock
 from storage.db import Database
-from storage.models import Followup, Incident, Person
+from storage.models import Followup, Incident
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo
+from storage.repositories import PeopleRepo
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,9 @@ def incident_json(incident: Incident) -> dict[str, Any]:
 def _redacted(body: dict[str, Any]) -> str:
     """A private incident's event for a receiver without `include_private`: what happened and how
     bad, not what it is about (no title, channel, people, impact or summary)."""
-    shown = {"id", "number", "team_id", "private", "severity", "status", "declared_at", "acknowledged_at"}
-    incident = {k: v for k, v in body["incident"].items() if k in shown | {"resolved_at"}}
+    shown = {"id", "number", "team_id", "private", "severity", "status"}
+    shown |= {"declared_at", "acknowledged_at", "resolved_at"}
+    incident = {k: v for k, v in body["incident"].items() if k in shown}
     return json.dumps({**body, "incident": incident, "data": {}}, sort_keys=True)
 
 
@@ -158,8 +160,8 @@ class Outbox:
         policy = self.policy.of(incident.team_id)
         if policy.trackers.github is None and policy.trackers.jira is None:
             return
-        person = await s.get(Person, followup.owner_id)
-        owner = f"{person.name} (Slack {followup.owner_id})" if person else f"Slack user {followup.owner_id}"
+        name = await PeopleRepo(s).name(followup.owner_id)
+        owner = f"{name} (Slack {followup.owner_id})" if name else f"Slack user {followup.owner_id}"
         repo, now, event_id = OutboxRepo(s), self.clock.now(), uuid.uuid4().hex
         for target, kind, body in trackers.issue_bodies(policy, incident, followup, owner):
             await repo.add(event_id, incident.id, target, kind, body, now)

@@ -293,6 +293,11 @@ class PeopleRepo:
         elif person.name != name:
             person.name = name
 
+    async def name(self, user_id: str) -> str | None:
+        """One person's name, when known."""
+        person = await self.session.get(Person, user_id)
+        return person.name if person else None
+
     async def names(self) -> dict[str, str]:
         """Every known user id → name."""
         rows = await self.session.execute(select(Person.user_id, Person.name))
