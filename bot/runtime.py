@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -16,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import alertmanager_hook, github_hook
+from bot import alertmanager_hook, github_hook, slack_edge
 from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
@@ -39,7 +38,7 @@ from storage.inbox import InboxRepo
 
 log = logging.getLogger(__name__)
 
-SLACK_PATH = "/slack/events"
+SLACK_PATH = slack_edge.SLACK_PATH
 ALERTMANAGER_PATH = "/webhooks/alertmanager"
 # Slack's answers that mean the token itself is wrong: retrying cannot help.
 TOKEN_REJECTED = frozenset(
@@ -263,7 +262,11 @@ class Bot:
         """HTTP routes: Slack's request URL (when serving HTTP) and health."""
         web_app = web.Application()
         if slack:
-            web_app.router.add_post(SLACK_PATH, self._slack_events)
+            secret = self.settings.slack_signing_secret
+            events = slack_edge.handler(
+                lambda: self.app, lambda: self.shared.metrics, secret.get_secret_value() if secret else None
+            )
+            web_app.router.add_post(SLACK_PATH, events)
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/readyz", self._readyz)
         web_app.router.add_get("/metrics", self._metrics)
@@ -298,15 +301,6 @@ class Bot:
         if request.path == INSTALL_PATH:
             return await to_aiohttp_response(await flow.handle_installation(bolt_request))
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
-
-    async def _slack_events(self, request: web.Request) -> web.Response:
-        started = time.perf_counter()
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await self.app.async_dispatch(bolt_request)
-        self.shared.metrics.request_seconds.labels(_kind(bolt_request.body)).observe(
-            time.perf_counter() - started
-        )
-        return await to_aiohttp_response(bolt_response)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         """Liveness: the process is up and serving."""
@@ -373,13 +367,3 @@ class Bot:
         for severity in ("SEV1", "SEV2", "SEV3", "SEV4"):
             metrics.open_incidents.labels(severity).set(totals.get(severity, 0))
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
-
-
-def _kind(body: dict) -> str:  # type: ignore[type-arg]
-    """command, event, block_actions, view_submission, … for the latency histogram."""
-    if "command" in body:
-        return "command"
-    kind = body.get("type")
-    if kind == "event_callback":
-        return "event"
-    return str(kind or "other")
