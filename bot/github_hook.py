@@ -1,6 +1,7 @@
 """`POST /webhooks/github`: an issue filed for a follow-up, closed or reopened on GitHub, marks the
 follow-up done or open again. The request is signature-checked, then stored in the inbox and carried
-out in order with the rest of its incident's requests."""
+out in order with the rest of its incident's requests. A signed body is carried out once: it is
+deduplicated on its own hash, and refused once older than the inbox remembers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +19,7 @@ from aiohttp import web
 from bot.app import Shared
 from config.aftercare import GitHubTracker
 from config.policy import Policy
+from services.inbox_worker import DONE_MEMORY
 from services.outbox import signature
 from services.trackers import GITHUB
 from storage.followups import by_tracker
@@ -79,12 +82,16 @@ async def receive(request: web.Request, shared: Shared, env: Mapping[str, str] =
     # The follow-up's own workspace must file into this repository, under a secret that signed this.
     if found is None or shared.policy.of(found[0].team_id).trackers.github not in verified:
         return _reply(200, status="ignored")
+    updated = _when(issue.get("updated_at"))
+    if updated is not None and updated < shared.clock.now() - DONE_MEMORY:
+        return _reply(200, status="ignored", reason="the event is older than a day: a replay")
     followup, incident = found
     sender = payload.get("sender")
     who = str(sender.get("login") or "") if isinstance(sender, dict) else ""
-    delivery = request.headers.get("X-GitHub-Delivery") or hashlib.sha256(body).hexdigest()
+    # Not X-GitHub-Delivery: whoever holds a signed body can send it again under any delivery id.
+    # The body names the action and the issue's updated_at, so a real later event differs.
     item = NewItem(
-        idem_key=f"gh:{delivery}",
+        idem_key=f"gh:{hashlib.sha256(body).hexdigest()}",
         order_key=f"ch:{incident.channel_id}" if incident.channel_id else f"followup:{followup.id}",
         op="tracker_issue",
         payload=json.dumps(
@@ -99,6 +106,15 @@ async def receive(request: web.Request, shared: Shared, env: Mapping[str, str] =
         log.error("could not store a GitHub issue event: %s", exc)
         return _reply(503, error="could not store the event; retry")
     return _reply(200, status="accepted" if new else "duplicate")
+
+
+def _when(value: object) -> datetime | None:
+    """An ISO 8601 time from the payload (GitHub's `2026-11-22T03:00:00Z`), None if absent or not one."""
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return when if when is None or when.tzinfo is not None else None
 
 
 def _signed_by(gh: GitHubTracker, body: bytes, given: bytes, env: Mapping[str, str]) -> bool:

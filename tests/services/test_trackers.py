@@ -334,6 +334,59 @@ async def test_a_redelivered_github_event_is_a_duplicate(harness: Harness, githu
     assert (await _stored(h)).state == "done"
 
 
+async def _replay(h: Harness, body: bytes, delivery: str | None) -> tuple[int, dict[str, Any]]:
+    """POST a body exactly as signed before, under a new (or no) X-GitHub-Delivery."""
+    headers = {
+        "X-GitHub-Event": "issues",
+        "X-Hub-Signature-256": "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    if delivery is not None:
+        headers["X-GitHub-Delivery"] = delivery
+    async with aiohttp.ClientSession() as session, session.post(
+        h.url + "/webhooks/github", data=body, headers=headers
+    ) as resp:  # fmt: skip
+        answer = await resp.json()
+    await h.idle()
+    return resp.status, answer
+
+
+async def test_a_signed_body_sent_again_under_a_new_or_no_delivery_id_changes_nothing(
+    harness: Harness, github: Receiver
+) -> None:
+    h = harness
+    await _filed(h)
+    # Real events carry the issue's updated_at: a later close, reopen, close differ in their bodies.
+    at = h.clock.now()
+    closed = {
+        **_issue_event("closed"),
+        "issue": {**_issue_event("closed")["issue"], "updated_at": f"{at:%Y-%m-%dT%H:%M:%SZ}"},
+    }
+    reopened = _issue_event("reopened")
+    reopened["issue"]["updated_at"] = f"{at + timedelta(minutes=5):%Y-%m-%dT%H:%M:%SZ}"
+    closed_body = json.dumps(closed).encode()
+    assert await _replay(h, closed_body, "d-1") == (200, {"status": "accepted"})
+    assert (await _stored(h)).state == "done"
+    # The issue is reopened; whoever kept the signed close cannot flip the follow-up back to done.
+    reopened_body = json.dumps(reopened).encode()
+    assert await _replay(h, reopened_body, "d-2") == (200, {"status": "accepted"})
+    assert (await _stored(h)).state == "open"
+    for delivery in ("d-3", str(uuid.uuid4()), None, ""):
+        assert await _replay(h, closed_body, delivery) == (200, {"status": "duplicate"}), delivery
+        assert (await _stored(h)).state == "open"
+    # A later real close is a new body, and is carried out.
+    again = {
+        **closed,
+        "issue": {**closed["issue"], "updated_at": f"{at + timedelta(minutes=9):%Y-%m-%dT%H:%M:%SZ}"},
+    }
+    assert await _replay(h, json.dumps(again).encode(), None) == (200, {"status": "accepted"})
+    assert (await _stored(h)).state == "done"
+    # After the inbox has forgotten the body (a day), the event is too old to act on.
+    h.clock.advance(timedelta(days=2))
+    status, answer = await _replay(h, reopened_body, "d-9")
+    assert (status, answer["status"]) == (200, "ignored") and "old" in answer["reason"]
+    assert (await _stored(h)).state == "done"
+
+
 def test_the_webhook_knows_the_repositories_of_every_workspace() -> None:
     policy = policy_from_dict(
         {
