@@ -37,6 +37,8 @@ BOT_EVENTS = (
 SLASH_COMMAND = "/incident"
 SLACK_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+# The web view's "Sign in with Slack" comes back here (web/signin.py's CALLBACK).
+WEB_CALLBACK_PATH = "/ui/auth/callback"
 
 
 def manifest(http_url: str | None = None) -> dict[str, Any]:
@@ -52,8 +54,9 @@ def manifest(http_url: str | None = None) -> dict[str, Any]:
     interactivity: dict[str, Any] = {"is_enabled": True}
     oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
     if http_url:
-        # "Add to Slack" (OAuth, many workspaces) sends people back here.
-        oauth = {"redirect_urls": [http_url.rstrip("/") + OAUTH_REDIRECT_PATH], **oauth}
+        # "Add to Slack" (OAuth, many workspaces) and the web view's sign-in send people back here.
+        base = http_url.rstrip("/")
+        oauth = {"redirect_urls": [base + OAUTH_REDIRECT_PATH, base + WEB_CALLBACK_PATH], **oauth}
     if request_url:
         command["url"] = request_url
         events["request_url"] = request_url

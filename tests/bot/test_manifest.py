@@ -134,3 +134,14 @@ def test_http_manifest_fills_every_request_url() -> None:
     assert data["settings"]["event_subscriptions"]["request_url"] == url
     assert data["settings"]["interactivity"]["request_url"] == url
     assert data["settings"]["socket_mode_enabled"] is False
+
+
+def test_http_manifest_lists_the_oauth_and_the_web_view_redirect_urls() -> None:
+    from web.signin import CALLBACK
+
+    assert CALLBACK == "/ui/auth/callback"
+    data = yaml.safe_load(render("https://incidents.example.com/"))
+    assert data["oauth_config"]["redirect_urls"] == [
+        "https://incidents.example.com/slack/oauth_redirect",
+        "https://incidents.example.com/ui/auth/callback",
+    ]
