@@ -12,8 +12,10 @@ What holds:
   happen after those of every row acknowledged before it for the same key.
 - A use case records each step as it goes (services/journal.py): a database step commits together with
   its journal entry; a retry continues at the first step without one. Transient failures are retried
-  with backoff and jitter (Retry-After honoured) for `delivery.inbound_give_up`; then the row is
-  marked failed, counted, listed by `incident-bot inbox status`, and said in the incident channel.
+  with backoff and jitter (Retry-After honoured) for `delivery.inbound_give_up` from the row's own
+  first attempt (not its arrival: a row waiting behind its key's failing head is not tried and its
+  time does not run, however long the head is retried); then the row is marked failed, counted,
+  listed by `incident-bot inbox status`, and said in the incident channel.
 
 Where an effect can still happen twice, and why (at least once is chosen over at most once: an
 incident tool must not drop a page or an update):

@@ -267,6 +267,7 @@ class InboxWorker:
     async def _one(self, item: Claimed) -> bool:
         """Carry out one row; False when it must be retried later (so the rows behind it wait)."""
         job = self._job(item)
+        started = self.clock.now()
         batch = self._batch_ops.get(item.op)
         handler = self._ops.get(item.op)
         if handler is None and batch is not None:
@@ -278,15 +279,17 @@ class InboxWorker:
         except Fenced:
             raise
         except Exception as exc:
-            return await self._failed(item, job, exc)
+            return await self._failed(item, job, exc, item.first_attempt_at or started)
         await self._finish([item], DONE)
         return True
 
-    async def _failed(self, item: Claimed, job: Job, exc: Exception) -> bool:
+    async def _failed(self, item: Claimed, job: Job, exc: Exception, first_attempt: datetime) -> bool:
+        """Retry later, or give up: `inbound_give_up` after the row's own first attempt (a row behind
+        a failing head has not been tried while it waited, however long that was)."""
         now = self.clock.now()
         error = f"{type(exc).__name__}: {exc}"[:500]
         transient = is_transient(exc)
-        age = now - (item.first_attempt_at or item.created_at)
+        age = now - first_attempt
         if (transient and age < self.policy.delivery.inbound_give_up) or (
             not transient and item.attempts + 1 < BUG_ATTEMPTS
         ):
@@ -300,7 +303,9 @@ class InboxWorker:
                 error,
                 exc_info=None if transient else exc,
             )
-            if not await self.db.run(lambda conn: InboxRows(conn).retry_later(item, at, error)):
+            if not await self.db.run(
+                lambda conn: InboxRows(conn).retry_later(item, at, error, first_attempt)
+            ):
                 raise Fenced(f"inbox item {item.id} was claimed by another worker")
             self._claimed.pop(item.id, None)
             self.metrics.inbox_retries.labels(item.op).inc()

@@ -54,7 +54,7 @@ class Claimed:
     attempts: int
     created_at: datetime
     progress: str | None
-    first_attempt_at: datetime
+    first_attempt_at: datetime | None  # None for a row never tried yet (behind its run's head)
     team_id: str
     enterprise_id: str | None
 
@@ -73,12 +73,10 @@ _RETURNING = (
     _c.team_id,
     _c.enterprise_id,
 )
-_TAKE = {
-    "state": WORKING,
-    "fence": _c.fence + 1,
-    "lease_until": bindparam("lease"),
-    "first_attempt_at": func.coalesce(_c.first_attempt_at, bindparam("now")),
-}
+_TAKE_BEHIND = {"state": WORKING, "fence": _c.fence + 1, "lease_until": bindparam("lease")}
+# A head is tried as soon as it is claimed. The rows behind it are not: they may wait out the
+# head's whole retry budget, so their own first attempt is stamped when one of them fails.
+_TAKE = {**_TAKE_BEHIND, "first_attempt_at": func.coalesce(_c.first_attempt_at, bindparam("now"))}
 _held_by_someone = _t.alias("held_by_someone")
 
 # Built once with bound parameters (the worker claims and finishes many times a second).
@@ -112,7 +110,9 @@ _BEHIND = (
     .order_by(_c.id)
     .limit(bindparam("more"))
 )
-_EXTEND_RUN = update(_t).where(_c.id.in_(_BEHIND.scalar_subquery())).values(**_TAKE).returning(*_RETURNING)
+_EXTEND_RUN = (
+    update(_t).where(_c.id.in_(_BEHIND.scalar_subquery())).values(**_TAKE_BEHIND).returning(*_RETURNING)
+)
 # Rows this claim still holds: working, with the fence the claim returned.
 _HELD = tuple_(_c.id, _c.fence).in_(bindparam("held", expanding=True)) & (_c.state == WORKING)
 _ONE_HELD = (_c.id == bindparam("item")) & (_c.fence == bindparam("item_fence")) & (_c.state == WORKING)
@@ -134,6 +134,7 @@ _RETRY = (
         lease_until=None,
         attempts=bindparam("tries"),
         last_error=bindparam("error"),
+        first_attempt_at=func.coalesce(_c.first_attempt_at, bindparam("first")),
     )
 )
 
@@ -163,13 +164,7 @@ class InboxRows:
         for head in heads:
             rest: list[Claimed] = []
             if run > 1:
-                more = {
-                    "key": head.order_key,
-                    "head": head.id,
-                    "more": run - 1,
-                    "lease": lease_until,
-                    "now": now,
-                }
+                more = {"key": head.order_key, "head": head.id, "more": run - 1, "lease": lease_until}
                 rest = sorted((Claimed(*r) for r in self.conn.execute(_EXTEND_RUN, more)), key=lambda c: c.id)
             runs.append([head, *rest])
         return runs
@@ -189,14 +184,16 @@ class InboxRows:
         params = {"held": _held(items), "at": now, "error": (error or "")[:500]}
         return self.conn.execute(_FAILED, params).rowcount or 0
 
-    def retry_later(self, item: Claimed, at: datetime, error: str) -> bool:
-        """Back to pending until `at`, one more attempt counted."""
+    def retry_later(self, item: Claimed, at: datetime, error: str, first_attempt: datetime) -> bool:
+        """Back to pending until `at`, one more attempt counted; `first_attempt` (when this attempt
+        started) becomes the row's first attempt unless it had one."""
         params = {
             "item": item.id,
             "item_fence": item.fence,
             "at": at,
             "tries": item.attempts + 1,
             "error": error[:500],
+            "first": first_attempt,
         }
         return bool(self.conn.execute(_RETRY, params).rowcount)
 

@@ -167,6 +167,7 @@ class InboxItem(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
     progress: Mapped[str | None] = mapped_column(Text)
-    # First claimed: retries are given up `inbound_give_up` after this, not after the arrival (a row
-    # may wait long behind its key's head).
+    # First tried (claimed as its key's head, or failed behind it in a run): retries are given up
+    # `inbound_give_up` after this, not after the arrival nor the head's first try (a row may wait
+    # long behind its key's head).
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

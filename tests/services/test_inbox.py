@@ -286,3 +286,41 @@ async def test_a_declaration_given_up_is_said_to_the_declarer(harness: Harness) 
     said = [m for m in h.emu.dms(h.alice) if "could not carry out `/incident declare" in m.get("text", "")]
     assert len(said) == 1, h.emu.dms(h.alice)
     assert not [c for c in h.emu.state.channels.values() if c.name.startswith("incident-")]
+
+
+async def test_a_row_queued_behind_a_failing_one_gets_its_own_retry_budget(harness: Harness) -> None:
+    """During a long outage, the update behind a given-up one is retried for `inbound_give_up` from
+    its own first attempt, not given up at its first failure on the time of the row ahead of it."""
+    from sqlalchemy import select
+
+    from storage.models import InboxItem
+
+    h = harness
+    channel = await h.declare("sev2 Checkout is down")
+    h.emu.inject("conversations.setTopic", status=503, seconds=90 * 60)  # longer than the give-up hour
+    await h.command(h.alice, channel, "update identified bad deploy")
+    await h.advance(seconds=2)
+    await h.command(h.alice, channel, "update monitoring the rollback")  # queued behind the first
+    for _ in range(32):  # ~64 min: the first is given up, the second has its first try right after
+        await h.advance(minutes=2)
+    async with h.bot.shared.db.session() as s:
+        rows = {
+            r.payload: r
+            for r in (await s.execute(select(InboxItem).where(InboxItem.op == "update"))).scalars()
+        }
+    first = next(r for p, r in rows.items() if "bad deploy" in p)
+    second = next(r for p, r in rows.items() if "rollback" in p)
+    assert first.state == "failed", (first.state, first.attempts)
+    assert second.first_attempt_at is not None and first.done_at is not None
+    assert second.first_attempt_at >= first.done_at.replace(tzinfo=second.first_attempt_at.tzinfo), (
+        "the second row's budget starts at its own first attempt, after the first was given up"
+    )
+    for _ in range(20):  # the outage ends at 90 min, inside the second row's own hour
+        await h.advance(minutes=2)
+    async with h.bot.shared.db.session() as s:
+        second = await s.get(InboxItem, second.id, populate_existing=True)
+    assert second is not None and second.state == "done", (second.state, second.attempts, second.last_error)
+    assert second.attempts > 1, "its failed tries are counted: one per attempt of its own"
+    notices = [t for t in _bot_posts(h, channel) if "could not carry out `/incident update" in t]
+    assert len(notices) == 1 and "bad deploy" in notices[0], notices
+    assert "Monitoring" in h.emu.channel(channel).topic["value"], "the second update's status is set"

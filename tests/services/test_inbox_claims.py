@@ -85,3 +85,29 @@ async def test_a_redelivery_adds_nothing_unless_the_first_was_given_up(db: Datab
     assert await writer.add_many([_new("a")], NOW) == {"a"}, "a failed request is taken up again"
     [again] = await db.run(lambda c: InboxRows(c).claim(NOW, LEASE, keys=16, run=10))
     assert [i.id for i in again] == [run[0].id] and again[0].attempts == 0
+
+
+async def test_rows_behind_a_head_keep_no_first_attempt_until_they_are_tried(db: Database) -> None:
+    """Claimed in the head's run but not tried: their give-up clock has not started."""
+    await InboxWriter(db).add_many([_new("a"), _new("b")], NOW)
+    [[head, behind]] = await db.run(lambda c: InboxRows(c).claim(NOW, LEASE, keys=16, run=10))
+    assert head.first_attempt_at is not None and behind.first_attempt_at is None
+    later = NOW + timedelta(hours=1)
+    assert await db.run(lambda c: InboxRows(c).retry_later(head, later, "503", NOW))
+    assert await db.run(lambda c: InboxRows(c).release([behind])) == 1
+    [[again, same]] = await db.run(
+        lambda c: InboxRows(c).claim(later, later + timedelta(seconds=15), keys=16, run=10)
+    )
+    assert again.first_attempt_at == NOW and same.first_attempt_at is None
+    tried = later + timedelta(minutes=1)  # the head was given up, then this row failed its own try
+    assert await db.run(lambda c: InboxRows(c).finish([again], "failed", tried, "given up")) == 1
+    assert await db.run(lambda c: InboxRows(c).retry_later(same, tried, "503", tried))
+    [[own]] = await db.run(
+        lambda c: InboxRows(c).claim(tried, tried + timedelta(seconds=15), keys=16, run=10)
+    )
+    assert own.id == same.id and own.first_attempt_at == tried and own.attempts == 1
+    assert await db.run(lambda c: InboxRows(c).retry_later(own, tried, "503", tried + timedelta(hours=1)))
+    [[kept]] = await db.run(
+        lambda c: InboxRows(c).claim(tried, tried + timedelta(seconds=15), keys=16, run=10)
+    )
+    assert kept.first_attempt_at == tried and kept.attempts == 2, "the first attempt is kept"
