@@ -133,3 +133,64 @@ def test_make_serve_and_the_first_manifest_agree() -> None:
     setup = (ROOT / "README.md").read_text().split("## Slack app setup", 1)[1].split("\n## ", 1)[0]
     assert setup.index("make manifest URL=") < setup.index("manifest-socket.yml"), "HTTP, as `make serve`"
     assert yaml.safe_load((ROOT / "manifest-socket.yml").read_text())["settings"]["socket_mode_enabled"]
+
+
+# What compose fixes on purpose: the PostgreSQL service it runs and the policy file it mounts.
+COMPOSE_FIXES = {
+    "DATABASE_URL": "postgresql://incident:incident@postgres:5432/incident",
+    "INCIDENT_BOT_CONFIG": "/config/incident-bot.toml",
+}
+
+
+def _interpolate(value: str, dotenv: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?message}`, read from `.env`."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match[1], match[2] or "", match[3] or ""
+        given = dotenv.get(name, "")
+        if op == ":-":
+            return given or arg
+        if op == ":?":
+            assert given, f"compose stops: {arg}"
+        return given
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?|-|\?)([^}]*))?\}", one, value)
+
+
+def _container_env(service: dict[str, object], dotenv: dict[str, str]) -> dict[str, str]:
+    """The environment a service's container gets when `.env` holds `dotenv` (and the shell nothing)."""
+    env: dict[str, str] = {}
+    files = service.get("env_file") or []
+    for entry in [files] if isinstance(files, str | dict) else files:
+        path = entry if isinstance(entry, str) else entry["path"]  # type: ignore[index]
+        if path in (".env", "./.env"):
+            env.update(dotenv)
+    given = service.get("environment") or {}
+    assert isinstance(given, dict)
+    env.update({key: _interpolate(str(value), dotenv) for key, value in given.items()})
+    return env
+
+
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.socket.yml"])
+def test_compose_passes_every_setting_from_dotenv(compose: str) -> None:
+    from config.settings import Settings
+
+    names = [name.upper() for name in Settings.model_fields]
+    # Settings, and variables the policy file names (Statuspage, PagerDuty, GitHub keys).
+    dotenv = {name: f"value-of-{name.lower()}" for name in names}
+    dotenv |= {"STATUSPAGE_API_KEY": "sp-key", "PAGERDUTY_ROUTING_KEY": "pd-key", "GITHUB_TOKEN": "gh-token"}
+    dotenv |= {"LOG_LEVEL": "debug", "LOG_FORMAT": "text"}
+    services = yaml.safe_load((ROOT / compose).read_text())["services"]
+    bots = [service for service in services.values() if "incident-bot" in str(service.get("command"))]
+    assert bots, compose
+    for service in bots:
+        env = _container_env(service, dotenv)
+        for name, value in dotenv.items():
+            expected = COMPOSE_FIXES.get(name, value)
+            assert env.get(name) == expected, f"{compose}: {name} does not reach the bot from .env"
+    if compose == "docker-compose.yml":
+        # Without a .env file (variables from the shell), compose still starts with the tokens alone.
+        tokens = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+        env = _container_env({**bots[0], "env_file": []}, tokens)
+        assert env["LOG_FORMAT"] == "json", "JSON logs unless .env says otherwise"
+        assert all(env.get(name) != "" for name in ("LOG_LEVEL", "SLACK_API_URL")), "an empty one is invalid"
