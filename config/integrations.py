@@ -62,6 +62,8 @@ class PagerDuty(Strict):
     """Where PagerDuty Events API v2 events go."""
 
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # As for webhooks: a private incident's title and channel only when PagerDuty is trusted with them.
+    include_private: bool = False
 
     _check_url = field_validator("events_url")(classmethod(lambda cls, v: check_url(v)))
 

@@ -75,6 +75,22 @@ def _redacted(body: dict[str, Any]) -> str:
     return json.dumps({**body, "incident": incident, "data": {}}, sort_keys=True)
 
 
+def _pagerduty_payload(incident: Incident, level: Level, include_private: bool) -> dict[str, Any]:
+    """A trigger's payload; a private incident's, unless PagerDuty is trusted with it, says how bad
+    and which, not what (no title, no channel), as a webhook's redacted event does."""
+    details: dict[str, Any] = {"channel": incident.channel_name, "level": level.name}
+    summary = f"{incident.severity} {incident.ref}: {incident.title}"
+    if incident.private and not include_private:
+        details = {"level": level.name, "private": True}
+        summary = f"Private {incident.severity} incident {incident.ref}"
+    return {
+        "summary": summary[:1024],
+        "source": "incident-bot",
+        "severity": PD_SEVERITY.get(incident.severity, "error"),
+        "custom_details": details,
+    }
+
+
 def dedup_key(incident_id: int, level: Level) -> str:
     """PagerDuty's dedup key: one alert per incident and level, so trigger/ack/resolve pair up."""
     return f"incident-bot-{incident_id}-{level.name}"
@@ -140,12 +156,7 @@ class Outbox:
             if action and lvl.pagerduty_routing_key:
                 event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key(incident.id, lvl)}
                 if action == "trigger":
-                    event["payload"] = {
-                        "summary": f"{incident.severity} {incident.ref}: {incident.title}"[:1024],
-                        "source": "incident-bot",
-                        "severity": PD_SEVERITY.get(incident.severity, "error"),
-                        "custom_details": {"channel": incident.channel_name, "level": lvl.name},
-                    }
+                    event["payload"] = _pagerduty_payload(incident, lvl, policy.pagerduty.include_private)
                 await repo.add(
                     event_id,
                     incident.id,

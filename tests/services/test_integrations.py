@@ -279,3 +279,37 @@ async def test_deliveries_from_two_workers_at_once_are_sent_once(harness: Harnes
     await asyncio.gather(*(h.bot.shared.outbox.deliver_due() for _ in range(4)))
     ids = [r.json["event_id"] for r in hooks.requests if r.path == "/all"]
     assert len(ids) == 5 and len(set(ids)) == 5
+
+
+async def test_pagerduty_hears_a_private_incident_redacted_unless_its_config_opts_in(
+    harness: Harness, pagerduty: Receiver, policy_data: dict
+) -> None:
+    h = harness
+    team(h)
+    channel = await h.declare("--private sev1 Embargoed breach at Globex")
+    await h.tick()
+    await h.command(h.alice, channel, "resolve keys rotated")
+    await _deliver(h)
+    events = [r.json for r in pagerduty.delivered()]
+    assert [e["event_action"] for e in events] == ["trigger", "resolve"]
+    name = h.emu.state.channel(channel).name
+    for event in events:
+        text = str(event).lower()
+        assert "globex" not in text and "embargoed" not in text and name not in text and channel not in text
+    payload = events[0]["payload"]
+    assert payload["summary"] == "Private SEV1 incident INC-1"
+    assert (payload["severity"], payload["custom_details"]) == ("critical", {"level": "L1", "private": True})
+
+    # `[pagerduty] include_private = true`: this PagerDuty is trusted with what it is.
+    trusted = {**policy_data["pagerduty"], "include_private": True}
+    h.policy = h.policy_for(**{**policy_data, "pagerduty": trusted})
+    await h.restart()
+    await h.declare("--private sev1 Embargoed breach at Initech")
+    await h.tick()
+    await _deliver(h)
+    trigger = pagerduty.delivered()[-1].json
+    assert trigger["payload"]["summary"] == "SEV1 INC-2: Embargoed breach at Initech"
+    assert (
+        trigger["payload"]["custom_details"]["channel"]
+        == h.emu.state.channel(h.emu.calls_to("conversations.create")[-1].response["channel"]["id"]).name
+    )
