@@ -194,3 +194,18 @@ def test_compose_passes_every_setting_from_dotenv(compose: str) -> None:
         env = _container_env({**bots[0], "env_file": []}, tokens)
         assert env["LOG_FORMAT"] == "json", "JSON logs unless .env says otherwise"
         assert all(env.get(name) != "" for name in ("LOG_LEVEL", "SLACK_API_URL")), "an empty one is invalid"
+
+
+def test_readme_states_the_build_context_size_dockerignore_leaves() -> None:
+    lines = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
+    allowed = [line[1:] for line in lines if line.startswith("!")]
+    files = [
+        path
+        for name in allowed
+        for path in ([ROOT / name] if (ROOT / name).is_file() else (ROOT / name).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+    size = sum(path.stat().st_size for path in files) / 1e6
+    stated = re.search(r"about ([\d.]+) MB of build context", (ROOT / "README.md").read_text())
+    assert stated, "README states the build context size"
+    assert 0.75 * size <= float(stated[1]) <= 1.25 * size, f"the build context is {size:.2f} MB"
