@@ -85,3 +85,10 @@ def utc(at: datetime | None) -> str:
 def utc_time(at: datetime) -> str:
     """`03:04 UTC`."""
     return at.strftime("%H:%M UTC")
+
+
+def utc_when(at: datetime, now: datetime) -> str:
+    """`03:04 UTC` on the same UTC day as `now`, else with the day: `Fri 4 Dec 03:04 UTC`."""
+    if at.date() == now.date():
+        return utc_time(at)
+    return f"{at:%a} {at.day} {at:%b %H:%M} UTC"

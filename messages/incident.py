@@ -16,7 +16,7 @@ from messages.blocks import (
     section,
     truncate,
     utc,
-    utc_time,
+    utc_when,
 )
 from messages.text import escape, from_slack, plain
 
@@ -37,8 +37,8 @@ def _person(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_unassigned_"
 
 
-def _next_update(due: datetime | None) -> str:
-    return f"by {utc_time(due)}" if due else "when there is news"
+def _next_update(due: datetime | None, now: datetime) -> str:
+    return f"by {utc_when(due, now)}" if due else "when there is news"
 
 
 def incident_topic(incident: Incident) -> str:
@@ -66,8 +66,9 @@ def impact_text(incident: Incident) -> str | None:
     return from_slack(incident.impact) if incident.declared_by is None else incident.impact
 
 
-def initial(incident: Incident) -> Message:
-    """First post in the incident channel, pinned: what, how bad, who leads, when next."""
+def initial(incident: Incident, now: datetime) -> Message:
+    """First post in the incident channel, pinned: what, how bad, who leads, when next (its day too
+    when that is not `now`'s)."""
     sev, status = incident.severity, _status(incident)
     impact = impact_mrkdwn(incident) or "_Not assessed yet: who is affected, and how?_"
     blocks = [
@@ -77,7 +78,7 @@ def initial(incident: Incident) -> Message:
             ("Status", f"{status.emoji} {status.label}"),
             ("Incident commander", _person(incident.commander_id)),
             ("Detected", utc(incident.declared_at)),
-            ("Next update", _next_update(incident.next_update_due)),
+            ("Next update", _next_update(incident.next_update_due, now)),
             ("Declared by", _person(incident.declared_by) if incident.declared_by else "Alertmanager"),
         ),
         section(f"*Impact*\n{impact}"),
@@ -108,7 +109,7 @@ def announcement(incident: Incident) -> Message:
     )
 
 
-def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message:
+def update(incident: Incident, upd: IncidentUpdate, previous: Status, now: datetime) -> Message:
     """A status update in the incident channel."""
     sev, status = incident.severity, _status(incident)
     moved = f"{previous.label} → {status.label}" if previous != status else status.label
@@ -117,7 +118,7 @@ def update(incident: Incident, upd: IncidentUpdate, previous: Status) -> Message
         fields(
             ("Status", f"{status.emoji} {moved}"),
             ("Severity", f"{sev.emoji} {sev.value}"),
-            ("Next update", _next_update(incident.next_update_due)),
+            ("Next update", _next_update(incident.next_update_due, now)),
             ("Posted by", _person(upd.author_id)),
         ),
         section(f"*Progress*\n{escape(upd.text)}"),

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from domain.durations import format_duration
 from domain.records import Incident
 from domain.severity import Severity
-from messages.blocks import Message, context, fields, section, truncate, utc, utc_time
+from messages.blocks import Message, context, fields, section, truncate, utc, utc_time, utc_when
 from messages.text import escape
 
 ACK_ACTION = "page_acknowledge"
@@ -100,14 +100,20 @@ def page_acknowledged(
 
 
 def reminder(
-    incident: Incident, cadence: timedelta, last_update: datetime | None, next_due: datetime, who: str
+    incident: Incident,
+    cadence: timedelta,
+    last_update: datetime | None,
+    next_due: datetime,
+    who: str,
+    now: datetime,
 ) -> Message:
-    """A nudge to whoever is responsible (`who`, already mentions): the update the runbook asks for is due."""
-    since = f"last update {utc_time(last_update)}" if last_update else "no update since the declaration"
+    """A nudge to whoever is responsible (`who`, already mentions): the update the runbook asks for is due.
+    Times not on `now`'s day say which day."""
+    since = f"last update {utc_when(last_update, now)}" if last_update else "no update since the declaration"
     line = (
         f":alarm_clock: {who} a status update is due for {incident.ref} "
         f"({incident.severity}: every {format_duration(cadence)}; {since}). "
-        f"Post one with `/incident update &lt;text&gt;`; next one due by {utc_time(next_due)}."
+        f"Post one with `/incident update &lt;text&gt;`; next one due by {utc_when(next_due, now)}."
     )
     return Message(text=f"Status update due for {incident.ref}", blocks=[section(line)])
 

@@ -228,7 +228,9 @@ class Lifecycle:
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
         """Post the initial template, pin it, remember its ts."""
         channel_id = incident.channel_id or ""
-        ts = await out.step("post_initial", lambda: self.slack.post(channel_id, templates.initial(incident)))
+        ts = await out.step(
+            "post_initial", lambda: self.slack.post(channel_id, templates.initial(incident, self.clock.now()))
+        )
         if not ts:
             return
 
@@ -308,7 +310,8 @@ class Lifecycle:
         previous = Status(done["previous"])
         out = Outcome(incident, steps)
         ts = await out.step(
-            "post", lambda: self.slack.post(channel_id, templates.update(incident, upd, previous))
+            "post",
+            lambda: self.slack.post(channel_id, templates.update(incident, upd, previous, self.clock.now())),
         )
         if ts:
 

@@ -70,6 +70,7 @@ class UpdateReminders:
                     last.posted_at if last else None,
                     next_due,
                     await self._responsible(incident),
+                    self.clock.now(),
                 ),
             )
         except SlackOpError as exc:
