@@ -23,11 +23,12 @@ def register_all(app: AsyncApp, workspaces: Workspaces, worker: InboxWorker) -> 
         role_commands,
         timeline_commands,
         tracker_ops,
+        update_typos,
         views,
         workspace,
     )
 
     workspace.register(app, workspaces)
-    for module in (commands, events, views, actions, followup_commands):
+    for module in (commands, events, views, actions, followup_commands, update_typos):
         module.register(app)
     ops.register(workspaces, worker)

@@ -10,6 +10,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
+from domain.severity import UPDATE_STATUSES
+from domain.spelling import closest
 from handlers import parse as p
 from handlers.ops import store
 from handlers.replies import run_reporting
@@ -120,6 +122,17 @@ def syntax(name: str | None) -> list[str]:
     return [form for form, _ in entry.usage] if entry else []
 
 
+def suggestion(word: str) -> str | None:
+    """What a mistyped subcommand most likely meant: `update <status>` for a status (or one edit from
+    one), `resolve` for `resolved`, else the closest registered subcommand when it is close enough."""
+    status = next((s.value for s in UPDATE_STATUSES if s.value == word), None) or p.status_typo(word)
+    if status == p.RESOLVED or word == p.RESOLVED:
+        return "resolve"
+    if status:
+        return f"update {status}"
+    return closest(word, SUBCOMMANDS)
+
+
 def register(app: AsyncApp) -> None:
     """Attach the `/incident` listener."""
 
@@ -131,7 +144,9 @@ def register(app: AsyncApp) -> None:
         sub, args = p.split(command.get("text", ""))
         entry = SUBCOMMANDS.get(sub or "help")
         if entry is None:
-            await ack(text=error(f"Unknown command `{sub}`.").text)
+            guess = suggestion(sub)
+            hint = f" Did you mean `{guess}`?" if guess else ""
+            await ack(text=error(f"Unknown command `{sub}`.{hint}").text)
             return
         inv = Invocation(
             workspace(context),

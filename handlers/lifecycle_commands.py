@@ -7,6 +7,7 @@ from handlers import parse as p
 from handlers.commands import Invocation, commands, subcommand
 from handlers.ops import allowed, answered
 from handlers.replies import quiet, warnings_text
+from handlers.update_typos import ask
 from messages.forms import declare_modal
 from messages.help import help_message
 from services.context import BotContext
@@ -67,12 +68,19 @@ async def run_declare(ctx: BotContext, job: Job) -> str:
 @subcommand(
     "update",
     usage=[
-        ("[investigating|identified|mitigating|monitoring] <text>", "Post a status update (incident channel)")
+        (
+            "[investigating|identified|mitigating|monitoring] <text>",
+            "Post a status update (incident channel); a mistyped status is asked about first",
+        )
     ],
 )
 async def update(inv: Invocation) -> None:
-    """Post a status update in the incident channel."""
+    """Post a status update in the incident channel (after asking, when the first word looks like a
+    mistyped status)."""
     cmd = p.parse_update(inv.args)
+    if cmd.looks_like:
+        await ask(inv, cmd)
+        return
     await inv.store("update", status=cmd.status.value if cmd.status else None, text=cmd.text)
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from domain.severity import UPDATE_STATUSES, VALID_SEVERITIES, Severity, Status
+from domain.spelling import distance
 from messages.text import flatten as text_flatten
 
 MAX_TITLE = 200
@@ -32,10 +33,12 @@ class Declare:
 
 @dataclass(frozen=True)
 class Update:
-    """`/incident update [status] <text>`."""
+    """`/incident update [status] <text>`; `looks_like` is the status (or `resolved`) the first word of
+    `text` is one typo away from: then nothing is posted until the person says which they meant."""
 
     status: Status | None
     text: str
+    looks_like: str | None = None
 
 
 def unescape(text: str) -> str:
@@ -102,13 +105,30 @@ def parse_declare(rest: str) -> Declare | None:
     return Declare(severity, title_of(title), private)
 
 
+RESOLVED = "resolved"
+
+
+def status_typo(word: str) -> str | None:
+    """The status (or `resolved`) a word of four letters or more is one edit away from."""
+    word = word.lower()
+    if len(word) < 4:
+        return None
+    names = [s.value for s in UPDATE_STATUSES] + [RESOLVED]
+    return next((name for name in names if distance(word, name) == 1), None)
+
+
 def parse_update(rest: str) -> Update:
     """Arguments of `update`: an optional status word, then the text."""
-    first, _, remainder = rest.partition(" ")
-    if first.lower() == "resolved":
+    first, _, remainder = rest.strip().partition(" ")
+    if first.lower() == RESOLVED:
         raise UsageError("To resolve the incident use `/incident resolve <summary>`.", "resolve")
     status = next((s for s in UPDATE_STATUSES if s.value == first.lower()), None)
-    return Update(status, text_arg(remainder if status else rest, "update text", "update"))
+    looks_like = None if status else status_typo(first)
+    if looks_like and not remainder.strip():
+        if looks_like == RESOLVED:
+            raise UsageError("To resolve the incident use `/incident resolve <summary>`.", "resolve")
+        raise UsageError(f"`{first}` looks like the status *{looks_like}*; what changed?", "update")
+    return Update(status, text_arg(remainder if status else rest, "update text", "update"), looks_like)
 
 
 def parse_resolve(rest: str) -> str:

@@ -57,3 +57,30 @@ def test_titles_are_flattened() -> None:
     _, rest = p.split("declare sev2 &lt;!channel&gt; db &amp; cache <!here> for <@U123|ann> in <#C9|ops>")
     assert p.parse_declare(rest) == p.Declare(Severity.SEV2, "@channel db & cache @here for @ann in #ops")
     assert p.flatten("<!subteam^S123|@oncall> paged") == "@oncall paged"
+
+
+@pytest.mark.parametrize(
+    ("rest", "looks_like"),
+    [
+        ("monitorng all green", "monitoring"),
+        ("Idnetified bad deploy", "identified"),
+        ("mitigatin rolling back", "mitigating"),
+        ("investigatng still looking", "investigating"),
+        ("resolvd all fixed", "resolved"),
+    ],
+)
+def test_a_status_one_edit_away_is_asked_about(rest: str, looks_like: str) -> None:
+    cmd = p.parse_update(rest)
+    assert cmd == p.Update(None, rest, looks_like)
+
+
+@pytest.mark.parametrize("rest", ["monitored since noon", "idle workers", "moni toring", "fix deployed"])
+def test_other_first_words_are_text(rest: str) -> None:
+    assert p.parse_update(rest) == p.Update(None, rest)
+
+
+def test_a_status_typo_alone_asks_for_the_text() -> None:
+    with pytest.raises(p.UsageError) as info:
+        p.parse_update("monitorng")
+    assert "looks like the status *monitoring*" in info.value.problem
+    assert info.value.subcommand == "update"
