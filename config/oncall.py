@@ -96,8 +96,11 @@ class Schedule(Strict):
         sources = [rotation, bool(self.ical_url), bool(self.ical_file)]
         if sum(sources) != 1:
             raise ValueError("give either a rotation (users, shift, handoff) or ical_url or ical_file")
-        if rotation and not (self.users and self.shift and self.handoff):
-            raise ValueError("a rotation needs users, shift and handoff")
+        given = {"users": self.users, "shift": self.shift, "handoff": self.handoff}
+        missing = [key for key, value in given.items() if rotation and value in ((), None)]
+        if missing:
+            which = " and ".join(missing) + (" are" if len(missing) > 1 else " is")
+            raise ValueError(f"a rotation needs users, shift and handoff: {which} missing")
         if self.shift is not None and self.shift <= timedelta(0):
             raise ValueError("shift must be longer than 0s")
         if self.restrict and not rotation:

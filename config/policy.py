@@ -21,6 +21,7 @@ from config.aftercare import Channels, Postmortem, Trackers
 from config.errors import ConfigError
 from config.fields import Duration, OptionalDuration, Strict, to_duration
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
+from config.keys import did_you_mean
 from config.oncall import AckTimeout, OnCall, Schedule
 from domain.severity import VALID_SEVERITIES, Severity
 
@@ -310,7 +311,8 @@ def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
         key = _key(tuple(p for p in err["loc"] if not (isinstance(p, str) and "(" in p)))
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            guess = did_you_mean(Policy, err["loc"])
+            msg = f"unknown key; did you mean `{guess}`?" if guess else "unknown key"
         raise ConfigError(f"{source}: {prefix}{key}: {msg}") from None
 
 

@@ -19,7 +19,7 @@ def parse_duration(text: str) -> timedelta:
         seconds += int(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if pos != len(s):
-        raise ValueError(f"bad duration {text!r} (use forms like 90s, 30m, 1h, 2h30m)")
+        raise ValueError(f"bad duration {text!r} (use forms like 90s, 30m, 1h, 2h30m, 1d, 1w)")
     return timedelta(seconds=seconds)
 
 

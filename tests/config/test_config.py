@@ -187,3 +187,53 @@ def test_the_example_policy_and_compose_file_are_valid() -> None:
     assert services["bot"]["environment"]["DATABASE_URL"].startswith("postgresql://")
     assert "healthcheck" in services["postgres"]
     assert services["proxy"]["depends_on"]["bot"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"announce_chanel": "x"}, "announce_chanel: unknown key; did you mean `announce_channel`?"),
+        (
+            {"escalation": {"levels": [{"name": "L1", "usres": ["U1"]}]}},
+            "escalation.levels[0].usres: unknown key; did you mean `users`?",
+        ),
+        ({"updates": {"sev5": "1h"}}, "updates.sev5: unknown key; did you mean `sev1`?"),
+        ({"postmortem": {"duee": {}}}, "did you mean `due`?"),
+        (
+            {"workspaces": {"T0ONE": {"permisions": {}}}},
+            "workspaces.T0ONE.permisions: unknown key; did you mean `permissions`?",
+        ),
+    ],
+)
+def test_unknown_keys_suggest_the_closest_known_one(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_dict(data)
+    assert str(info.value).endswith(message)
+
+
+def test_an_unknown_key_far_from_every_known_one_gets_no_guess() -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_dict({"frobnicate": 1})
+    assert str(info.value) == "config: frobnicate: unknown key"
+
+
+def test_the_duration_hint_lists_every_unit() -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_dict({"updates": {"sev3": "1 day"}})
+    for unit in ("90s", "30m", "1h", "1d", "1w"):
+        assert unit in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "missing"),
+    [
+        ({"users": ["U1"], "shift": "1w"}, "handoff is missing"),
+        ({"users": ["U1"], "handoff": "2026-11-23T09:00"}, "shift is missing"),
+        ({"shift": "1w"}, "users and handoff are missing"),
+        ({"shift": "1w", "handoff": "2026-11-23T09:00", "users": []}, "users is missing"),
+    ],
+)
+def test_a_rotation_says_which_part_is_missing(schedule: dict, missing: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_dict({"schedules": [{"name": "primary", **schedule}]})
+    assert f"a rotation needs users, shift and handoff: {missing}" in str(info.value)
