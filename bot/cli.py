@@ -110,6 +110,8 @@ def policy_secrets(policy: Policy) -> list[str]:
     for each in (policy, *policy.workspaces.values()):
         secrets += [hook.secret for hook in each.webhooks]
         names = [lvl.pagerduty_routing_key for lvl in each.escalation.levels if lvl.pagerduty_routing_key]
+        if each.alertmanager_token_env:
+            names.append(each.alertmanager_token_env)
         if each.statuspage:
             names.append(each.statuspage.api_key_env)
         names += [name for key, name in each.tracker_secrets() if not key.endswith("email_env")]
@@ -202,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inbox":
             return asyncio.run(_inbox_status(settings))
         if args.command == "serve":
-            missing = policy.missing_secrets(os.environ)
+            from bot.alertmanager_hook import check_tokens
+
+            missing = policy.missing_secrets(os.environ) or check_tokens(settings, policy, os.environ)
             if missing:
                 raise ConfigError(missing)
             settings.check_install_mode()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -23,8 +22,6 @@ from bot.scheduler import Ticker
 from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
-from domain.alerts import PayloadError
-from domain.alerts import parse as parse_alerts
 from domain.workspace import Team
 from services.clock import Clock, SystemClock
 from services.context import BotContext
@@ -39,7 +36,7 @@ from storage.inbox import InboxRepo
 log = logging.getLogger(__name__)
 
 SLACK_PATH = slack_edge.SLACK_PATH
-ALERTMANAGER_PATH = "/webhooks/alertmanager"
+ALERTMANAGER_PATH = alertmanager_hook.ALERTMANAGER_PATH
 # Slack's answers that mean the token itself is wrong: retrying cannot help.
 TOKEN_REJECTED = frozenset(
     "invalid_auth not_authed account_inactive token_revoked token_expired not_allowed_token_type".split()
@@ -270,8 +267,9 @@ class Bot:
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/readyz", self._readyz)
         web_app.router.add_get("/metrics", self._metrics)
-        web_app.router.add_post(ALERTMANAGER_PATH, self._alertmanager)
-        web_app.router.add_post(ALERTMANAGER_PATH + "/{team}", self._alertmanager)
+        alerts = alertmanager_hook.handler(lambda: self.shared, lambda: self._single, lambda: self.workspaces)
+        web_app.router.add_post(ALERTMANAGER_PATH, alerts)
+        web_app.router.add_post(ALERTMANAGER_PATH + "/{team}", alerts)
         web_app.router.add_post(github_hook.GITHUB_PATH, github_hook.handler(lambda: self.shared))
         if slack and self.oauth:
             web_app.router.add_get(INSTALL_PATH, self._oauth)
@@ -320,42 +318,6 @@ class Bot:
                 log.warning("readiness: auth.test failed: %s", exc)
                 return web.json_response({"status": "slack auth.test failed"}, status=503)
         return web.json_response({"status": "ok"})
-
-    async def _alertmanager(self, request: web.Request) -> web.Response:
-        """Alertmanager webhook (v4), bearer-token protected; 404 while no token is configured."""
-        token = self.settings.alertmanager_token
-        if token is None or not token.get_secret_value():
-            raise web.HTTPNotFound()
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
-            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
-        body = await request.read()
-        try:
-            notification = parse_alerts(body)
-        except PayloadError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        team = await self._alert_team(request.match_info.get("team"))
-        if not isinstance(team, Team):
-            return web.json_response({"error": team[1]}, status=team[0])
-        return await alertmanager_hook.keep(self.shared, team, notification.group_key, body)
-
-    async def _alert_team(self, named: str | None) -> Team | tuple[int, str]:
-        """The workspace a notification is for: the token's, or with OAuth the one named in the
-        path (else the only one installed); (status, reason) to refuse otherwise."""
-        if self._single is not None:
-            team = await self._single.check()
-            if team is None:  # Alertmanager retries a 5xx, not a 4xx
-                return 503, "Slack has not answered auth.test yet: retry"
-            return team if named in (None, team.team_id) else (404, f"this bot serves {team.team_id} only")
-        teams = await self.workspaces.tokens.teams()
-        if named is not None:
-            found = next((t for t in teams if t.team_id == named), None)
-            return found or (404, f"the app is not installed in workspace {named}")
-        if len(teams) == 1:
-            return teams[0]
-        if not teams:
-            return 404, "nobody has installed the app yet"
-        return 404, f"the app is in {len(teams)} workspaces: post to {ALERTMANAGER_PATH}/<team id>"
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         """Prometheus metrics of the process (open incidents summed over its workspaces)."""

@@ -143,14 +143,16 @@ class Reports:
         async with self.db.session() as s:
             return await PeopleRepo(s).names()
 
-    async def metrics(self, days: int) -> Metrics:
-        """Incidents per week, MTTA and MTTR per month and severity, on-call load, over `days`."""
+    async def metrics(self, days: int, user: str) -> Metrics:
+        """Incidents per week, MTTA and MTTR per month and severity, on-call load, over `days`, of the
+        incidents `user` may see (a private one only counts for its channel's members)."""
         since = self.clock.now() - timedelta(days=days)
+        visible = await self.private_visible(user)
         async with self.db.session() as s:
             q = WebQueries(s, self.team_id)
-            weekly = await q.weekly(since)
-            tta, ttr = await q.percentiles(since, "tta"), await q.percentiles(since, "ttr")
-            hours = await q.page_load(since)
+            weekly = await q.weekly(since, visible)
+            tta, ttr = await q.percentiles(since, "tta", visible), await q.percentiles(since, "ttr", visible)
+            hours = await q.page_load(since, visible)
         zones = zones_of(self.policy)
         load: dict[str, Load] = {}
         monday = datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC"))  # a Monday, 00:00 UTC

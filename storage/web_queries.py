@@ -55,9 +55,16 @@ class WebQueries:
     def __init__(self, session: AsyncSession, team_id: str) -> None:
         self.session, self.team_id = session, team_id
 
+    def _seen(self, private_ok: set[int] | None) -> list[ColumnElement[bool]]:
+        """The workspace's incidents, and of its private ones only `private_ok` (None: every one)."""
+        where: list[ColumnElement[bool]] = [Incident.team_id == self.team_id]
+        if private_ok is not None:  # a private incident only for the members of its channel
+            where.append(or_(Incident.private.is_(False), Incident.id.in_(private_ok)))
+        return where
+
     def _where(self, f: Filters, private_ok: set[int] | None) -> list[ColumnElement[bool]]:
         i = Incident
-        where: list[ColumnElement[bool]] = [i.team_id == self.team_id]
+        where = self._seen(private_ok)
         if f.status == "open":
             where.append(i.resolved_at.is_(None))
         elif f.status == "resolved":
@@ -71,8 +78,6 @@ class WebQueries:
         if f.text:
             pattern = "%" + f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(func.lower(i.title).like(pattern, escape="\\"))
-        if private_ok is not None:  # a private incident only for the members of its channel
-            where.append(or_(i.private.is_(False), i.id.in_(private_ok)))
         return where
 
     async def incidents(self, f: Filters, private_ok: set[int] | None) -> tuple[list[Incident], int]:
@@ -118,18 +123,20 @@ class WebQueries:
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def weekly(self, since: datetime) -> list[tuple[str, str, int]]:
-        """(Monday of the week, severity, incidents declared) since `since`."""
+    async def weekly(self, since: datetime, private_ok: set[int] | None) -> list[tuple[str, str, int]]:
+        """(Monday of the week, severity, incidents declared) since `since`, of the incidents seen."""
         week = _bucket(self.session, Incident.declared_at, "week").label("week")
         stmt = (
             select(week, Incident.severity, func.count())
-            .where(Incident.team_id == self.team_id, Incident.declared_at >= since)
+            .where(*self._seen(private_ok), Incident.declared_at >= since)
             .group_by(week, Incident.severity)
             .order_by(week, Incident.severity)
         )
         return [(str(w), str(s), int(n)) for w, s, n in (await self.session.execute(stmt)).all()]
 
-    async def percentiles(self, since: datetime, metric: str) -> list[tuple[str, str, int, float, float]]:
+    async def percentiles(
+        self, since: datetime, metric: str, private_ok: set[int] | None
+    ) -> list[tuple[str, str, int, float, float]]:
         """(month, severity, count, p50, p90) of time to acknowledge (`tta`) or to resolve (`ttr`)
         in seconds, per month of declaration; percentiles interpolate between the closest ranks."""
         i = Incident
@@ -144,7 +151,7 @@ class WebQueries:
                 func.row_number().over(partition_by=(month, i.severity), order_by=value).label("rn"),
                 func.count().over(partition_by=(month, i.severity)).label("n"),
             )
-            .where(i.team_id == self.team_id, i.declared_at >= since, end.is_not(None))
+            .where(*self._seen(private_ok), i.declared_at >= since, end.is_not(None))
             .subquery()
         )
         out = []
@@ -168,7 +175,7 @@ class WebQueries:
             out.append((str(m), str(s), int(n), p50, p90))
         return out
 
-    async def page_load(self, since: datetime) -> list[tuple[str, int, int]]:
+    async def page_load(self, since: datetime, private_ok: set[int] | None) -> list[tuple[str, int, int]]:
         """(person, UTC hour of the week 0–167, pages): at most 168 rows a person, which the caller
         places in each person's time zone to count pages outside working hours."""
         p = PageDelivery
@@ -176,7 +183,7 @@ class WebQueries:
         stmt = (
             select(p.user_id, hour, func.count())
             .join(Incident, Incident.id == p.incident_id)
-            .where(Incident.team_id == self.team_id, p.sent_at >= since)
+            .where(*self._seen(private_ok), p.sent_at >= since)
             .group_by(p.user_id, hour)
         )
         return [(str(u), int(h), int(n)) for u, h, n in (await self.session.execute(stmt)).all()]

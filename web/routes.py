@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
-from markdown_it import MarkdownIt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from config.settings import Settings
@@ -21,7 +20,7 @@ from messages.postmortem import markdown
 from services.context import BotContext
 from services.workspaces import Workspaces
 from storage.web_queries import SORTS, Filters
-from web import charts
+from web import charts, safety
 from web.session import SESSION_COOKIE, Signer
 from web.signin import CALLBACK, LOGIN, SignIn
 
@@ -43,7 +42,7 @@ class WebView:
         )
         self.jinja.filters["utc"] = lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else "—"
         self.jinja.filters["duration"] = _duration
-        self.md = MarkdownIt("commonmark", {"html": False}).enable("table")
+        self.md = safety.renderer()
 
     def add_routes(self, app: web.Application) -> None:
         """Mount every route of the web view."""
@@ -141,7 +140,7 @@ class WebView:
 
     async def metrics(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
         days = _int(request.query.get("days"), 90, 7, 730)
-        m = await ctx.reports.metrics(days)
+        m = await ctx.reports.metrics(days, who["u"])
         weeks = sorted({w for w, _, _ in m.weekly})
         weekly: dict[str, dict[str, float]] = {}
         for week, severity, n in m.weekly:
@@ -242,3 +241,4 @@ def mount(app: web.Application, settings: Settings, workspaces: Workspaces, clie
     secret = settings.incident_bot_session_secret
     signer = Signer(secret.get_secret_value() if secret else "")
     WebView(workspaces, SignIn(settings, workspaces, client, signer), signer).add_routes(app)
+    safety.protect(app)

@@ -78,8 +78,8 @@ async def test_percentiles_per_month_and_severity_interpolate_between_ranks(data
     try:
         async with db.session() as s:
             q = WebQueries(s, T)
-            tta = await q.percentiles(START - timedelta(days=1), "tta")
-            ttr = await q.percentiles(START - timedelta(days=1), "ttr")
+            tta = await q.percentiles(START - timedelta(days=1), "tta", None)
+            ttr = await q.percentiles(START - timedelta(days=1), "ttr", None)
     finally:
         await db.dispose()
     # SEV2 in October, tta 120/240/360/480 s: p50 halfway between the 2nd and 3rd → 300 s; p90 at
@@ -102,14 +102,14 @@ async def test_incidents_per_week_and_the_filtered_sorted_pages(database_url: st
     try:
         async with db.session() as s:
             q = WebQueries(s, T)
-            weekly = await q.weekly(START - timedelta(days=1))
+            weekly = await q.weekly(START - timedelta(days=1), None)
             page1, total = await q.incidents(Filters(per_page=3), None)
             page3, _ = await q.incidents(Filters(per_page=3, page=3), None)
             open_, n_open = await q.incidents(Filters(status="open"), None)
             sev1, _ = await q.incidents(Filters(severity="SEV1"), None)
             text, _ = await q.incidents(Filters(text="down"), None)
             fastest, _ = await q.incidents(Filters(sort="tta", descending=False, status="resolved"), None)
-            load = await q.page_load(START - timedelta(days=1))
+            load = await q.page_load(START - timedelta(days=1), None)
     finally:
         await db.dispose()
     assert weekly == [

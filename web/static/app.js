@@ -1,3 +1,11 @@
+// A select marked data-autosubmit sends its form when changed (no inline handlers: the CSP forbids them).
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+}());
+
 // The "Open now" panel refreshes every 15 seconds without reloading the page.
 (function () {
   "use strict";
