@@ -203,8 +203,15 @@ class Policy(Strict):
     postmortem: Postmortem = Postmortem()
     channels: Channels = Channels()
     trackers: Trackers = Trackers()
+    # Only in a `[workspaces."T…"]` table: the variable holding that workspace's Alertmanager token.
+    alertmanager_token_env: str | None = None
     # `[workspaces."T…"]`: each workspace's whole policy, its table merged over the top level.
     workspaces: dict[str, Policy] = Field(default_factory=dict)
+
+    @field_validator("alertmanager_token_env")
+    @classmethod
+    def _token_env(cls, value: str | None) -> str | None:
+        return check_env_name(value)
 
     @model_validator(mode="after")
     def _schedules(self) -> Policy:
@@ -235,6 +242,9 @@ class Policy(Strict):
             missing = policy.missing_secrets(env)
             if missing:
                 return f"workspaces.{team}.{missing}"
+        name = self.alertmanager_token_env
+        if name and not env.get(name):
+            return f"alertmanager_token_env: environment variable {name} is not set"
         for i, level in enumerate(self.escalation.levels):
             name = level.pagerduty_routing_key
             if name and not env.get(name):
@@ -284,14 +294,30 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
     tables = data.pop("workspaces", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{source}: workspaces: expected tables named by team id")
+    if "alertmanager_token_env" in data:
+        # Merged into every workspace, one token would open them all.
+        raise ConfigError(
+            f"{source}: alertmanager_token_env: give each workspace its own, in its "
+            '[workspaces."T…"] table (ALERTMANAGER_TOKEN is the token of a single workspace)'
+        )
     base = _validate(data, source, "")
-    workspaces = {}
+    workspaces: dict[str, Policy] = {}
     for team, table in tables.items():
         if not _TEAM.match(team):
             raise ConfigError(f"{source}: workspaces.{team}: not a Slack team id (like T0123ABCD)")
         if not isinstance(table, dict) or "workspaces" in table:
             raise ConfigError(f"{source}: workspaces.{team}: expected a table of policy keys")
         workspaces[team] = _validate(_merged(data, table), source, f"workspaces.{team}.")
+        name = workspaces[team].alertmanager_token_env
+        shared = next(
+            (t for t, p in workspaces.items() if t != team and name and p.alertmanager_token_env == name),
+            None,
+        )
+        if shared:
+            raise ConfigError(
+                f"{source}: workspaces.{team}.alertmanager_token_env: {shared} names {name} too; "
+                "each workspace needs its own token"
+            )
     return base.model_copy(update={"workspaces": workspaces}) if workspaces else base
 
 
