@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from domain.redact import redact_urls
+
 _CONTEXT_KEYS = ("incident_id", "event_id", "request_id")
 # Set per Slack request (and inherited by the tasks it spawns): Slack's event id or trigger id.
 log_ids: ContextVar[dict[str, str] | None] = ContextVar("log_ids", default=None)
@@ -32,6 +34,15 @@ class ContextIds(logging.Filter):
         return True
 
 
+def _rewrite(record: logging.LogRecord, scrub: Callable[[str], str]) -> None:
+    """Apply `scrub` to a record's message and traceback (formatted once, here)."""
+    record.msg, record.args = scrub(record.getMessage()), None
+    if record.exc_info:
+        record.exc_text, record.exc_info = logging.Formatter().formatException(record.exc_info), None
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+
+
 class RedactSecrets(logging.Filter):
     """Replace any known secret value in a record's message with `[redacted]`."""
 
@@ -41,15 +52,21 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            msg = record.getMessage()
-            for secret in self.secrets:
-                msg = msg.replace(secret, "[redacted]")
-            if record.exc_info:
-                text = logging.Formatter().formatException(record.exc_info)
-                for secret in self.secrets:
-                    text = text.replace(secret, "[redacted]")
-                record.exc_text, record.exc_info = text, None
-            record.msg, record.args = msg, None
+            _rewrite(record, self._scrub)
+        return True
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+class RedactUrls(logging.Filter):
+    """Cut every http(s) URL in a record to scheme://host/…: a calendar's or a webhook's path and
+    query are often its credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _rewrite(record, redact_urls)
         return True
 
 
@@ -114,6 +131,7 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextIds())
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(RedactUrls())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -121,6 +139,8 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
         "aiohttp.access",
         "alembic",
         "apscheduler",
+        "httpcore",
+        "httpx",  # its INFO line names every request's full URL
         "slack_bolt",
         "slack_sdk",
         "sqlalchemy.engine",
