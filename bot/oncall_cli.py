@@ -78,7 +78,8 @@ async def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
 
 @asynccontextmanager
 async def oncall_service(settings: Settings, policy: Policy, team: str | None) -> AsyncIterator[OnCall]:
-    """A workspace's OnCall service on the bot's database (migrated), with Slack for e-mail lookups."""
+    """A workspace's OnCall service on the bot's database (migrated), with Slack for e-mail lookups,
+    its due calendars refreshed first."""
     import aiohttp
     import httpx
 
@@ -98,7 +99,9 @@ async def oncall_service(settings: Settings, policy: Policy, team: str | None) -
         async with aiohttp.ClientSession() as session, httpx.AsyncClient(timeout=30) as http:
             token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
             slack = SlackOps(build_client(settings, Metrics(), session, token))
-            yield OnCall(db, slack, policy.of(team_id), SystemClock(), http, team_id)
+            oncall = OnCall(db, slack, policy.of(team_id), SystemClock(), http, team_id)
+            await oncall.refresh()  # calendars due (bounded); a failure is logged host-only
+            yield oncall
     finally:
         await db.dispose()
 

@@ -16,9 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import alertmanager_hook, github_hook, slack_edge
 from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
+from bot.background import CALENDAR_SECONDS, Heartbeat, refresh_calendars
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
-from bot.scheduler import Ticker
+from bot.scheduler import TICK_SECONDS, Ticker
 from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
@@ -61,6 +62,8 @@ class Bot:
         self._http: aiohttp.ClientSession | None = None
         self._httpx: httpx.AsyncClient | None = None
         self._delivery: Ticker | None = None
+        self._calendars: Ticker | None = None
+        self._heartbeat: Heartbeat | None = None
         self._ticks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -118,6 +121,7 @@ class Bot:
                 await InboxRepo(s).release_all()
                 await release_everything(s)
         clock = self._clock or SystemClock()
+        self._heartbeat = Heartbeat(clock, TICK_SECONDS)
         shared = self._shared = build_shared(self.settings, self.policy, db, clock, self._http, self._httpx)
         client = build_client(self.settings, shared.metrics, self._http, self._bot_token())
         if self.oauth:
@@ -145,6 +149,9 @@ class Bot:
             # Deliveries have their own job: a slow receiver never holds up a page.
             self._delivery = Ticker(self._tracked(shared.outbox.deliver_due))
             self._delivery.start()
+            # So do calendars: paging reads their last good copy and never waits on a calendar server.
+            self._calendars = Ticker(self._tracked(self.refresh_calendars), CALENDAR_SECONDS)
+            self._calendars.start()
 
     async def _filed(self, team_id: str, followup_id: int, tracker: str, key: str, url: str) -> None:
         """A follow-up was filed as an issue: its workspace records and posts the link."""
@@ -170,7 +177,13 @@ class Bot:
         handled = 0
         for ctx in await self.workspaces.all():
             handled += await ctx.tick()
+        if self._heartbeat is not None:
+            self._heartbeat.beat()
         return handled
+
+    async def refresh_calendars(self) -> int:
+        """The calendar job: fetch every workspace's due calendars (bounded), all at once."""
+        return await refresh_calendars(await self.workspaces.all())
 
     async def settle(self) -> None:
         """Carry out everything acknowledged and due now, and wait for read-only replies (tests, shell)."""
@@ -205,10 +218,10 @@ class Bot:
         await asyncio.sleep(0)  # a tick the scheduler has just created starts, sees _stopping, returns
         if self._ticks:
             await asyncio.wait(set(self._ticks), timeout=grace)
-        for ticker in (self._ticker, self._delivery):
+        for ticker in (self._ticker, self._delivery, self._calendars):
             if ticker is not None:
                 ticker.shutdown()
-        self._ticker = self._delivery = None
+        self._ticker = self._delivery = self._calendars = None
         await shared.worker.stop(grace)
         try:
             await shared.tasks.idle(grace)
@@ -305,8 +318,8 @@ class Bot:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, _request: web.Request) -> web.Response:
-        """Readiness: the database answers and Slack accepted our token (auth.test) at least once
-        (with OAuth, once the database answers)."""
+        """Readiness: the database answers, Slack accepted our token (auth.test) at least once (with
+        OAuth, once the database answers), and the paging tick completed recently."""
         if self._shared is None or not await self._shared.db.ping():
             return web.json_response({"status": "database unreachable"}, status=503)
         if not self._slack_ok:
@@ -317,7 +330,8 @@ class Bot:
             except Exception as exc:
                 log.warning("readiness: auth.test failed: %s", exc)
                 return web.json_response({"status": "slack auth.test failed"}, status=503)
-        return web.json_response({"status": "ok"})
+        stuck = self._heartbeat.stuck() if self._heartbeat else None
+        return web.json_response({"status": stuck or "ok"}, status=503 if stuck else 200)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         """Prometheus metrics of the process (open incidents summed over its workspaces)."""

@@ -62,11 +62,11 @@ class BotContext:
     tasks: BackgroundTasks
 
     async def tick(self) -> int:
-        """One pass of due work: pages, reminders, handoffs, calendar refreshes, pruning old event ids."""
+        """One pass of due work: pages, reminders, handoffs, pruning old event ids. Calendars are
+        refreshed by their own job (`oncall.refresh`): this never waits on a calendar server."""
         with self.metrics.tick_seconds.time():
             handled = await self.escalation.tick()
             handled += await self.handoffs.tick()
-            await self.oncall.refresh()
             await self.timeline.prune_events()
         return handled
 

@@ -127,6 +127,8 @@ class Escalation:
         now = self.clock.now()
         late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
         users = await self.level_users(level)
+        # From the database only: a calendar missing or stale is said on the timeline, never fetched.
+        copy = await self.oncall.copy_note(level.schedule) if level.schedule else None
         retry_at: datetime | None = None
         gave_up: list[tuple[str, str]] = []
         for user in users:
@@ -196,7 +198,8 @@ class Escalation:
             what = f"{level.name} {level.title}"
             if level.schedule:
                 what = f"{level.schedule} on-call ({what})"
-            await TimelineRepo(s).record(incident.id, "paged", f"Paged {what}: {who}{late}", self.clock.now())
+            said = f"Paged {what}: {who}{late}" + (f" — {copy}" if copy else "")
+            await TimelineRepo(s).record(incident.id, "paged", said, self.clock.now())
             data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
             await self.outbox.record(s, incident, "paged", data, level=level)
         log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})

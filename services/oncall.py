@@ -1,8 +1,9 @@
 """Who is on call: each schedule's rotation or calendar, its overrides from the database, its fallback.
 
-Calendars given by URL are fetched with the app's HTTP client every `[oncall] refresh`; the last good
-copy is kept in the database, so a calendar server that is down changes nobody's shift. Parsing and
-recurrence expansion run in a thread: a large feed never holds up the event loop.
+Calendars given by URL are fetched by their own job (`refresh`, every `[oncall] refresh`), bounded
+by services.fetch, and their attendees looked up in Slack there; who is on call is read from the last
+good copy in the database only, so paging never waits on a calendar server. Parsing and recurrence
+expansion run in a thread: a large feed never holds up the event loop.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from domain.oncall import (
     with_fallback,
     with_overrides,
 )
+from domain.redact import redact_urls
 from messages.oncall import OverrideRow
 from services.clock import Clock
+from services.fetch import FetchError, Limits, fetch
 from services.journal import Steps
 from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
@@ -40,6 +43,10 @@ log = logging.getLogger(__name__)
 
 # How far back a shift may have started and still be the one on call now.
 LOOK_BACK = timedelta(days=60)
+# One calendar fetch: 20 s in all, 5 MB at most (a year of a busy rotation is well under 1 MB).
+CALENDAR_LIMITS = Limits(deadline=20, max_bytes=5_000_000)
+# A copy not refreshed for this many `[oncall] refresh` periods is called stale on the timeline.
+STALE_AFTER_PERIODS = 3
 
 
 class OnCall:
@@ -146,19 +153,36 @@ class OnCall:
         return await asyncio.to_thread(calendar_shifts, body, schedule.tz, start, end, emails)
 
     async def _calendar(self, schedule: Schedule) -> str | None:
+        """The calendar's text: the file, or the last good copy in the database (never the network)."""
         if schedule.ical_file:
             return await asyncio.to_thread(Path(schedule.ical_file).read_text)
         async with self.db.session() as s:
             copy = await CalendarRepo(s, self.team_id).get(schedule.name)
-        if copy is None or copy.body is None:
-            await self.refresh_one(schedule)
-            async with self.db.session() as s:
-                copy = await CalendarRepo(s, self.team_id).get(schedule.name)
         return copy.body if copy else None
 
+    async def copy_note(self, name: str) -> str | None:
+        """For a schedule read from a calendar URL whose copy is missing or stale, what the timeline
+        says about it; None when the copy is fresh (or there is no URL)."""
+        schedule = self.policy.schedule(name)
+        if schedule is None or not schedule.ical_url:
+            return None
+        async with self.db.session() as s:
+            copy = await CalendarRepo(s, self.team_id).get(name)
+        if copy is None or copy.body is None or copy.fetched_at is None:
+            why = f" ({copy.last_error})" if copy and copy.last_error else ""
+            return f"no copy of its calendar yet{why}"
+        fetched = f"from the calendar copy fetched {copy.fetched_at:%d %b %H:%M} UTC"
+        if copy.last_error_at is not None and copy.last_error_at > copy.fetched_at:
+            return f"{fetched} (stale: fetching it again failed: {copy.last_error})"
+        age = self.clock.now() - copy.fetched_at
+        if age > self.policy.oncall.refresh * STALE_AFTER_PERIODS:
+            return f"{fetched} (stale: not refreshed for {int(age.total_seconds() // 60)} min)"
+        return None
+
     async def refresh(self) -> int:
-        """Fetch every calendar given by URL whose copy is older than `[oncall] refresh`."""
-        fetched = 0
+        """Fetch every calendar given by URL whose copy is older than `[oncall] refresh`, all at once
+        (each bounded by CALENDAR_LIMITS); returns how many were kept."""
+        due: list[Schedule] = []
         for schedule in self.policy.schedules:
             if not schedule.ical_url:
                 continue
@@ -168,29 +192,39 @@ class OnCall:
                 max((t for t in (copy.fetched_at, copy.last_error_at) if t), default=None) if copy else None
             )
             if last is None or self.clock.now() - last >= self.policy.oncall.refresh:
-                fetched += await self.refresh_one(schedule)
-        return fetched
+                due.append(schedule)
+        return sum(await asyncio.gather(*(self.refresh_one(schedule) for schedule in due)))
 
     async def refresh_one(self, schedule: Schedule) -> int:
-        """Fetch one calendar; keep it when it parses, keep the last good copy when not."""
+        """Fetch one calendar; keep it when it parses, keep the last good copy when not. No database
+        session is open while the fetch runs."""
         assert schedule.ical_url
         now = self.clock.now()
         try:
-            resp = await self.http.get(schedule.ical_url, timeout=30, follow_redirects=True)
-            resp.raise_for_status()
-            body = resp.text
+            raw = await fetch(self.http, schedule.ical_url, CALENDAR_LIMITS)
+            body = raw.decode("utf-8", errors="replace")
             await asyncio.to_thread(calendar_addresses, body)  # parses, or raises
         except Exception as exc:  # any failure keeps the last good copy
-            log.warning("could not fetch the calendar of schedule %s: %s", schedule.name, exc)
+            error = str(exc) if isinstance(exc, FetchError) else f"{type(exc).__name__}: {exc}"
+            error = redact_urls(error)
+            log.warning("could not fetch the calendar of schedule %s: %s", schedule.name, error)
             async with self.db.session() as s:
-                await CalendarRepo(s, self.team_id).failed(schedule.name, f"{type(exc).__name__}: {exc}", now)
+                await CalendarRepo(s, self.team_id).failed(schedule.name, error, now)
             return 0
         async with self.db.session() as s:
             await CalendarRepo(s, self.team_id).save(schedule.name, body, now)
+        await self._look_up(body)
         return 1
 
     async def _emails(self, body: str) -> dict[str, str]:
-        """Attendee e-mails → Slack users, looked up once each and kept."""
+        """Attendee e-mails → Slack users, as looked up when the calendar was fetched."""
+        addresses = await asyncio.to_thread(calendar_addresses, body)
+        async with self.db.session() as s:
+            known = await EmailRepo(s, self.team_id).known(addresses)
+        return {address: user for address, user in known.items() if user}
+
+    async def _look_up(self, body: str) -> None:
+        """Look up each attendee e-mail not yet known, once, and keep the answer (the calendar job)."""
         addresses = await asyncio.to_thread(calendar_addresses, body)
         async with self.db.session() as s:
             known = await EmailRepo(s, self.team_id).known(addresses)
@@ -202,5 +236,3 @@ class OnCall:
                 continue
             async with self.db.session() as s:
                 await EmailRepo(s, self.team_id).remember(address, user, self.clock.now())
-            known[address] = user
-        return {address: user for address, user in known.items() if user}

@@ -131,7 +131,8 @@ class Harness:
         await self.emu.stop()
 
     async def tick(self) -> int:
-        """Run what is due at the clock's time, as the scheduler would."""
+        """Run what is due at the clock's time, as the scheduler would (its calendar job first)."""
+        await self.bot.refresh_calendars()
         handled = await self.bot.tick()
         await self.idle()
         return handled

@@ -1,0 +1,53 @@
+"""Background work beside the paging tick: the calendar job, and the heartbeat /readyz reads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from services.clock import Clock
+from services.context import BotContext
+
+log = logging.getLogger(__name__)
+
+# How often the calendar job looks for copies older than `[oncall] refresh`.
+CALENDAR_SECONDS = 30.0
+
+
+class Heartbeat:
+    """When the paging tick last completed. A process whose tick has not completed within the
+    bound (3 ticks, at least 60 s) cannot send pages, whatever else answers."""
+
+    def __init__(self, clock: Clock, interval: float) -> None:
+        self.clock = clock
+        self.bound = timedelta(seconds=max(3 * interval, 60))
+        self.last = clock.now()  # a starting process has its first bound to complete one
+
+    def beat(self) -> None:
+        """A paging tick completed."""
+        self.last = self.clock.now()
+
+    def stuck(self) -> str | None:
+        """Why the process is not ready, when the tick is overdue; else None."""
+        late = self.clock.now() - self.last
+        if late <= self.bound:
+            return None
+        return (
+            f"the paging tick has not completed for {int(late.total_seconds())} s "
+            f"(bound {int(self.bound.total_seconds())} s)"
+        )
+
+
+async def refresh_calendars(contexts: Iterable[BotContext]) -> int:
+    """Every workspace's due calendars at once, each fetch on its own deadline; how many were kept."""
+    contexts = list(contexts)
+    results = await asyncio.gather(*(ctx.oncall.refresh() for ctx in contexts), return_exceptions=True)
+    kept = 0
+    for ctx, result in zip(contexts, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("calendar refresh of workspace %s failed: %r", ctx.team.team_id, result)
+        else:
+            kept += result
+    return kept
