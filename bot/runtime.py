@@ -150,7 +150,8 @@ class Bot:
             self._delivery = Ticker(self._tracked(shared.outbox.deliver_due))
             self._delivery.start()
             # So do calendars: paging reads their last good copy and never waits on a calendar server.
-            self._calendars = Ticker(self._tracked(self.refresh_calendars), CALENDAR_SECONDS)
+            # Not tracked: stop() cancels a fetch in flight rather than wait for its deadline.
+            self._calendars = Ticker(self.refresh_calendars, CALENDAR_SECONDS)
             self._calendars.start()
 
     async def _filed(self, team_id: str, followup_id: int, tracker: str, key: str, url: str) -> None:

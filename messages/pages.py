@@ -22,9 +22,10 @@ def page_dm(
     delivery_id: int,
     late_since: datetime | None,
     upcoming: list[tuple[str, str, datetime]],
+    schedule_note: str | None = None,
 ) -> Message:
     """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now; which
-    levels follow unless the incident is resolved first."""
+    levels follow unless the incident is resolved first; whether its schedule's calendar was stale."""
     sev = incident.severity
     age = format_duration(now - incident.declared_at)
     late = f" · :hourglass: late: was due {utc(late_since)} while the bot was down" if late_since else ""
@@ -63,6 +64,8 @@ def page_dm(
     ]
     if late:
         blocks.append(context(late.removeprefix(" · ")))
+    if schedule_note:
+        blocks.append(context(f":calendar: On-call schedule: {escape(schedule_note)}"))
     if upcoming:
         blocks.append(context(still_escalates(upcoming)))
     text = f"Paged ({who}): {sev.value} {incident.ref} {escape(incident.title)}, open {age}{late}"

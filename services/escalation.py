@@ -149,6 +149,7 @@ class Escalation:
                 delivery.id,
                 late_since,
                 self._upcoming(incident, claim.level),
+                copy,
             )
             try:
                 channel, ts = await self.slack.dm(user, message)

@@ -108,6 +108,11 @@ async def test_a_trickling_calendar_never_holds_up_a_page(
     assert line.startswith("Paged primary on-call (L1 Primary): <@U0CAT>"), line
     assert "calendar copy fetched 22 Nov 03:00 UTC (stale" in line, line
     assert "(stale" not in (await _paged_lines(h, channel))[0], "fresh when it was paged"
+    first, second_page = _pages(h, "U0CAT")
+    assert "stale" not in str(first["blocks"])
+    assert "On-call schedule: from the calendar copy fetched 22 Nov 03:00 UTC (stale" in str(
+        second_page["blocks"]
+    )
 
 
 async def test_each_calendar_is_fetched_on_its_own_and_refused_when_hostile(
