@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiohttp import web
 
@@ -21,10 +20,12 @@ from bot import shell_install as install
 from bot.runtime import SLACK_PATH, Bot
 from bot.shell_clock import ShellClock
 from bot.shell_content import DEMO_SCRIPT, HELP, TEAM, policy
+from bot.shell_enter import until_enter
 from bot.shell_forms import HINT as FORM_HINT
 from bot.shell_forms import Forms
 from bot.shell_install import InstallCommands, InstallError
 from bot.shell_paint import Painting
+from bot.shell_people import PeopleCommands, add_strangers, mentions, unknown_hint
 from config.policy import policy_from_dict
 from config.settings import Settings
 from domain.durations import parse_duration
@@ -46,7 +47,7 @@ class ShellError(Exception):
     """A bad shell command: shown as a one-line hint, never a crash."""
 
 
-class Shell(InstallCommands, Painting):
+class Shell(InstallCommands, PeopleCommands, Painting):
     """One workspace: emulator + real bot over HTTP + a signed-request driver + a clock `wait` moves."""
 
     def __init__(self, out: TextIO | None = None, *, colour: bool | None = None) -> None:
@@ -58,9 +59,10 @@ class Shell(InstallCommands, Painting):
         self._numbered: list[tuple[str, str]] = []  # (channel id, ts) by display number - 1
         self.lock = asyncio.Lock()  # one command or background tick at a time
 
-    async def start(self, database_url: str | None = None) -> Shell:
+    async def start(self, database_url: str | None = None, own_policy: dict[str, Any] | None = None) -> Shell:
         """Start the emulator with a small team and the bot on `database_url`, by default a temporary
-        SQLite file (never DATABASE_URL: a demo incident must not land in a real database)."""
+        SQLite file (never DATABASE_URL: a demo incident must not land in a real database); with
+        `own_policy` (a policy file's tables) instead of the built-in one."""
         self.emu = SlackEmulator(now=self.clock.timestamp)
         await self.emu.start()
         self.ws = self.emu.state
@@ -86,7 +88,8 @@ class Shell(InstallCommands, Painting):
             incident_bot_session_secret=install.new_key(),
             _env_file=None,
         )
-        self.policy = policy(self.clock.now())
+        self.policy = own_policy if own_policy is not None else policy(self.clock.now())
+        add_strangers(self.emu, self.policy)
         self.forms = Forms(lambda: self.ws, lambda: self.driver, self._user, self._channel_id)
         await self._start_bot()
         return self
@@ -197,6 +200,7 @@ class Shell(InstallCommands, Painting):
             "wait": self._wait,
             "dms": self._dms,
             "channels": self._channels,
+            "people": self._people,
             "export": self._export,
             "install": self._install,
             "workspace": self._workspace,
@@ -207,12 +211,12 @@ class Shell(InstallCommands, Painting):
         command, _, text = line.partition(" ")
         if command != "/incident":
             raise ShellError(f"unknown slash command {command}; this app has /incident")
-        await self.driver.command(self.user, self.channel, text.strip())
+        await self.driver.command(self.user, self.channel, self._mentions(text.strip()))
 
     async def _say(self, text: str) -> None:
         if not text:
             raise ShellError("say what? `say <text>`")
-        await self.driver.say(self.user, self.channel, text)
+        await self.driver.say(self.user, self.channel, self._mentions(text))
 
     async def _react(self, args: str) -> None:
         channel, ts, emoji = self._message_and_arg(args, "react <n> <emoji>")
@@ -265,10 +269,6 @@ class Shell(InstallCommands, Painting):
     async def _cancel(self, _arg: str) -> None:
         self._write(self._paint(self.forms.cancel(self.user), "dim"))
 
-    async def _as(self, who: str) -> None:
-        self.user = self._user(who)
-        self._write(self._paint(f"(you are now @{self.ws.user_name(self.user)})", "dim"))
-
     async def _cd(self, where: str) -> None:
         name = where.strip().lstrip("#")
         if not name:
@@ -308,15 +308,6 @@ class Shell(InstallCommands, Painting):
                 due += [handoff] if handoff else []
         return min(due, default=None)
 
-    async def _dms(self, who: str) -> None:
-        user = self._user(who)
-        dms = self.emu.dms(user)
-        if not dms:
-            self._write(f"(no DMs to @{self.ws.user_name(user)})")
-        for msg in dms:
-            lines = self.ws.render(msg.get("text", ""), msg.get("blocks")) or [msg.get("text", "")]
-            self._write(self._colourise("\n".join(f"    {line}" for line in ["", *lines])[1:]))
-
     async def _channels(self, _arg: str) -> None:
         for ch in self.ws.channels.values():
             if not ch.is_im:
@@ -332,17 +323,12 @@ class Shell(InstallCommands, Painting):
     async def _help(self, _arg: str) -> None:
         self._write(HELP)
 
-    def _user(self, who: str) -> str:
-        token = who.strip()
-        match = re.fullmatch(r"<@(\w+)(\|[^>]*)?>", token)
-        if match:
-            token = match.group(1)
-        token = token.lstrip("@")
-        if token in self.ws.users:
-            return token
-        if token in self.users:
-            return self.users[token]
-        raise ShellError(f"no user {who!r}; try one of {', '.join('@' + u for u in self.users)}")
+    def _mentions(self, text: str) -> str:
+        """`@carol` as Slack writes a mention; a name nobody has goes as typed, with a hint."""
+        text, unknown = mentions(self.ws, text)
+        if unknown:
+            self._write(self._paint(unknown_hint(unknown), "dim"))
+        return text
 
     def _channel_id(self, where: str) -> str:
         name = where.strip().lstrip("#")
@@ -374,9 +360,14 @@ class Shell(InstallCommands, Painting):
         self._shown[self.ws.team_id] = len(log)
 
 
-async def run_script(lines: Iterable[str], out: TextIO | None = None, database_url: str | None = None) -> int:
-    """Run shell commands from a script in a fresh workspace."""
-    shell = await Shell(out).start(database_url)
+async def run_script(
+    lines: Iterable[str],
+    out: TextIO | None = None,
+    database_url: str | None = None,
+    own_policy: dict[str, Any] | None = None,
+) -> int:
+    """Run shell commands from a script in a fresh workspace (on `own_policy`, a policy file's tables)."""
+    shell = await Shell(out).start(database_url, own_policy)
     try:
         shell._write(shell._paint(f"(web view while this runs: {shell.web_url})", "dim"))
         await shell.run_lines(lines)
@@ -385,6 +376,21 @@ async def run_script(lines: Iterable[str], out: TextIO | None = None, database_u
     return 0
 
 
-async def run_demo(out: TextIO | None = None, database_url: str | None = None) -> int:
-    """The bundled demo: a SEV2 from declaration to resolution."""
-    return await run_script(DEMO_SCRIPT.splitlines(), out, database_url)
+async def run_demo(
+    out: TextIO | None = None, database_url: str | None = None, stdin: TextIO | None = None
+) -> int:
+    """The bundled demo: a SEV2 from declaration to resolution. Given a terminal's `stdin`, its web view
+    stays up until Enter; without one it ends at once, pointing at `make shell` for a web view."""
+    shell = await Shell(out).start(database_url)
+    try:
+        await shell.run_lines(DEMO_SCRIPT.splitlines())
+        if stdin is None:
+            shell._write(shell._paint("(run `make shell` for the web view)", "dim"))
+        else:
+            shell._write(
+                f"Web view: {shell.web_url} (Sign in with Slack: pick who you are); press Enter to stop."
+            )
+            await until_enter(stdin)
+    finally:
+        await shell.stop()
+    return 0

@@ -188,15 +188,16 @@ async def _tick_while_idle(shell: Shell) -> None:
             log.exception("background tick failed")
 
 
-def run_interactive(database_url: str | None = None) -> int:
-    """Read commands from the terminal until `quit`, Ctrl-D, or Ctrl-C twice on an empty line."""
+def run_interactive(database_url: str | None = None, own_policy: dict[str, Any] | None = None) -> int:
+    """Read commands from the terminal until `quit`, Ctrl-D, or Ctrl-C twice on an empty line (on
+    `own_policy`, a policy file's tables, instead of the built-in policy)."""
     readline = _readline()
     ctrl_c = CtrlC(nudge=readline is not None)
     runner = LoopThread(ctrl_c)
     shell = Shell()
     try:
         try:
-            runner.call(shell.start(database_url))
+            runner.call(shell.start(database_url, own_policy))
         except Interrupted:
             return 130
         ticking = asyncio.run_coroutine_threadsafe(_tick_while_idle(shell), runner.loop)
