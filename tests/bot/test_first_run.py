@@ -368,3 +368,64 @@ async def test_oauth_settings_that_cannot_work_are_one_line_and_exit_2(tmp_path:
     for (*_, needles), ran in zip(cases, await asyncio.gather(*runs), strict=True):
         line = _one_line(ran, 2, *needles)
         assert "not-a-fernet-key" not in line and "client-secret" not in line
+
+
+def test_serve_without_tokens_names_both_and_points_at_the_demo(cli: Any) -> None:
+    http = cli(["serve", "--http"], {})
+    line = _one_line(http, 2, "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID")
+    assert "no workspace yet? try `make demo` or `make shell`" in line
+    socket_mode = cli(["serve"], {})
+    line = _one_line(socket_mode, 2, "SLACK_BOT_TOKEN and SLACK_APP_TOKEN")
+    assert "no workspace yet? try `make demo` or `make shell`" in line
+    half = cli(["serve", "--http"], {"SLACK_BOT_TOKEN": "xoxb-1"})
+    _one_line(half, 2, "SLACK_SIGNING_SECRET: not set", "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+
+
+def test_stats_and_export_without_a_database_say_so_and_create_none(tmp_path: Path, cli: Any) -> None:
+    for args in (["stats"], ["export", "1"]):
+        ran = cli(args, {})
+        line = _one_line(ran, 2, "no database at ./incident-bot.db")
+        assert "(set DATABASE_URL or run from the folder where the bot runs)" in line
+        assert ran.stdout == ""
+        assert not (tmp_path / "incident-bot.db").exists(), f"`{' '.join(args)}` created a database"
+    elsewhere = tmp_path / "elsewhere.db"
+    _one_line(cli(["stats"], {"DATABASE_URL": f"sqlite:///{elsewhere}"}), 2, f"no database at {elsewhere}")
+    assert not elsewhere.exists()
+
+
+async def test_a_slack_host_that_does_not_resolve_is_named(
+    tmp_path: Path, procs: list[asyncio.subprocess.Process]
+) -> None:
+    port = free_port()
+    environ = _env(
+        SLACK_BOT_TOKEN="xoxb-first-run",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL="http://no-such-host.invalid/api/",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+    )
+    args = ["serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    pipes = {"stdout": asyncio.subprocess.PIPE, "stderr": asyncio.subprocess.PIPE}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=environ, **pipes
+    )
+    procs.append(proc)
+    await wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
+    assert proc.stderr is not None
+    async with asyncio.timeout(GUARD):
+        while "cannot reach Slack" not in (line := (await proc.stderr.readline()).decode()):
+            assert line, "the process ended without saying it cannot reach Slack"
+    assert "the host no-such-host.invalid could not be resolved (DNS)" in line, line
+    assert "unknown error" not in line, line
+
+
+def test_describe_names_the_host_for_every_resolver_error() -> None:
+    import socket as sockets
+
+    from bot.net import describe
+
+    for code in (sockets.EAI_NONAME, sockets.EAI_AGAIN, sockets.EAI_FAIL):
+        wrapped = ConnectionError("cannot connect")
+        wrapped.__cause__ = sockets.gaierror(code, "Name or service not known")
+        assert describe(wrapped, host="slack.example") == "the host slack.example could not be resolved (DNS)"
+    assert describe(sockets.gaierror(sockets.EAI_NONAME, "x")) == "the host could not be resolved (DNS)"
+    assert describe(TimeoutError()) == "timed out"

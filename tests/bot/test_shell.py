@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
+
+import pytest
 
 from bot.shell import run_demo, run_script
 
@@ -181,3 +184,92 @@ async def test_a_script_prints_where_its_web_view_is() -> None:
     out = io.StringIO()
     assert await run_script(["/incident list"], out) == 0
     assert re.search(r"web view while this runs: http://127\.0\.0\.1:\d+/ui/", out.getvalue())
+
+
+MENTIONS = """\
+people
+/incident declare sev2 Search is down
+cd #incident
+/incident scribe @Carol
+say @bob can you look at the index nodes? mail ops@example.com
+say ping @zed
+/incident status
+"""
+
+
+async def test_at_names_become_mentions_and_people_lists_who_is_who() -> None:
+    out = io.StringIO()
+    assert await run_script(MENTIONS.splitlines(), out) == 0
+    by_command = commands(out.getvalue())
+    people = by_command["alice@people"]
+    rows = {line.split()[0]: line for line in people.splitlines()[1:] if line.strip().startswith("@")}
+    assert set(rows) == {"@alice", "@bob", "@carol", "@dave"}, people
+    assert "U0ALICE" in rows["@alice"] and "L1" in rows["@alice"] and "primary" in rows["@alice"]
+    assert "U0BOB" in rows["@bob"] and "L2 Team lead" in rows["@bob"]
+    assert "L3 Engineering manager" in rows["@carol"] and "primary" in rows["@carol"]
+    assert "U0DAVE" in rows["@dave"] and "L4 CTO/VP" in rows["@dave"]
+    assert "@carol is now *scribe*" in by_command["alice@/incident scribe @Carol"]
+    said = by_command["alice@say @bob can you look at the index nodes? mail ops@example.com"]
+    assert "@bob can you look" in said and "ops@example.com" in said
+    unknown = by_command["alice@say ping @zed"]
+    assert "ping @zed" in unknown and "no one called @zed" in unknown and "`people`" in unknown
+
+
+async def test_at_names_reach_slack_as_user_ids() -> None:
+    from bot.shell import Shell
+
+    shell = await Shell(io.StringIO()).start()
+    try:
+        await shell.run("say hello @Bob and @carol, not @zed")
+        [message] = [m for m in shell.ws.channel("C0GENERAL").messages if m.user == "U0ALICE"]
+        assert message.text == "hello <@U0BOB> and <@U0CAROL>, not @zed"
+    finally:
+        await shell.stop()
+
+
+OWN_POLICY = """\
+announce_channel = "#incidents"
+
+[[escalation.levels]]
+name = "L1"
+title = "Database on-call"
+users = ["U0DAVE"]
+"""
+
+
+def test_the_shell_runs_the_policy_file_it_is_given_and_refuses_a_bad_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.delenv("INCIDENT_BOT_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    script = tmp_path / "script.txt"
+    script.write_text("people\n/incident declare sev2 Search is down\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(OWN_POLICY)
+    typo = tmp_path / "typo.toml"
+    typo.write_text(OWN_POLICY.replace("title", "titel"))
+
+    for given in (["--config", str(policy)], []):
+        if not given:
+            monkeypatch.setenv("INCIDENT_BOT_CONFIG", str(policy))
+        assert main(["shell", "--script", str(script), *given]) == 0
+        out = capsys.readouterr().out
+        assert "You are paged (L1 Database on-call)" in out and "[dm] @dave" in out, out
+        assert "L2 Team lead" not in out, "the built-in policy was not used"
+        monkeypatch.delenv("INCIDENT_BOT_CONFIG", raising=False)
+
+    for env, given, needle in (
+        ({}, ["--config", str(typo)], "titel"),
+        ({"INCIDENT_BOT_CONFIG": str(typo)}, [], "titel"),
+        ({"INCIDENT_BOT_CONFIG": str(tmp_path / "no-such.toml")}, [], "cannot read config file"),
+    ):
+        with monkeypatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            assert main(["shell", "--script", str(script), *given]) == 2
+        ran = capsys.readouterr()
+        lines = ran.err.strip().splitlines()
+        assert len(lines) == 1 and "configuration error" in lines[0] and needle in lines[0], ran.err
+        assert "paged" not in ran.out

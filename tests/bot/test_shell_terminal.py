@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 class Terminal:
     """`incident-bot shell` on a pseudo-terminal: keys in, screen text out."""
 
-    def __init__(self, home: Path, **env: str) -> None:
+    def __init__(self, home: Path, args: tuple[str, ...] = ("shell",), **env: str) -> None:
         self.master, slave = pty.openpty()
 
         def own_terminal() -> None:  # the pty becomes the controlling terminal, so Ctrl-C is SIGINT
@@ -43,7 +44,7 @@ class Terminal:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "shell"],
+            [sys.executable, "-m", "bot", *args],
             stdin=slave, stdout=slave, stderr=slave, cwd=home, env=_env(home, **env),
             preexec_fn=own_terminal,
         )  # fmt: skip
@@ -90,9 +91,9 @@ class Terminal:
 
 
 @contextmanager
-def terminal(home: Path, **env: str) -> Iterator[Terminal]:
+def terminal(home: Path, args: tuple[str, ...] = ("shell",), **env: str) -> Iterator[Terminal]:
     """A shell on a pty, cleaned up whatever happens."""
-    term = Terminal(home, **env)
+    term = Terminal(home, args, **env)
     try:
         yield term
     finally:
@@ -180,3 +181,28 @@ async def _title(url: str, ref: str) -> str | None:
     finally:
         await db.dispose()
     return data.incident.title if data else None
+
+
+def test_the_demo_keeps_its_web_view_up_until_enter_at_a_terminal(tmp_path: Path) -> None:
+    import urllib.request
+
+    with terminal(tmp_path, ("demo",)) as term:
+        screen = term.expect("press Enter to stop")
+        url = re.findall(r"http://127\.0\.0\.1:\d+/ui/", screen)[-1]
+        with urllib.request.urlopen(url + "login", timeout=GUARD) as page:  # the web view still answers
+            assert page.status == 200
+        term.keys("\r")
+        assert term.exit_code() == 0, term.screen
+    assert "Traceback" not in term.screen
+
+
+def test_the_demo_without_a_terminal_ends_and_prints_no_dead_link(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path),
+        timeout=GUARD, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "Resolved" in ran.stdout
+    assert "http://127.0.0.1" not in ran.stdout, "a web-view link that is dead by the time it is read"
+    assert "run `make shell` for the web view" in ran.stdout
