@@ -36,7 +36,8 @@ def _who(user: str | None) -> str:
 
 def _line(f: Followup, today: date) -> str:
     mark = ":white_check_mark:" if not f.is_open else ":pushpin:"
-    issue = f" · {link(f.tracker_url, escape(f.tracker_key or 'issue'))}" if f.tracker_url else ""
+    shown = f.tracker_url or f.tracker_key  # a key whose URL was not http(s) is shown without a link
+    issue = f" · {link(f.tracker_url, escape(f.tracker_key or 'issue'))}" if shown else ""
     return f"{mark} {escape(truncate(f.text, 300))} · <@{f.owner_id}> · {_due(f, today)}{issue}"
 
 

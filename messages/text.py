@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from domain.urls import safe_url
+
 _TOKEN = re.compile(
     r"<(?:(?P<sigil>[@#!])(?P<ident>[^<>|]*)|(?P<url>[A-Za-z][A-Za-z0-9+.-]*:[^<>|\s]*))(?:\|(?P<label>[^<>]*))?>"
 )
@@ -86,7 +88,7 @@ def plain(text: str, names: Mapping[str, str] | None = None) -> str:
 def link(url: str | None, label: str) -> str:
     """A link the bot composes to a URL it was given (an alert's source, a status page): only a clean
     http(s) URL becomes one; otherwise just the label."""
-    return f"<{entities(url)}|{label}>" if url and _URL.fullmatch(url) else label
+    return f"<{entities(url)}|{label}>" if url and safe_url(url) and _URL.fullmatch(url) else label
 
 
 def guard(composed: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from domain.records import Incident, TimelineEntry
 from messages.blocks import MAX_BLOCKS, MAX_SECTION, Message, context, header, section, truncate
 from messages.text import escape, flatten, from_slack, quote
+from messages.text import link as text_link
 
 KIND_LABELS = {
     "declared": ":rotating_light:",
@@ -44,7 +45,7 @@ def entry_mrkdwn(entry: TimelineEntry) -> str:
 def entry_line(entry: TimelineEntry) -> str:
     """`2026-11-22 03:05 UTC` :pushpin: <@U…>: text (link)."""
     who = f"<@{entry.author_id}>: " if entry.author_id and entry.author_id.startswith(("U", "W")) else ""
-    link = f" <{entry.permalink}|(link)>" if entry.permalink else ""
+    link = f" {text_link(entry.permalink, '(link)')}" if entry.permalink else ""
     text = truncate(" ".join(entry_mrkdwn(entry).split()), 600)
     return f"`{entry.at:%Y-%m-%d %H:%M} UTC` {KIND_LABELS.get(entry.kind, '•')} {who}{text}{link}"
 

@@ -13,6 +13,7 @@ from config.policy import Policy
 from domain.durations import format_duration
 from domain.errors import IncidentError
 from domain.severity import Status
+from domain.urls import safe_url
 from messages import followups as templates
 from messages import incident as incident_templates
 from services import plans
@@ -75,7 +76,7 @@ class Aftercare:
     async def postmortem_done(self, steps: Steps, channel_id: str, url: str, by: str) -> Outcome:
         """Record where the postmortem is: the channel topic, the channel, the announcement's thread
         and the export show it, and the reminders stop."""
-        if not _URL.match(url):
+        if not _URL.match(url) or safe_url(url) is None:
             raise IncidentError("Give the postmortem's address: `/incident postmortem done https://…`")
 
         async def record(s: AsyncSession) -> int:

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from domain.urls import safe_url
 from messages.blocks import Message
 
 log = logging.getLogger(__name__)
@@ -311,13 +312,13 @@ class SlackOps:
                 log.warning("auth.test gave no workspace URL: %s", exc)
         link = self.local_permalink(channel_id, ts, thread_ts)
         if link:
-            return link
+            return safe_url(link)
         try:
             resp = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
         except SlackApiError as exc:
             log.warning("no permalink for %s/%s: %s", channel_id, ts, slack_error(exc))
             return None
-        return str(resp["permalink"])
+        return safe_url(resp.get("permalink"))
 
     async def fetch_message(self, channel_id: str, ts: str) -> FetchedMessage | None:
         """A message by ts: from the channel history, or from its thread when it is a reply."""

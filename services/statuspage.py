@@ -12,6 +12,7 @@ import httpx
 
 from config.policy import Policy
 from domain.errors import IncidentError
+from domain.urls import safe_url
 from messages import statuspage as templates
 from services.clock import Clock
 from services.outbox import retry_after
@@ -105,7 +106,7 @@ class StatuspageService:
         else:
             body["name"] = incident.title
             answer = await self._call("POST", "incidents", {"incident": body})
-        link = answer.get("shortlink") or incident.statuspage_link
+        link = safe_url(answer.get("shortlink")) or incident.statuspage_link
         async with self.db.session() as s:
             row = await IncidentRepo(s, self.team_id).get(incident.id)
             assert row is not None

@@ -10,9 +10,11 @@ import base64
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from config.aftercare import GitHubTracker, JiraTracker
 from config.policy import Policy
+from domain.urls import safe_url
 from storage.models import Followup, Incident
 
 GITHUB, JIRA = "github", "jira"
@@ -108,8 +110,9 @@ def issue_request(
     return f"{jira.base_url.rstrip('/')}/rest/api/3/issue", body.encode(), {**headers, **auth}
 
 
-def filed_issue(policy: Policy, tracker: str, answer: Any) -> tuple[str, str] | None:
-    """(key, url) of the issue a successful answer describes, or None when it does not say."""
+def filed_issue(policy: Policy, tracker: str, answer: Any) -> tuple[str, str | None] | None:
+    """(key, url) of the issue a successful answer describes, or None when it does not say; the URL
+    is None unless it is an absolute http(s) one (a tracker may answer anything)."""
     if not isinstance(answer, dict):
         return None
     if tracker == GITHUB:
@@ -117,9 +120,9 @@ def filed_issue(policy: Policy, tracker: str, answer: Any) -> tuple[str, str] | 
         number, url = answer.get("number"), answer.get("html_url")
         if gh is None or not isinstance(number, int) or not isinstance(url, str):
             return None
-        return f"{gh.repo}#{number}", url
+        return f"{gh.repo}#{number}", safe_url(url)
     jira: JiraTracker | None = policy.trackers.jira
     key = answer.get("key")
     if jira is None or not isinstance(key, str) or not key:
         return None
-    return key, f"{jira.base_url.rstrip('/')}/browse/{key}"
+    return key, safe_url(f"{jira.base_url.rstrip('/')}/browse/{quote(key)}")
