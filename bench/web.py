@@ -196,7 +196,7 @@ async def run(backend: str, incidents: int, entries: int, requests: int) -> dict
             {
                 "SLACK_CLIENT_ID": CLIENT_ID,
                 "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-                "INCIDENT_BOT_SESSION_SECRET": "bench-session-secret",
+                "INCIDENT_BOT_SESSION_SECRET": "bench-session-secret-of-32-bytes-or-more",
             }
         )
         await bot.start()

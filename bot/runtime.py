@@ -296,6 +296,7 @@ class Bot:
                 self.settings,
                 self.workspaces,
                 AsyncWebClient(base_url=self.api_url(), session=self._http),
+                self.shared.db,
             )
         return web_app
 

@@ -34,7 +34,9 @@ CLOSE_TIMEOUT = 2.0
 
 
 async def serve(settings: Settings, policy: Policy, *, http: bool, host: str, port: int) -> None:
-    """Run until SIGTERM or SIGINT; ConfigError when Slack rejects a token at start."""
+    """Run until SIGTERM or SIGINT; ConfigError when Slack rejects a token at start (or, before
+    anything starts, when the web view's session secret is too short)."""
+    settings.check_session_secret()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -18,6 +18,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
 OAUTH_SETTINGS = ("slack_client_id", "slack_client_secret", "slack_state_secret")
 WEB_SETTINGS = ("slack_client_id", "slack_client_secret", "incident_bot_session_secret")
+MIN_SESSION_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -82,6 +83,16 @@ class Settings(BaseSettings):
             return
         self.require(*OAUTH_SETTINGS, why="installing with OAuth needs all three")
         self.require("incident_bot_encryption_key", why="bot tokens are encrypted at rest")
+
+    def check_session_secret(self) -> None:
+        """INCIDENT_BOT_SESSION_SECRET, when set, is long enough to key the web view's cookies."""
+        secret = self.incident_bot_session_secret
+        size = len(secret.get_secret_value().encode()) if secret else 0
+        if 0 < size < MIN_SESSION_SECRET_BYTES:
+            raise ConfigError(
+                f"INCIDENT_BOT_SESSION_SECRET: {size} bytes is too short (at least {MIN_SESSION_SECRET_BYTES}"
+                " random bytes, e.g. the output of `openssl rand -base64 32`)"
+            )
 
     @property
     def web_view(self) -> bool:

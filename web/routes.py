@@ -15,26 +15,29 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from config.settings import Settings
+from domain.urls import safe_url
 from domain.workspace import Team
 from messages.postmortem import markdown
 from services.context import BotContext
 from services.workspaces import Workspaces
+from storage.db import Database
 from storage.web_queries import SORTS, Filters
 from web import charts, safety
-from web.session import SESSION_COOKIE, Signer
-from web.signin import CALLBACK, LOGIN, SignIn
+from web.session import SESSION_COOKIE, Sessions, Signer
+from web.signin import CALLBACK, LOGIN, LOGOUT, SignIn
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
 TIMELINE_PAGE = 500  # timeline entries an incident page lists at once, in time order
+INCIDENT = "/ui/incidents/{number:\\d{1,9}}"  # longer numbers are no incident's (404), not an overflow
 Handler = Callable[[web.Request, BotContext, dict[str, Any]], Awaitable[web.StreamResponse]]
 
 
 class WebView:
     """Renders the pages for the signed-in person's workspace."""
 
-    def __init__(self, workspaces: Workspaces, signin: SignIn, signer: Signer) -> None:
-        self.workspaces, self.signin, self.signer = workspaces, signin, signer
+    def __init__(self, workspaces: Workspaces, signin: SignIn) -> None:
+        self.workspaces, self.signin = workspaces, signin
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -42,25 +45,26 @@ class WebView:
         )
         self.jinja.filters["utc"] = lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else "—"
         self.jinja.filters["duration"] = _duration
+        self.jinja.filters["safe_url"] = safe_url
         self.md = safety.renderer()
 
     def add_routes(self, app: web.Application) -> None:
         """Mount every route of the web view."""
         app.router.add_get(LOGIN, self.signin.login)
         app.router.add_get(CALLBACK, self.signin.callback)
-        app.router.add_get("/ui/logout", self.logout)
+        app.router.add_get(LOGOUT, self.signin.logout)
         app.router.add_static("/ui/static/", HERE / "static")
         app.router.add_get("/ui", self.home)
         app.router.add_get("/ui/", self._signed(self.incidents))
         app.router.add_get("/ui/live.json", self._signed(self.live))
         app.router.add_get("/ui/metrics", self._signed(self.metrics))
-        app.router.add_get("/ui/incidents/{number:\\d+}", self._signed(self.incident))
-        app.router.add_get("/ui/incidents/{number:\\d+}/postmortem.md", self._signed(self.postmortem_md))
-        app.router.add_get("/ui/incidents/{number:\\d+}/export.json", self._signed(self.export_json))
+        app.router.add_get(INCIDENT, self._signed(self.incident))
+        app.router.add_get(INCIDENT + "/postmortem.md", self._signed(self.postmortem_md))
+        app.router.add_get(INCIDENT + "/export.json", self._signed(self.export_json))
 
     def _signed(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def run(request: web.Request) -> web.StreamResponse:
-            who = self.signer.loads(request.cookies.get(SESSION_COOKIE))
+            who = await self.signin.sessions.who(request.cookies.get(SESSION_COOKIE))
             ctx = await self.workspaces.get(Team(str(who["t"]))) if who else None
             if who is None or ctx is None:
                 back = "" if request.path == "/ui/live.json" else "?" + urlencode({"next": request.path_qs})
@@ -75,11 +79,6 @@ class WebView:
 
     async def home(self, _request: web.Request) -> web.Response:
         raise web.HTTPFound("/ui/")
-
-    async def logout(self, _request: web.Request) -> web.Response:
-        response = web.HTTPFound(LOGIN)
-        response.del_cookie(SESSION_COOKIE, path="/ui/")
-        raise response
 
     async def incidents(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
         f = _filters(request.query)
@@ -200,11 +199,12 @@ def _int(text: str | None, default: int, low: int, high: int) -> int:
 
 
 def _date(text: str | None, end: bool = False) -> datetime | None:
+    """The day's start (or, `end`, the next day's); None when not a date, or no bound (9999-12-31's end)."""
     try:
         day = datetime.strptime(text or "", "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
+        return day + timedelta(days=1) if end else day
+    except (ValueError, OverflowError):
         return None
-    return day + timedelta(days=1) if end else day
 
 
 def _filters(q: Any) -> Filters:
@@ -216,7 +216,7 @@ def _filters(q: Any) -> Filters:
         severity=severity,
         since=_date(q.get("from")),
         until=_date(q.get("to"), end=True),
-        text=(q.get("q") or "").strip()[:200] or None,
+        text=(q.get("q") or "").replace("\x00", "").strip()[:200] or None,  # PostgreSQL text holds no NUL
         sort=sort,
         descending=q.get("dir", "desc") != "asc",
         page=_int(q.get("page"), 1, 1, 100000),
@@ -236,9 +236,13 @@ def _duration(delta: timedelta | None) -> str:
     return f"{hours // 24}d {hours % 24}h"
 
 
-def mount(app: web.Application, settings: Settings, workspaces: Workspaces, client: AsyncWebClient) -> None:
-    """The web view on `app` under /ui/, signed in with Slack; `client` reaches Slack's Web API."""
+def mount(
+    app: web.Application, settings: Settings, workspaces: Workspaces, client: AsyncWebClient, db: Database
+) -> None:
+    """The web view on `app` under /ui/, signed in with Slack; `client` reaches Slack's Web API, `db`
+    keeps the sessions."""
     secret = settings.incident_bot_session_secret
     signer = Signer(secret.get_secret_value() if secret else "")
-    WebView(workspaces, SignIn(settings, workspaces, client, signer), signer).add_routes(app)
+    signin = SignIn(settings, workspaces, client, signer, Sessions(db, signer))
+    WebView(workspaces, signin).add_routes(app)
     safety.protect(app)

@@ -14,20 +14,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.settings import Settings
 from domain.workspace import Team
 from services.workspaces import Workspaces
-from web.session import SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL, Signer
+from web.session import OAUTH_STATE, SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL, Sessions, Signer
 
 log = logging.getLogger(__name__)
 
-LOGIN, CALLBACK = "/ui/login", "/ui/auth/callback"
+LOGIN, CALLBACK, LOGOUT = "/ui/login", "/ui/auth/callback", "/ui/logout"
 
 
 class SignIn:
-    """The two sign-in routes and the session cookie they set."""
+    """The sign-in and log-out routes and the session cookie they set."""
 
     def __init__(
-        self, settings: Settings, workspaces: Workspaces, client: AsyncWebClient, signer: Signer
+        self,
+        settings: Settings,
+        workspaces: Workspaces,
+        client: AsyncWebClient,
+        signer: Signer,
+        sessions: Sessions,
     ) -> None:
         self.settings, self.workspaces, self.client, self.signer = settings, workspaces, client, signer
+        self.sessions = sessions
 
     def _base(self, request: web.Request) -> str:
         public = self.settings.incident_bot_public_url
@@ -60,13 +66,13 @@ class SignIn:
         response = web.HTTPFound(
             f"{self.settings.slack_page('/openid/connect/authorize')}?{urlencode(query)}"
         )
-        cookie = self.signer.dumps({"state": state, "nonce": nonce, "next": back}, STATE_TTL)
+        cookie = self.signer.dumps(OAUTH_STATE, {"state": state, "nonce": nonce, "next": back}, STATE_TTL)
         self._cookie(request, response, STATE_COOKIE, cookie, STATE_TTL)
         raise response
 
     async def callback(self, request: web.Request) -> web.Response:
         """Slack sends the person back with a code: who are they, and is their workspace ours?"""
-        pending = self.signer.loads(request.cookies.get(STATE_COOKIE))
+        pending = self.signer.loads(OAUTH_STATE, request.cookies.get(STATE_COOKIE))
         if pending is None or request.query.get("state") != pending.get("state"):
             return _refused("The sign-in expired or did not start here. Try again.", 400)
         if "code" not in request.query:
@@ -84,13 +90,29 @@ class SignIn:
             log.warning("sign-in with Slack failed: %s", exc.response.get("error"))
             return _refused("Slack did not confirm who you are. Try again.", 401)
         user, team = info.get("https://slack.com/user_id"), info.get("https://slack.com/team_id")
-        if not user or not team or await self.workspaces.get(Team(str(team))) is None:
+        if not isinstance(user, str) or not isinstance(team, str) or not await self._installed(team):
+            log.warning("sign-in refused: workspace %r has not installed the app", team)
             return _refused("incident-bot is not installed in your workspace.", 403)
-        session = {"u": user, "t": team, "n": info.get("name") or user}
+        cookie = await self.sessions.start(team, user, str(info.get("name") or user))
         response = web.HTTPFound(str(pending.get("next") or "/ui/"))
-        self._cookie(request, response, SESSION_COOKIE, self.signer.dumps(session, SESSION_TTL), SESSION_TTL)
+        self._cookie(request, response, SESSION_COOKIE, cookie, SESSION_TTL)
         response.del_cookie(STATE_COOKIE, path="/ui/")
         raise response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        """End the session on the server (every copy of its cookie), forget the cookie, back to sign-in."""
+        await self.sessions.end(request.cookies.get(SESSION_COOKIE))
+        response = web.HTTPFound(LOGIN)
+        response.del_cookie(SESSION_COOKIE, path="/ui/")
+        raise response
+
+    async def _installed(self, team_id: str) -> bool:
+        """Whether the app is installed in `team_id`: with one bot token, only that token's workspace
+        (auth.test's); with OAuth, a workspace with an installation. Builds nothing for any other."""
+        tokens = self.workspaces.tokens
+        if any(team.team_id == team_id for team in await tokens.teams()):
+            return True
+        return self.settings.oauth and await tokens.token(Team(team_id)) is not None
 
 
 def _refused(text: str, status: int) -> web.Response:

@@ -13,6 +13,7 @@ from storage.models.incidents import (
 )
 from storage.models.oncall import CalendarCopy, EmailUser, Handoff, OncallOverride
 from storage.models.slack import slack_bots, slack_installations, slack_oauth_states
+from storage.models.web import WebSession
 from storage.models.work import AlertGroup, AlertState, InboxItem, OutboxMessage, PageDelivery, ScheduledJob
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineReaction",
     "TranscriptMessage",
+    "WebSession",
     "slack_bots",
     "slack_installations",
     "slack_oauth_states",

@@ -26,7 +26,7 @@ async def test_a_served_bot_with_the_web_view_on_answers_slack_and_signs_people_
         env = {
             "SLACK_CLIENT_ID": "7.7",
             "SLACK_CLIENT_SECRET": "web-secret",
-            "INCIDENT_BOT_SESSION_SECRET": "s",
+            "INCIDENT_BOT_SESSION_SECRET": "web-process-session-secret-32-bytes-or-more",
         }
         proc, port = await serve(emu, tmp_path, SECRET, extra_env=env)
         url = f"http://127.0.0.1:{port}"

@@ -29,7 +29,7 @@ class WebHarness(Harness):
                 update={
                     "slack_client_id": CLIENT_ID,
                     "slack_client_secret": _secret(CLIENT_SECRET),
-                    "incident_bot_session_secret": _secret("web-session-secret"),
+                    "incident_bot_session_secret": _secret("web-session-secret-of-at-least-32-bytes"),
                 }
             )
         )
