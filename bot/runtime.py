@@ -154,7 +154,7 @@ class Bot:
             self._calendars = Ticker(self.refresh_calendars, CALENDAR_SECONDS)
             self._calendars.start()
 
-    async def _filed(self, team_id: str, followup_id: int, tracker: str, key: str, url: str) -> None:
+    async def _filed(self, team_id: str, followup_id: int, tracker: str, key: str, url: str | None) -> None:
         """A follow-up was filed as an issue: its workspace records and posts the link."""
         team = next((t for t in await self.workspaces.tokens.teams() if t.team_id == team_id), Team(team_id))
         ctx = await self.workspaces.get(team)

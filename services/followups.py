@@ -172,7 +172,7 @@ class Followups:
         ts, channel = f.message_ts, incident.channel_id
         await out.step("refresh", lambda: self.slack.update(channel, ts, self._message(f, incident)))
 
-    async def filed(self, followup_id: int, tracker: str, key: str, url: str) -> None:
+    async def filed(self, followup_id: int, tracker: str, key: str, url: str | None) -> None:
         """A tracker issue was created for the follow-up: remember it and show its link."""
         async with self.db.session() as s:
             await FollowupRepo(s, self.team_id).set_tracker(followup_id, tracker, key, url)

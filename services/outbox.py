@@ -41,7 +41,7 @@ PARALLEL = 16
 USER_AGENT = "incident-bot (+https://github.com/incident-bot)"
 PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
 # (team id, follow-up id, tracker, issue key, issue url): a follow-up was filed as that issue.
-OnFiled = Callable[[str, int, str, str, str], Awaitable[None]]
+OnFiled = Callable[[str, int, str, str, str | None], Awaitable[None]]
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:

@@ -79,8 +79,8 @@ class FollowupRepo:
         )
         return bool((await self.session.execute(stmt)).rowcount)
 
-    async def set_tracker(self, followup_id: int, tracker: str, key: str, url: str) -> None:
-        """Remember the issue the follow-up was filed as."""
+    async def set_tracker(self, followup_id: int, tracker: str, key: str, url: str | None) -> None:
+        """Remember the issue the follow-up was filed as (its URL only when it is a safe link)."""
         stmt = (
             update(Followup)
             .where(Followup.id == followup_id, Followup.team_id == self.team_id)
