@@ -9,9 +9,11 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import teams
+from bot.terminal import safe, say, write
 from config.errors import ConfigError, Unavailable
 from config.policy import Policy
 from config.settings import Settings, load_config, load_settings
@@ -78,12 +80,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     shell.add_argument(
         "--script", default=None, metavar="FILE", help="run the commands in FILE instead of reading input"
-    )
-    shell.add_argument(
-        "--config",
-        default=None,
-        metavar="FILE",
-        help="run on this policy file instead of the built-in one (default: INCIDENT_BOT_CONFIG if set)",
     )
     for workspace in (demo, shell):
         workspace.add_argument(
@@ -173,7 +169,7 @@ def _report(exc: Exception, debug: bool) -> int:
         first = (str(exc).strip().splitlines() or [""])[0]
         hint = "" if debug else " (--debug shows where)"
         line = f"unexpected error: {type(exc).__name__}: {first}{hint}"
-    print(f"incident-bot: {line}", file=sys.stderr)
+    say(f"incident-bot: {line}", sys.stderr)
     return getattr(exc, "exit_code", 1)
 
 
@@ -185,13 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "manifest":
             from bot.manifest import render
 
-            sys.stdout.write(render(args.http_url))
+            write(render(args.http_url))
             return 0
-        settings = load_settings()  # every other command, the workspaces included, reads the environment
+        load_settings()  # every other command, the workspaces included, reads Settings from the environment
         if args.command in ("demo", "shell"):
-            from bot import shell_cli
-
-            return shell_cli.run(args, settings)
+            return _shell(args.command, _script_lines(getattr(args, "script", None)), args.database)
         settings, policy = load_config()
         from services import logs
 
@@ -216,30 +210,60 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing = policy.missing_secrets(os.environ) or check_tokens(settings, policy, os.environ)
             if missing:
                 raise ConfigError(missing)
-            from bot.preflight import check_serve
-
-            check_serve(settings, http=args.http)
+            settings.check_install_mode()
+            if settings.oauth:
+                if not args.http:
+                    raise ConfigError("--http: installing with OAuth needs HTTP mode (Slack redirects to it)")
+                settings.require("slack_signing_secret", why="HTTP mode needs it")
+            elif args.http:
+                settings.require("slack_bot_token", "slack_signing_secret", why="HTTP mode needs both")
+            else:
+                settings.require("slack_bot_token", why="the bot needs its xoxb- token")
+                settings.require("slack_app_token", why="Socket Mode needs it; or serve with --http")
             return asyncio.run(_serve(settings, policy, args.http, args.host, args.port))
     except Exception as exc:
         return _report(exc, debug)
     return 0
 
 
+def _script_lines(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--script: cannot read {path} ({exc.strerror})") from None
+
+
+def _shell(command: str, script: list[str] | None, database_url: str | None) -> int:
+    from bot import shell, shell_terminal
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if script is None and command == "shell":
+        return shell_terminal.run_interactive(database_url)
+    if command == "demo":
+        run = shell.run_demo(database_url=database_url)
+    else:
+        run = shell.run_script(script or [], database_url=database_url)
+    try:
+        return asyncio.run(run)
+    except KeyboardInterrupt:  # Ctrl-C stops a script quietly (the temporary database goes too)
+        return 130
+
+
 async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
     import json
 
-    from bot.preflight import require_database
     from messages.postmortem import markdown
     from services.timeline import load_postmortem
     from storage import migrate
     from storage.db import Database
 
-    require_database(settings.database_url)
     db = Database(settings.database_url)
     await db.check()
     try:
         if await migrate.current_revision(db) is None:
-            print(f"incident-bot: no incident {ref} (the database has no incidents yet)", file=sys.stderr)
+            say(f"incident-bot: no incident {ref} (the database has no incidents yet)", sys.stderr)
             return 2
         team = await teams.pick(db, given_team)
         data = await load_postmortem(db, team, ref)
@@ -258,16 +282,15 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_
             data = replace(data, oncall=await oncall.during(inc.declared_at, end))
     if data is None:
         hint = "give an incident channel id, INC-<n> or <n>"
-        print(f"incident-bot: no incident {ref} ({hint})", file=sys.stderr)
+        say(f"incident-bot: no incident {ref} ({hint})", sys.stderr)
         return 2
-    sys.stdout.write(json.dumps(data.to_json(), indent=2) + "\n" if fmt == "json" else markdown(data))
+    write(json.dumps(data.to_json(), indent=2) + "\n" if fmt == "json" else markdown(data))
     return 0
 
 
 async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None) -> int:
     from datetime import UTC, datetime
 
-    from bot.preflight import require_database
     from domain.durations import parse_duration
     from services import stats
     from storage import migrate
@@ -278,7 +301,6 @@ async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, give
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
     since = datetime.now(UTC) - span
-    require_database(settings.database_url)
     db = Database(settings.database_url)
     await db.check()
     try:
@@ -289,7 +311,7 @@ async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, give
     finally:
         await db.dispose()
     load = stats.oncall_load(pages, stats.zones_of(policy.of(team)))
-    sys.stdout.write(stats.report(incidents, since, window, fmt, load))
+    write(stats.report(incidents, since, window, fmt, load))
     return 0
 
 
@@ -312,47 +334,17 @@ async def _webhooks_status(settings: Settings) -> int:
     if not summary:
         print("no deliveries yet")
     for target, state, count in summary:
-        print(f"{target}\t{state}\t{count}")
+        print(f"{safe(target)}\t{state}\t{count}")
     for row in failed:
-        print(f"failed: {row.target} {row.kind} event {row.event_id} (INC-{row.incident_id}) after "
-              f"{row.attempts} attempts: {row.last_error}")  # fmt: skip
+        say(f"failed: {row.target} {row.kind} event {row.event_id} (INC-{row.incident_id}) after "
+            f"{row.attempts} attempts: {row.last_error}")  # fmt: skip
     return 0
 
 
 async def _inbox_status(settings: Settings) -> int:
-    import json
-    from datetime import UTC, datetime
+    from bot.inbox_cli import status
 
-    from storage import migrate
-    from storage.db import Database
-    from storage.inbox import InboxRepo
-
-    db = Database(settings.database_url)
-    await db.check()
-    try:
-        if await migrate.current_revision(db) is None:
-            print("no requests yet")
-            return 0
-        async with db.session() as s:
-            repo = InboxRepo(s)
-            summary, oldest, failed = await repo.summary(), await repo.oldest_open(), await repo.failed()
-    finally:
-        await db.dispose()
-    if not summary:
-        print("no requests yet")
-    for state, count in summary:
-        print(f"{state}\t{count}")
-    if oldest is not None:
-        waiting = int((datetime.now(UTC) - oldest).total_seconds())
-        print(f"oldest unfinished: acknowledged {oldest:%Y-%m-%d %H:%M:%S} UTC ({waiting}s ago)")
-    for row in failed:
-        data = json.loads(row.payload)
-        what = f"/incident {data['command']}" if data.get("command") else row.op
-        who = f" from {data['user']}" if data.get("user") else ""
-        where = f" in {data['channel']}" if data.get("channel") else ""
-        print(f"failed: #{row.id} {what}{who}{where}, acknowledged {row.created_at:%Y-%m-%d %H:%M:%S} UTC, "
-              f"{row.attempts + 1} attempts: {row.last_error}")  # fmt: skip
-    return 0
+    return await status(settings)
 
 
 async def _db_upgrade(settings: Settings) -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import teams
+from bot.terminal import write
 from config.errors import ConfigError
 from domain.errors import IncidentError
 from domain.oncall import Shift, gaps, overlaps
@@ -59,18 +59,18 @@ async def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
         try:
             if args.oncall_command == "show":
                 shifts = await oncall.shifts(args.schedule, now, end)
-                sys.stdout.write(table(args.schedule, policy, shifts))
+                write(table(args.schedule, policy, shifts))
                 return 0
             if args.oncall_command == "export":
                 shifts = await oncall.shifts(args.schedule, now - timedelta(days=7), end, fallback=False)
-                sys.stdout.write(ical(args.schedule, shifts, now))
+                write(ical(args.schedule, shifts, now))
                 return 0
             found_gap = False
             for schedule in policy.schedules:
                 shifts = await oncall.shifts(schedule.name, now, end, fallback=False)
                 lines, gap = check(schedule.name, policy, shifts, now, end)
                 found_gap |= gap
-                sys.stdout.write("".join(line + "\n" for line in lines))
+                write("".join(line + "\n" for line in lines))
             return 1 if found_gap else 0
         except IncidentError as exc:
             raise ConfigError(str(exc)) from None

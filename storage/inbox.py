@@ -246,6 +246,19 @@ class InboxRepo:
         stmt = select(func.min(InboxItem.created_at)).where(InboxItem.state.in_(_OPEN))
         return (await self.session.execute(stmt)).scalar()
 
+    async def stuck(
+        self, acknowledged_before: datetime, now: datetime, limit: int = 50
+    ) -> tuple[list[InboxItem], int]:
+        """Unfinished rows acknowledged before `acknowledged_before`, or working on a lease that ran
+        out (their worker is gone), oldest first; and how many there are in all."""
+        late = InboxItem.state.in_(_OPEN) & or_(
+            InboxItem.created_at < acknowledged_before,
+            (InboxItem.state == WORKING) & (InboxItem.lease_until < now),
+        )
+        rows = await self.session.execute(select(InboxItem).where(late).order_by(InboxItem.id).limit(limit))
+        total = (await self.session.execute(select(func.count()).where(late))).scalar()
+        return list(rows.scalars()), int(total or 0)
+
     async def failed(self, limit: int = 50) -> list[InboxItem]:
         """Rows given up on, newest first."""
         stmt = select(InboxItem).where(InboxItem.state == FAILED).order_by(InboxItem.id.desc()).limit(limit)

@@ -86,3 +86,10 @@ def test_stats_count_pages_per_person_and_outside_working_hours() -> None:
     assert [(r.user, r.pages, r.outside_hours) for r in load] == [("U0ANA", 3, 2), ("U0BEN", 1, 0)]
     text = report([], datetime(2026, 11, 1, tzinfo=UTC), "30d", "table", load)
     assert "On-call load" in text and "U0ANA   3      2" in text
+
+
+def test_an_error_quoting_what_was_typed_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    done = _run(tmp_path, "show", "prim\x1b[2J\x1b[31mary\u202e", "--days", "2")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "\x1b" not in done.stderr and "\u202e" not in done.stderr, done.stderr
+    assert "prim\\x1b[2J\\x1b[31mary\\u202e" in done.stderr, done.stderr
