@@ -9,7 +9,6 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import teams
@@ -80,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     shell.add_argument(
         "--script", default=None, metavar="FILE", help="run the commands in FILE instead of reading input"
+    )
+    shell.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="run on this policy file instead of the built-in one (default: INCIDENT_BOT_CONFIG if set)",
     )
     for workspace in (demo, shell):
         workspace.add_argument(
@@ -183,9 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             write(render(args.http_url))
             return 0
-        load_settings()  # every other command, the workspaces included, reads Settings from the environment
+        settings = load_settings()  # every other command, the workspaces included, reads the environment
         if args.command in ("demo", "shell"):
-            return _shell(args.command, _script_lines(getattr(args, "script", None)), args.database)
+            from bot import shell_cli
+
+            return shell_cli.run(args, settings)
         settings, policy = load_config()
         from services import logs
 
@@ -210,55 +217,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing = policy.missing_secrets(os.environ) or check_tokens(settings, policy, os.environ)
             if missing:
                 raise ConfigError(missing)
-            settings.check_install_mode()
-            if settings.oauth:
-                if not args.http:
-                    raise ConfigError("--http: installing with OAuth needs HTTP mode (Slack redirects to it)")
-                settings.require("slack_signing_secret", why="HTTP mode needs it")
-            elif args.http:
-                settings.require("slack_bot_token", "slack_signing_secret", why="HTTP mode needs both")
-            else:
-                settings.require("slack_bot_token", why="the bot needs its xoxb- token")
-                settings.require("slack_app_token", why="Socket Mode needs it; or serve with --http")
+            from bot.preflight import check_serve
+
+            check_serve(settings, http=args.http)
             return asyncio.run(_serve(settings, policy, args.http, args.host, args.port))
     except Exception as exc:
         return _report(exc, debug)
     return 0
 
 
-def _script_lines(path: str | None) -> list[str] | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"--script: cannot read {path} ({exc.strerror})") from None
-
-
-def _shell(command: str, script: list[str] | None, database_url: str | None) -> int:
-    from bot import shell, shell_terminal
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if script is None and command == "shell":
-        return shell_terminal.run_interactive(database_url)
-    if command == "demo":
-        run = shell.run_demo(database_url=database_url)
-    else:
-        run = shell.run_script(script or [], database_url=database_url)
-    try:
-        return asyncio.run(run)
-    except KeyboardInterrupt:  # Ctrl-C stops a script quietly (the temporary database goes too)
-        return 130
-
-
 async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
     import json
 
+    from bot.preflight import require_database
     from messages.postmortem import markdown
     from services.timeline import load_postmortem
     from storage import migrate
     from storage.db import Database
 
+    require_database(settings.database_url)
     db = Database(settings.database_url)
     await db.check()
     try:
@@ -291,6 +268,7 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_
 async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None) -> int:
     from datetime import UTC, datetime
 
+    from bot.preflight import require_database
     from domain.durations import parse_duration
     from services import stats
     from storage import migrate
@@ -301,6 +279,7 @@ async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, give
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
     since = datetime.now(UTC) - span
+    require_database(settings.database_url)
     db = Database(settings.database_url)
     await db.check()
     try:
