@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from domain.errors import IncidentError
-from domain.severity import Status
+from domain.severity import UPDATE_STATUSES, Status
 from handlers import parse as p
 from handlers.commands import Invocation
 from handlers.ops import allowed, answer, op, store
@@ -69,6 +69,10 @@ def _request(body: dict[str, Any]) -> dict[str, Any] | None:
     keys = ("id", "by", "ch", "as", "text")
     if not isinstance(value, dict) or not all(isinstance(value.get(k), str) for k in keys):
         return None
+    choices = {s.value for s in UPDATE_STATUSES} | {RESOLVED}
+    rest = value["text"].partition(" ")[2].strip()
+    if value["as"] not in choices or not rest or len(value["text"]) > p.MAX_TEXT:
+        return None  # not a question this bot asked
     return value
 
 
@@ -77,12 +81,13 @@ def register(app: AsyncApp) -> None:
 
     async def pressed(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         ctx, asked = workspace(context), _request(body)
-        await ack()
         if asked is None:
+            await ack()
             return
         logs.bind(request_id=body.get("trigger_id"))
         clicker, response_url = body["user"]["id"], body.get("response_url")
         if clicker != asked["by"]:
+            await ack()
             if response_url:
                 ctx.tasks.spawn(ctx.slack.respond(response_url, not_yours(asked["by"])), name="not-yours")
             return
@@ -94,9 +99,10 @@ def register(app: AsyncApp) -> None:
             "channel": asked["ch"],
             "command": f"update {text}"[:120],
             "status": asked["as"] if as_status else None,
-            "text": text.split(" ", 1)[1].strip() if as_status else text,
+            "text": text.partition(" ")[2].strip() if as_status else text,
         }
         await store(ctx, f"typo:{asked['id']}", f"ch:{asked['ch']}", "update_answered", data)
+        await ack()  # only once the choice is kept
 
     app.action(AS_STATUS_ACTION)(pressed)
     app.action(AS_WRITTEN_ACTION)(pressed)
