@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from bot.cli import policy_secrets
 from config.errors import ConfigError
 from config.policy import policy_from_dict
 from config.settings import Settings
@@ -106,9 +107,11 @@ async def test_one_workspace_token_cannot_post_another_workspaces_alerts(install
     assert await _incidents(i) == [BRAVO, ALPHA]
 
 
-def test_workspace_tokens_are_checked_at_start() -> None:
+def test_workspace_tokens_are_checked_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
     tables = {team: {"alertmanager_token_env": f"AM_TOKEN_{team}"} for team in (ALPHA, BRAVO)}
     policy = policy_from_dict({"workspaces": tables})
+    monkeypatch.setenv(f"AM_TOKEN_{ALPHA}", ALPHA_TOKEN)
+    assert ALPHA_TOKEN in policy_secrets(policy), "kept out of the logs like every other secret"
     missing = policy.missing_secrets({"AM_TOKEN_T0ALPHA": "x"})
     assert (
         missing
