@@ -11,7 +11,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yarl
+from pydantic import SecretStr
 
+from config.settings import Settings
+from tests.bot.test_workspaces import ALPHA, BRAVO, Installed
 from tests.web.test_web_view import CLIENT_ID, WebHarness, sign_in
 from web.session import Signer
 
@@ -50,6 +53,38 @@ async def test_a_person_of_a_workspace_without_the_app_gets_no_session(web_harne
         assert (await _status(alice, h.url + "/ui/"))[0] == 200
     finally:
         await alice.close()
+
+
+class InstalledWithWebView(Installed):
+    """OAuth mode (two workspaces in the emulator) with the web view on."""
+
+    def settings(self) -> Settings:
+        secret = {"incident_bot_session_secret": SecretStr("oauth-web-session-secret-of-32-bytes")}
+        return super().settings().model_copy(update=secret)
+
+
+async def _sign_in_status(url: str, user: str, team: str) -> tuple[int, set[str]]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        async with s.get(url + "/ui/login", allow_redirects=False) as resp:
+            authorize = resp.headers["Location"]
+        async with s.get(
+            yarl.URL(authorize).update_query(user=user, team=team), allow_redirects=False
+        ) as resp:
+            callback = resp.headers["Location"]
+        async with s.get(callback, allow_redirects=False) as resp:
+            return resp.status, {c.key for c in s.cookie_jar}
+
+
+async def test_with_oauth_only_people_of_an_installed_workspace_sign_in(database_url: str) -> None:
+    i = await InstalledWithWebView(database_url).start()
+    try:
+        await i.install(ALPHA)
+        assert await _sign_in_status(i.url, i.people[BRAVO]["alice"], BRAVO) == (403, {"ib_signin"})
+        assert BRAVO not in [ctx.team.team_id for ctx in i.bot.workspaces.cached()]
+        status, cookies = await _sign_in_status(i.url, i.people[ALPHA]["alice"], ALPHA)
+        assert status == 302 and "ib_session" in cookies
+    finally:
+        await i.stop()
 
 
 async def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(web_harness: WebHarness) -> None:
