@@ -295,6 +295,7 @@ async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, give
 
 
 async def _webhooks_status(settings: Settings) -> int:
+    from domain.redact import redact_urls
     from storage import migrate
     from storage.db import Database
     from storage.outbox import OutboxRepo
@@ -312,11 +313,12 @@ async def _webhooks_status(settings: Settings) -> int:
         await db.dispose()
     if not summary:
         print("no deliveries yet")
+    # A webhook's path is often its key (Slack's incoming webhooks): targets show the host only.
     for target, state, count in summary:
-        print(f"{safe(target)}\t{state}\t{count}")
+        print(f"{safe(redact_urls(target))}\t{state}\t{count}")
     for row in failed:
-        say(f"failed: {row.target} {row.kind} event {row.event_id} (INC-{row.incident_id}) after "
-            f"{row.attempts} attempts: {row.last_error}")  # fmt: skip
+        say(f"failed: {redact_urls(row.target)} {row.kind} event {row.event_id} (INC-{row.incident_id}) "
+            f"after {row.attempts} attempts: {redact_urls(row.last_error or '')}")  # fmt: skip
     return 0
 
 

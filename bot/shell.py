@@ -181,6 +181,7 @@ class Shell(InstallCommands, PeopleCommands, Painting):
 
     async def _catch_up(self) -> None:
         await self.bot.settle()
+        await self.bot.refresh_calendars()  # the scheduler's calendar job (bounded per fetch)
         await self.bot.tick()  # what fell due: pages at declaration, or after `wait`
         await self.bot.settle()
 
