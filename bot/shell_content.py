@@ -41,14 +41,15 @@ export
 
 HELP = """\
 /incident <args>       run the slash command as the current user in the current channel
-say <text>             post a message as the current user in the current channel
+say <text>             post a message as the current user in the current channel (`@bob` mentions bob)
 react <n> <emoji>      add a reaction to message #n (as numbered in the output)
 unreact <n> <emoji>    remove it again
 click <n> <button>     press a button (by its label) on message #n; a DM's only for its recipient
 form                   show the form (modal) the bot opened for the current user
 fill <field> <value>   fill in a field of that form (a choice by its value or name: `fill severity sev2`)
 submit / cancel        submit the form / close it
-as <@user>             act as another user (alice, bob, carol, dave)
+as @user               act as another user (alice, bob, carol, dave)
+people                 who is who: handles, user IDs and their escalation levels
 cd <#channel>          switch channel; `cd #incident` picks the newest incident channel
 wait <duration>        move the clock forward (e.g. 30m, 1h); what falls due on the way happens on time
 export [INC-n]         print the postmortem draft of this channel's incident (or INC-n)
