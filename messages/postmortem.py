@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,16 +113,7 @@ class Postmortem:
                 "comms": _who(inc.comms_id, self.names),
             },
             "oncall": {name: [_who(u, self.names) for u in users] for name, users in self.oncall.items()},
-            "timeline": [
-                {
-                    "at": _iso(e.at),
-                    "kind": e.kind,
-                    "author": _who(e.author_id, self.names),
-                    "text": entry_text(e, self.names),
-                    "permalink": e.permalink,
-                }
-                for e in self.entries
-            ],
+            "timeline": [self.json_entry(e) for e in self.entries],
             "action_items": self.action_items(),
             "followups": [
                 {
@@ -137,6 +130,35 @@ class Postmortem:
             ],
             "postmortem": {"due_at": _iso(inc.postmortem_due_at), "url": inc.postmortem_url},
         }
+
+    def json_entry(self, e: TimelineEntry) -> dict[str, Any]:
+        """One timeline entry for tools."""
+        return {
+            "at": _iso(e.at),
+            "kind": e.kind,
+            "author": _who(e.author_id, self.names),
+            "text": entry_text(e, self.names),
+            "permalink": e.permalink,
+        }
+
+    def json_frame(self) -> tuple[str, str]:
+        """`to_json()` as indented JSON, cut at the timeline: what goes before its entries (up to `[`)
+        and after them (from `]`); `json_rows` writes the entries between."""
+        before, after = json.dumps({**self.to_json(), "timeline": []}, indent=2).split('"timeline": []', 1)
+        return before + '"timeline": [', "]" + after
+
+    def json_rows(self, entries: list[TimelineEntry], more: bool) -> str:
+        """Timeline entries as `json.dumps(to_json(), indent=2)` writes them; `more` when some came
+        before these. After the last, `json_close` ends the list."""
+        rows = ",".join(
+            "\n" + textwrap.indent(json.dumps(self.json_entry(e), indent=2), "    ") for e in entries
+        )
+        return ("," if more and rows else "") + rows
+
+
+def json_close(wrote: bool) -> str:
+    """What ends the timeline's list before the frame's `]`: a line break when it holds entries."""
+    return "\n  " if wrote else ""
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -173,11 +195,40 @@ def _owner(person: str | None) -> str:
 
 def markdown(pm: Postmortem) -> str:
     """The blameless postmortem draft, following the runbooks' template."""
+    times = [e.at for e in pm.entries]
+    days = spans_days(pm.incident, min(times, default=None), max(times, default=None))
+    head, tail = markdown_frame(pm)
+    return head + markdown_rows(pm, pm.entries, days) + tail
+
+
+def spans_days(inc: Incident, first: datetime | None, last: datetime | None) -> bool:
+    """Whether the timeline (its first and last entry's times) or the incident spans days: then
+    rows show the date as well as the time."""
+    days = {inc.declared_at.date()} | {at.date() for at in (first, last) if at}
+    return len(days) > 1 or (inc.resolved_at is not None and inc.resolved_at.date() != inc.declared_at.date())
+
+
+def markdown_rows(pm: Postmortem, entries: list[TimelineEntry], spans_days: bool) -> str:
+    """The timeline table's rows for `entries`, each ending in a line break."""
+    out = []
+    for e in entries:
+        at = f"{e.at:%Y-%m-%d %H:%M}" if spans_days else f"{e.at:%H:%M}"
+        who = pm.person(e.author_id) if e.author_id and e.author_id[:1] in ("U", "W") else None
+        who = _cell(who) if who else None
+        text = _cell(entry_text(e, pm.names))
+        link = f" ([message]({e.permalink}))" if e.permalink and _PERMALINK.fullmatch(e.permalink) else ""
+        by = f" ({who})" if who and e.kind != "role" else ""  # a role entry names both people
+        if e.kind in QUOTED_KINDS:
+            out.append(f"| {at} | **{KIND_NAMES[e.kind]}**{by}: {text}{link} |\n")
+        else:
+            out.append(f"| {at} | {text}{by}{link} |\n")
+    return "".join(out)
+
+
+def markdown_frame(pm: Postmortem) -> tuple[str, str]:
+    """The draft before its timeline's rows (through the table's header) and after them."""
     inc = pm.incident
     sev, status = inc.severity, Status(inc.status)
-    spans_days = len({e.at.date() for e in pm.entries} | {inc.declared_at.date()}) > 1 or (
-        inc.resolved_at is not None and inc.resolved_at.date() != inc.declared_at.date()
-    )
     start = f"{inc.declared_at:%Y-%m-%d %H:%M}"
     if inc.resolved_at:
         when = f"{format_duration(_duration(inc))} ({start} to {inc.resolved_at:%Y-%m-%d %H:%M} UTC)"
@@ -225,17 +276,7 @@ def markdown(pm: Postmortem) -> str:
         "| Time (UTC) | Event |",
         "| --- | --- |",
     ]
-    for e in pm.entries:
-        at = f"{e.at:%Y-%m-%d %H:%M}" if spans_days else f"{e.at:%H:%M}"
-        who = pm.person(e.author_id) if e.author_id and e.author_id[:1] in ("U", "W") else None
-        who = _cell(who) if who else None
-        text = _cell(entry_text(e, pm.names))
-        link = f" ([message]({e.permalink}))" if e.permalink and _PERMALINK.fullmatch(e.permalink) else ""
-        by = f" ({who})" if who and e.kind != "role" else ""  # a role entry names both people
-        if e.kind in QUOTED_KINDS:
-            out.append(f"| {at} | **{KIND_NAMES[e.kind]}**{by}: {text}{link} |")
-        else:
-            out.append(f"| {at} | {text}{by}{link} |")
+    head, out = out, []
     out += [
         "",
         "## Root cause",
@@ -270,4 +311,9 @@ def markdown(pm: Postmortem) -> str:
         "possible, not for people to blame. Name actions and decisions, not culprits.",
         "",
     ]
-    return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))
+    return _joined(head) + "\n", _joined(["-", *out])[2:]  # the rows come between, the tail after a line
+
+
+def _joined(lines: list[str]) -> str:
+    """Lines joined, no blank line after another (a missing summary leaves one out) or first."""
+    return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1]))

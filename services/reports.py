@@ -4,6 +4,7 @@ members), one incident whole, and the reliability metrics."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from services.stats import WORK_END, WORK_START, zones_of
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Followup, Incident, IncidentUpdate, PageDelivery, TimelineEntry
-from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
+from storage.repositories import EntryRow, IncidentRepo, PeopleRepo, TimelineRepo
 from storage.schedule import DeliveryRepo
 from storage.web_queries import Filters, WebQueries
 
@@ -38,6 +39,16 @@ class IncidentPage:
     followups: list[Followup]
     names: dict[str, str]
     draft_md: str  # the draft, its timeline cut to DRAFT_ENTRIES rows (the download has them all)
+
+
+@dataclass
+class Export:
+    """A download's data: the postmortem without its timeline, and the timeline's size and span."""
+
+    data: Postmortem
+    entries: int
+    first: datetime | None
+    last: datetime | None
 
 
 @dataclass
@@ -127,16 +138,30 @@ class Reports:
             draft += f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {total} entries here._\n"
         return IncidentPage(incident, updates, entries, total, pages, followups, names, draft)
 
-    async def postmortem(self, number: int, user: str) -> Postmortem | None:
-        """The whole postmortem data (the downloads), or None when `user` may not see it."""
+    async def export(self, number: int, user: str) -> Export | None:
+        """What a download is written from, its timeline left to `export_pages`; None when `user` may
+        not see the incident."""
         async with self.db.session() as s:
             incident = await self._visible(s, number, user)
             if incident is None:
                 return None
-            entries = await TimelineRepo(s).for_incident(incident.id)
+            count, first, last = await TimelineRepo(s).span(incident.id)
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
             names = await PeopleRepo(s).names()
-        return Postmortem(incident, entries, names, followups=followups)
+        return Export(Postmortem(incident, [], names, followups=followups), count, first, last)
+
+    async def export_pages(self, incident_id: int, size: int) -> AsyncIterator[list[EntryRow]]:
+        """The timeline in time order, `size` entries at a time, each page read in its own short
+        transaction (others take their turn between pages; memory holds one page)."""
+        after: tuple[datetime, int] | None = None
+        while True:
+            async with self.db.session() as s:
+                page = await TimelineRepo(s).page_after(incident_id, after, size)
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            after = (page[-1].at, page[-1].id)
 
     async def names(self) -> dict[str, str]:
         """Display names of the people the bot has seen."""

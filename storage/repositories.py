@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, Table, delete, func, select, text, update
+from sqlalchemy import Connection, Insert, Select, Table, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -160,6 +161,19 @@ class IncidentRepo:
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
 
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """A timeline entry's columns, read for a download."""
+
+    id: int
+    at: datetime
+    kind: str
+    author_id: str | None
+    text: str
+    message_ts: str | None
+    permalink: str | None
+
+
 class TimelineRepo:
     """Timeline entries of one or more incidents."""
 
@@ -254,6 +268,26 @@ class TimelineRepo:
             .offset(offset)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+    async def page_after(
+        self, incident_id: int, after: tuple[datetime, int] | None, limit: int
+    ) -> list[EntryRow]:
+        """Up to `limit` entries following `after` (an entry's time and id) in time order: one page of
+        a long timeline read by keyset however far in it is, as plain rows (no ORM objects to build)."""
+        e = TimelineEntry
+        stmt = select(e.id, e.at, e.kind, e.author_id, e.text, e.message_ts, e.permalink)
+        stmt = stmt.where(e.incident_id == incident_id)
+        if after is not None:
+            stmt = stmt.where(tuple_(e.at, e.id) > tuple_(after[0], after[1]))  # one index range, not an OR
+        stmt = stmt.order_by(e.at, e.id).limit(limit)
+        return [EntryRow(*row) for row in (await self.session.execute(stmt)).all()]
+
+    async def span(self, incident_id: int) -> tuple[int, datetime | None, datetime | None]:
+        """How many entries an incident's timeline has, and the first and last entry's time."""
+        e = TimelineEntry
+        stmt = select(func.count(), func.min(e.at), func.max(e.at)).where(e.incident_id == incident_id)
+        n, first, last = (await self.session.execute(stmt)).one()
+        return int(n), first, last
 
     async def count(self, incident_id: int) -> int:
         """How many entries an incident's timeline has."""

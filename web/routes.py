@@ -3,7 +3,6 @@ panel's JSON; every page but sign-in wants a session."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,12 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.settings import Settings
 from domain.urls import safe_url
 from domain.workspace import Team
-from messages.postmortem import markdown
 from services.context import BotContext
 from services.workspaces import Workspaces
 from storage.db import Database
 from storage.web_queries import SORTS, Filters
 from web import charts, safety
+from web.exports import Exports, OtherRequests
 from web.session import SESSION_COOKIE, Sessions, Signer
 from web.signin import CALLBACK, LOGIN, LOGOUT, SignIn
 
@@ -36,7 +35,7 @@ Handler = Callable[[web.Request, BotContext, dict[str, Any]], Awaitable[web.Stre
 class WebView:
     """Renders the pages for the signed-in person's workspace."""
 
-    def __init__(self, workspaces: Workspaces, signin: SignIn) -> None:
+    def __init__(self, workspaces: Workspaces, signin: SignIn, others: OtherRequests | None = None) -> None:
         self.workspaces, self.signin = workspaces, signin
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -47,6 +46,7 @@ class WebView:
         self.jinja.filters["duration"] = _duration
         self.jinja.filters["safe_url"] = safe_url
         self.md = safety.renderer()
+        self.exports = Exports(others or OtherRequests())
 
     def add_routes(self, app: web.Application) -> None:
         """Mount every route of the web view."""
@@ -117,25 +117,15 @@ class WebView:
             now=ctx.clock.now(),
         )
 
-    async def postmortem_md(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
-        data = await ctx.reports.postmortem(int(request.match_info["number"]), who["u"])
-        if data is None:
-            raise web.HTTPNotFound()
-        return web.Response(
-            text=markdown(data),
-            content_type="text/markdown",
-            headers={"Content-Disposition": f'attachment; filename="{data.incident.ref}-postmortem.md"'},
-        )
+    async def postmortem_md(
+        self, request: web.Request, ctx: BotContext, who: dict[str, Any]
+    ) -> web.StreamResponse:
+        return await self.exports.markdown(request, ctx.reports, who["u"])
 
-    async def export_json(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
-        data = await ctx.reports.postmortem(int(request.match_info["number"]), who["u"])
-        if data is None:
-            raise web.HTTPNotFound()
-        return web.Response(
-            text=json.dumps(data.to_json(), indent=2),
-            content_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="{data.incident.ref}.json"'},
-        )
+    async def export_json(
+        self, request: web.Request, ctx: BotContext, who: dict[str, Any]
+    ) -> web.StreamResponse:
+        return await self.exports.json(request, ctx.reports, who["u"])
 
     async def metrics(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
         days = _int(request.query.get("days"), 90, 7, 730)
@@ -244,5 +234,7 @@ def mount(
     secret = settings.incident_bot_session_secret
     signer = Signer(secret.get_secret_value() if secret else "")
     signin = SignIn(settings, workspaces, client, signer, Sessions(db, signer))
-    WebView(workspaces, signin).add_routes(app)
+    others = OtherRequests()  # the web view's downloads give way to them
+    app.middlewares.append(others.middleware)
+    WebView(workspaces, signin, others).add_routes(app)
     safety.protect(app)
