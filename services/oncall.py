@@ -193,7 +193,11 @@ class OnCall:
             )
             if last is None or self.clock.now() - last >= self.policy.oncall.refresh:
                 due.append(schedule)
-        return sum(await asyncio.gather(*(self.refresh_one(schedule) for schedule in due)))
+        results = await asyncio.gather(*(self.refresh_one(s) for s in due), return_exceptions=True)
+        for schedule, result in zip(due, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("calendar refresh of schedule %s failed: %r", schedule.name, result)
+        return sum(r for r in results if isinstance(r, int))
 
     async def refresh_one(self, schedule: Schedule) -> int:
         """Fetch one calendar; keep it when it parses, keep the last good copy when not. No database
@@ -211,9 +215,9 @@ class OnCall:
             async with self.db.session() as s:
                 await CalendarRepo(s, self.team_id).failed(schedule.name, error, now)
             return 0
+        await self._look_up(body)  # first: a page never sees a new attendee not looked up yet
         async with self.db.session() as s:
             await CalendarRepo(s, self.team_id).save(schedule.name, body, now)
-        await self._look_up(body)
         return 1
 
     async def _emails(self, body: str) -> dict[str, str]:
