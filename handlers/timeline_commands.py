@@ -46,8 +46,8 @@ async def timeline(inv: Invocation) -> None:
 
     async def work() -> None:
         await inv.ctx.permissions.require("timeline", inv.user, inv.channel)
-        incident, entries = await inv.ctx.timeline.entries(inv.channel)
-        message = templates.timeline(incident, entries)
+        incident, entries, total = await inv.ctx.timeline.shown(inv.channel)
+        message = templates.timeline(incident, entries, total)
         await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
     inv.later(work(), "timeline")
@@ -57,9 +57,9 @@ async def timeline(inv: Invocation) -> None:
 async def run_timeline_share(ctx: BotContext, job: Job) -> None:
     await allowed(ctx, job, "timeline")
     channel = job.data["channel"]
-    incident, entries = await ctx.timeline.entries(channel)
+    incident, entries, total = await ctx.timeline.shown(channel)
     await Outcome(incident, job.steps).step(
-        "post", lambda: ctx.slack.post(channel, templates.timeline(incident, entries))
+        "post", lambda: ctx.slack.post(channel, templates.timeline(incident, entries, total))
     )
 
 

@@ -50,35 +50,49 @@ def entry_line(entry: TimelineEntry) -> str:
     return f"`{entry.at:%Y-%m-%d %H:%M} UTC` {KIND_LABELS.get(entry.kind, '•')} {who}{text}{link}"
 
 
-def timeline(incident: Incident, entries: list[TimelineEntry]) -> Message:
-    """The whole timeline, oldest first, packed into sections within Slack's limits."""
-    blocks = [header(f"Timeline · {incident.ref}: {incident.title}")]
+def _packed(entries: list[TimelineEntry]) -> tuple[list[str], int]:
+    """The entries' lines packed into sections within Slack's limits, and how many entries fit."""
+    sections: list[str] = []
     chunk: list[str] = []
     size = 0
     shown = 0
     for entry in entries:
         line = entry_line(entry)
         if size + len(line) + 1 > MAX_SECTION and chunk:
-            if len(blocks) >= MAX_BLOCKS - 2:
+            if len(sections) >= MAX_BLOCKS - 3:  # the header and the footer take two blocks
                 break
-            blocks.append(section("\n".join(chunk)))
+            sections.append("\n".join(chunk))
             chunk, size = [], 0
         chunk.append(line)
         size += len(line) + 1
         shown += 1
     if chunk:
-        blocks.append(section("\n".join(chunk)))
+        sections.append("\n".join(chunk))
+    return sections, shown
+
+
+def fits(entries: list[TimelineEntry]) -> int:
+    """How many of `entries` (the first ones of a timeline) the timeline message shows."""
+    return _packed(entries)[1]
+
+
+def timeline(incident: Incident, entries: list[TimelineEntry], total: int | None = None) -> Message:
+    """The timeline, oldest first, packed into sections within Slack's limits; `entries` may be only
+    its first ones, `total` saying how many it has."""
+    total = len(entries) if total is None else total
+    sections, shown = _packed(entries)
+    blocks = [header(f"Timeline · {incident.ref}: {incident.title}"), *map(section, sections)]
     if not entries:
         blocks.append(section("_Nothing on the timeline yet._"))
-    more = len(entries) - shown
+    more = total - shown
     tail = f"{more} more entries not shown; " if more > 0 else ""
     blocks.append(
         context(
-            f"{tail}{len(entries)} entries · times in UTC · :pushpin: a message to add it · "
+            f"{tail}{total} entries · times in UTC · :pushpin: a message to add it · "
             f"`incident-bot export {incident.ref}` for the postmortem draft"
         )
     )
-    return Message(text=f"Timeline of {incident.ref} ({len(entries)} entries)", blocks=blocks)
+    return Message(text=f"Timeline of {incident.ref} ({total} entries)", blocks=blocks)
 
 
 def note_added(incident: Incident, entry: TimelineEntry) -> Message:

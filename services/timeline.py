@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.policy import Policy
 from domain.errors import IncidentError
 from messages.postmortem import Postmortem
-from messages.timeline import note_added
+from messages.timeline import fits, note_added
 from services.clock import Clock
 from services.journal import Outcome, Steps
 from services.metrics import Metrics
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 CONFIRM_EMOJI = "white_check_mark"
 EVENT_MEMORY = timedelta(days=1)
 _PRUNE_EVERY = timedelta(hours=1)
+SHOWN_PAGE = 50  # timeline entries read at a time for `/incident timeline`
 # Entries that come from a Slack message carry this source key, so a message is on the timeline once.
 FROM_MESSAGE = ("pinned", "scribe")
 
@@ -292,10 +293,22 @@ class Timeline:
         )
 
     async def entries(self, channel_id: str) -> tuple[Incident, list[TimelineEntry]]:
-        """The incident of a channel and its timeline in time order."""
+        """The incident of a channel and its whole timeline in time order."""
         incident = await self.incident_or_refuse(channel_id, "timeline")
         async with self.db.session() as s:
             return incident, await TimelineRepo(s).for_incident(incident.id)
+
+    async def shown(self, channel_id: str) -> tuple[Incident, list[TimelineEntry], int]:
+        """The incident of a channel, the first entries of its timeline the timeline message shows
+        (read a page at a time until it is full, however long the timeline), and how many it has."""
+        incident = await self.incident_or_refuse(channel_id, "timeline")
+        entries: list[TimelineEntry] = []
+        async with self.db.session() as s:
+            repo = TimelineRepo(s)
+            total = await repo.count(incident.id)
+            while len(entries) < total and fits(entries) == len(entries):
+                entries += await repo.part_of(incident.id, SHOWN_PAGE, len(entries))
+        return incident, entries, total
 
     async def incident_or_refuse(self, channel_id: str, action: str) -> Incident:
         """The channel's incident (open or not), or a refusal naming the command."""
