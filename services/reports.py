@@ -152,10 +152,10 @@ class Reports:
 
     async def export_pages(self, incident_id: int, size: int) -> AsyncIterator[list[EntryRow]]:
         """The timeline in time order, `size` entries at a time, each page read in its own short
-        transaction (others take their turn between pages; memory holds one page)."""
+        read-only transaction (writes never wait for it; memory holds one page)."""
         after: tuple[datetime, int] | None = None
         while True:
-            async with self.db.session() as s:
+            async with self.db.reading() as s:
                 page = await TimelineRepo(s).page_after(incident_id, after, size)
             if page:
                 yield page

@@ -104,6 +104,13 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads: on SQLite it does not queue with the writers (in WAL mode readers
+        and the writer never wait for each other), so a long series of reads never delays a write."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A Core connection in one transaction, for hot paths that need no ORM objects."""
         async with self._one_at_a_time(), self.engine.begin() as conn:
