@@ -1,7 +1,8 @@
 """The downloads of an incident (the postmortem draft in Markdown, the JSON export), streamed: the
 timeline read page by page by keyset and written as it is read, so a download of any size holds one
-page in memory, never keeps the event loop for longer than a page, and at most EXPORTS_AT_ONCE run
-in a process at once (others are told to retry)."""
+page in memory, keeps the event loop for one slice of entries at a time, pauses while requests from
+outside the web view (Slack's acks) are being answered, and at most EXPORTS_AT_ONCE run in a process
+at once (others are told to retry)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class OtherRequests:
 
 
 class Exports:
-    """Streams the downloads; one per process, shared by every workspace."""
+    """Streams the downloads of every workspace the process serves."""
 
     def __init__(self, others: OtherRequests, at_once: int = EXPORTS_AT_ONCE) -> None:
         self.others = others
