@@ -67,15 +67,16 @@ def page_dm(
     if schedule_note:
         blocks.append(context(f":calendar: On-call schedule: {escape(schedule_note)}"))
     if upcoming:
-        blocks.append(context(still_escalates(upcoming)))
+        blocks.append(context(still_escalates(upcoming, now)))
     text = f"Paged ({who}): {sev.value} {incident.ref} {escape(incident.title)}, open {age}{late}"
     return Message(text=truncate(text, 3000), blocks=blocks)
 
 
-def still_escalates(upcoming: list[tuple[str, str, datetime]]) -> str:
-    """Acknowledging does not stop the runbook's management levels ("if not resolved in …")."""
+def still_escalates(upcoming: list[tuple[str, str, datetime]], now: datetime) -> str:
+    """Acknowledging does not stop the runbook's management levels ("if not resolved in …");
+    a level due on another day than `now` is named with its day."""
     levels = ", ".join(
-        f"{name} {title} at {utc_time(due)}".replace("  ", " ") for name, title, due in upcoming
+        f"{name} {title} at {utc_when(due, now)}".replace("  ", " ") for name, title, due in upcoming
     )
     return (
         f":information_source: Acknowledging says you are on it; it does not stop escalation. "
@@ -88,7 +89,7 @@ def page_acknowledged(
 ) -> Message:
     """The page DM after Acknowledge: the buttons give way to who and when, and what still follows."""
     sev = incident.severity
-    notes = [context(still_escalates(upcoming))] if upcoming else []
+    notes = [context(still_escalates(upcoming, at))] if upcoming else []
     return Message(
         text=f"{incident.ref} page acknowledged by <@{by}> at {utc_time(at)}",
         blocks=[

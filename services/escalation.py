@@ -26,6 +26,7 @@ from config.policy import ACK_TIMEOUT, Level, Policy
 from domain.errors import IncidentError
 from domain.severity import Severity
 from messages import pages as templates
+from messages.blocks import utc_when
 from services import logs
 from services.clock import Clock
 from services.journal import Outcome, Steps
@@ -195,7 +196,7 @@ class Escalation:
                 return
             paged = await DeliveryRepo(s).sent_for_job(claim.job_id)
             who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
-            late = f" (late: due {late_since:%H:%M} UTC)" if late_since else ""
+            late = f" (late: due {utc_when(late_since, self.clock.now())})" if late_since else ""
             what = f"{level.name} {level.title}"
             if level.schedule:
                 what = f"{level.schedule} on-call ({what})"
@@ -382,5 +383,5 @@ class Escalation:
         for job in jobs:
             if job.state == PENDING and job.level is not None:
                 level = self.policy.escalation.levels[job.level]
-                out.append(f"{level.name} {level.title}: due {job.due_at:%H:%M} UTC")
+                out.append(f"{level.name} {level.title}: due {utc_when(job.due_at, self.clock.now())}")
         return out

@@ -244,3 +244,15 @@ async def test_a_reminder_without_a_commander_speaks_to_the_first_level_never_to
     await h.advance(minutes=30)
     [reminder] = [str(m["blocks"]) for m in h.emu.messages(channel) if "status update is due" in str(m)]
     assert "<@None>" not in reminder and "<@U0ONCALL>" in reminder and "/incident commander" in reminder
+
+
+async def test_a_level_due_after_midnight_is_named_with_its_day(harness: Harness) -> None:
+    h = harness
+    team(h)
+    h.clock.advance(timedelta(hours=20, minutes=50))  # Sunday 22 Nov, 23:50 UTC
+    await h.declare("sev1 Database down")
+    await h.tick()
+    [dm] = h.emu.dms("U0ONCALL")
+    text = str(dm["blocks"])
+    assert "L2 Team lead at Mon 23 Nov 00:20 UTC" in text, text
+    assert "L3 Engineering manager at Mon 23 Nov 00:50 UTC" in text, text
