@@ -295,11 +295,13 @@ async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, give
 
 
 async def _webhooks_status(settings: Settings) -> int:
+    from bot.preflight import require_database
     from domain.redact import redact_urls
     from storage import migrate
     from storage.db import Database
     from storage.outbox import OutboxRepo
 
+    require_database(settings.database_url)
     db = Database(settings.database_url)
     await db.check()
     try:

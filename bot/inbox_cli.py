@@ -22,10 +22,12 @@ SHOWN = 50  # rows listed of each kind
 
 async def status(settings: Settings, now: datetime | None = None) -> int:
     """Print the inbox's state; `now` is for tests (the real clock otherwise)."""
+    from bot.preflight import require_database
     from storage import migrate
     from storage.db import Database
     from storage.inbox import InboxRepo
 
+    require_database(settings.database_url)
     db = Database(settings.database_url)
     await db.check()
     try:

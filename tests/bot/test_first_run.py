@@ -382,7 +382,7 @@ def test_serve_without_tokens_names_both_and_points_at_the_demo(cli: Any) -> Non
 
 
 def test_stats_and_export_without_a_database_say_so_and_create_none(tmp_path: Path, cli: Any) -> None:
-    for args in (["stats"], ["export", "1"]):
+    for args in (["stats"], ["export", "1"], ["inbox", "status"], ["webhooks", "status"]):
         ran = cli(args, {})
         line = _one_line(ran, 2, "no database at ./incident-bot.db")
         assert "(set DATABASE_URL or run from the folder where the bot runs)" in line
