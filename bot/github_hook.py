@@ -25,6 +25,7 @@ from services.trackers import GITHUB
 from storage.followups import by_tracker
 from storage.inbox import NewItem
 from storage.models import Followup, Incident
+from storage.repositories import IncidentRepo
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ async def _followup(shared: Shared, repos: set[str], number: int) -> tuple[Follo
     async with shared.db.session() as s:
         for repo in sorted(repos):
             followup = await by_tracker(s, GITHUB, f"{repo}#{number}")
-            incident = await s.get(Incident, followup.incident_id) if followup else None
+            incident = await IncidentRepo(s, followup.team_id).get(followup.incident_id) if followup else None
             if followup is not None and incident is not None:
                 return followup, incident
     return None
