@@ -52,7 +52,8 @@ class WebView:
         """Mount every route of the web view."""
         app.router.add_get(LOGIN, self.signin.login)
         app.router.add_get(CALLBACK, self.signin.callback)
-        app.router.add_get(LOGOUT, self.signin.logout)
+        app.router.add_get(LOGOUT, self.signin.confirm_logout)
+        app.router.add_post(LOGOUT, self.signin.logout)
         app.router.add_static("/ui/static/", HERE / "static")
         app.router.add_get("/ui", self.home)
         app.router.add_get("/ui/", self._signed(self.incidents))

@@ -99,8 +99,20 @@ class SignIn:
         response.del_cookie(STATE_COOKIE, path="/ui/")
         raise response
 
+    async def confirm_logout(self, _request: web.Request) -> web.Response:
+        """A GET signs nobody out (a link or image elsewhere could): it offers the button that POSTs."""
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Sign out</title>"
+            "<link rel=stylesheet href=/ui/static/app.css><main><h1>Sign out</h1>"
+            f'<form method=post action="{LOGOUT}">'
+            "<button type=submit>Sign out of incident-bot</button></form>"
+            "</main></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
     async def logout(self, request: web.Request) -> web.Response:
-        """End the session on the server (every copy of its cookie), forget the cookie, back to sign-in."""
+        """End the session on the server (every copy of its cookie), forget the cookie, back to sign-in.
+        A POST, which the Lax session cookie accompanies only from our own pages."""
         await self.sessions.end(request.cookies.get(SESSION_COOKIE))
         response = web.HTTPFound(LOGIN)
         response.del_cookie(SESSION_COOKIE, path="/ui/")

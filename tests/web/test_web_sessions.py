@@ -93,7 +93,12 @@ async def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(web_har
     stolen = _cookie(session, "ib_session")
     try:
         assert (await _status(session, h.url + "/ui/"))[0] == 200
-        assert await _status(session, h.url + "/ui/logout") == (302, "/ui/login")
+        # A GET (a link or an image on another site) signs nobody out: it only offers the button.
+        async with session.get(h.url + "/ui/logout", allow_redirects=False) as resp:
+            assert resp.status == 200 and 'method=post action="/ui/logout"' in await resp.text()
+        assert (await _status(session, h.url + "/ui/"))[0] == 200, "still signed in after the GET"
+        async with session.post(h.url + "/ui/logout", allow_redirects=False) as resp:
+            assert (resp.status, resp.headers.get("Location")) == (302, "/ui/login")
     finally:
         await session.close()
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as replay:
