@@ -89,6 +89,14 @@ class Throttle(logging.Filter):
         return True
 
 
+class SkippedTicks(logging.Filter):
+    """APScheduler warns when a tick is skipped because the last one still runs: for a job that
+    never overlaps itself on purpose that is normal, and under load it would fill the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with incident and Slack ids when present."""
 
@@ -146,3 +154,6 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
         "sqlalchemy.engine",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, SkippedTicks) for f in scheduler.filters):
+        scheduler.addFilter(SkippedTicks())

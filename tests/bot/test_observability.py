@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -159,3 +162,28 @@ async def test_stats_report_mtta_and_mttr_from_recorded_times(harness: Harness) 
     lines = table.decode().splitlines()
     assert lines[2].split()[:2] == ["Severity", "Declared"]
     assert lines[3].split() == ["SEV1", "2", "0", "2", "4m", "4m", "50m", "58m"]
+
+
+async def test_a_tick_skipped_while_the_last_one_runs_is_not_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.scheduler import Ticker
+    from services import logs
+
+    async def slow() -> None:
+        await asyncio.sleep(0.4)
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure()
+        root.addHandler(caplog.handler)  # configure() replaced the root's handlers
+        ticker = Ticker(slow, interval=0.05)
+        ticker.start()
+        await asyncio.sleep(0.6)
+        ticker.shutdown()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    skipped = [r for r in caplog.records if r.name.startswith("apscheduler")]
+    assert skipped == [], [r.getMessage() for r in skipped]
