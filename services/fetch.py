@@ -1,19 +1,28 @@
-"""Bounded outbound fetches: the one way the bot GETs a document from a configured URL.
+"""Bounded outbound HTTP: the one way the bot fetches a document from a configured URL or calls an
+outside API (webhooks, PagerDuty, trackers, Statuspage).
 
-The rule for every such fetch (calendars today; runbook URLs or anything else later): one total
-deadline around the request and the whole body (httpx's timeout is per read, so a server sending a
-byte now and then would never time out), a cap on the bytes read, http(s) only, and redirects
-followed by hand to the same host only. Errors name the host, never the path or query.
+The rule for every request: one total deadline around connecting, sending and the whole answer
+(httpx's timeout is per read, so a server sending a byte now and then would never time out), a cap
+on the bytes read, http(s) only, and redirects followed by hand to the same host only for a GET and
+never for a request with a body. Errors name the host, never the path or query.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import httpx
 
 from domain.redact import redact_urls
+
+# An API's answer (an issue, an incident, an acknowledgement) is small; anything past this is cut.
+API_MAX_BYTES = 1_000_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,29 +35,108 @@ class Limits:
     max_redirects: int = 3
 
 
+def api_limits(timeout: timedelta) -> Limits:
+    """The limits of one call to an outside API: `timeout` in all, a 1 MB answer, no redirects."""
+    return Limits(deadline=timeout.total_seconds(), max_bytes=API_MAX_BYTES, max_redirects=0)
+
+
 class FetchError(Exception):
     """A fetch that failed or was refused; the message is safe to log and store."""
+
+
+class Redirected(FetchError):
+    """A call answered with a redirect, which is never followed: the configured URL is wrong."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An API's answer: its status, headers and body, the body cut at the cap when `cut`."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    cut: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx status."""
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not JSON or was cut."""
+        if self.cut:
+            raise ValueError(f"the answer was cut at {len(self.body)} bytes")
+        return json.loads(self.body)
 
 
 async def fetch(http: httpx.AsyncClient, url: str, limits: Limits) -> bytes:
     """The body of GET `url` within `limits`; FetchError otherwise."""
     shown = redact_urls(url)
+    return await _bounded(_follow(http, url, shown, limits), shown, limits)
+
+
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    limits: Limits,
+) -> Answer:
+    """The answer to `method url` with `content`, whatever its status, its body cut at the cap;
+    FetchError for a deadline passed, a transport error, an unusable URL or a redirect (Redirected)."""
+    shown = redact_urls(url)
+    return await _bounded(_send(http, method, url, content, headers, shown, limits), shown, limits)
+
+
+async def _bounded(work: Awaitable[T], shown: str, limits: Limits) -> T:
+    """`work` within the total deadline, every failure a FetchError naming the host only."""
     try:
         async with asyncio.timeout(limits.deadline):
-            return await _follow(http, httpx.URL(url), shown, limits)
+            return await work
     except TimeoutError:
         raise FetchError(f"{shown} did not answer in full within {limits.deadline:g} s") from None
     except httpx.HTTPError as exc:
         detail = redact_urls(str(exc))
         raise FetchError(f"{shown}: {type(exc).__name__}" + (f": {detail}" if detail else "")) from None
     except httpx.InvalidURL as exc:
-        raise FetchError(f"{shown}: invalid URL ({exc})") from None
+        raise FetchError(f"{shown}: invalid URL ({redact_urls(str(exc))})") from None
 
 
-async def _follow(http: httpx.AsyncClient, origin: httpx.URL, shown: str, limits: Limits) -> bytes:
-    if origin.scheme not in ("http", "https"):
+def _checked(url: str, shown: str) -> httpx.URL:
+    """`url` parsed, when it is http(s) with a port a socket can take."""
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https"):
         raise FetchError(f"{shown}: only http and https URLs are fetched")
-    url = origin
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise FetchError(f"{shown}: invalid port {parsed.port}")  # else an OverflowError escapes httpx
+    return parsed
+
+
+async def _send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    shown: str,
+    limits: Limits,
+) -> Answer:
+    target = _checked(url, shown)
+    request = http.build_request(method, target, content=content, headers=dict(headers))
+    resp = await http.send(request, stream=True, follow_redirects=False)
+    try:
+        if resp.is_redirect:
+            where = redact_urls(str(target.join(resp.headers.get("location", ""))))
+            raise Redirected(f"HTTP {resp.status_code} from {shown}: redirects are not followed (to {where})")
+        body, cut = await _read_upto(resp, limits.max_bytes)
+        return Answer(resp.status_code, resp.headers, body, cut)
+    finally:
+        await resp.aclose()  # an answer cut at the cap closes its connection: the rest is never read
+
+
+async def _follow(http: httpx.AsyncClient, given: str, shown: str, limits: Limits) -> bytes:
+    origin = url = _checked(given, shown)
     for _ in range(limits.max_redirects + 1):
         async with http.stream("GET", url, follow_redirects=False) as resp:
             if resp.is_redirect:
@@ -71,11 +159,20 @@ async def _read(resp: httpx.Response, shown: str, cap: int) -> bytes:
     declared = resp.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise too_big
+    body, cut = await _read_upto(resp, cap)
+    if cut:
+        raise too_big
+    return body
+
+
+async def _read_upto(resp: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """At most `cap` bytes of the body, and whether there was more (the rest is never read)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.aiter_bytes():
+        if size + len(chunk) > cap:
+            chunks.append(chunk[: cap - size])
+            return b"".join(chunks), True
         size += len(chunk)
-        if size > cap:
-            raise too_big
         chunks.append(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks), False

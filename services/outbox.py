@@ -3,7 +3,8 @@ the outbox.
 
 `record()` runs inside the transaction of the change it reports, so an event exists exactly when
 the change does. `deliver_due()` (its own scheduler job, never the paging tick) claims due rows
-with a fencing token and POSTs them over the app's one httpx.AsyncClient, several at once; a
+with a fencing token and POSTs them over the app's one httpx.AsyncClient, several at once, each
+bounded by services/fetch (`delivery.timeout` in all, a 1 MB answer, no redirects); a
 receiver's failure is retried with exponential backoff (honouring Retry-After) and given up after
 `delivery.max_attempts`. Redelivery sends the same bytes and the same event id.
 """
@@ -27,8 +28,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Level, Policy
+from domain.redact import redact_urls
 from services import trackers
 from services.clock import Clock
+from services.fetch import Answer, FetchError, api_limits, send
 from storage.db import Database
 from storage.models import Followup, Incident
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo
@@ -224,22 +227,27 @@ class Outbox:
     async def _attempt(self, d: Delivery) -> None:
         request = self._request(d)
         wait: timedelta | None = None
-        answer: httpx.Response | None = None
+        answer: Answer | None = None
+        error: str | None
         if isinstance(request, str):
             outcome, error = FAILED, request
         else:
             url, body, headers = request
+            limits = api_limits(self.policy.delivery.timeout)
             try:
-                resp = await self.http.post(url, content=body, headers=headers)
+                resp = await send(self.http, "POST", url, body, headers, limits)
+            except FetchError as exc:  # a deadline passed, a transport error, a redirect
+                outcome, error = PENDING, str(exc)
+            else:
                 # Any 2xx is final. Trackers take no idempotency key: an issue is filed twice only
                 # when it was made but its answer lost (a timeout, a dropped connection) and retried.
-                if 200 <= resp.status_code < 300:
+                if resp.ok:
                     outcome, error, answer = DELIVERED, None, resp
                 else:
-                    outcome, error = PENDING, f"HTTP {resp.status_code}"
+                    outcome, error = PENDING, f"HTTP {resp.status}"
                     wait = retry_after(resp.headers.get("Retry-After"), self.clock.now())
-            except httpx.HTTPError as exc:
-                outcome, error = PENDING, f"{type(exc).__name__}: {exc}"[:300]
+        # A webhook's path is often its key: a stored or logged error names the host only.
+        error = redact_urls(error)[:300] if error is not None else None
         attempts = d.attempts + 1
         if outcome == PENDING and attempts >= self.policy.delivery.max_attempts:
             outcome = FAILED
@@ -268,14 +276,15 @@ class Outbox:
                 extra={"incident_id": d.incident_id},
             )
 
-    async def _filed(self, d: Delivery, answer: httpx.Response) -> None:
+    async def _filed(self, d: Delivery, answer: Answer) -> None:
         """Tell the follow-up's workspace which issue it became, once the row is delivered: a failure
         here is logged, and the issue is not filed again."""
         tracker, _, followup_id = d.target.partition(":")
         try:
             issue = trackers.filed_issue(self.policy.of(d.team_id), tracker, answer.json())
-        except ValueError:
-            issue = None
+        except ValueError as exc:  # not JSON, or cut at the size limit
+            log.error("%s filed follow-up %s but its answer could not be read: %s", tracker, followup_id, exc)
+            return
         if issue is None:
             log.error("%s filed follow-up %s but its answer names no issue", tracker, followup_id)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from domain.errors import IncidentError
 from domain.urls import safe_url
 from messages import statuspage as templates
 from services.clock import Clock
+from services.fetch import Answer, FetchError, Redirected, api_limits, send
 from services.outbox import retry_after
 from services.slack_ops import SlackOps
 from storage.db import Database
@@ -57,20 +59,31 @@ class StatuspageService:
     async def _call(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         cfg = self.policy.statuspage
         assert cfg is not None
-        headers = {"Authorization": f"OAuth {self.env.get(cfg.api_key_env, '')}"}
+        headers = {
+            "Authorization": f"OAuth {self.env.get(cfg.api_key_env, '')}",
+            "Content-Type": "application/json",
+        }
         url = f"{cfg.api_url.rstrip('/')}/pages/{cfg.page_id}/{path}"
+        body = json.dumps(payload).encode()
+        # Each attempt within `[delivery] timeout` in all, a 1 MB answer, no redirects.
+        limits = api_limits(self.policy.delivery.timeout)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                resp = await self.http.request(method, url, json=payload, headers=headers)
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__
+                resp = await send(self.http, method, url, body, headers, limits)
+            except Redirected as exc:
+                raise IncidentError(
+                    f"The status page answered with a redirect ({exc}); nothing was published. "
+                    "Check `api_url` in `[statuspage]`."
+                ) from None
+            except FetchError as exc:
+                error = str(exc)
                 wait = 1.0
             else:
-                if 200 <= resp.status_code < 300:
-                    return dict(resp.json())
-                if resp.status_code < 500 and resp.status_code != 429:
-                    raise IncidentError(f"The status page refused the update (HTTP {resp.status_code}).")
-                error = f"HTTP {resp.status_code}"
+                if resp.ok:
+                    return _incident(resp)
+                if resp.status < 500 and resp.status != 429:
+                    raise IncidentError(f"The status page refused the update (HTTP {resp.status}).")
+                error = f"HTTP {resp.status}"
                 later = retry_after(resp.headers.get("Retry-After"), self.clock.now())
                 wait = min(later.total_seconds(), 5.0) if later else 1.0
             log.warning(
@@ -146,3 +159,16 @@ class StatuspageService:
                     author_id=by,
                 )
         return incident, incident.statuspage_link
+
+
+def _incident(resp: Answer) -> dict[str, Any]:
+    """The public incident an answer describes; IncidentError when it cannot be read."""
+    try:
+        answer = resp.json()
+    except ValueError as exc:  # not JSON, or cut at the size limit
+        raise IncidentError(
+            f"The status page's answer could not be read ({exc}); check the status page."
+        ) from None
+    if not isinstance(answer, dict):
+        raise IncidentError("The status page's answer names no incident; check the status page.")
+    return answer

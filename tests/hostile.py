@@ -11,8 +11,8 @@ from aiohttp import web
 @dataclass
 class HostileServer:
     """`/feed/…` answers `body` (or `status`); `/trickle/…` sends one byte every `every` seconds;
-    `/huge/…` streams without end; `/elsewhere/…` redirects to `localhost` (another host than
-    127.0.0.1); `/same/…` redirects to `/feed/…` on the same host."""
+    `/huge/…` streams `huge` bytes (counting them in `sent`); `/elsewhere/…` redirects to `localhost`
+    (another host than 127.0.0.1); `/same/…` redirects to `/feed/…` on the same host. Any method."""
 
     body: str = ""
     status: int = 200
@@ -22,14 +22,16 @@ class HostileServer:
     trickling: int = 0
     # "answer", or "trickle": /feed/… then trickles too (a calendar server that turns slow).
     mode: str = "answer"
+    huge: int = 1 << 30  # a gigabyte, unless the reader stops first
+    sent: int = 0
 
     async def start(self) -> HostileServer:
         app = web.Application()
-        app.router.add_get("/feed/{tail:.*}", self._feed)
-        app.router.add_get("/trickle/{tail:.*}", self._trickle)
-        app.router.add_get("/huge/{tail:.*}", self._huge)
-        app.router.add_get("/elsewhere/{tail:.*}", self._elsewhere)
-        app.router.add_get("/same/{tail:.*}", self._same)
+        app.router.add_route("*", "/feed/{tail:.*}", self._feed)
+        app.router.add_route("*", "/trickle/{tail:.*}", self._trickle)
+        app.router.add_route("*", "/huge/{tail:.*}", self._huge)
+        app.router.add_route("*", "/elsewhere/{tail:.*}", self._elsewhere)
+        app.router.add_route("*", "/same/{tail:.*}", self._same)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -68,8 +70,12 @@ class HostileServer:
         resp = web.StreamResponse(headers={"Content-Type": "text/calendar"})
         await resp.prepare(request)
         chunk = b"X" * 65536
-        for _ in range(16 * 1024):  # a gigabyte, unless the reader stops first
-            await resp.write(chunk)
+        try:
+            for _ in range(self.huge // len(chunk)):
+                await resp.write(chunk)
+                self.sent += len(chunk)
+        except ConnectionError:
+            pass  # the reader stopped: what the tests want
         return resp
 
     async def _elsewhere(self, request: web.Request) -> web.Response:

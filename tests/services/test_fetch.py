@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from domain.redact import redact_urls
-from services.fetch import FetchError, Limits, fetch
+from services.fetch import FetchError, Limits, Redirected, api_limits, fetch, send
 from tests.hostile import HostileServer
+from tests.receivers import Receiver
 
 SECRET = "private-SECRETKEY123"
 
@@ -68,6 +70,65 @@ async def test_errors_and_schemes(server: HostileServer, http: httpx.AsyncClient
     assert str(caught.value) == f"HTTP 404 from {server.base}/…"
     with pytest.raises(FetchError, match="only http and https"):
         await fetch(http, "file:///etc/passwd", Limits())
+
+
+async def test_a_post_is_sent_with_its_body_and_headers_and_any_status_is_answered(
+    http: httpx.AsyncClient,
+) -> None:
+    receiver = await Receiver(status=503, retry_after="7").start()
+    try:
+        headers = {"Content-Type": "application/json", "X-Test": "1"}
+        answer = await send(http, "POST", f"{receiver.url}/hook/{SECRET}", b'{"a": 1}', headers, Limits())
+    finally:
+        await receiver.stop()
+    assert (answer.status, answer.ok, answer.headers["Retry-After"]) == (503, False, "7")
+    assert answer.json() == {"error": "down"} and not answer.cut
+    [got] = receiver.requests
+    assert (got.method, got.path, got.body, got.headers["X-Test"]) == (
+        "POST",
+        f"/hook/{SECRET}",
+        b'{"a": 1}',
+        "1",
+    )
+
+
+async def test_a_post_whose_answer_trickles_is_cut_off_at_the_deadline(
+    server: HostileServer, http: httpx.AsyncClient
+) -> None:
+    limits = api_limits(timedelta(seconds=2))
+    task = asyncio.create_task(send(http, "POST", f"{server.base}/trickle/{SECRET}", b"{}", {}, limits))
+    with pytest.raises(FetchError) as caught:
+        await asyncio.wait_for(task, 10)
+    assert str(caught.value) == f"{server.base}/… did not answer in full within 2 s"
+
+
+async def test_a_huge_answer_to_a_post_is_cut_at_the_cap(
+    server: HostileServer, http: httpx.AsyncClient
+) -> None:
+    server.huge = 64 << 20
+    answer = await send(http, "PATCH", f"{server.base}/huge/{SECRET}", b"{}", {}, Limits(max_bytes=100_000))
+    assert answer.ok and answer.cut and len(answer.body) == 100_000
+    with pytest.raises(ValueError, match="cut at 100000 bytes"):
+        answer.json()
+    assert server.sent < 16 << 20, "the rest was never read"
+
+
+async def test_a_post_never_follows_a_redirect(server: HostileServer, http: httpx.AsyncClient) -> None:
+    for path, to in (("elsewhere", f"http://localhost:{server.port}/…"), ("same", f"{server.base}/…")):
+        server.requests.clear()
+        with pytest.raises(Redirected) as caught:
+            await send(http, "POST", f"{server.base}/{path}/{SECRET}", b"{}", {}, Limits())
+        assert str(caught.value) == f"HTTP 302 from {server.base}/…: redirects are not followed (to {to})"
+        assert server.requests == [f"/{path}/{SECRET}"]
+
+
+async def test_unusable_urls_are_refused_before_any_connection(http: httpx.AsyncClient) -> None:
+    with pytest.raises(FetchError, match="invalid port 99999"):
+        await send(http, "POST", f"http://127.0.0.1:99999/{SECRET}", b"", {}, Limits())
+    with pytest.raises(FetchError, match="invalid port 70000"):
+        await fetch(http, f"http://127.0.0.1:70000/{SECRET}", Limits())
+    with pytest.raises(FetchError, match="only http and https"):
+        await send(http, "POST", f"ftp://127.0.0.1/{SECRET}", b"", {}, Limits())
 
 
 def test_redact_urls_keeps_scheme_and_host_only() -> None:
