@@ -8,6 +8,7 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 
 from config.fields import Duration, Strict
+from domain.redact import redact_url
 
 WEBHOOK_EVENTS = ("declared", "updated", "severity_changed", "resolved", "paged", "acknowledged")
 _URL = re.compile(r"^https?://[^\s]+$")
@@ -15,8 +16,9 @@ _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_url(value: str) -> str:
+    """`value` when it is an http(s) URL; the error shows its scheme and host only (the path may be a key)."""
     if not _URL.match(value):
-        raise ValueError(f"not an http(s) URL: {value!r}")
+        raise ValueError(f"not an http(s) URL: {redact_url(value)!r}")
     return value
 
 

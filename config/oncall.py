@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from config.fields import Duration, OptionalDuration, Strict
+from config.integrations import check_url
 from domain.oncall import WEEKDAYS, Restriction, Rotation, parse_restriction
 from domain.severity import Severity
 
@@ -67,11 +68,13 @@ class Schedule(Strict):
     shift: Duration | None = None
     handoff: datetime | None = None  # local, in `timezone`
     restrict: Restrict | None = None
-    ical_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    ical_url: str | None = None
     ical_file: str | None = None
     fallback: tuple[str, ...] = ()
     usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9]+$")
     remind_before: OptionalDuration = None
+
+    _check_url = field_validator("ical_url")(classmethod(lambda cls, v: v if v is None else check_url(v)))
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,7 @@ from config.fields import Duration, OptionalDuration, Strict, to_duration
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
 from config.keys import did_you_mean
 from config.oncall import AckTimeout, OnCall, Schedule
+from domain.redact import redact_urls
 from domain.severity import VALID_SEVERITIES, Severity
 
 SEVERITY_KEYS = tuple(severity.key for severity in Severity)
@@ -335,7 +336,7 @@ def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = _key(tuple(p for p in err["loc"] if not (isinstance(p, str) and "(" in p)))
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = redact_urls(err["msg"].removeprefix("Value error, "))  # no URL's path or query, ever
         if err["type"] == "extra_forbidden":
             guess = did_you_mean(Policy, err["loc"])
             msg = f"unknown key; did you mean `{guess}`?" if guess else "unknown key"

@@ -237,3 +237,24 @@ def test_a_rotation_says_which_part_is_missing(schedule: dict, missing: str) -> 
     with pytest.raises(ConfigError) as info:
         policy_from_dict({"schedules": [{"name": "primary", **schedule}]})
     assert f"a rotation needs users, shift and handoff: {missing}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "shown"),
+    [
+        ({"webhooks": [{"url": "ftp://hooks.example.com/services/T0/SECRET1?k=SECRET2", "secret": "x" * 12}]},
+         "webhooks[0].url", "ftp://hooks.example.com/…"),
+        ({"webhooks": [{"url": "hooks.example.com/services/T0/SECRET1", "secret": "x" * 12}]},
+         "webhooks[0].url", "hooks.example.com/…"),
+        ({"statuspage": {"page_id": "p", "api_url": "https://user:SECRET1@api.example.com/v1/SECRET2 x"}},
+         "statuspage.api_url", "https://api.example.com/…"),
+        ({"schedules": [{"name": "p", "ical_url": "htp://cal.example.com/SECRET1/basic.ics?SECRET2"}]},
+         "schedules[0].ical_url", ""),
+    ],
+)  # fmt: skip
+def test_a_bad_url_is_named_without_its_path_or_query(data: dict, key: str, shown: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_dict(data)
+    message = str(info.value)
+    assert f"config: {key}: not an http(s) URL" in message and shown in message, message
+    assert "SECRET" not in message, message
