@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from dataclasses import replace
+from itertools import islice
 
+from domain.records import Incident
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
 from handlers.replies import quiet
-from messages import postmortem as pm_md
 from messages import timeline as templates
 from messages.blocks import Message, section
 from services.context import BotContext
+from services.exports import MarkdownFormat, export_data, whole
 from services.inbox_worker import Job
 from services.journal import Outcome, once
 from services.slack_ops import SlackOpError
-from services.timeline import load_postmortem
+
+POSTED_CHUNKS = 10  # parts of the draft posted at most as messages when uploads are refused
+CHUNK = 2900  # characters of the draft a message holds (a section holds 3,000)
 
 
 @subcommand("note", usage=[("<text>", "Add a line to the timeline, now (incident channel)")])
@@ -98,20 +104,26 @@ async def run_postmortem(ctx: BotContext, job: Job) -> None:
 
 
 async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
-    """Upload the draft; fall back to a code block when the workspace refuses file uploads."""
+    """Upload the draft, built page by page a slice at a time (the event loop is never held for more
+    than a slice); when the workspace refuses uploads, post its first POSTED_CHUNKS parts as code
+    blocks, and where to get all of it when there is more."""
     incident = await ctx.timeline.incident_or_refuse(channel_id, "postmortem")
-    data = await load_postmortem(ctx.db, ctx.team.team_id, channel_id)
-    assert data is not None
+    found = await export_data(ctx.db, ctx.team.team_id, incident)
     end = incident.resolved_at or ctx.clock.now()
-    data = replace(data, oncall=await ctx.oncall.during(incident.declared_at, end))
-    text = pm_md.markdown(data)
+    found.data = replace(found.data, oncall=await ctx.oncall.during(incident.declared_at, end))
+    text = await whole(ctx.db, found, MarkdownFormat(found))
     filename = f"{incident.ref}-postmortem.md"
     try:
         await ctx.slack.upload_text(channel_id, filename, f"Postmortem draft · {incident.ref}", text)
         return None
     except SlackOpError as exc:
         fallback = exc.error
-    for i, chunk in enumerate(_chunks(text, 2900)):
+    for i, chunk in enumerate(islice(_chunks(text, CHUNK), POSTED_CHUNKS + 1)):
+        if i == POSTED_CHUNKS:
+            await ctx.slack.post(
+                channel_id, templates.draft_too_long(incident, i, _download_url(ctx, incident))
+            )
+            break
         intro = (
             f"Postmortem draft for {incident.ref} (file upload not permitted: {fallback})" if i == 0 else ""
         )
@@ -125,20 +137,27 @@ async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
     return None
 
 
-def _chunks(text: str, size: int) -> list[str]:
-    """Split on line boundaries into pieces of at most `size` characters."""
-    out: list[str] = []
+def _download_url(ctx: BotContext, incident: Incident) -> str | None:
+    """The draft's download in the web view, when it is served at a known public address."""
+    public = ctx.settings.incident_bot_public_url
+    if not (ctx.settings.web_view and public):
+        return None
+    return f"{public.rstrip('/')}/ui/incidents/{incident.number}/postmortem.md"
+
+
+def _chunks(text: str, size: int) -> Iterator[str]:
+    """Split on line boundaries into pieces of at most `size` characters, as they are asked for."""
     current = ""
-    for line in text.splitlines(keepends=True):
+    for line in io.StringIO(text):
         while len(line) > size:
-            out.append(current) if current else None
+            if current:
+                yield current
             current = ""
-            out.append(line[:size])
+            yield line[:size]
             line = line[size:]
         if len(current) + len(line) > size:
-            out.append(current)
+            yield current
             current = ""
         current += line
     if current:
-        out.append(current)
-    return out
+        yield current

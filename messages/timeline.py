@@ -103,3 +103,18 @@ def note_added(incident: Incident, entry: TimelineEntry) -> Message:
             context(f":spiral_note_pad: Added to the timeline by <@{entry.author_id}>: {escape(entry.text)}")
         ],
     )
+
+
+def draft_too_long(incident: Incident, posted: int, download_url: str | None) -> Message:
+    """After the first `posted` parts of a postmortem draft posted as messages: where all of it is."""
+    ref = incident.ref
+    where = f"<{download_url}|from the web view> or " if download_url else ""
+    return Message(
+        text=f"{ref} postmortem draft: too long to post as messages",
+        blocks=[
+            section(
+                f"The draft is too long to post as messages: these were its first {posted} parts. "
+                f"Get all of it {where}with `incident-bot export {ref}`."
+            )
+        ],
+    )

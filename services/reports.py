@@ -4,7 +4,6 @@ members), one incident whole, and the reliability metrics."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.policy import Policy
 from messages.postmortem import Postmortem, markdown
 from services.clock import Clock
+from services.exports import Export, export_data
 from services.slack_ops import SlackOps
 from services.stats import WORK_END, WORK_START, zones_of
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Followup, Incident, IncidentUpdate, PageDelivery, TimelineEntry
-from storage.repositories import EntryRow, IncidentRepo, PeopleRepo, TimelineRepo
+from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
 from storage.schedule import DeliveryRepo
 from storage.web_queries import Filters, WebQueries
 
@@ -39,16 +39,6 @@ class IncidentPage:
     followups: list[Followup]
     names: dict[str, str]
     draft_md: str  # the draft, its timeline cut to DRAFT_ENTRIES rows (the download has them all)
-
-
-@dataclass
-class Export:
-    """A download's data: the postmortem without its timeline, and the timeline's size and span."""
-
-    data: Postmortem
-    entries: int
-    first: datetime | None
-    last: datetime | None
 
 
 @dataclass
@@ -139,29 +129,11 @@ class Reports:
         return IncidentPage(incident, updates, entries, total, pages, followups, names, draft)
 
     async def export(self, number: int, user: str) -> Export | None:
-        """What a download is written from, its timeline left to `export_pages`; None when `user` may
-        not see the incident."""
+        """What a download is written from (`services.exports.pieces` reads its timeline); None when
+        `user` may not see the incident."""
         async with self.db.session() as s:
             incident = await self._visible(s, number, user)
-            if incident is None:
-                return None
-            count, first, last = await TimelineRepo(s).span(incident.id)
-            followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
-            names = await PeopleRepo(s).names()
-        return Export(Postmortem(incident, [], names, followups=followups), count, first, last)
-
-    async def export_pages(self, incident_id: int, size: int) -> AsyncIterator[list[EntryRow]]:
-        """The timeline in time order, `size` entries at a time, each page read in its own short
-        read-only transaction (writes never wait for it; memory holds one page)."""
-        after: tuple[datetime, int] | None = None
-        while True:
-            async with self.db.reading() as s:
-                page = await TimelineRepo(s).page_after(incident_id, after, size)
-            if page:
-                yield page
-            if len(page) < size:
-                return
-            after = (page[-1].at, page[-1].id)
+        return None if incident is None else await export_data(self.db, self.team_id, incident)
 
     async def names(self) -> dict[str, str]:
         """Display names of the people the bot has seen."""

@@ -1,25 +1,20 @@
-"""The downloads of an incident (the postmortem draft in Markdown, the JSON export), streamed: the
-timeline read page by page by keyset and written as it is read, so a download of any size holds one
-page in memory, keeps the event loop for one slice of entries at a time, pauses while requests from
-outside the web view (Slack's acks) are being answered, and at most EXPORTS_AT_ONCE run in a process
-at once (others are told to retry)."""
+"""The downloads of an incident (the postmortem draft in Markdown, the JSON export), streamed: written
+as services.exports renders them, page by page and a slice at a time, so a download of any size holds
+one page in memory; it pauses while requests from outside the web view (Slack's acks) are being
+answered, and at most EXPORTS_AT_ONCE run in a process at once (others are told to retry)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 from aiohttp import web
 
-from domain.records import TimelineEntry
-from messages.postmortem import json_close, markdown_frame, markdown_rows, spans_days
-from services.reports import Export, Reports
+from services.exports import Export, Format, JsonFormat, MarkdownFormat, pieces
+from services.reports import Reports
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-EXPORT_PAGE = 100  # timeline entries read from the database at a time
-SLICE = 50  # entries rendered between two turns of the event loop (a few milliseconds)
 EXPORTS_AT_ONCE = 2  # downloads one process streams at the same time
 RETRY_AFTER = 5  # seconds a refused download is told to wait
 MAX_WAIT = 0.5  # seconds a download waits for other requests to finish before its next slice
@@ -66,11 +61,11 @@ class Exports:
 
     async def markdown(self, request: web.Request, reports: Reports, user: str) -> web.StreamResponse:
         """The postmortem draft as a Markdown file."""
-        return await self._stream(request, reports, user, "text/markdown", "-postmortem.md", _Markdown)
+        return await self._stream(request, reports, user, "text/markdown", "-postmortem.md", MarkdownFormat)
 
     async def json(self, request: web.Request, reports: Reports, user: str) -> web.StreamResponse:
         """The incident and its whole timeline as indented JSON (as `json.dumps(indent=2)` writes it)."""
-        return await self._stream(request, reports, user, "application/json", ".json", _Json)
+        return await self._stream(request, reports, user, "application/json", ".json", JsonFormat)
 
     async def _stream(
         self,
@@ -79,7 +74,7 @@ class Exports:
         user: str,
         content_type: str,
         suffix: str,
-        form: Callable[[Export], _Format],
+        form: Callable[[Export], Format],
     ) -> web.StreamResponse:
         if self._slots.locked():
             raise web.HTTPTooManyRequests(
@@ -98,51 +93,7 @@ class Exports:
                 }
             )
             await response.prepare(request)
-            await response.write(out.head().encode())
-            async for entries in reports.export_pages(found.data.incident.id, EXPORT_PAGE):
-                for at in range(0, len(entries), SLICE):
-                    await self.others.turn()
-                    await response.write(out.rows(entries[at : at + SLICE]).encode())
-            await response.write(out.tail().encode())
+            async for piece in pieces(reports.db, found, out, self.others.turn):
+                await response.write(piece.encode())
             await response.write_eof()
             return response
-
-
-class _Format(Protocol):
-    """A download's text in three parts: before the timeline's entries, each page of them, after."""
-
-    def head(self) -> str: ...
-    def rows(self, entries: list[TimelineEntry]) -> str: ...
-    def tail(self) -> str: ...
-
-
-class _Markdown:
-    def __init__(self, found: Export) -> None:
-        self.data, self.days = found.data, spans_days(found.data.incident, found.first, found.last)
-        self._head, self._tail = markdown_frame(found.data)
-
-    def head(self) -> str:
-        return self._head
-
-    def rows(self, entries: list[TimelineEntry]) -> str:
-        return markdown_rows(self.data, entries, self.days)
-
-    def tail(self) -> str:
-        return self._tail
-
-
-class _Json:
-    def __init__(self, found: Export) -> None:
-        self.data, self.wrote = found.data, False
-        self._head, self._tail = found.data.json_frame()
-
-    def head(self) -> str:
-        return self._head
-
-    def rows(self, entries: list[TimelineEntry]) -> str:
-        text = self.data.json_rows(entries, self.wrote)
-        self.wrote = self.wrote or bool(entries)
-        return text
-
-    def tail(self) -> str:
-        return json_close(self.wrote) + self._tail
