@@ -227,11 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
-    import json
-
     from bot.preflight import require_database
-    from messages.postmortem import markdown
-    from services.timeline import load_postmortem
+    from services.exports import JsonFormat, MarkdownFormat, export_of, pieces
     from storage import migrate
     from storage.db import Database
 
@@ -243,25 +240,30 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_
             say(f"incident-bot: no incident {ref} (the database has no incidents yet)", sys.stderr)
             return 2
         team = await teams.pick(db, given_team)
-        data = await load_postmortem(db, team, ref)
+        found = await export_of(db, team, ref)
+        if found is None:
+            say(f"incident-bot: no incident {ref} (give an incident channel id, INC-<n> or <n>)", sys.stderr)
+            return 2
+        policy = policy.of(team)
+        if policy.schedules:
+            from dataclasses import replace
+            from datetime import UTC, datetime
+
+            from bot.oncall_cli import oncall_service
+
+            inc = found.data.incident
+            async with oncall_service(settings, policy, team) as oncall:
+                end = inc.resolved_at or datetime.now(UTC)
+                found.data = replace(found.data, oncall=await oncall.during(inc.declared_at, end))
+        # Written as it is read, a page at a time: a timeline of any length is never held whole.
+        async for piece in pieces(
+            db, found, MarkdownFormat(found) if fmt == "markdown" else JsonFormat(found)
+        ):
+            write(piece)
+        if fmt == "json":
+            write("\n")
     finally:
         await db.dispose()
-    policy = policy.of(team)
-    if data is not None and policy.schedules:
-        from dataclasses import replace
-        from datetime import UTC, datetime
-
-        from bot.oncall_cli import oncall_service
-
-        inc = data.incident
-        async with oncall_service(settings, policy, team) as oncall:
-            end = inc.resolved_at or datetime.now(UTC)
-            data = replace(data, oncall=await oncall.during(inc.declared_at, end))
-    if data is None:
-        hint = "give an incident channel id, INC-<n> or <n>"
-        say(f"incident-bot: no incident {ref} ({hint})", sys.stderr)
-        return 2
-    write(json.dumps(data.to_json(), indent=2) + "\n" if fmt == "json" else markdown(data))
     return 0
 
 
