@@ -28,7 +28,6 @@ from services.reports import Reports
 from services.slack_ops import SlackOps
 from storage.db import Database
 from web.routes import WebView
-from web.session import Signer
 
 RUNS = 5  # runs of a slow page's handler in this process
 
@@ -109,7 +108,7 @@ async def breakdown(db: Database, seeded: Seeded, path: str) -> Breakdown:
     clock = SystemClock()
     reports = Reports(db, cast(SlackOps, _Members(seeded.private)), Policy(), clock, TEAM)
     ctx = cast(BotContext, SimpleNamespace(reports=reports, clock=clock, team=Team(TEAM)))
-    view = WebView(cast(Any, None), cast(Any, None), Signer("bench"))
+    view = WebView(cast(Any, None), cast(Any, None))  # the handlers are called signed in already
     who = {"u": "U0ALICE", "t": TEAM, "n": "alice"}
     handler, match_info = _handler(view, urlsplit(path).path)
     await handler(make_mocked_request("GET", path, match_info=match_info), ctx, who)  # warm caches
