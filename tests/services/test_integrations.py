@@ -51,7 +51,7 @@ def policy_data(
             "api_url": statuspage.url + "/v1",
             "components": {"checkout": "cmp-checkout", "api": "cmp-api"},
         },
-        "delivery": {"max_attempts": 4, "backoff": "10s", "max_backoff": "1m", "timeout": "1s"},
+        "delivery": {"max_attempts": 4, "backoff": "10s", "max_backoff": "1m", "timeout": "3s"},
     }
 
 
@@ -139,7 +139,7 @@ async def test_deliveries_give_up_after_max_attempts_and_status_shows_it(
 
 async def test_a_slow_receiver_does_not_hold_up_other_deliveries(harness: Harness, hooks: Receiver) -> None:
     h = harness
-    slow = await Receiver(delay=3).start()
+    slow = await Receiver(delay=6).start()
     try:
         fast_and_slow = h.bot.shared.outbox.policy.model_copy(
             update={
@@ -151,13 +151,13 @@ async def test_a_slow_receiver_does_not_hold_up_other_deliveries(harness: Harnes
         )
         h.bot.shared.outbox.policy = fast_and_slow
         await h.declare("sev3 Slow receiver")
-        await _deliver(h)  # the slow one times out after delivery.timeout (1 s)
+        await _deliver(h)  # the slow one times out after delivery.timeout (3 s)
         assert _events(hooks, "/all") == ["declared"]
         async with h.bot.shared.db.session() as s:
             states = {r.target: r.state for r in (await s.execute(OutboxMessage.__table__.select())).all()}
         assert states[f"webhook:{slow.url}/slow"] == "pending"
         [error] = [r.last_error for r in (await _rows(h)) if r.target.endswith("/slow")]
-        assert error == f"{slow.url}/… did not answer in full within 1 s"
+        assert error == f"{slow.url}/… did not answer in full within 3 s"
     finally:
         await slow.stop()
 
