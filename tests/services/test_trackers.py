@@ -26,7 +26,7 @@ from tests.receivers import Receiver
 GITHUB = {"repo": "acme/api", "api_url": "http://github.test/api/v3/", "token_env": "GH_TOKEN"}
 ISSUE_URL = "https://github.test/acme/api/issues/42"
 HOOK_SECRET = "gh-hook-secret"
-DELIVERY = {"max_attempts": 5, "backoff": "10s", "max_backoff": "1m", "timeout": "1s"}
+DELIVERY = {"max_attempts": 5, "backoff": "10s", "max_backoff": "1m", "timeout": "5s"}
 FOLLOWUP = "followup <@U0BOB> +3d Add a circuit breaker"
 JIRA = {
     "base_url": "https://acme.atlassian.test",

@@ -45,7 +45,7 @@ async def evil_harness(
 ) -> AsyncIterator[WebHarness]:
     monkeypatch.setenv("GH_TOKEN", "ghp-test-token")
     github = {"repo": "acme/api", "api_url": tracker.url, "token_env": "GH_TOKEN"}
-    delivery = {"max_attempts": 5, "backoff": "10s", "max_backoff": "1m", "timeout": "1s"}
+    delivery = {"max_attempts": 5, "backoff": "10s", "max_backoff": "1m", "timeout": "5s"}
     h = WebHarness(database_url, {"trackers": {"github": github}, "delivery": delivery})
     await h.start()
     h.emu.register_app(CLIENT_ID, CLIENT_SECRET)
