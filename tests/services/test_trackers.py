@@ -187,12 +187,20 @@ def _issue_event(action: str, number: int = 42, repo: str = "acme/api") -> dict[
 async def _hook(
     h: Harness, payload: dict[str, Any], event: str = "issues", secret: str | None = HOOK_SECRET
 ) -> tuple[int, dict[str, Any]]:
-    body = json.dumps(payload).encode()
-    headers = {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "Content-Type": "application/json",
-    }
+    return await _post(h, json.dumps(payload).encode(), event, secret, str(uuid.uuid4()))
+
+
+async def _post(
+    h: Harness,
+    body: bytes,
+    event: str = "issues",
+    secret: str | None = HOOK_SECRET,
+    delivery: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """POST `body` to the GitHub webhook, signed with `secret` (unsigned when None)."""
+    headers = {"X-GitHub-Event": event, "Content-Type": "application/json"}
+    if delivery is not None:
+        headers["X-GitHub-Delivery"] = delivery
     if secret is not None:
         headers["X-Hub-Signature-256"] = (
             "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -336,18 +344,7 @@ async def test_a_redelivered_github_event_is_a_duplicate(harness: Harness, githu
 
 async def _replay(h: Harness, body: bytes, delivery: str | None) -> tuple[int, dict[str, Any]]:
     """POST a body exactly as signed before, under a new (or no) X-GitHub-Delivery."""
-    headers = {
-        "X-GitHub-Event": "issues",
-        "X-Hub-Signature-256": "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest(),
-    }
-    if delivery is not None:
-        headers["X-GitHub-Delivery"] = delivery
-    async with aiohttp.ClientSession() as session, session.post(
-        h.url + "/webhooks/github", data=body, headers=headers
-    ) as resp:  # fmt: skip
-        answer = await resp.json()
-    await h.idle()
-    return resp.status, answer
+    return await _post(h, body, delivery=delivery)
 
 
 async def test_a_signed_body_sent_again_under_a_new_or_no_delivery_id_changes_nothing(
