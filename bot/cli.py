@@ -227,16 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
-    from bot.preflight import require_database
+    from bot.preflight import existing_database
     from services.exports import JsonFormat, MarkdownFormat, export_of, pieces
-    from storage import migrate
-    from storage.db import Database
 
-    require_database(settings.database_url)
-    db = Database(settings.database_url)
-    await db.check()
-    try:
-        if await migrate.current_revision(db) is None:
+    async with existing_database(settings.database_url) as (db, migrated):
+        if not migrated:
             say(f"incident-bot: no incident {ref} (the database has no incidents yet)", sys.stderr)
             return 2
         team = await teams.pick(db, given_team)
@@ -262,59 +257,42 @@ async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_
             write(piece)
         if fmt == "json":
             write("\n")
-    finally:
-        await db.dispose()
     return 0
 
 
 async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None) -> int:
     from datetime import UTC, datetime
 
-    from bot.preflight import require_database
+    from bot.preflight import existing_database
     from domain.durations import parse_duration
     from services import stats
-    from storage import migrate
-    from storage.db import Database
 
     try:
         span = parse_duration(window)
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
     since = datetime.now(UTC) - span
-    require_database(settings.database_url)
-    db = Database(settings.database_url)
-    await db.check()
-    try:
-        migrated = await migrate.current_revision(db)
+    async with existing_database(settings.database_url) as (db, migrated):
         team = await teams.pick(db, given_team) if migrated else ""
         incidents = await stats.load(db, team, since) if migrated else []
         pages = await stats.load_pages(db, team, since) if migrated else []
-    finally:
-        await db.dispose()
     load = stats.oncall_load(pages, stats.zones_of(policy.of(team)))
     write(stats.report(incidents, since, window, fmt, load))
     return 0
 
 
 async def _webhooks_status(settings: Settings) -> int:
-    from bot.preflight import require_database
+    from bot.preflight import existing_database
     from domain.redact import redact_urls
-    from storage import migrate
-    from storage.db import Database
     from storage.outbox import OutboxRepo
 
-    require_database(settings.database_url)
-    db = Database(settings.database_url)
-    await db.check()
-    try:
-        if await migrate.current_revision(db) is None:
+    async with existing_database(settings.database_url) as (db, migrated):
+        if not migrated:
             print("no deliveries yet")
             return 0
         async with db.session() as s:
             summary = await OutboxRepo(s).summary()
             failed = await OutboxRepo(s).failed()
-    finally:
-        await db.dispose()
     if not summary:
         print("no deliveries yet")
     # A webhook's path is often its key (Slack's incoming webhooks): targets show the host only.

@@ -22,16 +22,11 @@ SHOWN = 50  # rows listed of each kind
 
 async def status(settings: Settings, now: datetime | None = None) -> int:
     """Print the inbox's state; `now` is for tests (the real clock otherwise)."""
-    from bot.preflight import require_database
-    from storage import migrate
-    from storage.db import Database
+    from bot.preflight import existing_database
     from storage.inbox import InboxRepo
 
-    require_database(settings.database_url)
-    db = Database(settings.database_url)
-    await db.check()
-    try:
-        if await migrate.current_revision(db) is None:
+    async with existing_database(settings.database_url) as (db, migrated):
+        if not migrated:
             print("no requests yet")
             return 0
         now = now or datetime.now(UTC)
@@ -40,8 +35,6 @@ async def status(settings: Settings, now: datetime | None = None) -> int:
             summary, oldest = await repo.summary(), await repo.oldest_open()
             failed = await repo.failed(SHOWN)
             stuck, stuck_total = await repo.stuck(now - STUCK_AFTER, now, SHOWN)
-    finally:
-        await db.dispose()
     if not summary:
         print("no requests yet")
     for state, count in summary:

@@ -3,13 +3,19 @@ read-only command (stats, export) reads."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from config.errors import ConfigError, Unavailable
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 NO_WORKSPACE = "no workspace yet? try `make demo` or `make shell`"
 HTTP_NEEDS = (
@@ -59,3 +65,19 @@ def require_database(url: str) -> None:
         raise NoDatabase(
             f"no database at {path} (set DATABASE_URL or run from the folder where the bot runs)"
         )
+
+
+@asynccontextmanager
+async def existing_database(url: str) -> AsyncIterator[tuple[Database, bool]]:
+    """The database a read-only command reads (NoDatabase where there is none; never created) and
+    whether it has been migrated at all; disposed afterwards."""
+    from storage import migrate
+    from storage.db import Database
+
+    require_database(url)
+    db = Database(url)
+    await db.check()
+    try:
+        yield db, await migrate.current_revision(db) is not None
+    finally:
+        await db.dispose()
