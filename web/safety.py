@@ -10,6 +10,8 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from domain.urls import safe_url
+
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
 LINK_REL = "noopener noreferrer nofollow"
@@ -24,7 +26,7 @@ def renderer() -> MarkdownIt:
 
 
 def _http_only(url: str) -> bool:
-    return url.strip().lower().startswith(("https://", "http://"))
+    return safe_url(url) is not None
 
 
 def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
