@@ -17,6 +17,7 @@ RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
+COPY runtime ./runtime
 COPY services ./services
 COPY storage ./storage
 COPY messages ./messages

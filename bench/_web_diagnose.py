@@ -22,10 +22,10 @@ from sqlalchemy.engine import Connection
 
 from config.policy import Policy
 from domain.workspace import Team
-from services.clock import SystemClock
-from services.context import BotContext
+from runtime.clock import SystemClock
+from runtime.slack_ops import SlackOps
 from services.reports import Reports
-from services.slack_ops import SlackOps
+from services.workspace import WorkspaceServices
 from storage.db import Database
 from web.routes import WebView
 
@@ -107,7 +107,7 @@ async def breakdown(db: Database, seeded: Seeded, path: str) -> Breakdown:
     out = Breakdown()
     clock = SystemClock()
     reports = Reports(db, cast(SlackOps, _Members(seeded.private)), Policy(), clock, TEAM)
-    ctx = cast(BotContext, SimpleNamespace(reports=reports, clock=clock, team=Team(TEAM)))
+    ctx = cast(WorkspaceServices, SimpleNamespace(reports=reports, clock=clock, team=Team(TEAM)))
     view = WebView(cast(Any, None), cast(Any, None))  # the handlers are called signed in already
     who = {"u": "U0ALICE", "t": TEAM, "n": "alice"}
     handler, match_info = _handler(view, urlsplit(path).path)

@@ -22,8 +22,8 @@ from config.settings import Settings
 from domain.alerts import PayloadError
 from domain.alerts import parse as parse_alerts
 from domain.workspace import Team
-from services.tokens import SingleToken
-from services.workspaces import Workspaces
+from runtime.tokens import SingleToken
+from runtime.workspaces import Workspaces
 from storage.inbox import NewItem
 
 log = logging.getLogger(__name__)

@@ -20,28 +20,28 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.policy import Policy
 from config.settings import Settings
 from domain.workspace import Team
+from runtime.clock import Clock
+from runtime.inbox import Inbox
+from runtime.inbox_worker import InboxWorker
+from runtime.metrics import InstrumentedWebClient, Metrics, retry_handlers
+from runtime.outbox import Outbox
+from runtime.slack_ops import SlackOps
+from runtime.tasks import BackgroundTasks
+from runtime.workspaces import Tokens, Workspaces
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
-from services.clock import Clock
-from services.context import BotContext
 from services.escalation import Escalation
 from services.followups import Followups
 from services.handoffs import Handoffs
-from services.inbox import Inbox
-from services.inbox_worker import InboxWorker
 from services.lifecycle import Lifecycle
-from services.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from services.oncall import OnCall
-from services.outbox import Outbox
 from services.permissions import Permissions
 from services.reminders import UpdateReminders
 from services.reports import Reports
 from services.roles import Roles
-from services.slack_ops import SlackOps
 from services.statuspage import StatuspageService
-from services.tasks import BackgroundTasks
 from services.timeline import Timeline
-from services.workspaces import Tokens, Workspaces
+from services.workspace import WorkspaceServices
 from storage.db import Database
 from storage.schedule import ARCHIVE, FOLLOWUP, POSTMORTEM, REMINDER
 
@@ -104,7 +104,7 @@ def build_shared(
     )
 
 
-def build_context(shared: Shared, team: Team, token: str) -> BotContext:
+def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     """Wire the domain services of one workspace: its token, its policy, the shared parts."""
     settings, db, clock, metrics = shared.settings, shared.db, shared.clock, shared.metrics
     outbox = shared.outbox
@@ -127,7 +127,7 @@ def build_context(shared: Shared, team: Team, token: str) -> BotContext:
             ARCHIVE: aftercare.archive_due,
         }
     )
-    return BotContext(
+    return WorkspaceServices(
         team=team,
         settings=settings,
         policy=policy,

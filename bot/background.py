@@ -7,8 +7,8 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
-from services.clock import Clock
-from services.context import BotContext
+from runtime.clock import Clock
+from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Heartbeat:
         )
 
 
-async def refresh_calendars(contexts: Iterable[BotContext]) -> int:
+async def refresh_calendars(contexts: Iterable[WorkspaceServices]) -> int:
     """Every workspace's due calendars at once, each fetch on its own deadline; how many were kept."""
     contexts = list(contexts)
     results = await asyncio.gather(*(ctx.oncall.refresh() for ctx in contexts), return_exceptions=True)

@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return shell_cli.run(args, settings)
         settings, policy = load_config()
-        from services import logs
+        from runtime import logs
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))
         if args.command == "export":

@@ -19,9 +19,9 @@ from aiohttp import web
 from bot.app import Shared
 from config.aftercare import GitHubTracker
 from config.policy import Policy
-from services.inbox_worker import DONE_MEMORY
-from services.outbox import signature
-from services.trackers import GITHUB
+from runtime.inbox_worker import DONE_MEMORY
+from runtime.outbox import signature
+from runtime.trackers import GITHUB
 from storage.followups import by_tracker
 from storage.inbox import NewItem
 from storage.models import Followup, Incident

@@ -84,10 +84,10 @@ async def oncall_service(settings: Settings, policy: Policy, team: str | None) -
     import httpx
 
     from bot.app import build_client
-    from services.clock import SystemClock
-    from services.metrics import Metrics
+    from runtime.clock import SystemClock
+    from runtime.metrics import Metrics
+    from runtime.slack_ops import SlackOps
     from services.oncall import OnCall
-    from services.slack_ops import SlackOps
     from storage import migrate
     from storage.db import Database
 

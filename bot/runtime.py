@@ -24,11 +24,11 @@ from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
 from domain.workspace import Team
-from services.clock import Clock, SystemClock
-from services.context import BotContext
-from services.metrics import CONTENT_TYPE
-from services.tokens import InstalledTokens, SingleToken
-from services.workspaces import Workspaces
+from runtime.clock import Clock, SystemClock
+from runtime.metrics import CONTENT_TYPE
+from runtime.tokens import InstalledTokens, SingleToken
+from runtime.workspaces import Workspaces
+from services.workspace import WorkspaceServices
 from storage import migrate
 from storage.claims import release_everything
 from storage.db import Database
@@ -45,7 +45,7 @@ TOKEN_REJECTED = frozenset(
 
 
 class Bot:
-    """Owns the process's Database, the shared parts, each workspace's BotContext and the AsyncApp."""
+    """Owns the process's Database, the shared parts, each workspace's WorkspaceServices and the AsyncApp."""
 
     def __init__(
         self, settings: Settings, policy: Policy, *, clock: Clock | None = None, scheduler: bool = True
@@ -82,7 +82,7 @@ class Bot:
         return self._workspaces
 
     @property
-    def ctx(self) -> BotContext:
+    def ctx(self) -> WorkspaceServices:
         """The one workspace's context, with SLACK_BOT_TOKEN (after start, once auth.test answered)."""
         contexts = self.workspaces.cached()
         if self._single is None or len(contexts) != 1:

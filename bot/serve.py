@@ -20,7 +20,7 @@ from bot.runtime import TOKEN_REJECTED, Bot
 from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
-from services.logs import Throttle
+from runtime.logs import Throttle
 
 log = logging.getLogger("bot")
 

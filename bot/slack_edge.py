@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 
-from services.metrics import Metrics
+from runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

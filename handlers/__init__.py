@@ -2,8 +2,8 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from services.inbox_worker import InboxWorker
-from services.workspaces import Workspaces
+from runtime.inbox_worker import InboxWorker
+from runtime.workspaces import Workspaces
 
 
 def register_all(app: AsyncApp, workspaces: Workspaces, worker: InboxWorker) -> None:

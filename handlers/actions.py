@@ -16,15 +16,15 @@ from handlers.workspace import workspace
 from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
 from messages.statuspage import RESOLVE_ACTION, public_resolved
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 
 def register(app: AsyncApp) -> None:
     """Attach the page-button listeners."""
 
     async def keep(
-        ctx: BotContext, body: dict[str, Any], name: str, number: int, channel: str | None
+        ctx: WorkspaceServices, body: dict[str, Any], name: str, number: int, channel: str | None
     ) -> None:
         key = f"ch:{channel}" if channel else f"{name}:{number}"
         await store_click(ctx, body, name, channel, {"number": number}, key)
@@ -53,7 +53,7 @@ def register(app: AsyncApp) -> None:
         await ack()
 
 
-async def _page_channel(ctx: BotContext, delivery: int) -> str | None:
+async def _page_channel(ctx: WorkspaceServices, delivery: int) -> str | None:
     try:
         return (await ctx.escalation.incident_of_delivery(delivery)).channel_id
     except IncidentError:
@@ -61,19 +61,19 @@ async def _page_channel(ctx: BotContext, delivery: int) -> str | None:
 
 
 @answered("acknowledge")
-async def run_acknowledge(ctx: BotContext, job: Job) -> str | None:
+async def run_acknowledge(ctx: WorkspaceServices, job: Job) -> str | None:
     return await ctx.escalation.acknowledge(job.steps, job.data["number"], job.data["user"])
 
 
 @answered("escalate_page")
-async def run_escalate_page(ctx: BotContext, job: Job) -> str:
+async def run_escalate_page(ctx: WorkspaceServices, job: Job) -> str:
     incident = await ctx.escalation.incident_of_delivery(job.data["number"])
     await allowed(ctx, job, "escalate")
     return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])
 
 
 @op("statuspage_resolve")
-async def run_statuspage_resolve(ctx: BotContext, job: Job) -> None:
+async def run_statuspage_resolve(ctx: WorkspaceServices, job: Job) -> None:
     """Idempotent by itself: a public incident already resolved is not resolved again."""
     user = job.data["user"]
     try:

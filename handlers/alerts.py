@@ -7,14 +7,14 @@ import logging
 from domain.alerts import PayloadError, parse
 from domain.errors import IncidentError
 from handlers.ops import op
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
 
 @op("alert")
-async def run_alert(ctx: BotContext, job: Job) -> None:
+async def run_alert(ctx: WorkspaceServices, job: Job) -> None:
     """Declare, update or ignore; a refusal (no channel could be made) is logged, not retried."""
     try:
         notification = parse(job.data["body"].encode())

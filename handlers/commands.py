@@ -17,8 +17,8 @@ from handlers.ops import store
 from handlers.replies import run_reporting
 from handlers.workspace import workspace
 from messages.help import error
-from services import logs
-from services.context import BotContext
+from runtime import logs
+from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class Invocation:
     """One `/incident <sub> <args>` call, as the subcommand handlers see it."""
 
-    ctx: BotContext
+    ctx: WorkspaceServices
     sub: str
     args: str
     user: str

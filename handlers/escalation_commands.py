@@ -7,8 +7,8 @@ from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
 from handlers.replies import quiet
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 
 @subcommand(
@@ -30,7 +30,7 @@ async def severity(inv: Invocation) -> None:
 
 
 @answered("severity")
-async def run_severity(ctx: BotContext, job: Job) -> str | None:
+async def run_severity(ctx: WorkspaceServices, job: Job) -> str | None:
     d = job.data
     await allowed(ctx, job, "severity")
     return quiet(
@@ -50,7 +50,7 @@ async def escalate(inv: Invocation) -> None:
 
 
 @answered("escalate")
-async def run_escalate(ctx: BotContext, job: Job) -> str:
+async def run_escalate(ctx: WorkspaceServices, job: Job) -> str:
     await allowed(ctx, job, "escalate")
     incident = await ctx.timeline.incident_or_refuse(job.data["channel"], "escalate")
     return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])

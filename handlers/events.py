@@ -14,10 +14,10 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from handlers.ops import batch_op, op, store
 from handlers.workspace import workspace
-from services import logs
-from services.context import BotContext
-from services.inbox_worker import Job, MarkDone
+from runtime import logs
+from runtime.inbox_worker import Job, MarkDone
 from services.timeline import PostedMessage
+from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def _from_bot(message: dict[str, Any], bolt: AsyncBoltContext) -> bool:
 
 
 async def _store(
-    ctx: BotContext, body: dict[str, Any], channel: str, name: str, data: dict[str, Any]
+    ctx: WorkspaceServices, body: dict[str, Any], channel: str, name: str, data: dict[str, Any]
 ) -> None:
     event_id = body.get("event_id")
     await store(ctx, event_id and f"ev:{event_id}", f"ch:{channel}", name, {"event_id": event_id, **data})
@@ -101,31 +101,31 @@ def register(app: AsyncApp) -> None:
 
 
 @batch_op("message")
-async def run_messages(ctx: BotContext, jobs: list[Job], mark_done: MarkDone) -> None:
+async def run_messages(ctx: WorkspaceServices, jobs: list[Job], mark_done: MarkDone) -> None:
     """A run of posted messages: one transaction stores them all and marks them done."""
     batch = [(j.data["event_id"], PostedMessage(**j.data["message"])) for j in jobs]
     await ctx.timeline.messages_posted(batch, also=mark_done)
 
 
 @op("message_changed")
-async def run_edit(ctx: BotContext, job: Job) -> None:
+async def run_edit(ctx: WorkspaceServices, job: Job) -> None:
     d = job.data
     await ctx.timeline.message_edited(d["event_id"], d["channel"], d["ts"], d["text"])
 
 
 @op("message_deleted")
-async def run_delete(ctx: BotContext, job: Job) -> None:
+async def run_delete(ctx: WorkspaceServices, job: Job) -> None:
     d = job.data
     await ctx.timeline.message_deleted(d["event_id"], d["channel"], d["ts"])
 
 
 @op("reaction_added")
-async def run_reaction_added(ctx: BotContext, job: Job) -> None:
+async def run_reaction_added(ctx: WorkspaceServices, job: Job) -> None:
     d = job.data
     await ctx.timeline.reaction_added(d["event_id"], d["channel"], d["ts"], d["user"], d["emoji"])
 
 
 @op("reaction_removed")
-async def run_reaction_removed(ctx: BotContext, job: Job) -> None:
+async def run_reaction_removed(ctx: WorkspaceServices, job: Job) -> None:
     d = job.data
     await ctx.timeline.reaction_removed(d["event_id"], d["channel"], d["ts"], d["user"], d["emoji"])

@@ -16,8 +16,8 @@ from handlers.replies import quiet
 from handlers.workspace import workspace
 from messages import followups as templates
 from messages.help import error
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 
 @subcommand(
@@ -40,7 +40,7 @@ async def followup(inv: Invocation) -> None:
 
 
 @answered("followup")
-async def run_followup(ctx: BotContext, job: Job) -> str | None:
+async def run_followup(ctx: WorkspaceServices, job: Job) -> str | None:
     d = job.data
     await allowed(ctx, job, "followup")
     out = await ctx.followups.add(
@@ -86,7 +86,7 @@ async def reopen(inv: Invocation) -> None:
 
 
 @answered("reopen")
-async def run_reopen(ctx: BotContext, job: Job) -> str | None:
+async def run_reopen(ctx: WorkspaceServices, job: Job) -> str | None:
     d = job.data
     await allowed(ctx, job, "reopen")
     return quiet(await ctx.aftercare.reopen(job.steps, d["channel"], d["reason"], d["user"]))
@@ -140,7 +140,7 @@ def register(app: AsyncApp) -> None:
         await ack()
 
 
-async def _may_change(ctx: BotContext, job: Job) -> bool:
+async def _may_change(ctx: WorkspaceServices, job: Job) -> bool:
     """The owner or the commander; anyone else hears why not."""
     try:
         await ctx.followups.may_change(job.data["followup"], job.data["user"])
@@ -151,12 +151,12 @@ async def _may_change(ctx: BotContext, job: Job) -> bool:
 
 
 @op("followup_done")
-async def run_followup_done(ctx: BotContext, job: Job) -> None:
+async def run_followup_done(ctx: WorkspaceServices, job: Job) -> None:
     if await _may_change(ctx, job):
         await ctx.followups.set_done(job.steps, job.data["followup"], True, job.data["user"])
 
 
 @op("followup_due")
-async def run_followup_due(ctx: BotContext, job: Job) -> None:
+async def run_followup_due(ctx: WorkspaceServices, job: Job) -> None:
     if await _may_change(ctx, job):
         await ctx.followups.change_due(job.steps, job.data["followup"], date.fromisoformat(job.data["due"]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from handlers import parse as p
 from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
-from services.context import BotContext
-from services.inbox_worker import Job
-from services.journal import once
+from runtime.inbox_worker import Job
+from runtime.journal import once
 from services.statuspage import STATUSES
+from services.workspace import WorkspaceServices
 
 
 @subcommand(
@@ -30,7 +30,7 @@ async def statuspage(inv: Invocation) -> None:
 
 
 @answered("statuspage")
-async def run_statuspage(ctx: BotContext, job: Job) -> None:
+async def run_statuspage(ctx: WorkspaceServices, job: Job) -> None:
     d = job.data
     await allowed(ctx, job, "statuspage")
     await once(

@@ -10,9 +10,9 @@ from handlers.replies import quiet, warnings_text
 from handlers.update_typos import ask
 from messages.forms import declare_modal
 from messages.help import help_message
-from services.context import BotContext
-from services.inbox_worker import Job
-from services.journal import Steps, once
+from runtime.inbox_worker import Job
+from runtime.journal import Steps, once
+from services.workspace import WorkspaceServices
 
 
 @subcommand("help", usage=[("", "This list")])
@@ -50,7 +50,7 @@ async def declare(inv: Invocation) -> None:
 
 
 @answered("declare")
-async def run_declare(ctx: BotContext, job: Job) -> str:
+async def run_declare(ctx: WorkspaceServices, job: Job) -> str:
     """Declare from a command or the form; the answer says where."""
     d = job.data
     await allowed(ctx, job, "declare")
@@ -85,7 +85,7 @@ async def update(inv: Invocation) -> None:
 
 
 @answered("update")
-async def run_update(ctx: BotContext, job: Job) -> str | None:
+async def run_update(ctx: WorkspaceServices, job: Job) -> str | None:
     d = job.data
     await allowed(ctx, job, "update")
     status = Status(d["status"]) if d.get("status") else None
@@ -101,7 +101,7 @@ async def resolve(inv: Invocation) -> None:
 
 
 @answered("resolve")
-async def run_resolve(ctx: BotContext, job: Job) -> str | None:
+async def run_resolve(ctx: WorkspaceServices, job: Job) -> str | None:
     d = job.data
     await allowed(ctx, job, "resolve")
     said = quiet(await ctx.lifecycle.resolve(job.steps, d["channel"], d["user"], d["summary"]))
@@ -110,7 +110,7 @@ async def run_resolve(ctx: BotContext, job: Job) -> str | None:
 
 
 async def declare_reply(
-    ctx: BotContext,
+    ctx: WorkspaceServices,
     steps: Steps,
     severity: Severity,
     title: str,

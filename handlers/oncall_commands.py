@@ -11,8 +11,8 @@ from handlers.commands import Invocation, subcommand
 from handlers.ops import answered
 from messages import oncall as templates
 from messages.blocks import Message
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 AHEAD = timedelta(days=60)  # how far `oncall` looks for the next shift, and `overrides` lists
 
@@ -57,7 +57,7 @@ async def oncall(inv: Invocation) -> None:
 
 
 @answered("oncall_override")
-async def run_override(ctx: BotContext, job: Job) -> str:
+async def run_override(ctx: WorkspaceServices, job: Job) -> str:
     d = job.data
     schedule = ctx.oncall.schedule(d["schedule"])
     start = resolve_time(d["start"], schedule.tz, job.steps.at)
@@ -72,13 +72,13 @@ async def run_override(ctx: BotContext, job: Job) -> str:
 
 
 @answered("oncall_cancel")
-async def run_cancel(ctx: BotContext, job: Job) -> str:
+async def run_cancel(ctx: WorkspaceServices, job: Job) -> str:
     row = await ctx.oncall.cancel_override(job.steps, job.data["override"], job.data["user"])
     ctx.handoffs.replan()
     return f"Override `#{row.id}` of *{row.schedule}* (<@{row.user}>) is cancelled."
 
 
-async def _overrides(ctx: BotContext, name: str | None) -> str:
+async def _overrides(ctx: WorkspaceServices, name: str | None) -> str:
     if name is not None:
         ctx.oncall.schedule(name)  # refuses an unknown name
     now = ctx.clock.now()
@@ -90,7 +90,7 @@ def _blocks_text(message: Message) -> str:
     return "\n".join(b["text"]["text"] for b in message.blocks if b.get("type") == "section")
 
 
-async def _now(ctx: BotContext, name: str | None) -> str:
+async def _now(ctx: WorkspaceServices, name: str | None) -> str:
     names = [ctx.oncall.schedule(name).name] if name else [s.name for s in ctx.policy.schedules]
     now = ctx.clock.now()
     rows = []

@@ -15,20 +15,20 @@ from domain.errors import IncidentError
 from domain.workspace import NotInstalled, Team
 from messages.blocks import Message
 from messages.help import error
-from services import logs
-from services.context import BotContext
-from services.inbox_worker import InboxWorker, Job, MarkDone
-from services.journal import once
+from runtime import logs
+from runtime.inbox_worker import InboxWorker, Job, MarkDone
+from runtime.journal import once
+from runtime.slack_ops import SlackOpError
+from runtime.workspaces import Workspaces
 from services.permissions import Action
-from services.slack_ops import SlackOpError
-from services.workspaces import Workspaces
+from services.workspace import WorkspaceServices
 from storage.inbox import NewItem
 
 log = logging.getLogger(__name__)
 
-Op = Callable[[BotContext, Job], Awaitable[None]]
-BatchOp = Callable[[BotContext, list[Job], MarkDone], Awaitable[None]]
-Answer = Callable[[BotContext, Job], Awaitable[str | None]]
+Op = Callable[[WorkspaceServices, Job], Awaitable[None]]
+BatchOp = Callable[[WorkspaceServices, list[Job], MarkDone], Awaitable[None]]
+Answer = Callable[[WorkspaceServices, Job], Awaitable[str | None]]
 OPS: dict[str, Op] = {}
 BATCH_OPS: dict[str, BatchOp] = {}
 
@@ -59,7 +59,7 @@ def answered(name: str) -> Callable[[Answer], Answer]:
     """An op that answers the person who asked: its text, or the refusal, goes back once."""
 
     def deco(fn: Answer) -> Answer:
-        async def run(ctx: BotContext, job: Job) -> None:
+        async def run(ctx: WorkspaceServices, job: Job) -> None:
             if job.data.get("user_name"):
                 await ctx.roles.remember_names({job.data["user"]: job.data["user_name"]})
             try:
@@ -75,14 +75,14 @@ def answered(name: str) -> Callable[[Answer], Answer]:
     return deco
 
 
-async def allowed(ctx: BotContext, job: Job, action: Action) -> None:
+async def allowed(ctx: WorkspaceServices, job: Job, action: Action) -> None:
     """Refuse (IncidentError, answered to the requester) unless they may do `action`; checked once,
     so a retry after the request took effect (which may have changed the roles) is not refused."""
     channel = None if action == "declare" else job.data.get("channel")
     await once(job.steps, "allowed", lambda: ctx.permissions.require(action, job.data["user"], channel))
 
 
-async def answer(ctx: BotContext, job: Job, message: Message, *, replace: bool = False) -> None:
+async def answer(ctx: WorkspaceServices, job: Job, message: Message, *, replace: bool = False) -> None:
     """Reply to the requester once: by response_url, or by DM when the request had none (a form)."""
 
     async def send() -> None:
@@ -101,7 +101,7 @@ async def answer(ctx: BotContext, job: Job, message: Message, *, replace: bool =
 
 
 async def store(
-    ctx: BotContext, idem_key: str | None, order_key: str, name: str, data: dict[str, Any]
+    ctx: WorkspaceServices, idem_key: str | None, order_key: str, name: str, data: dict[str, Any]
 ) -> bool:
     """Keep a request in the inbox (durably, before the answer); False when it was already kept."""
     return await ctx.inbox.accept(
@@ -125,7 +125,12 @@ def clicked_number(body: dict[str, Any]) -> int | None:
 
 
 async def store_click(
-    ctx: BotContext, body: dict[str, Any], name: str, channel: str | None, data: dict[str, Any], key: str
+    ctx: WorkspaceServices,
+    body: dict[str, Any],
+    name: str,
+    channel: str | None,
+    data: dict[str, Any],
+    key: str,
 ) -> None:
     """Keep a button click in the inbox (once per trigger), ordered by `key`: with the clicker and
     where to answer them."""
@@ -153,7 +158,7 @@ def _storable(value: Any) -> Any:
 def register(workspaces: Workspaces, worker: InboxWorker) -> None:
     """Hand every registered op to the worker, run with the context of the row's workspace."""
 
-    async def context(team: Team) -> BotContext:
+    async def context(team: Team) -> WorkspaceServices:
         ctx = await workspaces.get(team)
         if ctx is None:
             raise NotInstalled(f"the app is not installed in workspace {team.team_id}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.errors import IncidentError
 from messages.help import error
-from services.journal import Outcome
+from runtime.journal import Outcome
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
 from handlers.replies import quiet
 from messages.status import incident_list, status_summary
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 
 async def _assign(inv: Invocation, role: str) -> None:
@@ -17,7 +17,7 @@ async def _assign(inv: Invocation, role: str) -> None:
 
 
 @answered("role")
-async def run_assign(ctx: BotContext, job: Job) -> str | None:
+async def run_assign(ctx: WorkspaceServices, job: Job) -> str | None:
     d = job.data
     await allowed(ctx, job, "roles")
     if d.get("assignee_name"):

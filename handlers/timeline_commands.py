@@ -14,11 +14,11 @@ from handlers.ops import allowed, answered
 from handlers.replies import quiet
 from messages import timeline as templates
 from messages.blocks import Message, section
-from services.context import BotContext
+from runtime.inbox_worker import Job
+from runtime.journal import Outcome, once
+from runtime.slack_ops import SlackOpError
 from services.exports import MarkdownFormat, export_data, whole
-from services.inbox_worker import Job
-from services.journal import Outcome, once
-from services.slack_ops import SlackOpError
+from services.workspace import WorkspaceServices
 
 POSTED_CHUNKS = 10  # parts of the draft posted at most as messages when uploads are refused
 CHUNK = 2900  # characters of the draft a message holds (a section holds 3,000)
@@ -31,7 +31,7 @@ async def note(inv: Invocation) -> None:
 
 
 @answered("note")
-async def run_note(ctx: BotContext, job: Job) -> None:
+async def run_note(ctx: WorkspaceServices, job: Job) -> None:
     d = job.data
     await allowed(ctx, job, "note")
     await ctx.timeline.note(job.steps, d["channel"], d["user"], d["text"])
@@ -60,7 +60,7 @@ async def timeline(inv: Invocation) -> None:
 
 
 @answered("timeline_share")
-async def run_timeline_share(ctx: BotContext, job: Job) -> None:
+async def run_timeline_share(ctx: WorkspaceServices, job: Job) -> None:
     await allowed(ctx, job, "timeline")
     channel = job.data["channel"]
     incident, entries, total = await ctx.timeline.shown(channel)
@@ -89,7 +89,7 @@ async def postmortem(inv: Invocation) -> None:
 
 
 @answered("postmortem_done")
-async def run_postmortem_done(ctx: BotContext, job: Job) -> str | None:
+async def run_postmortem_done(ctx: WorkspaceServices, job: Job) -> str | None:
     await allowed(ctx, job, "postmortem")
     out = await ctx.aftercare.postmortem_done(
         job.steps, job.data["channel"], job.data["url"], job.data["user"]
@@ -98,12 +98,12 @@ async def run_postmortem_done(ctx: BotContext, job: Job) -> str | None:
 
 
 @answered("postmortem")
-async def run_postmortem(ctx: BotContext, job: Job) -> None:
+async def run_postmortem(ctx: WorkspaceServices, job: Job) -> None:
     await allowed(ctx, job, "timeline")
     await once(job.steps, "shared", lambda: share_postmortem(ctx, job.data["channel"]))
 
 
-async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
+async def share_postmortem(ctx: WorkspaceServices, channel_id: str) -> str | None:
     """Upload the draft, built page by page a slice at a time (the event loop is never held for more
     than a slice); when the workspace refuses uploads, post its first POSTED_CHUNKS parts as code
     blocks, and where to get all of it when there is more."""
@@ -137,7 +137,7 @@ async def share_postmortem(ctx: BotContext, channel_id: str) -> str | None:
     return None
 
 
-def _download_url(ctx: BotContext, incident: Incident) -> str | None:
+def _download_url(ctx: WorkspaceServices, incident: Incident) -> str | None:
     """The draft's download in the web view, when it is served at a known public address."""
     public = ctx.settings.incident_bot_public_url
     if not (ctx.settings.web_view and public):

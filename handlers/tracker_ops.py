@@ -7,14 +7,14 @@ import logging
 
 from domain.errors import IncidentError
 from handlers.ops import op
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
 
 @op("tracker_issue")
-async def run_tracker_issue(ctx: BotContext, job: Job) -> None:
+async def run_tracker_issue(ctx: WorkspaceServices, job: Job) -> None:
     """A follow-up's issue was closed (the follow-up is done) or reopened (open again)."""
     d = job.data
     try:

@@ -30,9 +30,9 @@ from messages.update_typo import (
     posted_as,
     status_question,
 )
-from services import logs
-from services.context import BotContext
-from services.inbox_worker import Job
+from runtime import logs
+from runtime.inbox_worker import Job
+from services.workspace import WorkspaceServices
 
 MAX_VALUE = 2000  # Slack's limit for a button's value
 
@@ -109,7 +109,7 @@ def register(app: AsyncApp) -> None:
 
 
 @op("update_answered")
-async def run_update_answered(ctx: BotContext, job: Job) -> None:
+async def run_update_answered(ctx: WorkspaceServices, job: Job) -> None:
     """Post the update as the person chose; the question gives way to what was done."""
     d = job.data
     try:

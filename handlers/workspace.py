@@ -11,8 +11,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from domain.workspace import Team
-from services.context import BotContext
-from services.workspaces import Workspaces
+from runtime.workspaces import Workspaces
+from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ KEY = "incident_bot"
 _UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
-def workspace(context: AsyncBoltContext) -> BotContext:
+def workspace(context: AsyncBoltContext) -> WorkspaceServices:
     """The context of the workspace this request comes from (set by the middleware)."""
     return context[KEY]
 

@@ -16,10 +16,10 @@ from domain.severity import Status
 from domain.urls import safe_url
 from messages import followups as templates
 from messages import incident as incident_templates
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.slack_ops import SlackOpError, SlackOps
 from services import plans
-from services.clock import Clock
-from services.journal import Outcome, Steps
-from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident

@@ -19,10 +19,10 @@ from domain.alerts import MAX_TITLE, Alert, Notification
 from domain.durations import format_duration
 from domain.severity import Severity
 from messages import alerts as templates
-from services.clock import Clock
-from services.journal import Outcome, Steps
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.slack_ops import SlackOps
 from services.lifecycle import Lifecycle
-from services.slack_ops import SlackOps
 from storage.alerts import AlertRepo
 from storage.db import Database
 from storage.models import AlertGroup, Incident

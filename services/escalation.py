@@ -27,15 +27,15 @@ from domain.errors import IncidentError
 from domain.severity import Severity
 from messages import pages as templates
 from messages.blocks import utc_when
-from services import logs
-from services.clock import Clock
-from services.journal import Outcome, Steps
-from services.metrics import Metrics
+from runtime import logs
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.metrics import Metrics
+from runtime.outbox import Outbox
+from runtime.retry import is_transient, retry_delay
+from runtime.slack_ops import SlackOpError, SlackOps
 from services.oncall import OnCall
-from services.outbox import Outbox
 from services.plans import next_level_to_page, reach
-from services.retry import is_transient, retry_delay
-from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo

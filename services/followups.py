@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.policy import Policy
 from domain.errors import IncidentError
 from messages import followups as templates
-from services.clock import Clock
-from services.journal import Outcome, Steps
-from services.outbox import Outbox
-from services.slack_ops import SlackOpError, SlackOps
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.outbox import Outbox
+from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.followups import DONE, OPEN, FollowupRepo
 from storage.models import Followup, Incident

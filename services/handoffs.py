@@ -18,9 +18,9 @@ from config.policy import Policy
 from domain.oncall import Shift
 from messages import oncall as templates
 from messages.blocks import Message
-from services.clock import Clock
+from runtime.clock import Clock
+from runtime.slack_ops import SlackOpError, SlackOps
 from services.oncall import OnCall
-from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.handoffs import DONE, HANDOFF, REMINDER, SKIPPED, HandoffClaim, HandoffRepo
 from storage.repositories import IncidentRepo

@@ -17,12 +17,13 @@ from domain.severity import Severity, Status
 from domain.workspace import Team
 from messages import incident as templates
 from messages import pages
-from services import logs, plans
-from services.clock import Clock
-from services.journal import Outcome, Steps
-from services.metrics import Metrics
-from services.outbox import Outbox
-from services.slack_ops import Channel, SlackOpError, SlackOps
+from runtime import logs
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.metrics import Metrics
+from runtime.outbox import Outbox
+from runtime.slack_ops import Channel, SlackOpError, SlackOps
+from services import plans
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo

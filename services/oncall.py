@@ -1,7 +1,7 @@
 """Who is on call: each schedule's rotation or calendar, its overrides from the database, its fallback.
 
 Calendars given by URL are fetched by their own job (`refresh`, every `[oncall] refresh`), bounded
-by services.fetch, and their attendees looked up in Slack there; who is on call is read from the last
+by runtime.fetch, and their attendees looked up in Slack there; who is on call is read from the last
 good copy in the database only, so paging never waits on a calendar server. Parsing and recurrence
 expansion run in a thread: a large feed never holds up the event loop.
 """
@@ -32,10 +32,10 @@ from domain.oncall import (
 )
 from domain.redact import redact_urls
 from messages.oncall import OverrideRow
-from services.clock import Clock
-from services.fetch import FetchError, Limits, fetch
-from services.journal import Steps
-from services.slack_ops import SlackOpError, SlackOps
+from runtime.clock import Clock
+from runtime.fetch import FetchError, Limits, fetch
+from runtime.journal import Steps
+from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.oncall import CalendarRepo, EmailRepo, OverrideRepo
 

@@ -8,8 +8,8 @@ from typing import Literal
 
 from config.policy import Policy
 from domain.errors import IncidentError
+from runtime.slack_ops import SlackOpError, SlackOps
 from services.oncall import OnCall
-from services.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo

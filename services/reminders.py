@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from config.policy import Level, Policy
 from messages import pages as templates
-from services.clock import Clock
-from services.slack_ops import SlackOpError, SlackOps
+from runtime.clock import Clock
+from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Policy
 from messages.postmortem import Postmortem, markdown
-from services.clock import Clock
+from runtime.clock import Clock
+from runtime.slack_ops import SlackOps
 from services.exports import Export, export_data
-from services.slack_ops import SlackOps
 from services.stats import WORK_END, WORK_START, zones_of
 from storage.db import Database
 from storage.followups import FollowupRepo

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import IncidentError
 from messages import roles as templates
 from messages.incident import incident_topic
-from services.clock import Clock
-from services.journal import Outcome, Steps
-from services.slack_ops import SlackOpError, SlackOps
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
 

@@ -15,10 +15,10 @@ from config.policy import Policy
 from domain.errors import IncidentError
 from domain.urls import safe_url
 from messages import statuspage as templates
-from services.clock import Clock
-from services.fetch import Answer, FetchError, Redirected, api_limits, send
-from services.outbox import retry_after
-from services.slack_ops import SlackOps
+from runtime.clock import Clock
+from runtime.fetch import Answer, FetchError, Redirected, api_limits, send
+from runtime.outbox import retry_after
+from runtime.slack_ops import SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo

@@ -20,10 +20,10 @@ from config.policy import Policy
 from domain.errors import IncidentError
 from messages.postmortem import Postmortem
 from messages.timeline import fits, note_added
-from services.clock import Clock
-from services.journal import Outcome, Steps
-from services.metrics import Metrics
-from services.slack_ops import SlackOpError, SlackOps
+from runtime.clock import Clock
+from runtime.journal import Outcome, Steps
+from runtime.metrics import Metrics
+from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident, TimelineEntry

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.runtime import SLACK_PATH, Bot
 from config.policy import Policy, policy_from_dict
 from config.settings import Settings
-from services.clock import FakeClock
+from runtime.clock import FakeClock
 from slack_emulator import SlackDriver, SlackEmulator
 from storage.db import async_url
 

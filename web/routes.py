@@ -16,8 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.settings import Settings
 from domain.urls import safe_url
 from domain.workspace import Team
-from services.context import BotContext
-from services.workspaces import Workspaces
+from runtime.workspaces import Workspaces
+from services.workspace import WorkspaceServices
 from storage.db import Database
 from storage.web_queries import SORTS, Filters
 from web import charts, safety
@@ -29,7 +29,7 @@ HERE = Path(__file__).parent
 PER_PAGE = 50
 TIMELINE_PAGE = 500  # timeline entries an incident page lists at once, in time order
 INCIDENT = "/ui/incidents/{number:\\d{1,9}}"  # longer numbers are no incident's (404), not an overflow
-Handler = Callable[[web.Request, BotContext, dict[str, Any]], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request, WorkspaceServices, dict[str, Any]], Awaitable[web.StreamResponse]]
 
 
 class WebView:
@@ -81,7 +81,9 @@ class WebView:
     async def home(self, _request: web.Request) -> web.Response:
         raise web.HTTPFound("/ui/")
 
-    async def incidents(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+    async def incidents(
+        self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
+    ) -> web.Response:
         f = _filters(request.query)
         rows, total = await ctx.reports.incidents(f, who["u"])
         pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
@@ -99,7 +101,9 @@ class WebView:
             names=await ctx.reports.names(),
         )
 
-    async def incident(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+    async def incident(
+        self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
+    ) -> web.Response:
         part = _int(request.query.get("part"), 1, 1, 100000)
         page = await ctx.reports.incident(int(request.match_info["number"]), who["u"], part, TIMELINE_PAGE)
         if page is None:
@@ -119,16 +123,18 @@ class WebView:
         )
 
     async def postmortem_md(
-        self, request: web.Request, ctx: BotContext, who: dict[str, Any]
+        self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
     ) -> web.StreamResponse:
         return await self.exports.markdown(request, ctx.reports, who["u"])
 
     async def export_json(
-        self, request: web.Request, ctx: BotContext, who: dict[str, Any]
+        self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
     ) -> web.StreamResponse:
         return await self.exports.json(request, ctx.reports, who["u"])
 
-    async def metrics(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+    async def metrics(
+        self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
+    ) -> web.Response:
         days = _int(request.query.get("days"), 90, 7, 730)
         m = await ctx.reports.metrics(days, who["u"])
         weeks = sorted({w for w, _, _ in m.weekly})
@@ -154,7 +160,7 @@ class WebView:
             times=sorted(table.items()),
         )
 
-    async def live(self, request: web.Request, ctx: BotContext, who: dict[str, Any]) -> web.Response:
+    async def live(self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]) -> web.Response:
         rows = await ctx.reports.live(who["u"])
         now = ctx.clock.now()
         return web.json_response(

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from config.settings import Settings
 from domain.workspace import Team
-from services.workspaces import Workspaces
+from runtime.workspaces import Workspaces
 from web.session import OAUTH_STATE, SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL, Sessions, Signer
 
 log = logging.getLogger(__name__)

@@ -168,7 +168,7 @@ async def test_a_tick_skipped_while_the_last_one_runs_is_not_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from bot.scheduler import Ticker
-    from services import logs
+    from runtime import logs
 
     async def slow() -> None:
         await asyncio.sleep(0.4)

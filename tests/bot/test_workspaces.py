@@ -20,8 +20,8 @@ from bot.runtime import SLACK_PATH, Bot
 from config.errors import ConfigError
 from config.policy import policy_from_dict
 from config.settings import Settings
+from runtime.clock import FakeClock
 from services import stats
-from services.clock import FakeClock
 from services.timeline import load_postmortem
 from slack_emulator.driver import SlackDriver
 from slack_emulator.server import SlackEmulator

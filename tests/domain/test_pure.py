@@ -122,7 +122,7 @@ def test_json_log_lines_carry_bound_ids_and_never_secrets() -> None:
     import json
     import logging
 
-    from services import logs
+    from runtime import logs
 
     logs.configure("json", "INFO", ["xoxb-very-secret-token"])
     stream = io.StringIO()

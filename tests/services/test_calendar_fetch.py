@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import services.oncall
-from services.fetch import Limits
+from runtime.fetch import Limits
 from slack_emulator.models import TEAM_ID
 from storage.oncall import CalendarRepo
 from tests.harness import Harness
@@ -157,7 +157,7 @@ async def test_each_calendar_is_fetched_on_its_own_and_refused_when_hostile(
 @pytest.fixture
 def log_stream() -> Iterator[io.StringIO]:
     """The bot's own log configuration (text, INFO), written to a string."""
-    from services import logs
+    from runtime import logs
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level

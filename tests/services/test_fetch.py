@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from domain.redact import redact_urls
-from services.fetch import FetchError, Limits, Redirected, api_limits, fetch, send
+from runtime.fetch import FetchError, Limits, Redirected, api_limits, fetch, send
 from tests.hostile import HostileServer
 from tests.receivers import Receiver
 
@@ -147,7 +147,7 @@ def test_redact_urls_keeps_scheme_and_host_only() -> None:
 def test_log_lines_and_tracebacks_never_carry_a_url_path() -> None:
     import io
 
-    from services import logs
+    from runtime import logs
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level

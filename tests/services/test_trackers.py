@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.github_hook import github_trackers
 from config.policy import policy_from_dict
-from services import trackers
+from runtime import trackers
 from storage.models import Followup, InboxItem, Incident, OutboxMessage
 from tests.harness import Harness
 from tests.receivers import Receiver
@@ -291,7 +291,7 @@ async def test_a_failure_to_link_the_issue_does_not_file_it_again(
     h.bot.shared.outbox.on_filed = broken
     channel = await h.declare("sev3 Search is slow")
     await h.command(h.alice, channel, FOLLOWUP)
-    with caplog.at_level(logging.ERROR, logger="services.outbox"):
+    with caplog.at_level(logging.ERROR, logger="runtime.outbox"):
         await _deliver(h, 3)
     assert len(github.requests) == 1
     assert "could not be linked" in caplog.text and "acme/api#42" in caplog.text

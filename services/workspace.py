@@ -9,30 +9,30 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.policy import Policy
 from config.settings import Settings
 from domain.workspace import Team
+from runtime.clock import Clock
+from runtime.inbox import Inbox
+from runtime.inbox_worker import InboxWorker
+from runtime.metrics import Metrics
+from runtime.outbox import Outbox
+from runtime.slack_ops import SlackOps
+from runtime.tasks import BackgroundTasks
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
-from services.clock import Clock
 from services.escalation import Escalation
 from services.followups import Followups
 from services.handoffs import Handoffs
-from services.inbox import Inbox
-from services.inbox_worker import InboxWorker
 from services.lifecycle import Lifecycle
-from services.metrics import Metrics
 from services.oncall import OnCall
-from services.outbox import Outbox
 from services.permissions import Permissions
 from services.reports import Reports
 from services.roles import Roles
-from services.slack_ops import SlackOps
 from services.statuspage import StatuspageService
-from services.tasks import BackgroundTasks
 from services.timeline import Timeline
 from storage.db import Database
 
 
 @dataclass
-class BotContext:
+class WorkspaceServices:
     """One workspace's view: its team, policy, Slack client and domain services, with the storage,
     clock, metrics, inbox, worker and outbox every workspace shares."""
 

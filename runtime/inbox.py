@@ -7,10 +7,10 @@ What holds:
 - A redelivery with the same idempotency key (Slack's event_id, a command's or action's trigger_id,
   Alertmanager's group key with the notification's content) is answered 200 and adds nothing; if the
   first was given up on, the redelivery takes it up again from where its journal stopped.
-- Rows are carried out by `InboxWorker` (services/inbox_worker.py): oldest first, one at a time per order
+- Rows are carried out by `InboxWorker` (runtime/inbox_worker.py): oldest first, one at a time per order
   key (an incident's channel) across every replica, different keys in parallel. A row's effects
   happen after those of every row acknowledged before it for the same key.
-- A use case records each step as it goes (services/journal.py): a database step commits together with
+- A use case records each step as it goes (runtime/journal.py): a database step commits together with
   its journal entry; a retry continues at the first step without one. Transient failures are retried
   with backoff and jitter (Retry-After honoured) for `delivery.inbound_give_up` from the row's own
   first attempt (not its arrival: a row waiting behind its key's failing head is not tried and its
@@ -44,8 +44,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from services.clock import Clock
-from services.metrics import Metrics
+from runtime.clock import Clock
+from runtime.metrics import Metrics
 from storage.db import Database
 from storage.inbox import NewItem
 from storage.inbox_writer import InboxWriter

@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from config.integrations import Delivery
 from domain.workspace import NotInstalled
-from services.slack_ops import SlackOpError
+from runtime.slack_ops import SlackOpError
 
 
 def is_transient(exc: BaseException) -> bool:

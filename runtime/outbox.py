@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Level, Policy
 from domain.redact import redact_urls
-from services import trackers
-from services.clock import Clock
-from services.fetch import Answer, FetchError, api_limits, send
+from runtime import trackers
+from runtime.clock import Clock
+from runtime.fetch import Answer, FetchError, api_limits, send
 from storage.db import Database
 from storage.models import Followup, Incident
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo

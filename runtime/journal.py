@@ -18,8 +18,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.clock import Clock
-from services.slack_ops import SlackOpError
+from runtime.clock import Clock
+from runtime.slack_ops import SlackOpError
 from storage.db import Database
 from storage.inbox import Claimed, InboxRows
 from storage.models import Incident

@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.workspace import Team
-from services.clock import Clock
+from runtime.clock import Clock
 from storage.db import Database
 from storage.installations import EncryptedInstallationStore, adopt_unowned_rows
 

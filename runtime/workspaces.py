@@ -1,17 +1,18 @@
-"""The workspaces the bot serves: each one's BotContext (its token, its policy, its services), built
-on first use, and forgotten when the app is uninstalled there."""
+"""The workspaces the bot serves: each one's services (its token, its policy, what is built on them),
+built on first use, and forgotten when the app is uninstalled there."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from domain.workspace import Team
-from services.context import BotContext
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Tokens(Protocol):
@@ -27,18 +28,18 @@ class Tokens(Protocol):
         """Remove `team`'s tokens (the app was uninstalled there, or its tokens revoked)."""
 
 
-Build = Callable[[Team, str], BotContext]
 
 
-class Workspaces:
-    """One BotContext per installed workspace; a workspace without a token has none."""
 
-    def __init__(self, tokens: Tokens, build: Build) -> None:
+class Workspaces(Generic[T]):
+    """What `build` makes of each installed workspace, built once; a workspace without a token has none."""
+
+    def __init__(self, tokens: Tokens, build: Callable[[Team, str], T]) -> None:
         self.tokens, self._build = tokens, build
-        self._contexts: dict[str, tuple[str, BotContext]] = {}  # team id → (token, context)
+        self._contexts: dict[str, tuple[str, T]] = {}  # team id → (token, context)
         self._lock = asyncio.Lock()
 
-    async def get(self, team: Team) -> BotContext | None:
+    async def get(self, team: Team) -> T | None:
         """The context of `team`, or None when the app is not installed there."""
         cached = self._contexts.get(team.team_id)
         if cached is not None:
@@ -53,12 +54,12 @@ class Workspaces:
                 self._contexts[team.team_id] = cached
             return cached[1]
 
-    async def all(self) -> list[BotContext]:
+    async def all(self) -> list[T]:
         """The context of every installed workspace."""
         contexts = [await self.get(team) for team in await self.tokens.teams()]
         return [ctx for ctx in contexts if ctx is not None]
 
-    def cached(self) -> list[BotContext]:
+    def cached(self) -> list[T]:
         """The contexts built so far (no lookup)."""
         return [ctx for _, ctx in self._contexts.values()]
 

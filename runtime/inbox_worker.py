@@ -1,6 +1,6 @@
 """Carries out the inbox: claims runs of rows per order key, in order, resumably, with retries.
 
-The guarantees and the cases where an effect can still happen twice are stated in services/inbox.py.
+The guarantees and the cases where an effect can still happen twice are stated in runtime/inbox.py.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from domain.durations import format_duration
 from domain.workspace import Team
 from messages.blocks import Message
 from messages.pages import gave_up
-from services.clock import Clock
-from services.journal import Fenced, Journal, Steps
-from services.metrics import Metrics
-from services.retry import is_transient, retry_delay
+from runtime.clock import Clock
+from runtime.journal import Fenced, Journal, Steps
+from runtime.metrics import Metrics
+from runtime.retry import is_transient, retry_delay
 from storage.db import Database
 from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
 
