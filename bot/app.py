@@ -24,6 +24,7 @@ from runtime.clock import Clock
 from runtime.inbox import Inbox
 from runtime.inbox_worker import InboxWorker
 from runtime.metrics import InstrumentedWebClient, Metrics, retry_handlers
+from runtime.ops import Intake, Ops
 from runtime.outbox import Outbox
 from runtime.slack_ops import SlackOps
 from runtime.tasks import BackgroundTasks
@@ -79,6 +80,7 @@ class Shared:
     metrics: Metrics
     outbox: Outbox
     inbox: Inbox
+    ops: Ops
     worker: InboxWorker
     tasks: BackgroundTasks
     # Asks the scheduler for a tick now (new rows may be due at once); set by the runtime.
@@ -96,11 +98,12 @@ def build_shared(
     """The process-wide parts: metrics, the outbox, the inbox and its worker, background tasks."""
     metrics = Metrics()
     inbox = Inbox(db, clock, metrics)
-    worker = InboxWorker(db, clock, policy, metrics)
+    ops = Ops()
+    worker = InboxWorker(db, clock, policy, metrics, ops)
     inbox.on_stored = worker.wake
     outbox = Outbox(db, policy, clock, http)
     return Shared(
-        settings, policy, db, clock, session, http, metrics, outbox, inbox, worker, BackgroundTasks()
+        settings, policy, db, clock, session, http, metrics, outbox, inbox, ops, worker, BackgroundTasks()
     )
 
 
@@ -151,6 +154,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         alerts=AlertIntake(db, slack, lifecycle, policy, clock, team.team_id),
         tasks=shared.tasks,
         inbox=shared.inbox,
+        intake=Intake(shared.inbox, shared.ops, team),
         worker=shared.worker,
     )
 

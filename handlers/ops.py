@@ -16,7 +16,7 @@ from domain.workspace import NotInstalled, Team
 from messages.blocks import Message
 from messages.help import error
 from runtime import logs
-from runtime.inbox_worker import InboxWorker, Job, MarkDone
+from runtime.inbox_worker import GivenUp, InboxWorker, Job, MarkDone
 from runtime.journal import once
 from runtime.slack_ops import SlackOpError
 from runtime.workspaces import Workspaces
@@ -170,15 +170,14 @@ def register(workspaces: Workspaces, worker: InboxWorker) -> None:
     async def together(fn: BatchOp, jobs: list[Job], mark_done: MarkDone) -> None:
         await fn(await context(jobs[0].team), jobs, mark_done)  # one order key: one workspace
 
-    async def tell(job: Job, message: Message) -> None:
+    async def tell(team: Team, gone: GivenUp, message: Message) -> None:
         """Where a given-up request is reported: its incident's channel, else whoever asked (by DM:
         a response_url has expired by then), else the announce channel (an Alertmanager notification)."""
-        ctx = await context(job.team)
-        channel, user = job.data.get("channel"), job.data.get("user")
-        if channel and job.order_key.startswith("ch:"):
-            await ctx.slack.post(channel, message)
-        elif user:
-            await ctx.slack.dm(user, message)
+        ctx = await context(team)
+        if gone.channel:
+            await ctx.slack.post(gone.channel, message)
+        elif gone.user:
+            await ctx.slack.dm(gone.user, message)
         else:
             await ctx.slack.post_joining(ctx.policy.announce_channel, message)
 

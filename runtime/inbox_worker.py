@@ -22,9 +22,12 @@ from domain.durations import format_duration
 from domain.workspace import Team
 from messages.blocks import Message
 from messages.pages import gave_up
+from runtime import keys
 from runtime.clock import Clock
 from runtime.journal import Fenced, Journal, Steps
 from runtime.metrics import Metrics
+from runtime.ops import Job as TypedJob
+from runtime.ops import Ops
 from runtime.retry import is_transient, retry_delay
 from storage.db import Database
 from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
@@ -56,7 +59,39 @@ class Job:
 
 
 Op = Callable[[Job], Awaitable[None]]
-Tell = Callable[[Job, Message], Awaitable[None]]
+# Says what was given up, in the row's workspace: in its channel (when it has one), else to its asker.
+Tell = Callable[[Team, "GivenUp", Message], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    """Where to say that a row was given up, and what it was."""
+
+    channel: str | None
+    user: str | None
+    what: str
+
+
+def given_up(item: Claimed, job: Job | TypedJob[Any] | None) -> GivenUp:
+    """What a failed row was and whom it concerns (a row that did not even decode: its channel only)."""
+    if isinstance(job, TypedJob):
+        r = job.request
+        return GivenUp(r.channel_id(), r.asker(), r.what())
+    if job is None:
+        return GivenUp(keys.channel_of(item.order_key), None, f"handle a Slack {item.op.replace('_', ' ')}")
+    command, user = job.data.get("command"), job.data.get("user")
+    if command:
+        what = f"carry out `/incident {command}`"
+    elif job.op == "declare":
+        what = f"declare “{job.data.get('title', '')}”"
+    elif job.op == "alert":
+        what = "carry out an Alertmanager notification"
+    else:
+        what = f"handle a Slack {job.op.replace('_', ' ')}"
+    channel = job.data.get("channel") if keys.channel_of(item.order_key) else None
+    return GivenUp(channel, user, what)
+
+
 # Marks the jobs done inside the caller's transaction, so their effect and their end commit together.
 MarkDone = Callable[[Connection], None]
 BatchOp = Callable[[list[Job], MarkDone], Awaitable[None]]
@@ -73,8 +108,8 @@ def _unmarked(_conn: Connection) -> None:
 class InboxWorker:
     """Claims inbox rows (fenced, SKIP LOCKED) and hands them to the registered handlers."""
 
-    def __init__(self, db: Database, clock: Clock, policy: Policy, metrics: Metrics) -> None:
-        self.db, self.clock, self.policy, self.metrics = db, clock, policy, metrics
+    def __init__(self, db: Database, clock: Clock, policy: Policy, metrics: Metrics, ops: Ops) -> None:
+        self.db, self.clock, self.policy, self.metrics, self.ops = db, clock, policy, metrics, ops
         # Says what was given up, in the workspace the row belongs to (set with the ops).
         self.tell: Tell | None = None
         self._ops: dict[str, Op] = {}
@@ -193,7 +228,7 @@ class InboxWorker:
             while i < len(run):
                 if self._stopping or lost.is_set():
                     break
-                batch = self._batch_ops.get(run[i].op)
+                batch = self.ops.batch.get(run[i].op) or self._batch_ops.get(run[i].op)
                 if batch is not None:
                     j = i
                     while j < len(run) and run[j].op == run[i].op:
@@ -229,14 +264,19 @@ class InboxWorker:
             if renewed < len(mine):
                 lost.set()  # the run stops before its next row; the new holder carries them out
 
-    def _job(self, item: Claimed) -> Job:
+    def _job(self, item: Claimed) -> Job | TypedJob[Any]:
+        steps = Journal(self.db, self.clock, item, LEASE)
+        team = Team(item.team_id, item.enterprise_id)
+        if item.op in self.ops.names():
+            request = self.ops.decode(item.op, item.payload)
+            return TypedJob(id=item.id, order_key=item.order_key, request=request, steps=steps, team=team)
         return Job(
             id=item.id,
             op=item.op,
             order_key=item.order_key,
             data=json.loads(item.payload),
-            steps=Journal(self.db, self.clock, item, LEASE),
-            team=Team(item.team_id, item.enterprise_id),
+            steps=steps,
+            team=team,
         )
 
     async def _together(self, handler: BatchOp, items: list[Claimed]) -> bool:
@@ -266,13 +306,14 @@ class InboxWorker:
 
     async def _one(self, item: Claimed) -> bool:
         """Carry out one row; False when it must be retried later (so the rows behind it wait)."""
-        job = self._job(item)
         started = self.clock.now()
-        batch = self._batch_ops.get(item.op)
-        handler = self._ops.get(item.op)
+        batch = self.ops.batch.get(item.op) or self._batch_ops.get(item.op)
+        handler = self.ops.one.get(item.op) or self._ops.get(item.op)
         if handler is None and batch is not None:
             handler = lambda j: batch([j], _unmarked)  # noqa: E731
+        job: Job | TypedJob[Any] | None = None
         try:
+            job = self._job(item)  # a payload that does not decode is a bug: retried, then given up
             if handler is None:
                 raise LookupError(f"no handler for inbox op {item.op!r}")
             await handler(job)
@@ -283,7 +324,9 @@ class InboxWorker:
         await self._finish([item], DONE)
         return True
 
-    async def _failed(self, item: Claimed, job: Job, exc: Exception, first_attempt: datetime) -> bool:
+    async def _failed(
+        self, item: Claimed, job: Job | TypedJob[Any] | None, exc: Exception, first_attempt: datetime
+    ) -> bool:
         """Retry later, or give up: `inbound_give_up` after the row's own first attempt (a row behind
         a failing head has not been tried while it waited, however long that was)."""
         now = self.clock.now()
@@ -320,27 +363,18 @@ class InboxWorker:
         )
         await self._finish([item], FAILED, error)
         self.metrics.inbox_failed.labels(item.op).inc()
-        await self._say_given_up(job, error, age)
+        await self._say_given_up(item, given_up(item, job), error, age)
         return True
 
-    async def _say_given_up(self, job: Job, error: str, age: timedelta) -> None:
+    async def _say_given_up(self, item: Claimed, gone: GivenUp, error: str, age: timedelta) -> None:
         """Say what was not done: in the incident's channel, else to the person who asked (by DM:
         a response_url has expired by then)."""
-        command, user = job.data.get("command"), job.data.get("user")
-        if command:
-            what = f"carry out `/incident {command}`"
-        elif job.op == "declare":
-            what = f"declare “{job.data.get('title', '')}”"
-        elif job.op == "alert":
-            what = "carry out an Alertmanager notification"
-        else:
-            what = f"handle a Slack {job.op.replace('_', ' ')}"
-        message = gave_up(what, error, format_duration(max(age, timedelta(seconds=1))), by=user)
+        message = gave_up(gone.what, error, format_duration(max(age, timedelta(seconds=1))), by=gone.user)
         try:
             if self.tell is not None:
-                await self.tell(job, message)
+                await self.tell(Team(item.team_id, item.enterprise_id), gone, message)
         except Exception as exc:
-            log.error("could not say that inbox %s was given up: %s", job.id, exc)
+            log.error("could not say that inbox %s was given up: %s", item.id, exc)
 
     async def _finish(self, items: list[Claimed], state: str, error: str | None = None) -> None:
         """Finish rows this worker still holds; Fenced when another worker took any of them over."""

@@ -1,8 +1,12 @@
-"""What the listeners get to work with: one object per running bot, built by the app factory."""
+"""One workspace's services, built by the app factory. Nobody is handed the whole: a listener, a
+subcommand or an op names the services it uses as parameters, and is given those (`given`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +17,7 @@ from runtime.clock import Clock
 from runtime.inbox import Inbox
 from runtime.inbox_worker import InboxWorker
 from runtime.metrics import Metrics
+from runtime.ops import Intake
 from runtime.outbox import Outbox
 from runtime.slack_ops import SlackOps
 from runtime.tasks import BackgroundTasks
@@ -53,6 +58,7 @@ class WorkspaceServices:
     escalation: Escalation
     alerts: AlertIntake
     inbox: Inbox
+    intake: Intake
     worker: InboxWorker
     outbox: Outbox
     statuspage: StatuspageService
@@ -74,3 +80,21 @@ class WorkspaceServices:
         """Carry out everything acknowledged and due now, and wait for read-only replies (tests, shell)."""
         await self.worker.settle()
         await self.tasks.idle(timeout=30)
+
+
+NAMES = frozenset(f.name for f in fields(WorkspaceServices))
+
+
+def needs(fn: Callable[..., Any], *, after: int = 0, also: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The services `fn` names as parameters (after its first `after`); TypeError at registration
+    for a name that is neither a service nor in `also` (what the caller gives itself)."""
+    names = list(inspect.signature(fn).parameters)[after:]
+    unknown = [n for n in names if n not in NAMES and n not in also]
+    if unknown:
+        raise TypeError(f"{fn.__qualname__} asks for {', '.join(unknown)}: not a workspace service")
+    return tuple(n for n in names if n in NAMES and n not in also)
+
+
+def given(services: WorkspaceServices, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named services of one workspace, as keyword arguments."""
+    return {n: getattr(services, n) for n in names}
