@@ -191,7 +191,7 @@ def build_app(
             )
     finally:
         bolt_log.removeFilter(quiet)
-    register_all(app, workspaces, shared.worker)
+    register_all(app, workspaces, shared.ops, shared.worker)
     return app
 
 

@@ -1,34 +1,43 @@
-"""Bolt listeners, one module per kind, each with `register(app)`."""
+"""Bolt listeners, one module per feature, each attached by its `register(app, wiring)`."""
 
 from slack_bolt.async_app import AsyncApp
 
+from handlers.subcommands import Subcommands
+from handlers.wiring import Wiring
 from runtime.inbox_worker import InboxWorker
+from runtime.ops import Ops
 from runtime.workspaces import Workspaces
 
 
-def register_all(app: AsyncApp, workspaces: Workspaces, worker: InboxWorker) -> None:
-    """Attach every listener to the app and every inbox op to the worker (subcommand and op modules
-    register themselves on import). Every listener runs with its workspace's context."""
+def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxWorker) -> None:
+    """Attach every feature's listeners, subcommands and inbox ops; every listener runs with its
+    workspace's services."""
     from handlers import (  # noqa: F401
         actions,
         alerts,
         commands,
+        declare,
         escalation_commands,
         events,
         followup_commands,
         integration_commands,
         lifecycle_commands,
         oncall_commands,
-        ops,
         role_commands,
         timeline_commands,
         tracker_ops,
         update_typos,
-        views,
         workspace,
     )
+    from handlers import (
+        ops as legacy_ops,
+    )
 
+    wiring = Wiring(ops, Subcommands(), workspaces)
     workspace.register(app, workspaces)
-    for module in (commands, events, views, actions, followup_commands, update_typos):
+    commands.register(app, wiring)
+    declare.register(app, wiring)
+    for module in (events, actions, followup_commands, update_typos):
         module.register(app)
-    ops.register(workspaces, worker)
+    legacy_ops.register(workspaces, worker)
+    wiring.attach(worker)

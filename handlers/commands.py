@@ -15,10 +15,12 @@ from domain.spelling import closest
 from handlers import parse as p
 from handlers.ops import store
 from handlers.replies import run_reporting
+from handlers.subcommands import Invocation as NewInvocation
+from handlers.wiring import Wiring
 from handlers.workspace import workspace
-from messages.help import error
+from messages.help import error, help_message
 from runtime import logs
-from services.workspace import WorkspaceServices
+from services.workspace import WorkspaceServices, given
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +135,18 @@ def suggestion(word: str) -> str | None:
     return closest(word, SUBCOMMANDS)
 
 
-def register(app: AsyncApp) -> None:
-    """Attach the `/incident` listener."""
+def register(app: AsyncApp, wiring: Wiring) -> None:
+    """Attach the `/incident` listener: split off the subcommand and hand it to its handler."""
+    subs = wiring.subcommands
+
+    async def help_(inv: NewInvocation) -> None:
+        """Every command with its syntax, ephemeral."""
+        listed = {form for form, _ in subs.forms()}
+        legacy = [form for form in commands() if form[0] not in listed]
+        forms = subs.forms()
+        await inv.ack(**help_message(forms[:-1] + legacy + forms[-1:]).kwargs())
+
+    subs.add("help", handler=help_, usage=[("", "This list")])
 
     @app.command("/incident")
     async def incident_command(
@@ -142,15 +154,16 @@ def register(app: AsyncApp) -> None:
     ) -> None:
         logs.bind(request_id=command.get("trigger_id"))  # on every log line of this command's work
         sub, args = p.split(command.get("text", ""))
-        entry = SUBCOMMANDS.get(sub or "help")
-        if entry is None:
-            guess = suggestion(sub)
+        name = sub or "help"
+        entry, legacy = subs.get(name), SUBCOMMANDS.get(name)
+        if entry is None and legacy is None:
+            guess = subs.suggestion(sub) or suggestion(sub)
             hint = f" Did you mean `{guess}`?" if guess else ""
             await ack(text=error(f"Unknown command `{sub}`.{hint}").text)
             return
-        inv = Invocation(
-            workspace(context),
-            sub or "help",
+        services = workspace(context)
+        fields = (
+            name,
             args,
             command["user_id"],
             command["channel_id"],
@@ -161,6 +174,10 @@ def register(app: AsyncApp) -> None:
             respond,
         )
         try:
-            await entry.handler(inv)
+            if entry is not None:
+                inv = NewInvocation(*fields, services.intake, services.tasks)
+                await entry.handler(inv, **given(services, entry.needs))
+            elif legacy is not None:
+                await legacy.handler(Invocation(services, *fields))
         except p.UsageError as exc:
-            await ack(text=error(exc.problem, syntax(exc.subcommand)).text)
+            await ack(text=error(exc.problem, subs.syntax(exc.subcommand) or syntax(exc.subcommand)).text)

@@ -1,68 +1,16 @@
-"""`/incident help | declare | update | resolve`."""
+"""`/incident update | resolve`."""
 
 from __future__ import annotations
 
-from domain.severity import Severity, Status
+from domain.severity import Status
 from handlers import parse as p
-from handlers.commands import Invocation, commands, subcommand
+from handlers.commands import Invocation, subcommand
 from handlers.ops import allowed, answered
-from handlers.replies import quiet, warnings_text
+from handlers.replies import quiet
 from handlers.update_typos import ask
-from messages.forms import declare_modal
-from messages.help import help_message
 from runtime.inbox_worker import Job
-from runtime.journal import Steps, once
+from runtime.journal import once
 from services.workspace import WorkspaceServices
-
-
-@subcommand("help", usage=[("", "This list")])
-async def help_(inv: Invocation) -> None:
-    """Every command with its syntax, ephemeral."""
-    await inv.ack(**help_message(commands()).kwargs())
-
-
-@subcommand(
-    "declare",
-    usage=[
-        ("<sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
-        ("--private <sev1|sev2|sev3|sev4> <title>", "Same, in a private channel, announced without details"),
-        ("", "Same, through a form (title, severity, impact, private)"),
-    ],
-)
-async def declare(inv: Invocation) -> None:
-    """Declare from arguments, or open the form when there are none."""
-    cmd = p.parse_declare(inv.args)
-    if cmd is None:
-        await inv.ack()
-        form = declare_modal(p.MAX_TITLE, private=p.private_flag(inv.args)[0])
-        inv.ctx.tasks.spawn(
-            inv.ctx.client.views_open(trigger_id=inv.trigger_id, view=form), name="open-declare-modal"
-        )
-        return
-    kind = "private " if cmd.private else ""
-    await inv.store(
-        "declare",
-        f"Declaring a {kind}{cmd.severity.value} incident: {cmd.title} …",
-        severity=cmd.severity.value,
-        title=cmd.title,
-        private=cmd.private,
-    )
-
-
-@answered("declare")
-async def run_declare(ctx: WorkspaceServices, job: Job) -> str:
-    """Declare from a command or the form; the answer says where."""
-    d = job.data
-    await allowed(ctx, job, "declare")
-    return await declare_reply(
-        ctx,
-        job.steps,
-        Severity(d["severity"]),
-        d["title"],
-        d["user"],
-        d.get("impact"),
-        d.get("private", False),
-    )
 
 
 @subcommand(
@@ -107,22 +55,3 @@ async def run_resolve(ctx: WorkspaceServices, job: Job) -> str | None:
     said = quiet(await ctx.lifecycle.resolve(job.steps, d["channel"], d["user"], d["summary"]))
     await once(job.steps, "statuspage_offer", lambda: ctx.statuspage.offer_resolve(d["channel"]))
     return said
-
-
-async def declare_reply(
-    ctx: WorkspaceServices,
-    steps: Steps,
-    severity: Severity,
-    title: str,
-    user: str,
-    impact: str | None,
-    private: bool = False,
-) -> str:
-    """Declare, then say where (and what went wrong on the way, if anything)."""
-    out = await ctx.lifecycle.declare(steps, severity, title, user, impact, private)
-    inc = out.incident
-    kind = "Private " if inc.private else ""
-    return (
-        f"{kind}{inc.severity} incident {inc.ref} declared in <#{inc.channel_id}>; you are the commander."
-        + (warnings_text(out.warnings))
-    )

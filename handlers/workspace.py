@@ -12,7 +12,7 @@ from slack_bolt.response import BoltResponse
 
 from domain.workspace import Team
 from runtime.workspaces import Workspaces
-from services.workspace import WorkspaceServices
+from services.workspace import NAMES, WorkspaceServices
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ def register(app: AsyncApp, workspaces: Workspaces) -> None:
             log.warning("a request from workspace %s, where the app is not installed: ignored", team.team_id)
             return BoltResponse(status=200, body="")
         context[KEY] = ctx
+        for name in NAMES:  # what Bolt gives listeners by parameter name (its own names win)
+            if name not in context:
+                context[name] = getattr(ctx, name)
         return await next()
 
     @app.event("app_uninstalled")

@@ -1,0 +1,119 @@
+"""Declaring an incident: `/incident declare [--private] <sev> <title>`, and the declare form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from config.permissions import Permission
+from domain.severity import Severity
+from handlers import parse as p
+from handlers.replies import warnings_text
+from handlers.subcommands import Invocation
+from handlers.wiring import Wiring
+from messages import forms as f
+from runtime import keys
+from runtime.ops import Asked, Intake, Job
+from services.lifecycle import Lifecycle
+
+USAGE = [
+    ("<sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
+    ("--private <sev1|sev2|sev3|sev4> <title>", "Same, in a private channel, announced without details"),
+    ("", "Same, through a form (title, severity, impact, private)"),
+]
+
+
+class Declare(Asked):
+    """A declaration, from the command (`trigger_id`) or the form (`view_id`): its own order key,
+    since its channel does not exist yet."""
+
+    OP = "declare"
+    severity: Severity
+    title: str
+    impact: str | None = None
+    private: bool = False
+    command: str = ""
+    trigger_id: str | None = None
+    view_id: str | None = None
+
+    def order_key(self) -> str:
+        return keys.new_incident(self.view_id or self.trigger_id)
+
+    def idem_key(self) -> str | None:
+        return keys.form(self.view_id) if self.view_id else keys.command(self.trigger_id)
+
+    def what(self) -> str:
+        return f"carry out `/incident {self.command}`" if self.command else f"declare “{self.title}”"
+
+
+def register(app: AsyncApp, wiring: Wiring) -> None:
+    """The subcommand, the form's submission, and the op both store."""
+    wiring.subcommands.add("declare", handler=declare, usage=USAGE)
+    wiring.answered(Declare, run_declare, Permission.DECLARE)
+    app.view(f.DECLARE_CALLBACK)(declare_submitted)
+
+
+async def declare(inv: Invocation, client: AsyncWebClient) -> None:
+    """Declare from arguments, or open the form when there are none."""
+    cmd = p.parse_declare(inv.args)
+    if cmd is None:
+        await inv.ack()
+        form = f.declare_modal(p.MAX_TITLE, private=p.private_flag(inv.args)[0])
+        inv.tasks.spawn(client.views_open(trigger_id=inv.trigger_id, view=form), name="open-declare-modal")
+        return
+    kind = "private " if cmd.private else ""
+    request = Declare(**inv.asked(), severity=cmd.severity, title=cmd.title, private=cmd.private)
+    await inv.store(request, f"Declaring a {kind}{cmd.severity.value} incident: {cmd.title} …")
+
+
+async def declare_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], intake: Intake
+) -> None:
+    """The form: its errors shown in place, or the declaration stored (answered by DM: a form has
+    no response_url)."""
+    state = view.get("state", {}).get("values", {})
+    errors: dict[str, str] = {}
+    title = ""
+    try:
+        title = p.title_of(_value(state, f.TITLE_BLOCK, f.TITLE_ACTION).get("value") or "")
+    except p.UsageError as exc:
+        errors[f.TITLE_BLOCK] = exc.problem
+    option = _value(state, f.SEVERITY_BLOCK, f.SEVERITY_ACTION).get("selected_option") or {}
+    severity = Severity.parse(option.get("value") or "")
+    if severity is None:
+        errors[f.SEVERITY_BLOCK] = "Pick a severity."
+    impact = (_value(state, f.IMPACT_BLOCK, f.IMPACT_ACTION).get("value") or "").strip()
+    if len(impact) > p.MAX_TEXT:
+        errors[f.IMPACT_BLOCK] = f"Keep the impact under {p.MAX_TEXT} characters."
+    if errors or severity is None:
+        await ack(response_action="errors", errors=errors)
+        return
+    chosen = _value(state, f.PRIVATE_BLOCK, f.PRIVATE_ACTION).get("selected_options") or []
+    request = Declare(
+        user=body["user"]["id"],
+        severity=severity,
+        title=title,
+        impact=impact or None,
+        private=any(o.get("value") == f.PRIVATE_VALUE for o in chosen),
+        view_id=body.get("trigger_id") or view.get("id"),
+    )
+    await intake.keep(request)
+    await ack()
+
+
+async def run_declare(job: Job[Declare], lifecycle: Lifecycle) -> str:
+    """Declare, then say where (and what went wrong on the way, if anything)."""
+    r = job.request
+    out = await lifecycle.declare(job.steps, r.severity, r.title, r.user, r.impact, r.private)
+    inc = out.incident
+    kind = "Private " if inc.private else ""
+    return (
+        f"{kind}{inc.severity} incident {inc.ref} declared in <#{inc.channel_id}>; you are the commander."
+        + warnings_text(out.warnings)
+    )
+
+
+def _value(state: dict[str, Any], block: str, action: str) -> Any:
+    return (state.get(block) or {}).get(action) or {}

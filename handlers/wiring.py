@@ -1,0 +1,136 @@
+"""What a feature's `register(app, wiring)` adds to besides the Bolt app: its inbox ops and its
+`/incident` subcommands.
+
+Ops, subcommand handlers and Bolt listeners all name the workspace services they use as parameters
+(`lifecycle: Lifecycle`) and are given just those: ops and subcommands here, listeners by Bolt from
+the request context (handlers/workspace.py puts each service there under its name).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from config.permissions import Permission
+from domain.errors import IncidentError
+from domain.workspace import NotInstalled, Team
+from handlers.subcommands import Subcommands
+from messages.blocks import Message
+from messages.help import error
+from runtime.inbox_worker import GivenUp, InboxWorker
+from runtime.journal import once
+from runtime.ops import Asked, Job, MarkDone, Ops, R
+from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.workspaces import Workspaces
+from services.permissions import Permissions
+from services.workspace import WorkspaceServices, given, needs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Wiring:
+    """The registries features add to, and the workspaces whose services ops are given."""
+
+    ops: Ops
+    subcommands: Subcommands
+    workspaces: Workspaces
+
+    async def services(self, team: Team) -> WorkspaceServices:
+        """The services of the workspace a stored request belongs to."""
+        found = await self.workspaces.get(team)
+        if found is None:
+            raise NotInstalled(f"the app is not installed in workspace {team.team_id}")
+        return found
+
+    def op(self, kind: type[R], run: Callable[..., Awaitable[None]]) -> None:
+        """Carry out `kind` with `run(job, <the services it names>)`."""
+        names = needs(run, after=1)
+
+        async def carry_out(job: Job[R]) -> None:
+            await run(job, **given(await self.services(job.team), names))
+
+        self.ops.add(kind, carry_out)
+
+    def batch(self, kind: type[R], run: Callable[..., Awaitable[None]]) -> None:
+        """Carry out consecutive `kind` requests together: `run(jobs, mark_done, <services>)`."""
+        names = needs(run, after=2)
+
+        async def carry_out(jobs: list[Job[R]], mark_done: MarkDone) -> None:
+            # One order key holds one workspace's requests only.
+            await run(jobs, mark_done, **given(await self.services(jobs[0].team), names))
+
+        self.ops.add_batch(kind, carry_out)
+
+    def answered(
+        self,
+        kind: type[R],
+        run: Callable[..., Awaitable[str | None]],
+        permission: Permission | None = None,
+    ) -> None:
+        """An op a person asked for: checked against `permission` once, then `run`; its text, or the
+        refusal, goes back to them once."""
+        names = needs(run, after=1)
+
+        async def carry_out(job: Job[R]) -> None:
+            services = await self.services(job.team)
+            request = job.request
+            assert isinstance(request, Asked), f"{kind.__name__} is answered but names nobody who asked"
+            if request.user_name:
+                await services.roles.remember_names({request.user: request.user_name})
+            try:
+                if permission is not None:
+                    await allowed(services.permissions, job, permission)
+                text = await run(job, **given(services, names))
+            except IncidentError as exc:
+                text = error(str(exc)).text
+            if text:
+                await answer(services.slack, job, Message(text=text))
+
+        self.ops.add(kind, carry_out)
+
+    def attach(self, worker: InboxWorker) -> None:
+        """Where the worker says what it gave up on: the incident's channel, else whoever asked (by
+        DM: a response_url has expired by then), else the announce channel (an alert)."""
+
+        async def tell(team: Team, gone: GivenUp, message: Message) -> None:
+            services = await self.services(team)
+            if gone.channel:
+                await services.slack.post(gone.channel, message)
+            elif gone.user:
+                await services.slack.dm(gone.user, message)
+            else:
+                await services.slack.post_joining(services.policy.announce_channel, message)
+
+        worker.tell = tell
+
+
+async def allowed(permissions: Permissions, job: Job[Any], permission: Permission) -> None:
+    """Refuse (IncidentError, answered to the requester) unless they may; checked once, so a retry
+    after the request took effect (which may have changed the roles) is not refused."""
+    request = job.request
+    assert isinstance(request, Asked)
+    channel = None if permission is Permission.DECLARE else request.channel
+    await once(job.steps, "allowed", lambda: permissions.require(permission, request.user, channel))
+
+
+async def answer(slack: SlackOps, job: Job[Any], message: Message, *, replace: bool = False) -> None:
+    """Reply to the requester once: by response_url, or by DM when the request had none (a form)."""
+    request = job.request
+    assert isinstance(request, Asked)
+
+    async def send() -> None:
+        try:
+            if request.response_url:
+                await slack.respond(request.response_url, message, replace=replace)
+            else:
+                await slack.dm(request.user, message)
+        except SlackOpError as exc:
+            if exc.transient:
+                raise
+            # An expired response_url (30 min) or a closed DM: the effect happened; only the echo is lost.
+            log.warning("could not answer %s: %s", request.user, exc)
+
+    await once(job.steps, "answer", send)
