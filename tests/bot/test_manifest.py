@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.manifest import render
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [p for d in ("bot", "handlers", "services") for p in (ROOT / d).rglob("*.py")]
+SOURCES = [p for d in ("bot", "handlers", "services", "runtime") for p in (ROOT / d).rglob("*.py")]
 
 # Bot scopes each Web API method needs, from Slack's method documentation ("Required scopes").
 # An empty set: no scope (auth.test, chat.getPermalink, views.open with a trigger).
@@ -70,7 +70,7 @@ def _api_methods(client_method: str, seen: set[str] | None = None) -> set[str]:
 
 
 def _calls_in_code() -> set[str]:
-    """Every Web API method reached from `….client.<method>(…)` in bot/, handlers/ and services/."""
+    """Every Web API method reached from `….client.<method>(…)` in bot/, handlers/, services/ and runtime/."""
     methods: set[str] = set()
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -84,8 +84,8 @@ def _calls_in_code() -> set[str]:
 
 def _events_in_code() -> set[str]:
     events = set()
-    for path in (ROOT / "handlers").glob("*.py"):
-        events |= set(re.findall(r'@app\.event\("([a-z_]+)"\)', path.read_text()))
+    for path in (ROOT / "handlers").rglob("*.py"):
+        events |= set(re.findall(r'app\.event\("([a-z_]+)"\)', path.read_text()))
     return events
 
 
