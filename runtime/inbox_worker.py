@@ -77,8 +77,13 @@ def given_up(item: Claimed, job: Job | TypedJob[Any] | None) -> GivenUp:
     if isinstance(job, TypedJob):
         r = job.request
         return GivenUp(r.channel_id(), r.asker(), r.what())
-    if job is None:
-        return GivenUp(keys.channel_of(item.order_key), None, f"handle a Slack {item.op.replace('_', ' ')}")
+    if job is None:  # it did not decode: whoever its payload names, if anyone
+        try:
+            raw = json.loads(item.payload)
+        except ValueError:
+            raw = {}
+        user = raw.get("user") if isinstance(raw, dict) and isinstance(raw.get("user"), str) else None
+        return GivenUp(keys.channel_of(item.order_key), user, f"handle a Slack {item.op.replace('_', ' ')}")
     command, user = job.data.get("command"), job.data.get("user")
     if command:
         what = f"carry out `/incident {command}`"
