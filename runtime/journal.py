@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -95,6 +96,31 @@ async def once(steps: Steps, name: str, make: Callable[[], Awaitable[object]]) -
 
 
 @dataclass
+class Lapse:
+    """What a `carry_on` block lost for good: None when it went through."""
+
+    error: SlackOpError | None = None
+
+
+@contextmanager
+def carry_on(
+    logger: logging.Logger, doing: str, *args: object, incident_id: int | None = None
+) -> Iterator[Lapse]:
+    """Around Slack calls whose permanent failure is survivable: a transient SlackOpError propagates
+    (the caller is retried and does it again); any other is logged as a warning (`doing % args`, then
+    the error), kept in the yielded Lapse, and the caller carries on after the block."""
+    lapse = Lapse()
+    try:
+        yield lapse
+    except SlackOpError as exc:
+        if exc.transient:
+            raise
+        extra = {"incident_id": incident_id} if incident_id is not None else None
+        logger.warning("%s: %s", doing % args if args else doing, exc, extra=extra)
+        lapse.error = exc
+
+
+@dataclass
 class Outcome:
     """An incident after a use case, plus the Slack steps that failed for good on the way."""
 
@@ -111,13 +137,10 @@ class Outcome:
                 self.warnings.append(value[_FAILED])
                 return None
             return value  # type: ignore[no-any-return]
-        try:
+        with carry_on(log, "step %s", name, incident_id=self.incident.id) as lapse:
             result = await make()
-        except SlackOpError as exc:
-            if exc.transient:
-                raise
-            log.warning("%s failed: %s", exc.what, exc.error, extra={"incident_id": self.incident.id})
-            warning = f"{exc.what} failed ({exc.error})"
+        if lapse.error is not None:
+            warning = f"{lapse.error.what} failed ({lapse.error.error})"
             self.warnings.append(warning)
             await self.steps.record(name, {_FAILED: warning})
             return None

@@ -17,8 +17,8 @@ from domain.urls import safe_url
 from messages import followups as templates
 from messages import incident as incident_templates
 from runtime.clock import Clock
-from runtime.journal import Outcome, Steps
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.journal import Outcome, Steps, carry_on
+from runtime.slack_ops import SlackOps
 from services import plans
 from storage.db import Database
 from storage.followups import FollowupRepo
@@ -59,12 +59,8 @@ class Aftercare:
             return
         owner = incident.commander_id or incident.declared_by
         if owner:
-            try:
+            with carry_on(log, "could not remind %s of the postmortem", owner):
                 await self.slack.dm(owner, templates.postmortem_reminder(incident, self.clock.now()))
-            except SlackOpError as exc:
-                if exc.transient:
-                    raise
-                log.warning("could not remind %s of the postmortem: %s", owner, exc)
         every = self.policy.postmortem.remind_every
         if await self._finish(claim) and every:
             following = claim.due_at + every
@@ -120,14 +116,11 @@ class Aftercare:
             return
         resolved = incident.resolved_at or self.clock.now()
         after = format_duration(max(self.clock.now() - resolved, timedelta(seconds=1)))
-        try:
+        with carry_on(log, "could not archive %s", incident.channel_id) as lapse:
             await self.slack.post(incident.channel_id, templates.archive_notice(incident, after))
             await self.slack.archive(incident.channel_id)
-        except SlackOpError as exc:
-            if exc.transient:
-                raise
-            log.warning("could not archive %s: %s", incident.channel_id, exc)
-            await self._finish(claim, SKIPPED, exc.error[:40])
+        if lapse.error is not None:
+            await self._finish(claim, SKIPPED, lapse.error.error[:40])
             return
         async with self.db.session() as s:
             if await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now()):

@@ -12,9 +12,9 @@ from config.policy import Policy
 from domain.errors import IncidentError
 from messages import followups as templates
 from runtime.clock import Clock
-from runtime.journal import Outcome, Steps
+from runtime.journal import Outcome, Steps, carry_on
 from runtime.outbox import Outbox
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.slack_ops import SlackOps
 from storage.db import Database
 from storage.followups import DONE, OPEN, FollowupRepo
 from storage.models import Followup, Incident
@@ -190,12 +190,9 @@ class Followups:
             async with self.db.session() as s:
                 await ScheduleRepo(s, self.team_id).finish(claim, now, SKIPPED, "done")
             return
-        try:
+        # Transient: the lease runs out and a later tick sends it.
+        with carry_on(log, "could not remind %s of follow-up %s", f.owner_id, f.id):
             await self.slack.dm(f.owner_id, templates.reminder(f, incident, now.date()))
-        except SlackOpError as exc:
-            if exc.transient:
-                raise  # the lease runs out and a later tick sends it
-            log.warning("could not remind %s of follow-up %s: %s", f.owner_id, f.id, exc)
         async with self.db.session() as s:
             schedule = ScheduleRepo(s, self.team_id)
             if await schedule.finish(claim, now):

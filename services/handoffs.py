@@ -19,6 +19,7 @@ from domain.oncall import Shift
 from messages import oncall as templates
 from messages.blocks import Message
 from runtime.clock import Clock
+from runtime.journal import carry_on
 from runtime.slack_ops import SlackOpError, SlackOps
 from services.oncall import OnCall
 from storage.db import Database
@@ -130,12 +131,8 @@ class Handoffs:
         log.info("handoff of %s to %s sent", claim.schedule, claim.incoming)
 
     async def _dm(self, user: str, message: Message) -> None:
-        try:
+        with carry_on(log, "could not DM %s about a handoff", user):
             await self.slack.dm(user, message)
-        except SlackOpError as exc:
-            if exc.transient:
-                raise
-            log.warning("could not DM %s about a handoff: %s", user, exc.error)
 
     async def _finish(self, claim: HandoffClaim, state: str, note: str | None) -> None:
         async with self.db.session() as s:

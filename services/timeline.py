@@ -21,9 +21,9 @@ from domain.errors import IncidentError
 from messages.postmortem import Postmortem
 from messages.timeline import fits, note_added
 from runtime.clock import Clock
-from runtime.journal import Outcome, Steps
+from runtime.journal import Outcome, Steps, carry_on
 from runtime.metrics import Metrics
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.slack_ops import SlackOps
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident, TimelineEntry
@@ -222,12 +222,8 @@ class Timeline:
                 await self._pin(s, Pin(event_id, incident.id, ts, user_id, emoji, author, text, link))
         if not await self._on_timeline(incident.id, ts):
             return False  # taken off again by a later request already carried out
-        try:
+        with carry_on(log, "could not confirm the timeline entry"):
             await self.slack.react(channel_id, ts, CONFIRM_EMOJI)
-        except SlackOpError as exc:
-            if exc.transient:
-                raise
-            log.warning("could not confirm the timeline entry: %s", exc)
         return True
 
     async def _on_timeline(self, incident_id: int, ts: str) -> bool:
@@ -268,12 +264,8 @@ class Timeline:
             # Carried out again after a crash, the state decides: no entry left, no ✅.
             if await TimelineRepo(s).by_source(incident.id, message_source(ts)) is not None:
                 return False
-        try:
+        with carry_on(log, "could not take back the confirmation"):
             await self.slack.unreact(channel_id, ts, CONFIRM_EMOJI)
-        except SlackOpError as exc:
-            if exc.transient:
-                raise
-            log.warning("could not take back the confirmation: %s", exc)
         return True
 
     async def note(self, steps: Steps, channel_id: str, author: str, text: str) -> None:
