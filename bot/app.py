@@ -23,6 +23,7 @@ from domain.workspace import Team
 from runtime.clock import Clock
 from runtime.inbox import Inbox
 from runtime.inbox_worker import InboxWorker
+from runtime.jobs import Jobs
 from runtime.metrics import InstrumentedWebClient, Metrics, retry_handlers
 from runtime.ops import Intake, Ops
 from runtime.outbox import Outbox
@@ -44,7 +45,7 @@ from services.statuspage import StatuspageService
 from services.timeline import Timeline
 from services.workspace import WorkspaceServices
 from storage.db import Database
-from storage.schedule import ARCHIVE, FOLLOWUP, POSTMORTEM, REMINDER
+from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, POSTMORTEM, REMINDER
 
 
 def build_client(
@@ -117,19 +118,17 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team)
     lifecycle.wake = lambda: shared.wake()
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
-    escalation = Escalation(db, slack, policy, clock, metrics, outbox, oncall, team.team_id)
+    jobs = Jobs(db, clock, team.team_id)
+    escalation = Escalation(db, slack, policy, clock, metrics, outbox, oncall, jobs, team.team_id)
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
     aftercare = Aftercare(db, slack, policy, clock, team.team_id)
     aftercare.wake = lambda: shared.wake()
-    reminders = UpdateReminders(db, slack, policy, clock, team.team_id, escalation.level_users)
-    escalation.jobs.update(
-        {
-            REMINDER: reminders.remind,
-            FOLLOWUP: followups.remind,
-            POSTMORTEM: aftercare.postmortem_due,
-            ARCHIVE: aftercare.archive_due,
-        }
-    )
+    reminders = UpdateReminders(db, slack, policy, clock, jobs, team.team_id, escalation.level_users)
+    jobs.register(PAGE, escalation.page)
+    jobs.register(REMINDER, reminders.remind)
+    jobs.register(FOLLOWUP, followups.remind)
+    jobs.register(POSTMORTEM, aftercare.postmortem_due)
+    jobs.register(ARCHIVE, aftercare.archive_due)
     return WorkspaceServices(
         team=team,
         settings=settings,
@@ -146,6 +145,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),
         permissions=Permissions(db, slack, policy, oncall, team.team_id),
         escalation=escalation,
+        jobs=jobs,
         followups=followups,
         aftercare=aftercare,
         reports=Reports(db, slack, policy, clock, team.team_id),

@@ -1,22 +1,19 @@
-"""Escalation by DM along the levels, and update reminders: the tick that sends what is due.
+"""Escalation by DM along the levels: the `page` job, acknowledgements, escalate-now.
 
-Each due row is claimed with a fencing token (storage.schedule). Where a crash can still double or
-drop a page, by design (a page is at-least-once per person; missing one is worse than a repeat):
+Pages are scheduled jobs (runtime.jobs claims them, fenced). Where a crash can still double or drop a
+page, by design (a page is at-least-once per person; missing one is worse than a repeat):
   1. A worker dies after Slack accepted a DM but before its delivery row is marked sent: when the
-     claim's lease (LEASE) runs out, another worker re-claims the job and DMs that person again.
-  2. A worker stalls longer than LEASE (a GC pause, a frozen VM) while holding a claim: another
+     claim's lease runs out, another worker re-claims the job and DMs that person again.
+  2. A worker stalls longer than the lease (a GC pause, a frozen VM) while holding a claim: another
      worker re-claims; the fence check before each DM stops the stale one, except for a DM already
      in flight at that moment, which can arrive twice.
-  3. A worker dies holding a claim: the page waits for the lease to expire (up to LEASE late), but
-     is not lost. Nothing is lost across restarts: due rows are sent, marked late, when the bot is back.
-  4. Reminders are posted before the row is finished, so case 1 applies to them as well.
+  3. A worker dies holding a claim: the page waits for the lease to expire, but is not lost. Nothing
+     is lost across restarts: due rows are sent, marked late, when the bot is back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +24,8 @@ from domain.errors import IncidentError
 from domain.severity import Severity
 from messages import pages as templates
 from messages.blocks import utc_when
-from runtime import logs
 from runtime.clock import Clock
+from runtime.jobs import Jobs
 from runtime.journal import Outcome, Steps
 from runtime.metrics import Metrics
 from runtime.outbox import Outbox
@@ -39,18 +36,15 @@ from services.plans import next_level_to_page, reach
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo
-from storage.schedule import DONE, PAGE, PENDING, SKIPPED, Claim, DeliveryRepo, ScheduleRepo
+from storage.schedule import DONE, PAGE, PENDING, Claim, DeliveryRepo, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 LATE_AFTER = timedelta(seconds=30)
-# Incidents served at once by one tick: many falling due together are paged in parallel.
-PARALLEL = 16
 
 
 class Escalation:
-    """Claims due pages and reminders and carries them out; acknowledgements; escalate-now."""
+    """Pages due levels (the `page` job), acknowledgements, escalate-now."""
 
     def __init__(
         self,
@@ -61,42 +55,12 @@ class Escalation:
         metrics: Metrics,
         outbox: Outbox,
         oncall: OnCall,
+        jobs: Jobs,
         team_id: str,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
-        # What a due job of each kind does; the app factory adds the kinds of other services.
-        self.jobs: dict[str, Callable[[Claim], Awaitable[None]]] = {PAGE: self._page}
-
-    async def tick(self) -> int:
-        """Claim everything due and carry it out; returns how many jobs were handled.
-
-        Incidents are served in parallel (up to PARALLEL), each incident's jobs in due order, so
-        L1 is paged before L2 when both fell due during downtime.
-        """
-        now = self.clock.now()
-        async with self.db.session() as s:
-            claims = await ScheduleRepo(s, self.team_id).claim_due(now, now + LEASE)
-        by_incident: dict[int, list[Claim]] = {}
-        for claim in claims:  # claims come in due order
-            by_incident.setdefault(claim.incident_id, []).append(claim)
-        limit = asyncio.Semaphore(PARALLEL)
-        await asyncio.gather(*(self._run(jobs, limit) for jobs in by_incident.values()))
-        return len(claims)
-
-    async def _run(self, jobs: list[Claim], limit: asyncio.Semaphore) -> None:
-        async with limit:
-            logs.bind(incident_id=jobs[0].incident_id)
-            for claim in jobs:
-                try:
-                    await self.jobs[claim.kind](claim)
-                except Exception:
-                    # The claim stays; its lease runs out and a later tick retries it.
-                    log.exception("job %s (%s) failed", claim.job_id, claim.kind)
-
-    async def _skip(self, claim: Claim, why: str) -> None:
-        async with self.db.session() as s:
-            await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), SKIPPED, why)
+        self.jobs = jobs  # escalate-now runs the page it plans at once
 
     async def level_users(self, level: Level) -> list[str]:
         """Who a level pages now: its schedule's on-call (or fallback), else its users and user group."""
@@ -110,20 +74,21 @@ class Escalation:
                 log.warning("could not read user group %s: %s", level.usergroup, exc)
         return users
 
-    async def _page(self, claim: Claim) -> None:
+    async def page(self, claim: Claim) -> None:
+        """The `page` job: DM each person of the claimed level, once; say on the timeline who was paged."""
         async with self.db.session() as s:
             incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
         assert claim.level is not None
         if incident is None or not incident.is_open:
-            await self._skip(claim, "resolved")
+            await self.jobs.skip(claim, "resolved")
             return
         if claim.level > reach(self.policy, incident.severity):
-            await self._skip(claim, "out of reach")
+            await self.jobs.skip(claim, "out of reach")
             return
         level = self.policy.escalation.levels[claim.level]
         planned = incident.declared_at + self.policy.level_after(claim.level, incident.severity)
         if level.after == ACK_TIMEOUT and incident.acknowledged_at is not None and claim.due_at >= planned:
-            await self._skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
+            await self.jobs.skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
             return
         now = self.clock.now()
         late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
@@ -340,7 +305,7 @@ class Escalation:
             return f"Escalated {incident.ref} to {level.name} ({level.title})."
 
         said = await steps.db("record", record)
-        await self.tick()
+        await self.jobs.tick()  # the page goes out before the answer
         return said
 
     def _upcoming(self, incident: Incident, level: int) -> list[tuple[str, str, datetime]]:

@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from config.policy import Level, Policy
 from messages import pages as templates
 from runtime.clock import Clock
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.jobs import Jobs
+from runtime.journal import carry_on
+from runtime.slack_ops import SlackOps
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo
-from storage.schedule import REMINDER, SKIPPED, Claim, ScheduleRepo
+from storage.schedule import REMINDER, Claim, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +28,13 @@ class UpdateReminders:
         slack: SlackOps,
         policy: Policy,
         clock: Clock,
+        jobs: Jobs,
         team_id: str,
         users: Callable[[Level], Awaitable[list[str]]],
     ) -> None:
         self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
+        self.jobs = jobs
         self.users = users  # who a level pages now (the escalation's answer)
-
-    async def _skip(self, claim: Claim, why: str) -> None:
-        async with self.db.session() as s:
-            await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), SKIPPED, why)
 
     async def _responsible(self, incident: Incident) -> str:
         """Who a reminder speaks to: the commander, else (an alert nobody took yet) the first level."""
@@ -52,31 +52,26 @@ class UpdateReminders:
             incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
             last = await IncidentRepo(s, self.team_id).last_update(claim.incident_id) if incident else None
         if incident is None or not incident.is_open:
-            await self._skip(claim, "resolved")
+            await self.jobs.skip(claim, "resolved")
             return
         cadence = self.policy.updates.cadence(incident.severity)
         if cadence is None or (incident.next_update_due and incident.next_update_due > claim.due_at):
-            await self._skip(claim, "update posted")
+            await self.jobs.skip(claim, "update posted")
             return
         next_due = claim.due_at + cadence
         while next_due <= self.clock.now():  # after downtime: one reminder, then the next slot ahead
             next_due += cadence
-        try:
-            await self.slack.post(
-                incident.channel_id or "",
-                templates.reminder(
-                    incident,
-                    cadence,
-                    last.posted_at if last else None,
-                    next_due,
-                    await self._responsible(incident),
-                    self.clock.now(),
-                ),
-            )
-        except SlackOpError as exc:
-            if exc.transient:
-                raise  # the claim's lease runs out and a later tick posts it
-            log.warning("could not post the update reminder: %s", exc, extra={"incident_id": incident.id})
+        message = templates.reminder(
+            incident,
+            cadence,
+            last.posted_at if last else None,
+            next_due,
+            await self._responsible(incident),
+            self.clock.now(),
+        )
+        # Transient: the claim's lease runs out and a later tick posts it.
+        with carry_on(log, "could not post the update reminder", incident_id=incident.id):
+            await self.slack.post(incident.channel_id or "", message)
         async with self.db.session() as s:
             if not await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now()):
                 return

@@ -16,6 +16,7 @@ from domain.workspace import Team
 from runtime.clock import Clock
 from runtime.inbox import Inbox
 from runtime.inbox_worker import InboxWorker
+from runtime.jobs import Jobs
 from runtime.metrics import Metrics
 from runtime.ops import Intake
 from runtime.outbox import Outbox
@@ -56,6 +57,7 @@ class WorkspaceServices:
     handoffs: Handoffs
     permissions: Permissions
     escalation: Escalation
+    jobs: Jobs
     alerts: AlertIntake
     inbox: Inbox
     intake: Intake
@@ -68,10 +70,10 @@ class WorkspaceServices:
     tasks: BackgroundTasks
 
     async def tick(self) -> int:
-        """One pass of due work: pages, reminders, handoffs, pruning old event ids. Calendars are
-        refreshed by their own job (`oncall.refresh`): this never waits on a calendar server."""
+        """One pass of due work: scheduled jobs (pages, reminders…), handoffs, pruning old event ids.
+        Calendars are refreshed by their own job (`oncall.refresh`): this never waits on a calendar server."""
         with self.metrics.tick_seconds.time():
-            handled = await self.escalation.tick()
+            handled = await self.jobs.tick()
             handled += await self.handoffs.tick()
             await self.timeline.prune_events()
         return handled
