@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -23,6 +24,7 @@ from config.fields import Duration, OptionalDuration, Strict, to_duration
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
 from config.keys import did_you_mean
 from config.oncall import AckTimeout, OnCall, Schedule
+from config.permissions import Permission, Who
 from domain.redact import redact_urls
 from domain.severity import VALID_SEVERITIES, Severity
 
@@ -161,27 +163,25 @@ class Alertmanager(Strict):
     reopen_window: Duration = timedelta(hours=1)
 
 
-Who = Literal["anyone", "responders"]
-
-
-class Permissions(Strict):
+class _Permissions(Strict):
     """Who may do what to an incident: `anyone` (in its channel), or only its `responders`: the
     commander, the holders of its roles, the people on the escalation levels and the members of
-    `responders_usergroup`."""
+    `responders_usergroup`. One field a Permission, defaulting to its `default`."""
 
     responders_usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9]+$")
-    declare: Who = "anyone"
-    update: Who = "anyone"
-    note: Who = "anyone"
-    timeline: Who = "anyone"
-    escalate: Who = "anyone"
-    resolve: Who = "responders"
-    severity: Who = "responders"
-    roles: Who = "responders"
-    statuspage: Who = "responders"
-    followup: Who = "anyone"
-    postmortem: Who = "anyone"
-    reopen: Who = "responders"
+
+    def who(self, permission: Permission) -> Who:
+        """Who may do `permission`: "anyone" or "responders"."""
+        return getattr(self, permission.value)  # type: ignore[no-any-return]
+
+
+Permissions = create_model(
+    "Permissions",
+    __base__=_Permissions,
+    __module__=__name__,
+    __doc__=_Permissions.__doc__,
+    **{p.value: (Who, p.default) for p in Permission},  # type: ignore[call-overload]
+)
 
 
 class Policy(Strict):

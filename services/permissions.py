@@ -4,11 +4,12 @@ role given by an earlier request of the same channel already counts."""
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
+from config.permissions import Permission
 from config.policy import Policy
 from domain.errors import IncidentError
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.journal import carry_on
+from runtime.slack_ops import SlackOps
 from services.oncall import OnCall
 from storage.db import Database
 from storage.models import Incident
@@ -17,36 +18,8 @@ from storage.schedule import DeliveryRepo
 
 log = logging.getLogger(__name__)
 
-Action = Literal[
-    "declare",
-    "update",
-    "note",
-    "timeline",
-    "escalate",
-    "resolve",
-    "severity",
-    "roles",
-    "statuspage",
-    "followup",
-    "postmortem",
-    "reopen",
-]
-
-# What the refusal says the caller tried to do.
-_DOING = {
-    "declare": "declare incidents",
-    "update": "post updates to {ref}",
-    "note": "add notes to {ref}",
-    "timeline": "read the timeline of {ref}",
-    "escalate": "escalate {ref}",
-    "resolve": "resolve {ref}",
-    "severity": "change the severity of {ref}",
-    "roles": "assign roles in {ref}",
-    "statuspage": "publish {ref} to the status page",
-    "followup": "add follow-ups to {ref}",
-    "postmortem": "record the postmortem of {ref}",
-    "reopen": "reopen {ref}",
-}
+# For handlers/ops.py until its ops name `Permission` themselves; the values are the same strings.
+Action = Permission
 
 
 class Permissions:
@@ -55,10 +28,11 @@ class Permissions:
     def __init__(self, db: Database, slack: SlackOps, policy: Policy, oncall: OnCall, team_id: str) -> None:
         self.db, self.slack, self.policy, self.oncall, self.team_id = db, slack, policy, oncall, team_id
 
-    async def require(self, action: Action, user: str, channel_id: str | None) -> None:
-        """Return when `user` may do `action` in the incident of `channel_id`; else IncidentError
+    async def require(self, permission: Permission, user: str, channel_id: str | None) -> None:
+        """Return when `user` may do `permission` in the incident of `channel_id`; else IncidentError
         with an answer that says who may."""
-        if getattr(self.policy.permissions, action) == "anyone":
+        permission = Permission(permission)
+        if self.policy.permissions.who(permission) == "anyone":
             return
         incident = None
         if channel_id:
@@ -68,7 +42,7 @@ class Permissions:
                 return  # not an incident channel: the request itself says so
         if await self.is_responder(user, incident):
             return
-        raise IncidentError(self.refusal(action, incident))
+        raise IncidentError(self.refusal(permission, incident))
 
     async def is_responder(self, user: str, incident: Incident | None) -> bool:
         """The commander, a role holder, someone on (or paged from) an escalation level, or a
@@ -89,18 +63,15 @@ class Permissions:
         if self.policy.permissions.responders_usergroup:
             groups.append(self.policy.permissions.responders_usergroup)
         for group in dict.fromkeys(groups):
-            try:
+            # Transient: retried, since a refusal must not come from Slack being down.
+            with carry_on(log, "could not read user group %s", group):
                 if user in await self.slack.usergroup_members(group):
                     return True
-            except SlackOpError as exc:
-                if exc.transient:
-                    raise  # retried: a refusal must not come from Slack being down
-                log.warning("could not read user group %s: %s", group, exc.error)
         return False
 
-    def refusal(self, action: Action, incident: Incident | None) -> str:
+    def refusal(self, permission: Permission, incident: Incident | None) -> str:
         """Who may, in one ephemeral line; nothing was changed."""
-        doing = _DOING[action].format(ref=incident.ref if incident else "this incident")
+        doing = permission.doing.format(ref=incident.ref if incident else "this incident")
         who = []
         if incident is not None and incident.commander_id:
             who.append(f"its commander <@{incident.commander_id}>")
