@@ -56,10 +56,6 @@ class Roles:
         self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
         self._known: dict[str, str] = {}  # names already stored by this process
 
-    def is_new_name(self, user_id: str, name: str) -> bool:
-        """Whether this process has not stored this name for this user yet."""
-        return self._known.get(user_id) != name
-
     async def remember_names(self, names: dict[str, str]) -> None:
         """Store user names seen in payloads, for exports that run without Slack."""
         names = {u: n for u, n in names.items() if self._known.get(u) != n}
