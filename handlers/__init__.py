@@ -23,7 +23,7 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         integration_commands,
         lifecycle_commands,
         oncall_commands,
-        role_commands,
+        roles,
         timeline_commands,
         tracker_ops,
         update_typos,
@@ -37,6 +37,7 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     workspace.register(app, workspaces)
     commands.register(app, wiring)
     declare.register(app, wiring)
+    roles.register(app, wiring)
     for module in (events, actions, followup_commands, update_typos):
         module.register(app)
     legacy_ops.register(workspaces, worker)
