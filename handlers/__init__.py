@@ -18,13 +18,12 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         commands,
         declare,
         escalation_commands,
-        events,
         followup_commands,
         integration_commands,
         lifecycle_commands,
         oncall_commands,
         roles,
-        timeline_commands,
+        timeline,
         tracker_ops,
         update_typos,
         workspace,
@@ -37,8 +36,9 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     workspace.register(app, workspaces)
     commands.register(app, wiring)
     declare.register(app, wiring)
+    timeline.register(app, wiring)
     roles.register(app, wiring)
-    for module in (events, actions, followup_commands, update_typos):
+    for module in (actions, followup_commands, update_typos):
         module.register(app)
     legacy_ops.register(workspaces, worker)
     wiring.attach(worker)
