@@ -21,13 +21,13 @@ async def test_readyz_fails_while_the_paging_tick_is_stuck(harness: Harness) -> 
     assert await _ready(h) == (200, "ok")
     stuck = asyncio.Event()
     ctx = h.bot.ctx
-    real_tick = ctx.escalation.tick
+    real_tick = ctx.jobs.tick
 
     async def hung() -> int:
         await stuck.wait()  # a page send that never returns, a lock never granted, …
         return await real_tick()
 
-    ctx.escalation.tick = hung  # type: ignore[method-assign]
+    ctx.jobs.tick = hung  # type: ignore[method-assign]
     tick = asyncio.create_task(h.bot.tick())
     await asyncio.sleep(0.1)
     h.clock.advance(timedelta(seconds=59))
