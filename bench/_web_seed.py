@@ -239,7 +239,7 @@ async def fill(db: Database, incidents: int, entries: int) -> Seeded:
     jobs, deliveries = _pages(rng, rows)
     tables = {name: cast(Table, model.__table__) for name, model in _MODELS.items()}
     async with db.engine.begin() as conn:
-        names = [{"user_id": u, "name": u[2:].lower()} for u in _people()]
+        names = [{"team_id": TEAM, "user_id": u, "name": u[2:].lower()} for u in _people()]
         await conn.execute(tables["people"].insert(), names)
         await _insert(conn, tables["incidents"], rows)
         n_entries = await _insert(conn, tables["timeline_entries"], _entries(rng, rows, counts, now))

@@ -174,7 +174,7 @@ class Outbox:
         policy = self.policy.of(incident.team_id)
         if policy.trackers.github is None and policy.trackers.jira is None:
             return
-        name = await PeopleRepo(s).name(followup.owner_id)
+        name = await PeopleRepo(s, incident.team_id).name(followup.owner_id)
         owner = f"{name} (Slack {followup.owner_id})" if name else f"Slack user {followup.owner_id}"
         repo, now, event_id = OutboxRepo(s), self.clock.now(), uuid.uuid4().hex
         for target, kind, body in trackers.issue_bodies(policy, incident, followup, owner):

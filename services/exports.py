@@ -83,7 +83,7 @@ async def export_data(db: Database, team_id: str, incident: Incident) -> Export:
     async with db.session() as s:
         count, first, last = await TimelineRepo(s).span(incident.id)
         followups = await FollowupRepo(s, team_id).of_incident(incident.id)
-        names = await PeopleRepo(s).names()
+        names = await PeopleRepo(s, team_id).names()
     return Export(Postmortem(incident, [], names, followups=followups), count, first, last)
 
 

@@ -3,7 +3,9 @@ members), one incident whole, and the reliability metrics."""
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +27,7 @@ from storage.web_queries import Filters, WebQueries
 
 MEMBERS_FRESH = 60.0  # seconds a person's list of private channels is trusted
 DRAFT_ENTRIES = 100  # timeline rows of the draft rendered on the incident page
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)[|>]")  # a person in Slack's text, named with or without a label
 
 
 @dataclass
@@ -122,7 +125,8 @@ class Reports:
             updates = await IncidentRepo(s, self.team_id).updates(incident.id)
             pages = await DeliveryRepo(s).for_incident(incident.id)
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
-            names = await PeopleRepo(s).names()
+            shown = _people_in(incident, [*entries, *draft_entries], pages, followups)
+            names = await PeopleRepo(s, self.team_id).names(shown)
         draft = markdown(Postmortem(incident, draft_entries, names, followups=followups))
         if total > DRAFT_ENTRIES:
             draft += f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {total} entries here._\n"
@@ -135,10 +139,10 @@ class Reports:
             incident = await self._visible(s, number, user)
         return None if incident is None else await export_data(self.db, self.team_id, incident)
 
-    async def names(self) -> dict[str, str]:
-        """Display names of the people the bot has seen."""
+    async def names(self, user_ids: Iterable[str | None]) -> dict[str, str]:
+        """Display names of these people, those the bot has seen in this workspace."""
         async with self.db.session() as s:
-            return await PeopleRepo(s).names()
+            return await PeopleRepo(s, self.team_id).names(u for u in user_ids if u)
 
     async def metrics(self, days: int, user: str) -> Metrics:
         """Incidents per week, MTTA and MTTR per month and severity, on-call load, over `days`, of the
@@ -159,3 +163,18 @@ class Reports:
             row.pages += n
             row.outside += n * int(local.weekday() >= 5 or not WORK_START <= local.time() < WORK_END)
         return Metrics(since, weekly, tta, ttr, sorted(load.values(), key=lambda r: (-r.pages, r.user)))
+
+
+def _people_in(
+    incident: Incident, entries: list[TimelineEntry], pages: list[PageDelivery], followups: list[Followup]
+) -> set[str]:
+    """Everyone the incident page (and its draft) names: roles, authors, people mentioned, paged, owners."""
+    ids = {incident.commander_id, incident.scribe_id, incident.comms_id, incident.declared_by}
+    ids.update(e.author_id for e in entries)
+    ids.update(d.user_id for d in pages)
+    ids.update(d.acknowledged_by for d in pages)
+    ids.update(f.owner_id for f in followups)
+    texts = [incident.title, incident.summary or "", *(e.text for e in entries), *(f.text for f in followups)]
+    for text in texts:
+        ids.update(_MENTION.findall(text))
+    return {i for i in ids if i}

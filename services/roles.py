@@ -62,7 +62,7 @@ class Roles:
         if not names:
             return
         async with self.db.session() as s:
-            repo = PeopleRepo(s)
+            repo = PeopleRepo(s, self.team_id)
             for user_id, name in names.items():
                 await repo.remember(user_id, name)
         self._known.update(names)

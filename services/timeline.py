@@ -317,6 +317,6 @@ async def load_postmortem(db: Database, team_id: str, ref: str) -> Postmortem | 
         if incident is None:
             return None
         entries = await TimelineRepo(s).for_incident(incident.id)
-        names = await PeopleRepo(s).names()
+        names = await PeopleRepo(s, team_id).names()
         followups = await FollowupRepo(s, team_id).of_incident(incident.id)
     return Postmortem(incident, entries, names, followups=followups)

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from storage.db import Database
 from storage.models import (
@@ -24,6 +24,7 @@ from storage.models import (
     InboxItem,
     Incident,
     OncallOverride,
+    Person,
     ScheduledJob,
     slack_bots,
     slack_installations,
@@ -35,7 +36,17 @@ log = logging.getLogger(__name__)
 _TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 Entity = TypeVar("Entity", Installation, Bot)
 # Rows from before workspaces existed (team_id ''): adopted by the one workspace of a bot token.
-_OWNED = (Incident, ScheduledJob, InboxItem, AlertGroup, OncallOverride, CalendarCopy, EmailUser, Handoff)
+_OWNED = (
+    Incident,
+    ScheduledJob,
+    InboxItem,
+    AlertGroup,
+    OncallOverride,
+    CalendarCopy,
+    EmailUser,
+    Handoff,
+    Person,
+)
 
 
 class Sealer:
@@ -164,6 +175,9 @@ async def adopt_unowned_rows(db: Database, team_id: str) -> int:
     """Give rows kept before workspaces existed (team '') to `team_id`; how many moved."""
     moved = 0
     async with db.session() as s:
+        # A name the workspace has seen since wins over the one kept from before.
+        seen = select(Person.user_id).where(Person.team_id == team_id)
+        await s.execute(delete(Person).where(Person.team_id == "", Person.user_id.in_(seen)))
         for model in _OWNED:
             stmt = update(model).where(model.team_id == "").values(team_id=team_id)
             moved += (await s.execute(stmt.execution_options(synchronize_session=False))).rowcount or 0

@@ -98,7 +98,7 @@ class WebView:
             query=query,
             sorts=SORTS,
             now=ctx.clock.now(),
-            names=await ctx.reports.names(),
+            names=await ctx.reports.names(i.commander_id for i in rows),
         )
 
     async def incident(
@@ -156,7 +156,7 @@ class WebView:
             weekly_svg=charts.bars("Incidents per week by severity", weeks, weekly),
             mtta_svg=charts.bars("MTTA, median (minutes)", months, _medians(m.tta), " min"),
             mttr_svg=charts.bars("MTTR, median (minutes)", months, _medians(m.ttr), " min"),
-            names=await ctx.reports.names(),
+            names=await ctx.reports.names(r.user for r in m.load),
             times=sorted(table.items()),
         )
 

@@ -152,9 +152,11 @@ class TimelineReaction(Base):
 
 
 class Person(Base):
-    """A Slack user's name as last seen in a payload, for exports that run without Slack."""
+    """A Slack user's name in one workspace as last seen in a payload, for pages and exports that run
+    without Slack."""
 
     __tablename__ = "people"
 
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True, server_default="")
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
