@@ -1,4 +1,5 @@
-"""Update reminders: when an incident's next update is due, the channel hears who owes it."""
+"""Update reminders: when an incident's next update is due, the channel hears who owes it. The reminder
+is posted before its row is finished, so a worker dying in between means it is posted again."""
 
 from __future__ import annotations
 
