@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _support import Server, _log_file, bot_server, floor_server
+from _support import Server, bot_server, floor_server
 
 from slack_emulator import SlackEmulator
 
@@ -58,11 +58,12 @@ def tree_cpu(roots: list[int]) -> float:
     return total
 
 
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+def machine_busy() -> tuple[float, float, float]:
+    """(busy, interrupts, total) CPU seconds of the whole machine since boot, from /proc/stat; the
+    interrupts (mostly loopback TCP here) are charged to no process."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
     idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / TICKS, sum(values) / TICKS
+    return (sum(values) - idle) / TICKS, (values[5] + values[6]) / TICKS, sum(values) / TICKS
 
 
 def postgres_cpu() -> float:
@@ -77,24 +78,42 @@ def postgres_cpu() -> float:
     return total
 
 
+async def settle(limit: float, timeout: float) -> float:
+    """Wait (up to `timeout` s) until the machine's other work keeps fewer than `limit` cores busy, as
+    measured over 3 s; returns the last measure. On a shared machine the figures mean more then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy, _, total = machine_busy()
+        await asyncio.sleep(3.0)
+        busy2, _, total2 = machine_busy()
+        cores = (busy2 - busy) / (total2 - total) * (os.cpu_count() or 1)
+        if cores < limit or time.monotonic() > deadline:
+            return cores
+        await asyncio.sleep(10.0)
+
+
 @dataclass
 class Usage:
     """CPU used in one phase, in seconds: the bot's processes, the floor's, this client (with the
-    emulator), PostgreSQL, and the whole machine; `span` is the capacity (seconds x cores)."""
+    emulator), PostgreSQL, interrupts and the whole machine; `span` is the capacity (seconds x cores)."""
 
     bot: float
     floor: float
     client: float
     postgres: float
+    interrupts: float
     machine: float
     span: float
 
     def shares(self) -> str:
-        """Each one's share of the machine's capacity; the rest of the busy time is other work."""
-        others = self.machine - self.bot - self.floor - self.client - self.postgres
+        """Cores each kept busy on average; the rest of the machine's busy time is other work."""
+        cores = os.cpu_count() or 1
+        seconds = self.span / cores
+        others = self.machine - self.bot - self.floor - self.client - self.postgres - self.interrupts
         parts = [("bot", self.bot), ("floor", self.floor), ("client", self.client)]
-        parts += [("postgres", self.postgres), ("others", others)]
-        return ", ".join(f"{name} {100 * max(v, 0.0) / self.span:.0f}%" for name, v in parts)
+        parts += [("postgres", self.postgres), ("interrupts", self.interrupts), ("others", others)]
+        listed = ", ".join(f"{name} {max(v, 0.0) / seconds:.2f}" for name, v in parts)
+        return f"{listed} (cores of {cores})"
 
 
 class Meter:
@@ -105,40 +124,16 @@ class Meter:
         self.start = self._now()
 
     def _now(self) -> tuple[float, ...]:
-        busy, total = machine_busy()
         own = time.process_time()
-        return tree_cpu(self.bot_pids), tree_cpu(self.floor_pids), own, postgres_cpu(), busy, total
+        return tree_cpu(self.bot_pids), tree_cpu(self.floor_pids), own, postgres_cpu(), *machine_busy()
 
     def usage(self) -> Usage:
-        bot, floor, client, pg, busy, total = (b - a for a, b in zip(self.start, self._now(), strict=True))
-        return Usage(bot, floor, client, pg, busy, total)
+        used = [b - a for a, b in zip(self.start, self._now(), strict=True)]
+        bot, floor, client, pg, busy, irq, total = used
+        return Usage(bot, floor, client, pg, irq, busy, total)
 
 
 # processes
-
-
-class Worker:
-    """`incident-bot worker`: no port; stopped with SIGTERM like the server."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> Worker:
-        log = _log_file()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "worker",
-            cwd=self.cwd, env={**os.environ, **self.env}, stdout=log, stderr=log,
-        )  # fmt: skip
-        await asyncio.sleep(1.0)
-        if self.proc.returncode is not None:
-            raise RuntimeError(f"incident-bot worker exited at once ({self.proc.returncode})")
-        return self
-
-    async def stop(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.terminate()
-            await self.proc.wait()
 
 
 class BotUnderTest:
@@ -147,10 +142,10 @@ class BotUnderTest:
 
     def __init__(self, emu: SlackEmulator, cwd: Path, database_url: str, mode: str) -> None:
         self.server = bot_server(emu, cwd, database_url)
-        self.worker: Worker | None = None
-        if mode == "split":
+        self.worker: Server | None = None
+        if mode == "split":  # the worker serves its probes (/healthz) on a port of its own
             self.server.args.append("--no-worker")
-            self.worker = Worker(self.server.env, cwd)
+            self.worker = Server(["-m", "bot", "worker", "--host", "127.0.0.1"], self.server.env, cwd)
         self.floor = floor_server(emu, cwd)
 
     @property
@@ -170,7 +165,7 @@ class BotUnderTest:
                 await proc.stop()
 
     def bot_pids(self) -> list[int]:
-        procs: list[Server | Worker] = [self.server] + ([self.worker] if self.worker else [])
+        procs = [self.server] + ([self.worker] if self.worker else [])
         return [p.proc.pid for p in procs if p.proc is not None]
 
     def floor_pids(self) -> list[int]:

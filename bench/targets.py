@@ -34,7 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _procs import MODES, BotUnderTest, Meter, Profile, Usage, worker_command_exists
+from _database import COUNT, SCRIBE, PgWaits, drained, effects, lost_doubled, scalar, slowest_window
+from _procs import MODES, BotUnderTest, Meter, Profile, Usage, settle, worker_command_exists
 from _profile import summary
 from _support import (
     ROOT,
@@ -46,16 +47,13 @@ from _support import (
     workspace,
 )
 from _wire import Connection, Events
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.db import async_url
-from storage.models import InboxItem
 
 A_MARGIN_MS, B_P99_MS, C_RATE, D_P50_MS = 1.0, 50.0, 1000.0, 50.0
 WARMUP = 50  # unmeasured requests to each server before a
 PACED_SENDERS = 32  # enough connections that a steady rate is kept while some requests wait
-SCRIBE = "U0SCRIBE"
 
 
 @dataclass
@@ -71,6 +69,7 @@ class Outcome:
     c_drain: float = 0.0  # seconds after the window until every acked event was on the timeline
     c_usage: tuple[Usage, Usage] | None = None  # floor's phase, bot's phase
     c_events: tuple[int, int] = (0, 0)
+    c_waits: str = ""  # what the bot's PostgreSQL sessions were doing during its flood
     d_floor: list[float] = field(default_factory=list)  # ack seconds
     d_bot: list[float] = field(default_factory=list)
     d_rates: tuple[float, float] = (0.0, 0.0)
@@ -140,61 +139,51 @@ async def load(
     return times, time.perf_counter() - started
 
 
-# the database
-
-
-_COUNT = text("SELECT count(*) FROM timeline_entries WHERE kind = 'scribe'")
-_OPEN = text("SELECT count(*) FROM inbox WHERE state IN ('pending', 'working')")
-_TRANSCRIPT = text(f"SELECT ts FROM transcript_messages WHERE user_id = '{SCRIBE}'")
-_TIMELINE = text("SELECT message_ts FROM timeline_entries WHERE kind = 'scribe'")
-
-
-async def scalar(engine: AsyncEngine, stmt: object) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(stmt)).scalar_one())  # type: ignore[call-overload]
-
-
-async def drained(engine: AsyncEngine, want: int, timeout: float = 600) -> float:
-    """Seconds until `want` scribe entries are on the timeline (or nothing is left to carry out)."""
-    started = time.perf_counter()
-    while await scalar(engine, _COUNT) < want and await scalar(engine, _OPEN):
-        if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"timeline short of {want} entries after {timeout:.0f} s")
-        await asyncio.sleep(0.05)
-    return time.perf_counter() - started
-
-
-async def effects(engine: AsyncEngine, prefix: str) -> list[float]:
-    """done_at - created_at of the done message rows whose event id starts with `prefix`."""
-    stmt = select(InboxItem.created_at, InboxItem.done_at).where(
-        InboxItem.op == "message", InboxItem.state == "done", InboxItem.idem_key.like(f"ev:{prefix}%")
-    )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(stmt)).all()  # through the model: SQLite keeps times as text
-    return [(done - created).total_seconds() for created, done in rows]
-
-
-async def lost_doubled(engine: AsyncEngine, expected: set[str]) -> tuple[int, int]:
-    """Events not both in the transcript and on the timeline; rows beyond one per message in either."""
-    async with engine.connect() as conn:
-        transcript = list((await conn.execute(_TRANSCRIPT)).scalars())
-        timeline = list((await conn.execute(_TIMELINE)).scalars())
-    lost = len(expected - (set(transcript) & set(timeline)))
-    return lost, len(transcript) - len(set(transcript)) + len(timeline) - len(set(timeline))
-
-
-def slowest_window(samples: list[tuple[float, int, int]], width: float = 10.0) -> tuple[float, float]:
-    """The lowest rate of acks and of effects over any `width` seconds of (time, acks, effects) samples."""
-    low = [float("inf"), float("inf")]
-    for i, (t0, a0, e0) in enumerate(samples):
-        for t1, a1, e1 in samples[i + 1 :]:
-            if t1 - t0 >= width:
-                low = [min(low[0], (a1 - a0) / (t1 - t0)), min(low[1], (e1 - e0) / (t1 - t0))]
-                break
-    return (low[0], low[1]) if low[0] != float("inf") else (float("nan"), float("nan"))
-
-
 # one backend and mode
+
+
+async def sustained(
+    bot: BotUnderTest,
+    events: Events,
+    engine: AsyncEngine,
+    args: argparse.Namespace,
+    out: Outcome,
+    waits: contextlib.AbstractAsyncContextManager[object],
+    profiled: contextlib.AbstractAsyncContextManager[object],
+) -> None:
+    """c: the floor, then the bot, flooded for --seconds; the bot's timeline counted every second."""
+    meter = Meter(bot.bot_pids(), bot.floor_pids())
+    floor_acks, floor_s = await load(
+        bot.floor.port, lambda: events.body("FlC", False), args.senders, args.seconds
+    )
+    floor_usage = meter.usage()
+    base = await scalar(engine, COUNT)
+    meter = Meter(bot.bot_pids(), bot.floor_pids())
+    acks: list[float] = []
+    samples: list[tuple[float, int, int]] = []
+
+    async def sample() -> None:
+        started = time.perf_counter()
+        while True:
+            done = await scalar(engine, COUNT) - base
+            samples.append((time.perf_counter() - started, len(acks), done))
+            await asyncio.sleep(1.0)
+
+    sampler = asyncio.ensure_future(sample())
+    async with waits, profiled:
+        bot_acks, bot_s = await load(
+            bot.server.port, lambda: events.body("EvC", True), args.senders, args.seconds, times=acks
+        )
+    sampler.cancel()
+    done_in_window = await scalar(engine, COUNT) - base
+    out.c_usage = (floor_usage, meter.usage())
+    out.c_floor = len(floor_acks) / floor_s
+    out.c_acked, out.c_done = len(bot_acks) / bot_s, done_in_window / bot_s
+    out.c_min10 = slowest_window(samples)
+    out.c_drain = await drained(engine, base + len(bot_acks))
+    out.c_events = (len(floor_acks), len(bot_acks))
+    if isinstance(waits, PgWaits):
+        out.c_waits = waits.summary()
 
 
 async def run(backend: str, mode: str, args: argparse.Namespace) -> Outcome:
@@ -234,37 +223,8 @@ async def run(backend: str, mode: str, args: argparse.Namespace) -> Outcome:
             out.d_effect = await effects(engine, "EvD")
         if "c" in args.only:
             await drained(engine, len(events.expected))
-            meter = Meter(bot.bot_pids(), bot.floor_pids())
-            floor_acks, floor_s = await load(
-                bot.floor.port, lambda: events.body("FlC", False), args.senders, args.seconds
-            )
-            floor_usage = meter.usage()
-            out.c_floor = len(floor_acks) / floor_s
-            base = await scalar(engine, _COUNT)
-            meter = Meter(bot.bot_pids(), bot.floor_pids())
-            acks: list[float] = []
-            samples: list[tuple[float, int, int]] = []
-
-            async def sample() -> None:
-                started = time.perf_counter()
-                while True:
-                    done = await scalar(engine, _COUNT) - base
-                    samples.append((time.perf_counter() - started, len(acks), done))
-                    await asyncio.sleep(1.0)
-
-            sampler = asyncio.ensure_future(sample())
-            async with profiled("c"):
-                bot_acks, bot_s = await load(
-                    bot.server.port, lambda: events.body("EvC", True), args.senders, args.seconds, times=acks
-                )
-            sampler.cancel()
-            done_in_window = await scalar(engine, _COUNT) - base
-            bot_usage = meter.usage()
-            out.c_acked, out.c_done = len(bot_acks) / bot_s, done_in_window / bot_s
-            out.c_min10 = slowest_window(samples)
-            out.c_drain = await drained(engine, base + len(bot_acks))
-            out.c_usage = (floor_usage, bot_usage)
-            out.c_events = (len(floor_acks), len(bot_acks))
+            waits = PgWaits(engine) if backend == "postgresql" else contextlib.nullcontext()
+            await sustained(bot, events, engine, args, out, waits, profiled("c"))
         await drained(engine, len(events.expected))
         out.lost, out.doubled = await lost_doubled(engine, events.expected)
         return out
@@ -321,6 +281,8 @@ def report(title: str, o: Outcome, args: argparse.Namespace) -> list[tuple[str, 
         print(f"  {'   CPU per event (its processes)':44} {fcpu:11.2f} ms {bcpu:11.2f} ms")
         print(f"     machine during the floor's flood: {fu.shares()}")
         print(f"     machine during the bot's flood:   {bu.shares()}")
+        if o.c_waits:
+            print(f"     the bot's PostgreSQL sessions: {o.c_waits}")
         verdicts.append(("c", v))
     if o.d_effect:
         p50 = ms(o.d_effect, 50)
@@ -363,9 +325,12 @@ async def main(args: argparse.Namespace, tree: Path) -> None:
     profiles: list[Path] = []
     for backend in args.backends:
         for mode in modes:
-            title = f"{backend}, {mode}"
+            name = title = f"{backend}, {mode}"
+            if args.settle:
+                cores = await settle(0.3, args.settle)
+                title += f" (other work on the machine at the start: {cores:.2f} cores)"
             outcome = await run(backend, mode, args)
-            grid[title] = dict(report(title, outcome, args))
+            grid[name] = dict(report(title, outcome, args))
             profiles += outcome.profiles
     print(f"\n  {'':22}" + "".join(f"{t:>6}" for t in args.only))
     for title, verdicts in grid.items():
@@ -390,6 +355,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=300, help="requests to each server in a (x4 in b)")
     parser.add_argument("--only", default="a,b,c,d", type=lambda s: s.split(","), help="some of a,b,c,d")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the bot during c and d into DIR")
+    parser.add_argument(
+        "--settle", type=float, default=0, metavar="S", help="wait up to S s for a quiet machine before each"
+    )
     parser.add_argument("--build", metavar="REV", help="run the bot of this commit, not the work tree")
     args = parser.parse_args()
     if set(args.modes) - set(MODES) or set(args.only) - set("abcd"):
