@@ -19,13 +19,12 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         declare,
         escalation_commands,
         followup_commands,
-        integration_commands,
-        lifecycle_commands,
         oncall_commands,
         roles,
+        statuspage,
         timeline,
         tracker_ops,
-        update_typos,
+        updates,
         workspace,
     )
     from handlers import (
@@ -38,7 +37,9 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     declare.register(app, wiring)
     timeline.register(app, wiring)
     roles.register(app, wiring)
-    for module in (actions, followup_commands, update_typos):
+    updates.register(app, wiring)
+    statuspage.register(app, wiring)
+    for module in (actions, followup_commands):
         module.register(app)
     legacy_ops.register(workspaces, worker)
     wiring.attach(worker)

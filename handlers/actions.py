@@ -1,4 +1,4 @@
-"""Buttons: Acknowledge and Escalate now on page DMs; resolving the public status page incident.
+"""Buttons: Acknowledge and Escalate now on page DMs.
 
 Each click is stored in the inbox (keyed by its trigger_id) and ordered with its incident's channel,
 so an acknowledgement never overtakes the requests acknowledged before it.
@@ -11,11 +11,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from domain.errors import IncidentError
-from handlers.ops import allowed, answer, answered, clicked_number, op, store_click
+from handlers.ops import allowed, answered, clicked_number, store_click
 from handlers.workspace import workspace
-from messages.help import error
 from messages.pages import ACK_ACTION, ESCALATE_ACTION
-from messages.statuspage import RESOLVE_ACTION, public_resolved
 from runtime.inbox_worker import Job
 from services.workspace import WorkspaceServices
 
@@ -43,15 +41,6 @@ def register(app: AsyncApp) -> None:
             await keep(ctx, body, "escalate_page", delivery, await _page_channel(ctx, delivery))
         await ack()
 
-    @app.action(RESOLVE_ACTION)
-    async def resolve_public(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        ctx, incident_id = workspace(context), clicked_number(body)  # the button carries the incident id
-        if incident_id is not None:
-            await keep(
-                ctx, body, "statuspage_resolve", incident_id, await ctx.lifecycle.channel_of(incident_id)
-            )
-        await ack()
-
 
 async def _page_channel(ctx: WorkspaceServices, delivery: int) -> str | None:
     try:
@@ -70,16 +59,3 @@ async def run_escalate_page(ctx: WorkspaceServices, job: Job) -> str:
     incident = await ctx.escalation.incident_of_delivery(job.data["number"])
     await allowed(ctx, job, "escalate")
     return await ctx.escalation.escalate_now(job.steps, incident, job.data["user"])
-
-
-@op("statuspage_resolve")
-async def run_statuspage_resolve(ctx: WorkspaceServices, job: Job) -> None:
-    """Idempotent by itself: a public incident already resolved is not resolved again."""
-    user = job.data["user"]
-    try:
-        await allowed(ctx, job, "statuspage")
-        incident, link = await ctx.statuspage.resolve_public(job.data["number"], user)
-    except IncidentError as exc:
-        await answer(ctx, job, error(str(exc)))
-        return
-    await answer(ctx, job, public_resolved(incident, user, link), replace=True)
