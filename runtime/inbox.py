@@ -70,7 +70,8 @@ class Inbox:
         self._waiting: list[tuple[NewItem, asyncio.Future[bool]]] = []
         self._writing: set[asyncio.Task[None]] = set()
         self._lanes = 1 if db.is_sqlite else self.LANES
-        # Set by the runtime: the worker starts on new rows at once.
+        # Set by the runtime: a worker in this process starts on new rows at once (one in another
+        # process hears of them through storage/wakeup.py).
         self.on_stored: Callable[[set[str]], None] = lambda keys: None
 
     async def accept(self, item: NewItem) -> bool:

@@ -58,13 +58,20 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# How long a write waits for the other process's (serve's inbox writes, the worker's work) before
+# "database is locked": longer than any write transaction holds the file, no longer than Slack waits.
+BUSY_TIMEOUT_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
+    # First: switching a fresh file to WAL needs a lock the other process may hold at that moment.
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    # WAL + NORMAL: a crash of the process loses nothing; only a power loss may lose the last commits.
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # FULL: every commit (the inbox's group commits before Slack's 200 included) is on disk before it
+    # returns, so a power loss, not only a killed process, loses nothing acknowledged.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
 
@@ -88,13 +95,14 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer: two transactions of this process that both write would meet in
         # SQLite's busy handler, which sleeps 1–100 ms between tries. Queueing them here instead
-        # hands the file over at once. (One process per SQLite file; PostgreSQL locks rows.)
+        # hands the file over at once. Between processes (serve and its worker share the file) the
+        # busy handler decides, within BUSY_TIMEOUT_MS; PostgreSQL locks rows.
         self._turn = asyncio.Lock() if self.is_sqlite else None
         self._sync: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
-        """True for the embedded single-process backend."""
+        """True for the embedded file backend (one web process and one worker at most share it)."""
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager

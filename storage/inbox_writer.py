@@ -2,9 +2,9 @@
 
 A group is one INSERT … ON CONFLICT … RETURNING, atomic by itself. On SQLite it runs as a whole in
 a thread (one hand-over, not one per cursor call); on PostgreSQL it is one statement on the driver's
-connection (no BEGIN/COMMIT round trips). Rows get their ids in the order of the group. A redelivery
-of a request that is pending, working or done adds nothing; one that was given up on (failed) is
-taken up again, from where its journal stopped.
+connection (no BEGIN/COMMIT round trips), which also notifies the workers of the keys it stored.
+Rows get their ids in the order of the group. A redelivery of a request that is pending, working or
+done adds nothing; one that was given up on (failed) is taken up again, from where its journal stopped.
 """
 
 from __future__ import annotations
@@ -34,7 +34,11 @@ _SQLITE_INSERT = _insert.on_conflict_do_update(
     },
     where=_t.c.state == FAILED,
 ).returning(_t.c.idem_key)
-_PG_INSERT = """
+# Workers in other processes LISTEN here (storage/wakeup.py): each group's commit notifies them of the
+# order keys it stored, in the same statement, so only committed rows wake anyone.
+INBOX_CHANNEL = "incident_bot_inbox"
+_PG_INSERT = f"""
+WITH stored AS (
 INSERT INTO inbox (
     idem_key, order_key, op, payload, team_id, enterprise_id,
     state, attempts, fence, next_attempt_at, created_at
@@ -47,7 +51,9 @@ ON CONFLICT (idem_key) DO UPDATE SET
     state = EXCLUDED.state, attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at,
     lease_until = NULL, done_at = NULL, last_error = NULL, first_attempt_at = NULL
     WHERE inbox.state = 'failed'
-RETURNING idem_key
+RETURNING idem_key, order_key
+)
+SELECT idem_key, pg_notify('{INBOX_CHANNEL}', order_key) FROM stored
 """
 
 

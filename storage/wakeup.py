@@ -1,0 +1,162 @@
+"""How a worker in another process hears that requests were stored, so it claims them at once.
+
+PostgreSQL: the inbox writer calls pg_notify(INBOX_CHANNEL, order key) in its group commit, so the
+notification is sent when, and only if, the rows are committed; the worker LISTENs on a connection of
+its own. While that connection is down the worker finds rows by its own poll (InboxWorker's POLL) and
+this reconnects with backoff. SQLite: a short idle poll of the newest inbox rows (one primary-key range
+read, about 0.1 ms): cheaper than any notification between processes that need not be each other's
+parent and child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import make_url
+
+from storage.db import CONNECT_TIMEOUT, Database
+from storage.inbox_writer import INBOX_CHANNEL
+from storage.models import InboxItem
+
+log = logging.getLogger(__name__)
+
+# Called with the order keys that have new rows (None: any key may have).
+Wake = Callable[[set[str] | None], None]
+
+SQLITE_POLL = 0.01
+FIRST_RECONNECT, MAX_RECONNECT = 0.5, 30.0
+ALIVE_EVERY = 5.0  # a LISTEN connection cut without a word (a network partition) is noticed this quickly
+
+_t = InboxItem.__table__
+_NEWEST = select(func.max(_t.c.id))
+_SINCE = (
+    select(_t.c.order_key, func.max(_t.c.id)).where(_t.c.id > bindparam("after")).group_by(_t.c.order_key)
+)
+
+
+class Wakeup:
+    """A background task that calls `wake` when other processes store inbox rows."""
+
+    def __init__(self, db: Database, wake: Wake) -> None:
+        self.db, self.wake = db, wake
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start listening (or polling) in the background."""
+        self._task = asyncio.create_task(self._run(), name="inbox-wakeup")
+
+    async def stop(self) -> None:
+        """Stop and close what it holds."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+def wakeup(db: Database, wake: Wake) -> Wakeup:
+    """The wake-up that suits the database: LISTEN on PostgreSQL, the idle poll on SQLite."""
+    return SqliteWatch(db, wake) if db.is_sqlite else PgListener(db, wake)
+
+
+class SqliteWatch(Wakeup):
+    """Every SQLITE_POLL, the order keys of rows stored since the last look."""
+
+    def __init__(self, db: Database, wake: Wake) -> None:
+        super().__init__(db, wake)
+        self.newest: int | None = None  # the newest row seen (None before the first look)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with self.db.engine.connect() as conn:
+                    if self.newest is None:
+                        self.newest = (await conn.execute(_NEWEST)).scalar() or 0
+                    else:
+                        found = (await conn.execute(_SINCE, {"after": self.newest})).all()
+                        if found:
+                            self.newest = max(int(last) for _, last in found)
+                            self.wake({str(key) for key, _ in found})
+            except Exception as exc:
+                log.warning("looking for new inbox rows failed (%s); trying again", exc)
+                await asyncio.sleep(1)
+            await asyncio.sleep(SQLITE_POLL)
+
+
+class PgListener(Wakeup):
+    """LISTEN on a connection of its own; reconnects with backoff when it drops."""
+
+    def __init__(self, db: Database, wake: Wake) -> None:
+        super().__init__(db, wake)
+        self.listening = asyncio.Event()  # set while the LISTEN connection is up
+
+    async def _run(self) -> None:
+        delay, down_since_reported = FIRST_RECONNECT, False
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not down_since_reported:
+                    log.warning(
+                        "the inbox's LISTEN connection is down (%s); new requests are found by polling "
+                        "until it is back",
+                        describe(exc),
+                    )
+                    down_since_reported = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RECONNECT)
+                continue
+            delay, down_since_reported = FIRST_RECONNECT, False
+
+    async def _listen(self) -> None:
+        """One connection: LISTEN until it is lost (raises) or cancelled."""
+        import asyncpg
+
+        conn = await asyncpg.connect(**_connect_args(self.db.url), timeout=CONNECT_TIMEOUT)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(INBOX_CHANNEL, self._notified)
+            self.listening.set()
+            log.info("listening for new inbox rows")
+            self.wake(None)  # rows stored while nobody listened
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(ALIVE_EVERY):
+                        await lost.wait()
+                if not lost.is_set():
+                    await conn.fetchval("SELECT 1", timeout=ALIVE_EVERY)
+            raise ConnectionError("the connection was closed")
+        finally:
+            self.listening.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, key: str) -> None:
+        self.wake({key})
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """asyncpg.connect's arguments for the engine's URL (ssl included), as SQLAlchemy gives them."""
+    parsed = make_url(url)
+    args: dict[str, Any] = parsed.translate_connect_args(username="user")
+    args.update(parsed.query)
+    for name in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback"):
+        args.pop(name, None)
+    return args
+
+
+def describe(exc: BaseException) -> str:
+    """The error in a few words."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
