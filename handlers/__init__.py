@@ -13,13 +13,12 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     """Attach every feature's listeners, subcommands and inbox ops; every listener runs with its
     workspace's services."""
     from handlers import (  # noqa: F401
-        actions,
         alerts,
         commands,
         declare,
-        escalation_commands,
         followup_commands,
         oncall_commands,
+        pages,
         roles,
         statuspage,
         timeline,
@@ -37,9 +36,10 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     declare.register(app, wiring)
     timeline.register(app, wiring)
     roles.register(app, wiring)
+    pages.register(app, wiring)
     updates.register(app, wiring)
     statuspage.register(app, wiring)
-    for module in (actions, followup_commands):
+    for module in (followup_commands,):
         module.register(app)
     legacy_ops.register(workspaces, worker)
     wiring.attach(worker)
