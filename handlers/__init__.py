@@ -17,7 +17,7 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         commands,
         declare,
         followup_commands,
-        oncall_commands,
+        oncall,
         pages,
         roles,
         statuspage,
@@ -37,6 +37,7 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     timeline.register(app, wiring)
     roles.register(app, wiring)
     pages.register(app, wiring)
+    oncall.register(app, wiring)
     updates.register(app, wiring)
     statuspage.register(app, wiring)
     for module in (followup_commands,):
