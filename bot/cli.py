@@ -1,4 +1,4 @@
-"""`incident-bot` command line: serve, db upgrade, demo."""
+"""`incident-bot` command line: serve, worker, db upgrade, demo."""
 
 from __future__ import annotations
 
@@ -25,10 +25,36 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident-bot", description="Slack incident bot.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the bot (Socket Mode, or HTTP with --http)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (Socket Mode, or HTTP with --http), with its worker as a child process",
+        description="Serve Slack (Socket Mode, or HTTP with --http), the webhooks and the web view, and "
+        "run `incident-bot worker` as a child process that carries out what was acknowledged and runs "
+        "the scheduled jobs; it is stopped with serve and restarted if it dies. With --no-worker, "
+        "requests are only stored: run `incident-bot worker` processes beside it.",
+    )
     serve.add_argument("--http", action="store_true", help="serve Slack requests on POST /slack/events")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="start no worker: store and answer only; no scheduled jobs run here (run `incident-bot worker`)",
+    )
+
+    worker = sub.add_parser(
+        "worker",
+        help="carry out acknowledged requests and run pages, reminders, handoffs, calendars, deliveries",
+        description="Carry out the requests `serve` acknowledged and run every scheduled job (pages, "
+        "reminders, handoffs, calendars, webhook deliveries, pruning), without serving Slack or "
+        "webhooks. Serves /healthz, /readyz (database and paging tick) and /metrics on --port. "
+        "SIGTERM lets the step in flight finish and hands back the rest.",
+    )
+    worker.add_argument("--host", default="0.0.0.0", help="address for the probes (default 0.0.0.0)")
+    worker.add_argument(
+        "--port", type=int, default=3001, help="port for /healthz, /readyz and /metrics (default 3001)"
+    )
+    worker.add_argument("--exit-with", type=int, default=None, help=argparse.SUPPRESS)  # serve's child
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -220,7 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.preflight import check_serve
 
             check_serve(settings, http=args.http)
-            return asyncio.run(_serve(settings, policy, args.http, args.host, args.port))
+            return asyncio.run(_serve(settings, policy, args))
+        if args.command == "worker":
+            from bot.worker import check_worker
+
+            missing = policy.missing_secrets(os.environ)
+            if missing:
+                raise ConfigError(missing)
+            check_worker(settings)
+            return asyncio.run(_worker(settings, policy, args))
     except Exception as exc:
         return _report(exc, debug)
     return 0
@@ -324,8 +358,15 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, policy: Policy, http: bool, host: str, port: int) -> int:
+async def _serve(settings: Settings, policy: Policy, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
-    await serve(settings, policy, http=http, host=host, port=port)
+    await serve(settings, policy, http=args.http, host=args.host, port=args.port, worker=not args.no_worker)
+    return 0
+
+
+async def _worker(settings: Settings, policy: Policy, args: argparse.Namespace) -> int:
+    from bot.worker import work
+
+    await work(settings, policy, host=args.host, port=args.port, parent=args.exit_with)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import aiohttp
 import httpx
@@ -20,6 +21,7 @@ from bot.background import CALENDAR_SECONDS, Heartbeat, refresh_calendars
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
 from bot.scheduler import TICK_SECONDS, Ticker
+from bot.supervisor import merged
 from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 
 SLACK_PATH = slack_edge.SLACK_PATH
 ALERTMANAGER_PATH = alertmanager_hook.ALERTMANAGER_PATH
+# What a process runs. "all": serving and working in one process (the tests' harness, the shell);
+# "web": Slack, the webhooks and the web view, storing requests but carrying none out; "worker": the
+# inbox worker, deliveries and the scheduled jobs, with no Slack or webhook serving.
+Role = Literal["all", "web", "worker"]
 # Slack's answers that mean the token itself is wrong: retrying cannot help.
 TOKEN_REJECTED = frozenset(
     "invalid_auth not_authed account_inactive token_revoked token_expired not_allowed_token_type".split()
@@ -48,9 +54,15 @@ class Bot:
     """Owns the process's Database, the shared parts, each workspace's WorkspaceServices and the AsyncApp."""
 
     def __init__(
-        self, settings: Settings, policy: Policy, *, clock: Clock | None = None, scheduler: bool = True
+        self,
+        settings: Settings,
+        policy: Policy,
+        *,
+        clock: Clock | None = None,
+        scheduler: bool = True,
+        role: Role = "all",
     ) -> None:
-        self.settings, self.policy, self._clock = settings, policy, clock
+        self.settings, self.policy, self._clock, self.role = settings, policy, clock, role
         self._shared: Shared | None = None
         self._workspaces: Workspaces | None = None
         self._single: SingleToken | None = None
@@ -66,6 +78,9 @@ class Bot:
         self._heartbeat: Heartbeat | None = None
         self._ticks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # A worker in another process (serve's child): /readyz asks it, /metrics adds its figures.
+        self.worker_ready: Callable[[], Awaitable[str | None]] | None = None
+        self.worker_metrics: Callable[[], Awaitable[bytes | None]] | None = None
 
     @property
     def shared(self) -> Shared:
@@ -115,13 +130,14 @@ class Bot:
             timeout=self.policy.delivery.timeout.total_seconds(),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
-        if db.is_sqlite:
-            # One process owns an SQLite file: claims left by a killed predecessor are free at once.
+        if db.is_sqlite and self.role != "web":
+            # One worker per SQLite file: claims left by a killed predecessor are free at once.
             async with db.session() as s:
                 await InboxRepo(s).release_all()
                 await release_everything(s)
         clock = self._clock or SystemClock()
-        self._heartbeat = Heartbeat(clock, TICK_SECONDS)
+        # A web process runs no ticks: its readiness does not wait for one.
+        self._heartbeat = Heartbeat(clock, TICK_SECONDS) if self.role != "web" else None
         shared = self._shared = build_shared(self.settings, self.policy, db, clock, self._http, self._httpx)
         client = build_client(self.settings, shared.metrics, self._http, self._bot_token())
         if self.oauth:
@@ -141,7 +157,7 @@ class Bot:
             oauth = None
         self._app = build_app(shared, self._workspaces, client, oauth)
         shared.outbox.on_filed = self._filed
-        if self._use_scheduler:
+        if self._use_scheduler and self.role != "web":
             shared.worker.start()
             self._ticker = Ticker(self._tracked(self.tick))
             shared.wake = self._ticker.wake
@@ -319,12 +335,21 @@ class Bot:
         """Liveness: the process is up and serving."""
         return web.json_response({"status": "ok"})
 
+    def probe_app(self) -> web.Application:
+        """A worker's HTTP: /healthz, /readyz and /metrics only."""
+        probes = web.Application()
+        probes.router.add_get("/healthz", self._healthz)
+        probes.router.add_get("/readyz", self._readyz)
+        probes.router.add_get("/metrics", self._metrics)
+        return probes
+
     async def _readyz(self, _request: web.Request) -> web.Response:
         """Readiness: the database answers, Slack accepted our token (auth.test) at least once (with
-        OAuth, once the database answers), and the paging tick completed recently."""
+        OAuth, once the database answers; a worker does not ask), and where ticks run, the paging tick
+        completed recently (in serve's worker child, asked over its own /readyz)."""
         if self._shared is None or not await self._shared.db.ping():
             return web.json_response({"status": "database unreachable"}, status=503)
-        if not self._slack_ok:
+        if not self._slack_ok and self.role != "worker":
             try:
                 if not self.oauth and (self._single is None or await self._single.check() is None):
                     raise RuntimeError("auth.test did not answer")
@@ -333,6 +358,8 @@ class Bot:
                 log.warning("readiness: auth.test failed: %s", exc)
                 return web.json_response({"status": "slack auth.test failed"}, status=503)
         stuck = self._heartbeat.stuck() if self._heartbeat else None
+        if stuck is None and self.worker_ready is not None:
+            stuck = await self.worker_ready()
         return web.json_response({"status": stuck or "ok"}, status=503 if stuck else 200)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
@@ -344,4 +371,8 @@ class Bot:
         metrics = self.shared.metrics
         for severity in ("SEV1", "SEV2", "SEV3", "SEV4"):
             metrics.open_incidents.labels(severity).set(totals.get(severity, 0))
-        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+        body = metrics.render()
+        theirs = await self.worker_metrics() if self.worker_metrics is not None else None
+        if theirs is not None:
+            body = merged(body, theirs)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -1,5 +1,7 @@
 """`incident-bot serve`: the bot on HTTP, and in Socket Mode a connection to Slack kept up in the
-background, so /healthz answers and SIGTERM stops the process whatever Slack does."""
+background, so /healthz answers and SIGTERM stops the process whatever Slack does. It stores what
+Slack asks for; the worker carries it out: a child process it starts (bot/supervisor.py), or, with
+--no-worker, `incident-bot worker` processes run apart."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.net import describe, listen
 from bot.runtime import TOKEN_REJECTED, Bot
+from bot.supervisor import WorkerChild
 from config.errors import ConfigError
 from config.policy import Policy
 from config.settings import Settings
@@ -33,23 +36,38 @@ ATTEMPT_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 2.0
 
 
-async def serve(settings: Settings, policy: Policy, *, http: bool, host: str, port: int) -> None:
-    """Run until SIGTERM or SIGINT; ConfigError when Slack rejects a token at start (or, before
-    anything starts, when the web view's session secret is too short)."""
+async def serve(
+    settings: Settings, policy: Policy, *, http: bool, host: str, port: int, worker: bool = True
+) -> None:
+    """Run until SIGTERM or SIGINT, with a worker child unless `worker` is False; ConfigError when
+    Slack rejects a token at start (or, before anything starts, when the web view's session secret
+    is too short)."""
     settings.check_session_secret()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    bot = Bot(settings, policy)
-    await bot.start()
+    # Started first: its start-up (imports, the database, auth.test) runs beside this one's.
+    child = WorkerChild(policy.delivery.shutdown_grace.total_seconds()) if worker else None
+    if child is not None:
+        child.start()
+    bot = Bot(settings, policy, role="web")
+    try:
+        await bot.start()
+    except BaseException:
+        if child is not None:
+            await child.stop()
+        raise
+    if child is not None:
+        bot.worker_ready, bot.worker_metrics = child.ready, child.metrics
     runner = web.AppRunner(bot.web_app(slack=http), access_log=None)
     socket_mode: SocketMode | None = None
     try:
         await listen(runner, host, port)
         # /healthz answers from here on, while Slack is asked and (in Socket Mode) connected to. A
         # token Slack rejects ends the start before anything else is said: one line, exit 2.
-        if await until(stop, bot.check_slack()) and not http:
+        slack_ok = await until(stop, bot.check_slack())
+        if slack_ok and not http:
             assert settings.slack_app_token is not None
             socket_mode = SocketMode(bot, settings.slack_app_token.get_secret_value())
             await until(stop, socket_mode.try_once())
@@ -60,10 +78,14 @@ async def serve(settings: Settings, policy: Policy, *, http: bool, host: str, po
         await stop.wait()
         log.info("shutting down")
     finally:
+        if child is not None:
+            child.terminate()  # it finishes its step in flight while this process stops serving
         if socket_mode is not None:
             await socket_mode.close()
         await runner.cleanup()
         await bot.stop()
+        if child is not None:
+            await child.stop()
 
 
 async def until(stop: asyncio.Event, work: Coroutine[Any, Any, Any]) -> bool:
