@@ -16,7 +16,7 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         alerts,
         commands,
         declare,
-        followup_commands,
+        followups,
         oncall,
         pages,
         roles,
@@ -38,9 +38,8 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     roles.register(app, wiring)
     pages.register(app, wiring)
     oncall.register(app, wiring)
+    followups.register(app, wiring)
     updates.register(app, wiring)
     statuspage.register(app, wiring)
-    for module in (followup_commands,):
-        module.register(app)
     legacy_ops.register(workspaces, worker)
     wiring.attach(worker)
