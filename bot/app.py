@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import aiohttp
 import httpx
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -43,6 +44,7 @@ from services.reports import Reports
 from services.roles import Roles
 from services.statuspage import StatuspageService
 from services.timeline import Timeline
+from services.tracker_events import TrackerEvents
 from services.workspace import WorkspaceServices
 from storage.db import Database
 from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, POSTMORTEM, REMINDER
@@ -86,6 +88,8 @@ class Shared:
     tasks: BackgroundTasks
     # Asks the scheduler for a tick now (new rows may be due at once); set by the runtime.
     wake: Callable[[], None] = lambda: None
+    # What the features serve over HTTP (POST path → handler); set by build_app.
+    webhooks: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(default_factory=dict)
 
 
 def build_shared(
@@ -169,7 +173,9 @@ def build_app(
 ) -> AsyncApp:
     """A Bolt AsyncApp with every listener; requests are signature-checked. `client` carries the
     bot token in single-workspace mode; with `oauth`, Bolt finds each workspace's in the store."""
-    from handlers import register_all  # the composition root is the one place bot/ meets handlers/
+    # The composition root is the one place bot/ meets handlers/.
+    from handlers import register_all
+    from handlers.wiring import Inbound
 
     secret = shared.settings.slack_signing_secret
     # Bolt also reads SLACK_BOT_TOKEN from the environment and, given a client (which carries that
@@ -191,7 +197,9 @@ def build_app(
             )
     finally:
         bolt_log.removeFilter(quiet)
-    register_all(app, workspaces, shared.ops, shared.worker)
+    trackers = TrackerEvents(shared.db, shared.policy)
+    inbound = Inbound(shared.settings, shared.policy, shared.clock, shared.inbox, trackers)
+    shared.webhooks = register_all(app, workspaces, shared.ops, shared.worker, inbound)
     return app
 
 

@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inbox":
             return asyncio.run(_inbox_status(settings))
         if args.command == "serve":
-            from bot.alertmanager_hook import check_tokens
+            from handlers.alerts import check_tokens
 
             missing = policy.missing_secrets(os.environ) or check_tokens(settings, policy, os.environ)
             if missing:

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import alertmanager_hook, github_hook, slack_edge
+from bot import slack_edge
 from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
 from bot.background import CALENDAR_SECONDS, Heartbeat, refresh_calendars
 from bot.net import describe
@@ -39,7 +39,6 @@ from storage.inbox import InboxRepo
 log = logging.getLogger(__name__)
 
 SLACK_PATH = slack_edge.SLACK_PATH
-ALERTMANAGER_PATH = alertmanager_hook.ALERTMANAGER_PATH
 # What a process runs. "all": serving and working in one process (the tests' harness, the shell);
 # "web": Slack, the webhooks and the web view, storing requests but carrying none out; "worker": the
 # inbox worker, deliveries and the scheduled jobs, with no Slack or webhook serving.
@@ -286,7 +285,8 @@ class Bot:
         return True
 
     def web_app(self, *, slack: bool = True) -> web.Application:
-        """HTTP routes: Slack's request URL (when serving HTTP) and health."""
+        """HTTP routes (after start): Slack's request URL (when serving HTTP), health, and the webhooks
+        the features registered."""
         web_app = web.Application()
         if slack:
             secret = self.settings.slack_signing_secret
@@ -297,10 +297,8 @@ class Bot:
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/readyz", self._readyz)
         web_app.router.add_get("/metrics", self._metrics)
-        alerts = alertmanager_hook.handler(lambda: self.shared, lambda: self._single, lambda: self.workspaces)
-        web_app.router.add_post(ALERTMANAGER_PATH, alerts)
-        web_app.router.add_post(ALERTMANAGER_PATH + "/{team}", alerts)
-        web_app.router.add_post(github_hook.GITHUB_PATH, github_hook.handler(lambda: self.shared))
+        for path in self.shared.webhooks:
+            web_app.router.add_post(path, self._webhook(path))
         if slack and self.oauth:
             web_app.router.add_get(INSTALL_PATH, self._oauth)
             web_app.router.add_get(REDIRECT_PATH, self._oauth)
@@ -315,6 +313,14 @@ class Bot:
                 self.shared.db,
             )
         return web_app
+
+    def _webhook(self, path: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The handler a feature registered for `path`, as the bot that is running has it."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self.shared.webhooks[path](request)
+
+        return handle
 
     def api_url(self) -> str:
         """SLACK_API_URL, ending in a slash."""

@@ -3,16 +3,18 @@
 from slack_bolt.async_app import AsyncApp
 
 from handlers.subcommands import Subcommands
-from handlers.wiring import Wiring
+from handlers.wiring import Inbound, Webhook, Wiring
 from runtime.inbox_worker import InboxWorker
 from runtime.ops import Ops
 from runtime.workspaces import Workspaces
 
 
-def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxWorker) -> None:
+def register_all(
+    app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxWorker, inbound: Inbound
+) -> dict[str, Webhook]:
     """Attach every feature's listeners, subcommands and inbox ops; every listener runs with its
-    workspace's services."""
-    from handlers import (  # noqa: F401
+    workspace's services. Returns the webhooks to serve (POST path → handler)."""
+    from handlers import (
         alerts,
         commands,
         declare,
@@ -22,7 +24,7 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         roles,
         statuspage,
         timeline,
-        tracker_ops,
+        trackers,
         updates,
         workspace,
     )
@@ -30,10 +32,12 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
         ops as legacy_ops,
     )
 
-    wiring = Wiring(ops, Subcommands(), workspaces)
-    workspace.register(app, workspaces)
+    wiring = Wiring(ops, Subcommands(), workspaces, inbound)
+    workspace.register(app, wiring)
     commands.register(app, wiring)
     declare.register(app, wiring)
+    alerts.register(app, wiring)
+    trackers.register(app, wiring)
     timeline.register(app, wiring)
     roles.register(app, wiring)
     pages.register(app, wiring)
@@ -43,3 +47,4 @@ def register_all(app: AsyncApp, workspaces: Workspaces, ops: Ops, worker: InboxW
     statuspage.register(app, wiring)
     legacy_ops.register(workspaces, worker)
     wiring.attach(worker)
+    return wiring.webhooks

@@ -1,5 +1,5 @@
-"""What a feature's `register(app, wiring)` adds to besides the Bolt app: its inbox ops and its
-`/incident` subcommands.
+"""What a feature's `register(app, wiring)` adds to besides the Bolt app: its inbox ops, its
+`/incident` subcommands and its webhooks.
 
 Ops, subcommand handlers and Bolt listeners all name the workspace services they use as parameters
 (`lifecycle: Lifecycle`) and are given just those: ops and subcommands here, listeners by Bolt from
@@ -9,34 +9,60 @@ the request context (handlers/workspace.py puts each service there under its nam
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
+
 from config.permissions import Permission
+from config.policy import Policy
+from config.settings import Settings
 from domain.errors import IncidentError
 from domain.workspace import NotInstalled, Team
 from handlers.subcommands import Subcommands
 from messages.blocks import Message
 from messages.help import error
+from runtime.clock import Clock
+from runtime.inbox import Inbox
 from runtime.inbox_worker import GivenUp, InboxWorker
 from runtime.journal import once
-from runtime.ops import Asked, Job, MarkDone, Ops, R
+from runtime.ops import Asked, Intake, Job, MarkDone, Ops, R
 from runtime.slack_ops import SlackOpError, SlackOps
 from runtime.workspaces import Workspaces
 from services.permissions import Permissions
+from services.tracker_events import TrackerEvents
 from services.workspace import WorkspaceServices, given, needs
 
 log = logging.getLogger(__name__)
 
+Webhook = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Inbound:
+    """What webhooks are given: the process's parts, since a webhook's workspace is known only once
+    the webhook is checked."""
+
+    settings: Settings
+    policy: Policy  # the whole file: the top level and every `[workspaces."T…"]`
+    clock: Clock
+    inbox: Inbox
+    trackers: TrackerEvents
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)  # read per request
+
 
 @dataclass
 class Wiring:
-    """The registries features add to, and the workspaces whose services ops are given."""
+    """The registries features add to, the workspaces whose services ops are given, and what
+    webhooks are given."""
 
     ops: Ops
     subcommands: Subcommands
     workspaces: Workspaces
+    inbound: Inbound | None = None
+    webhooks: dict[str, Webhook] = field(default_factory=dict)  # POST path → its handler
 
     async def services(self, team: Team) -> WorkspaceServices:
         """The services of the workspace a stored request belongs to."""
@@ -90,6 +116,17 @@ class Wiring:
                 await answer(services.slack, job, Message(text=text))
 
         self.ops.add(kind, carry_out)
+
+    def webhook(self, path: str, handler: Webhook) -> None:
+        """Serve `handler` for POSTs to `path` (aiohttp's syntax: `/webhooks/alertmanager/{team}`)."""
+        if path in self.webhooks:
+            raise ValueError(f"webhook {path!r} registered twice")
+        self.webhooks[path] = handler
+
+    def intake(self, team: Team) -> Intake:
+        """Where a webhook keeps a request for the workspace it found."""
+        assert self.inbound is not None, "webhooks are registered without what they are given"
+        return Intake(self.inbound.inbox, self.ops, team)
 
     def attach(self, worker: InboxWorker) -> None:
         """Where the worker says what it gave up on: the incident's channel, else whoever asked (by

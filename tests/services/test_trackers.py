@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.github_hook import github_trackers
 from config.policy import policy_from_dict
 from runtime import trackers
+from services.tracker_events import github_trackers
 from storage.models import Followup, InboxItem, Incident, OutboxMessage
 from tests.harness import Harness
 from tests.receivers import Receiver
