@@ -33,6 +33,7 @@ from runtime.tasks import BackgroundTasks
 from runtime.workspaces import Tokens, Workspaces
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
+from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.followups import Followups
 from services.handoffs import Handoffs
@@ -133,6 +134,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     jobs.register(FOLLOWUP, followups.remind)
     jobs.register(POSTMORTEM, aftercare.postmortem_due)
     jobs.register(ARCHIVE, aftercare.archive_due)
+    timeline = Timeline(db, slack, policy, clock, metrics, team.team_id)
     return WorkspaceServices(
         team=team,
         settings=settings,
@@ -143,7 +145,8 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         slack=slack,
         metrics=metrics,
         lifecycle=lifecycle,
-        timeline=Timeline(db, slack, policy, clock, metrics, team.team_id),
+        timeline=timeline,
+        drafts=PostmortemDrafts(timeline, oncall, slack, db, clock, settings, team.team_id),
         roles=Roles(db, slack, clock, team.team_id),
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),

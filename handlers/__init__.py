@@ -28,9 +28,6 @@ def register_all(
         updates,
         workspace,
     )
-    from handlers import (
-        ops as legacy_ops,
-    )
 
     wiring = Wiring(ops, Subcommands(), workspaces, inbound)
     workspace.register(app, wiring)
@@ -45,6 +42,5 @@ def register_all(
     followups.register(app, wiring)
     updates.register(app, wiring)
     statuspage.register(app, wiring)
-    legacy_ops.register(workspaces, worker)
     wiring.attach(worker)
     return wiring.webhooks

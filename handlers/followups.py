@@ -13,7 +13,7 @@ from config.permissions import Permission
 from domain.dates import parse_due
 from domain.errors import IncidentError
 from handlers import parse as p
-from handlers.ops import clicked_number
+from handlers.parse import clicked_number
 from handlers.replies import quiet
 from handlers.subcommands import Invocation
 from handlers.wiring import Wiring, answer

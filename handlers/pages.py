@@ -15,7 +15,7 @@ from config.permissions import Permission
 from domain.errors import IncidentError
 from domain.severity import VALID_SEVERITIES, Severity
 from handlers import parse as p
-from handlers.ops import clicked_number
+from handlers.parse import clicked_number
 from handlers.replies import quiet
 from handlers.subcommands import Invocation
 from handlers.wiring import Wiring, allowed

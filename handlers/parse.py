@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from domain.severity import UPDATE_STATUSES, VALID_SEVERITIES, Severity, Status
 from domain.spelling import distance
@@ -161,3 +162,11 @@ def parse_mention(rest: str, subcommand: str) -> Mention:
             )
         raise UsageError(f"`{arg}` is not a person; mention them with `@`.", subcommand)
     return Mention(m.group(1), m.group(2) or None)
+
+
+def clicked_number(body: dict[str, Any]) -> int | None:
+    """The number a clicked button carries as its value (a page, an incident, a follow-up)."""
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None

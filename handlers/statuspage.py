@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from config.permissions import Permission
 from domain.errors import IncidentError
 from handlers import parse as p
-from handlers.ops import clicked_number
+from handlers.parse import clicked_number
 from handlers.subcommands import Invocation
 from handlers.wiring import Wiring, allowed, answer
 from messages.help import error

@@ -8,40 +8,29 @@ never overtakes its message and a 📌 removed right after it was added leaves n
 
 from __future__ import annotations
 
-import io
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass, replace
-from itertools import islice
+from collections.abc import Collection
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from config.permissions import Permission
 from config.policy import Policy
-from config.settings import Settings
-from domain.records import Incident
 from handlers import parse as p
 from handlers.replies import quiet
 from handlers.subcommands import Invocation
 from handlers.wiring import Wiring
 from messages import timeline as templates
-from messages.blocks import Message, section
 from runtime import keys, logs
-from runtime.clock import Clock
 from runtime.journal import Outcome, once
 from runtime.ops import Command, Event, Intake, Job, MarkDone, Request
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.slack_ops import SlackOps
 from services.aftercare import Aftercare
-from services.exports import MarkdownFormat, export_data, whole
-from services.oncall import OnCall
+from services.drafts import PostmortemDrafts
 from services.permissions import Permissions
 from services.timeline import PostedMessage, Timeline
-from storage.db import Database
 
 # Message subtypes written by people; the rest (joins, topic changes, bot posts) are not transcript.
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
-POSTED_CHUNKS = 10  # parts of the draft posted at most as messages when uploads are refused
-CHUNK = 2900  # characters of the draft a message holds (a section holds 3,000)
 
 NOTE_USAGE = [("<text>", "Add a line to the timeline, now (incident channel)")]
 TIMELINE_USAGE = [("[share]", "Show the timeline to you, or post it with `share` (incident channel)")]
@@ -303,80 +292,5 @@ async def run_postmortem_done(job: Job[PostmortemDone], aftercare: Aftercare) ->
     return quiet(await aftercare.postmortem_done(job.steps, r.channel, r.url, r.user))
 
 
-async def run_share_draft(
-    job: Job[ShareDraft],
-    timeline: Timeline,
-    oncall: OnCall,
-    slack: SlackOps,
-    db: Database,
-    clock: Clock,
-    settings: Settings,
-) -> None:
-    draft = Draft(timeline, oncall, slack, db, clock, settings)
-    await once(job.steps, "shared", lambda: draft.share(job.team.team_id, job.request.channel))
-
-
-# The postmortem draft
-
-
-@dataclass
-class Draft:
-    """The postmortem draft of a channel's incident, shared in the channel."""
-
-    timeline: Timeline
-    oncall: OnCall
-    slack: SlackOps
-    db: Database
-    clock: Clock
-    settings: Settings
-
-    async def share(self, team_id: str, channel_id: str) -> None:
-        """Upload the draft, built page by page a slice at a time (the event loop is never held for
-        more than a slice); when the workspace refuses uploads, post its first POSTED_CHUNKS parts as
-        code blocks, and where to get all of it when there is more."""
-        incident = await self.timeline.incident_or_refuse(channel_id, "postmortem")
-        found = await export_data(self.db, team_id, incident)
-        end = incident.resolved_at or self.clock.now()
-        found.data = replace(found.data, oncall=await self.oncall.during(incident.declared_at, end))
-        text = await whole(self.db, found, MarkdownFormat(found))
-        filename = f"{incident.ref}-postmortem.md"
-        try:
-            await self.slack.upload_text(channel_id, filename, f"Postmortem draft · {incident.ref}", text)
-            return
-        except SlackOpError as exc:
-            fallback = exc.error
-        for i, chunk in enumerate(islice(_chunks(text, CHUNK), POSTED_CHUNKS + 1)):
-            if i == POSTED_CHUNKS:
-                message = templates.draft_too_long(incident, i, self._download_url(incident))
-                await self.slack.post(channel_id, message)
-                break
-            if i == 0:
-                said = f"Postmortem draft for {incident.ref} (file upload not permitted: {fallback})"
-            else:
-                said = f"{incident.ref} postmortem draft, continued"
-            await self.slack.post(channel_id, Message(text=said, blocks=[section(f"```{chunk}```")]))
-
-    def _download_url(self, incident: Incident) -> str | None:
-        """The draft's download in the web view, when it is served at a known public address."""
-        public = self.settings.incident_bot_public_url
-        if not (self.settings.web_view and public):
-            return None
-        return f"{public.rstrip('/')}/ui/incidents/{incident.number}/postmortem.md"
-
-
-def _chunks(text: str, size: int) -> Iterator[str]:
-    """Split on line boundaries into pieces of at most `size` characters, as they are asked for."""
-    current = ""
-    for line in io.StringIO(text):
-        while len(line) > size:
-            if current:
-                yield current
-            current = ""
-            yield line[:size]
-            line = line[size:]
-        if len(current) + len(line) > size:
-            yield current
-            current = ""
-        current += line
-    if current:
-        yield current
+async def run_share_draft(job: Job[ShareDraft], drafts: PostmortemDrafts) -> None:
+    await once(job.steps, "shared", lambda: drafts.share(job.request.channel))

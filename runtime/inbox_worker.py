@@ -24,10 +24,9 @@ from messages.blocks import Message
 from messages.pages import gave_up
 from runtime import keys
 from runtime.clock import Clock
-from runtime.journal import Fenced, Journal, Steps
+from runtime.journal import Fenced, Journal
 from runtime.metrics import Metrics
-from runtime.ops import Job as TypedJob
-from runtime.ops import Ops
+from runtime.ops import Job, Ops, RunBatch
 from runtime.retry import is_transient, retry_delay
 from storage.db import Database
 from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
@@ -48,19 +47,6 @@ FAILED_MEMORY = timedelta(days=7)
 _PRUNE_EVERY = timedelta(hours=1)
 
 
-@dataclass
-class Job:
-    """One inbox row as its handler sees it."""
-
-    id: int
-    op: str
-    order_key: str
-    data: dict[str, Any]
-    steps: Steps
-    team: Team
-
-
-Op = Callable[[Job], Awaitable[None]]
 # Says what was given up, in the row's workspace: in its channel (when it has one), else to its asker.
 Tell = Callable[[Team, "GivenUp", Message], Awaitable[None]]
 
@@ -74,34 +60,17 @@ class GivenUp:
     what: str
 
 
-def given_up(item: Claimed, job: Job | TypedJob[Any] | None) -> GivenUp:
-    """What a failed row was and whom it concerns (a row that did not even decode: its channel only)."""
-    if isinstance(job, TypedJob):
+def given_up(item: Claimed, job: Job[Any] | None) -> GivenUp:
+    """What a failed row was and whom it concerns (one that did not decode: whoever its payload names)."""
+    if job is not None:
         r = job.request
         return GivenUp(r.channel_id(), r.asker(), r.what())
-    if job is None:  # it did not decode: whoever its payload names, if anyone
-        try:
-            raw = json.loads(item.payload)
-        except ValueError:
-            raw = {}
-        user = raw.get("user") if isinstance(raw, dict) and isinstance(raw.get("user"), str) else None
-        return GivenUp(keys.channel_of(item.order_key), user, f"handle a Slack {item.op.replace('_', ' ')}")
-    command, user = job.data.get("command"), job.data.get("user")
-    if command:
-        what = f"carry out `/incident {command}`"
-    elif job.op == "declare":
-        what = f"declare “{job.data.get('title', '')}”"
-    elif job.op == "alert":
-        what = "carry out an Alertmanager notification"
-    else:
-        what = f"handle a Slack {job.op.replace('_', ' ')}"
-    channel = job.data.get("channel") if keys.channel_of(item.order_key) else None
-    return GivenUp(channel, user, what)
-
-
-# Marks the jobs done inside the caller's transaction, so their effect and their end commit together.
-MarkDone = Callable[[Connection], None]
-BatchOp = Callable[[list[Job], MarkDone], Awaitable[None]]
+    try:
+        raw = json.loads(item.payload)
+    except ValueError:
+        raw = {}
+    user = raw.get("user") if isinstance(raw, dict) and isinstance(raw.get("user"), str) else None
+    return GivenUp(keys.channel_of(item.order_key), user, f"handle a Slack {item.op.replace('_', ' ')}")
 
 
 def _renew(conn: Connection, items: list[Claimed], lease: datetime) -> int:
@@ -119,8 +88,6 @@ class InboxWorker:
         self.db, self.clock, self.policy, self.metrics, self.ops = db, clock, policy, metrics, ops
         # Says what was given up, in the workspace the row belongs to (set with the ops).
         self.tell: Tell | None = None
-        self._ops: dict[str, Op] = {}
-        self._batch_ops: dict[str, BatchOp] = {}
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._claimed: dict[int, Claimed] = {}
@@ -128,14 +95,6 @@ class InboxWorker:
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
         self._pruned_at: datetime | None = None
-
-    def register(self, op: str, handler: Op) -> None:
-        """Carry out rows of `op` one at a time."""
-        self._ops[op] = handler
-
-    def register_batch(self, op: str, handler: BatchOp) -> None:
-        """Carry out consecutive rows of `op` together (one transaction for all of them)."""
-        self._batch_ops[op] = handler
 
     def wake(self, keys: set[str] | None = None) -> None:
         """New rows are stored (of `keys`): claim now, unless this process is already carrying out
@@ -235,7 +194,7 @@ class InboxWorker:
             while i < len(run):
                 if self._stopping or lost.is_set():
                     break
-                batch = self.ops.batch.get(run[i].op) or self._batch_ops.get(run[i].op)
+                batch = self.ops.batch.get(run[i].op)
                 if batch is not None:
                     j = i
                     while j < len(run) and run[j].op == run[i].op:
@@ -271,22 +230,18 @@ class InboxWorker:
             if renewed < len(mine):
                 lost.set()  # the run stops before its next row; the new holder carries them out
 
-    def _job(self, item: Claimed) -> Job | TypedJob[Any]:
-        steps = Journal(self.db, self.clock, item, LEASE)
-        team = Team(item.team_id, item.enterprise_id)
-        if item.op in self.ops.names():
-            request = self.ops.decode(item.op, item.payload)
-            return TypedJob(id=item.id, order_key=item.order_key, request=request, steps=steps, team=team)
+    def _job(self, item: Claimed) -> Job[Any]:
+        """The row as its op sees it: UnknownOp, or a ValidationError, when it does not decode (a bug
+        or a row from another version: retried, then given up and said)."""
         return Job(
             id=item.id,
-            op=item.op,
             order_key=item.order_key,
-            data=json.loads(item.payload),
-            steps=steps,
-            team=team,
+            request=self.ops.decode(item.op, item.payload),
+            steps=Journal(self.db, self.clock, item, LEASE),
+            team=Team(item.team_id, item.enterprise_id),
         )
 
-    async def _together(self, handler: BatchOp, items: list[Claimed]) -> bool:
+    async def _together(self, handler: RunBatch, items: list[Claimed]) -> bool:
         """Consecutive rows of a batch op in one go; False to fall back to one by one."""
         marked = False
 
@@ -314,11 +269,11 @@ class InboxWorker:
     async def _one(self, item: Claimed) -> bool:
         """Carry out one row; False when it must be retried later (so the rows behind it wait)."""
         started = self.clock.now()
-        batch = self.ops.batch.get(item.op) or self._batch_ops.get(item.op)
-        handler = self.ops.one.get(item.op) or self._ops.get(item.op)
+        batch = self.ops.batch.get(item.op)
+        handler = self.ops.one.get(item.op)
         if handler is None and batch is not None:
             handler = lambda j: batch([j], _unmarked)  # noqa: E731
-        job: Job | TypedJob[Any] | None = None
+        job: Job[Any] | None = None
         try:
             job = self._job(item)  # a payload that does not decode is a bug: retried, then given up
             if handler is None:
@@ -332,7 +287,7 @@ class InboxWorker:
         return True
 
     async def _failed(
-        self, item: Claimed, job: Job | TypedJob[Any] | None, exc: Exception, first_attempt: datetime
+        self, item: Claimed, job: Job[Any] | None, exc: Exception, first_attempt: datetime
     ) -> bool:
         """Retry later, or give up: `inbound_give_up` after the row's own first attempt (a row behind
         a failing head has not been tried while it waited, however long that was)."""

@@ -28,9 +28,6 @@ class Tokens(Protocol):
         """Remove `team`'s tokens (the app was uninstalled there, or its tokens revoked)."""
 
 
-
-
-
 class Workspaces(Generic[T]):
     """What `build` makes of each installed workspace, built once; a workspace without a token has none."""
 

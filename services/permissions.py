@@ -18,9 +18,6 @@ from storage.schedule import DeliveryRepo
 
 log = logging.getLogger(__name__)
 
-# For handlers/ops.py until its ops name `Permission` themselves; the values are the same strings.
-Action = Permission
-
 
 class Permissions:
     """Checks a person against `[permissions]`: `anyone`, or the incident's responders."""
@@ -31,7 +28,6 @@ class Permissions:
     async def require(self, permission: Permission, user: str, channel_id: str | None) -> None:
         """Return when `user` may do `permission` in the incident of `channel_id`; else IncidentError
         with an answer that says who may."""
-        permission = Permission(permission)  # handlers not yet converted still pass its string value
         if self.policy.permissions.who(permission) == "anyone":
             return
         incident = None

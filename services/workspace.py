@@ -24,6 +24,7 @@ from runtime.slack_ops import SlackOps
 from runtime.tasks import BackgroundTasks
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
+from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.followups import Followups
 from services.handoffs import Handoffs
@@ -52,6 +53,7 @@ class WorkspaceServices:
     metrics: Metrics
     lifecycle: Lifecycle
     timeline: Timeline
+    drafts: PostmortemDrafts
     roles: Roles
     oncall: OnCall
     handoffs: Handoffs

@@ -32,4 +32,3 @@ def test_the_policy_takes_each_permission_with_its_default() -> None:
 
 def test_the_readme_lists_exactly_the_permissions_with_their_defaults() -> None:
     assert _readme_permissions() == {p.value: p.default for p in Permission}
-

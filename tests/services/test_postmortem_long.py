@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handlers.timeline import POSTED_CHUNKS
+from services.drafts import POSTED_CHUNKS
 from storage.models import Incident, TimelineEntry
 from tests.harness import Harness
 from tests.web.test_web_view import WebHarness
