@@ -32,3 +32,8 @@ def test_the_policy_takes_each_permission_with_its_default() -> None:
 
 def test_the_readme_lists_exactly_the_permissions_with_their_defaults() -> None:
     assert _readme_permissions() == {p.value: p.default for p in Permission}
+
+
+def test_the_example_policy_file_lists_exactly_the_permissions_with_their_defaults() -> None:
+    example = tomllib.loads((README.parent / "incident-bot.example.toml").read_text())["permissions"]
+    assert example == {p.value: p.default for p in Permission}
