@@ -15,22 +15,12 @@ from handlers import roles, timeline
 from handlers.subcommands import Invocation, Subcommands
 from handlers.wiring import Wiring
 from runtime.ops import Ops, Request
+from tests.handlers.kept import Kept
 
 TEAM = Team("T0ONE")
 BOT = "U0BOT"
 CHANNEL = "C0INC"
 BODY = {"event_id": "Ev01"}
-
-
-class Kept:
-    """An intake that remembers what it was asked to keep."""
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-
-    async def keep(self, request: Request) -> bool:
-        self.requests.append(request)
-        return True
 
 
 def _ops() -> Ops:

@@ -14,22 +14,12 @@ from handlers.subcommands import Invocation, Subcommands
 from handlers.wiring import Wiring
 from messages.update_typo import AS_STATUS_ACTION, AS_WRITTEN_ACTION
 from runtime.ops import Ops, Request
+from tests.handlers.kept import Kept
 
 TEAM = Team("T0ONE")
 CHANNEL = "C0INC"
 HOOK = "https://hooks/r"
 ASKED = {"user": "U0ALICE", "user_name": "alice", "channel": CHANNEL, "response_url": HOOK}
-
-
-class Kept:
-    """An intake that remembers what it was asked to keep."""
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-
-    async def keep(self, request: Request) -> bool:
-        self.requests.append(request)
-        return True
 
 
 def _ops() -> Ops:
