@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from config.permissions import Permission
 from domain.severity import Severity
@@ -16,6 +15,7 @@ from handlers.wiring import Wiring
 from messages import forms as f
 from runtime import keys
 from runtime.ops import Asked, Intake, Job
+from runtime.slack_ops import SlackOps
 from services.lifecycle import Lifecycle
 
 USAGE = [
@@ -55,13 +55,13 @@ def register(app: AsyncApp, wiring: Wiring) -> None:
     app.view(f.DECLARE_CALLBACK)(declare_submitted)
 
 
-async def declare(inv: Invocation, client: AsyncWebClient) -> None:
+async def declare(inv: Invocation, slack: SlackOps) -> None:
     """Declare from arguments, or open the form when there are none."""
     cmd = p.parse_declare(inv.args)
     if cmd is None:
         await inv.ack()
         form = f.declare_modal(p.MAX_TITLE, private=p.private_flag(inv.args)[0])
-        inv.tasks.spawn(client.views_open(trigger_id=inv.trigger_id, view=form), name="open-declare-modal")
+        inv.tasks.spawn(slack.open_form(inv.trigger_id or "", form), name="open-declare-modal")
         return
     kind = "private " if cmd.private else ""
     request = Declare(**inv.asked(), severity=cmd.severity, title=cmd.title, private=cmd.private)

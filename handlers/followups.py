@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from config.permissions import Permission
 from domain.dates import parse_due
@@ -160,9 +159,7 @@ async def done_clicked(ack: AsyncAck, body: dict[str, Any], intake: Intake) -> N
     await ack()
 
 
-async def due_clicked(
-    ack: AsyncAck, body: dict[str, Any], followups: Followups, slack: SlackOps, client: AsyncWebClient
-) -> None:
+async def due_clicked(ack: AsyncAck, body: dict[str, Any], followups: Followups, slack: SlackOps) -> None:
     """Open the due-date form for the owner or the commander; anyone else hears why not."""
     await ack()
     number = clicked_number(body)
@@ -174,7 +171,7 @@ async def due_clicked(
         if body.get("response_url"):
             await slack.respond(body["response_url"], error(str(exc)))
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=templates.due_date_modal(f))
+    await slack.open_form(body["trigger_id"], templates.due_date_modal(f))
 
 
 async def due_submitted(

@@ -148,6 +148,10 @@ class SlackOps:
             transient = resp.status_code >= 500 or resp.status_code == 429
             raise SlackOpError("answering you", f"HTTP {resp.status_code} {resp.body}", transient=transient)
 
+    async def open_form(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal for the person whose click or command carried `trigger_id` (valid 3 s)."""
+        await self.client.views_open(trigger_id=trigger_id, view=view)
+
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         """Invite people; being there already, or being the bot, is fine."""
         if not user_ids:
