@@ -2,6 +2,7 @@
 
 python bench/targets.py [--backends sqlite,postgresql] [--modes serve,split] [--senders 16]
     [--seconds 60] [--rate 300] [--rate-seconds 20] [--rounds 300] [--only a,b,c,d] [--profile DIR]
+    [--build REV[,REV]] [--settle S]
 
 Every request is a message event from the incident's scribe in its channel: the bot stores it in its
 inbox before it answers 200, and the worker later puts it in the transcript and on the timeline.
@@ -16,8 +17,10 @@ inbox before it answers 200, and the worker later puts it in the transcript and 
      entry) minus its created_at (set before the ack), so at least the time from ack to effect.
 Modes: `serve` is `incident-bot serve --http` as deployed; `split` is `serve --no-worker` beside
 `incident-bot worker`, run only where that command exists. --profile DIR attaches py-spy to the bot's
-processes during c and d and prints where the samples fell (those runs are slower: py-spy shares the
-two cores). PostgreSQL runs use a throw-away database on TEST_DATABASE_URL.
+processes during a, c and d and prints where the samples fell (those runs are slower: py-spy shares the
+two cores). --build runs the bot of one commit, or of several side by side (before and after a change,
+in the same noise), exported from git, instead of the work tree; --settle waits for a quiet machine
+before each backend and mode. PostgreSQL runs use a throw-away database on TEST_DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -207,7 +210,8 @@ async def run(backend: str, mode: str, args: argparse.Namespace) -> Outcome:
         events = Events(await open_incident(emu, bot.url), SCRIBE)
         await in_turn(bot, events, WARMUP, 1)
         if "a" in args.only:
-            out.a = await in_turn(bot, events, args.rounds, 1)
+            async with profiled("a"):
+                out.a = await in_turn(bot, events, args.rounds, 1)
         if "b" in args.only:
             out.b = await in_turn(bot, events, args.rounds * 4, args.senders)
         if "d" in args.only:
@@ -302,39 +306,61 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def build(rev: str | None, into: Path) -> str:
-    """The measured build's name. With `rev`, that commit is exported into `into` and the bot's
-    processes import it (PYTHONPATH) instead of the work tree, which others may be editing."""
+@dataclass
+class Build:
+    """A build of the bot: the work tree (`tree` None) or a commit exported into `tree`."""
+
+    name: str
+    tree: Path | None
+
+    def use(self) -> None:
+        """Make the bot's processes started from now on import this build."""
+        if self.tree is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = str(self.tree)
+
+
+def build(rev: str | None, into: Path) -> Build:
+    """The work tree, or with `rev` that commit exported into `into`, whose modules the bot's
+    processes then import (PYTHONPATH) instead of the work tree that others may be editing."""
     if rev is None:
         dirty = git("status", "--porcelain", "--untracked-files=no")
-        return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
+        return Build(git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else ""), None)
+    into.mkdir()
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    os.environ["PYTHONPATH"] = str(into)
-    return git("rev-parse", "--short", rev)
+    return Build(git("rev-parse", "--short", rev), into)
 
 
 async def main(args: argparse.Namespace, tree: Path) -> None:
-    name = build(args.build, tree)
-    print(f"targets, bot vs bare Bolt floor, build {name}, {machine()}, {time.strftime('%Y-%m-%d %H:%M')}")
-    modes = list(args.modes)
-    if "split" in modes and not worker_command_exists(tree if args.build else ROOT):
-        print("  split mode skipped: this build has no `incident-bot worker` yet")
-        modes.remove("split")
+    revs = args.build.split(",") if args.build else [None]
+    builds = [build(rev, tree / str(i)) for i, rev in enumerate(revs)]
+    names = ", ".join(b.name for b in builds)
+    print(f"targets, bot vs bare Bolt floor, build {names}, {machine()}, {time.strftime('%Y-%m-%d %H:%M')}")
+    runs = []
+    for b in builds:
+        modes = list(args.modes)
+        if "split" in modes and not worker_command_exists(b.tree or ROOT):
+            print(f"  split mode skipped for {b.name}: that build has no `incident-bot worker`")
+            modes.remove("split")
+        runs += [(b, mode) for mode in modes]
     grid: dict[str, dict[str, str]] = {}
     profiles: list[Path] = []
     for backend in args.backends:
-        for mode in modes:
-            name = title = f"{backend}, {mode}"
+        for b, mode in runs:  # builds side by side, backend after backend: the same noise for each
+            name = title = f"{backend}, {mode}" + (f", {b.name}" if len(builds) > 1 else "")
             if args.settle:
                 cores = await settle(0.3, args.settle)
                 title += f" (other work on the machine at the start: {cores:.2f} cores)"
+            b.use()
             outcome = await run(backend, mode, args)
             grid[name] = dict(report(title, outcome, args))
             profiles += outcome.profiles
-    print(f"\n  {'':22}" + "".join(f"{t:>6}" for t in args.only))
-    for title, verdicts in grid.items():
-        print(f"  {title:22}" + "".join(f"{verdicts.get(t, '-'):>6}" for t in args.only))
+    width = max(len(n) for n in grid) + 2
+    print(f"\n  {'':{width}}" + "".join(f"{t:>6}" for t in args.only))
+    for name, verdicts in grid.items():
+        print(f"  {name:{width}}" + "".join(f"{verdicts.get(t, '-'):>6}" for t in args.only))
     print(
         f"targets: a. ack p50 <= floor + {A_MARGIN_MS:g} ms (1 sender); b. ack p99 < {B_P99_MS:g} ms "
         f"({args.senders} senders); c. >= {C_RATE:,.0f}/s acked and carried out for {args.seconds:g} s; "
@@ -354,11 +380,15 @@ if __name__ == "__main__":
     parser.add_argument("--rate-seconds", type=float, default=20, help="length of the steady load (d)")
     parser.add_argument("--rounds", type=int, default=300, help="requests to each server in a (x4 in b)")
     parser.add_argument("--only", default="a,b,c,d", type=lambda s: s.split(","), help="some of a,b,c,d")
-    parser.add_argument("--profile", metavar="DIR", help="py-spy the bot during c and d into DIR")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the bot during a, c and d into DIR")
     parser.add_argument(
         "--settle", type=float, default=0, metavar="S", help="wait up to S s for a quiet machine before each"
     )
-    parser.add_argument("--build", metavar="REV", help="run the bot of this commit, not the work tree")
+    parser.add_argument(
+        "--build",
+        metavar="REV",
+        help="run the bot of this commit (REV,REV: each, side by side), not the work tree",
+    )
     args = parser.parse_args()
     if set(args.modes) - set(MODES) or set(args.only) - set("abcd"):
         parser.error("--modes takes serve,split and --only a,b,c,d")
