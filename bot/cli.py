@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot import teams
@@ -17,6 +18,9 @@ from config.errors import ConfigError, Unavailable
 from config.policy import Policy
 from config.settings import Settings, load_config, load_settings
 from domain.durations import parse_duration
+
+if TYPE_CHECKING:
+    from bot.supervisor import WorkerChild
 
 log = logging.getLogger("bot")
 
@@ -238,15 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inbox":
             return asyncio.run(_inbox_status(settings))
         if args.command == "serve":
-            from handlers.alerts import check_tokens
-
-            missing = policy.missing_secrets(os.environ) or check_tokens(settings, policy, os.environ)
-            if missing:
-                raise ConfigError(missing)
-            from bot.preflight import check_serve
-
-            check_serve(settings, http=args.http)
-            return asyncio.run(_serve(settings, policy, args))
+            return _serve_command(settings, policy, args)
         if args.command == "worker":
             from bot.worker import check_worker
 
@@ -358,10 +354,39 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, policy: Policy, args: argparse.Namespace) -> int:
+def _serve_command(settings: Settings, policy: Policy, args: argparse.Namespace) -> int:
+    """`serve`: its checks, the worker child launched before this process's own heavier imports (so
+    the two start side by side), then serving until a signal."""
+    from bot.preflight import check_serve
+
+    missing = policy.missing_secrets(os.environ)
+    if missing:
+        raise ConfigError(missing)
+    check_serve(settings, http=args.http)
+    child = None
+    if not args.no_worker:
+        from bot.supervisor import WorkerChild
+
+        child = WorkerChild(policy.delivery.shutdown_grace.total_seconds())
+        child.launch()
+    try:
+        from handlers.alerts import check_tokens
+
+        problem = check_tokens(settings, policy, os.environ)
+        if problem:
+            raise ConfigError(problem)
+        return asyncio.run(_serve(settings, policy, args, child))
+    finally:
+        if child is not None:
+            child.kill()  # only when serve did not get to stop it
+
+
+async def _serve(
+    settings: Settings, policy: Policy, args: argparse.Namespace, child: WorkerChild | None
+) -> int:
     from bot.serve import serve
 
-    await serve(settings, policy, http=args.http, host=args.host, port=args.port, worker=not args.no_worker)
+    await serve(settings, policy, http=args.http, host=args.host, port=args.port, child=child)
     return 0
 
 

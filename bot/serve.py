@@ -37,27 +37,18 @@ CLOSE_TIMEOUT = 2.0
 
 
 async def serve(
-    settings: Settings, policy: Policy, *, http: bool, host: str, port: int, worker: bool = True
+    settings: Settings, policy: Policy, *, http: bool, host: str, port: int, child: WorkerChild | None
 ) -> None:
-    """Run until SIGTERM or SIGINT, with a worker child unless `worker` is False; ConfigError when
-    Slack rejects a token at start (or, before anything starts, when the web view's session secret
-    is too short)."""
+    """Run until SIGTERM or SIGINT, with `child` (the worker; None with --no-worker) kept running and
+    stopped at the end; ConfigError when Slack rejects a token at start (or, before anything starts,
+    when the web view's session secret is too short)."""
     settings.check_session_secret()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # Started first: its start-up (imports, the database, auth.test) runs beside this one's.
-    child = WorkerChild(policy.delivery.shutdown_grace.total_seconds()) if worker else None
-    if child is not None:
-        child.start()
     bot = Bot(settings, policy, role="web")
-    try:
-        await bot.start()
-    except BaseException:
-        if child is not None:
-            await child.stop()
-        raise
+    await bot.start()
     if child is not None:
         bot.worker_ready, bot.worker_metrics = child.ready, child.metrics
     runner = web.AppRunner(bot.web_app(slack=http), access_log=None)
@@ -71,6 +62,8 @@ async def serve(
             assert settings.slack_app_token is not None
             socket_mode = SocketMode(bot, settings.slack_app_token.get_secret_value())
             await until(stop, socket_mode.try_once())
+        if child is not None and not stop.is_set():
+            child.start()  # the database and the tokens are good: the worker may start its work
         if not stop.is_set():
             log.info("listening on http://%s:%d", host, port)
         if socket_mode is not None and not socket_mode.connected:
@@ -78,13 +71,13 @@ async def serve(
         await stop.wait()
         log.info("shutting down")
     finally:
-        if child is not None:
+        if child is not None and child.started:
             child.terminate()  # it finishes its step in flight while this process stops serving
         if socket_mode is not None:
             await socket_mode.close()
         await runner.cleanup()
         await bot.stop()
-        if child is not None:
+        if child is not None and child.started:
             await child.stop()
 
 

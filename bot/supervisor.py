@@ -9,14 +9,15 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import aiohttp
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
+if TYPE_CHECKING:
+    import aiohttp
+    from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger("bot.worker_child")
 
@@ -24,6 +25,7 @@ FIRST_RESTART, MAX_RESTART = 1.0, 60.0
 RAN_WELL = 60.0  # a child that ran this long before it died is restarted after FIRST_RESTART again
 STOP_MARGIN = 10.0  # past the worker's own shutdown grace, it is killed
 ASK_TIMEOUT = 2.0  # /readyz and /metrics of the child
+WATCH = 0.1  # how often the child's exit is looked for
 
 
 def free_port() -> int:
@@ -36,42 +38,66 @@ def free_port() -> int:
 class WorkerChild:
     """Runs `incident-bot worker` beside this process, with the same environment, folder and policy.
 
-    The child listens for probes on a free local port; it is killed by the kernel if this process is
-    killed (see bot/worker.py), so a SIGKILL of serve leaves no worker behind.
+    It is launched early, so its imports overlap this process's start-up, but it waits for a "go" on
+    its stdin before it opens the database: a serve that fails to start says why once, alone. That
+    pipe also tells it when serve is gone (end of file), and on Linux the kernel kills it with serve
+    (see bot/worker.py), so a SIGKILL of serve leaves no worker behind. Its probes listen on a free
+    local port.
     """
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
         self.port = 0
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.started = False  # go was said: the child runs for real
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Start the child and keep it running until stop()."""
-        self._task = asyncio.create_task(self._supervise(), name="worker-child")
-
-    def _command(self) -> list[str]:
-        return [
+    def launch(self) -> None:
+        """Start the child now (before the event loop runs, so its start-up overlaps this one's)."""
+        self.port = free_port()
+        command = [
             sys.executable, "-m", "bot", "worker", "--host", "127.0.0.1", "--port", str(self.port),
             "--exit-with", str(os.getpid()),
         ]  # fmt: skip
+        # Its own process group: a Ctrl-C at the terminal reaches serve, which stops it in turn.
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, process_group=0)
+
+    def _go(self) -> None:
+        """Let the launched child start its work."""
+        assert self.proc is not None and self.proc.stdin is not None
+        with contextlib.suppress(OSError):  # it died meanwhile: supervision starts another
+            self.proc.stdin.write(b"go\n")
+            self.proc.stdin.flush()
+        log.info("worker process %d started (probes on 127.0.0.1:%d)", self.proc.pid, self.port)
+
+    def start(self) -> None:
+        """Serve has started: let the child work, and keep it running until stop()."""
+        self.started = True
+        if self.proc is None:
+            self.launch()
+        self._go()
+        self._task = asyncio.create_task(self._supervise(), name="worker-child")
+
+    def running(self) -> bool:
+        """Whether the child process is alive now."""
+        return self.proc is not None and self.proc.poll() is None
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
         delay = FIRST_RESTART
         while not self._stopping.is_set():
             started = loop.time()
-            self.port = free_port()
             try:
-                # Its own process group: a Ctrl-C at the terminal reaches serve, which stops it in turn.
-                self.proc = await asyncio.create_subprocess_exec(*self._command(), process_group=0)
+                if self.proc is None:
+                    self.launch()
+                    self._go()
             except OSError as exc:
                 log.error("cannot start the worker process: %s", exc)
             else:
-                log.info("worker process %d started (probes on 127.0.0.1:%d)", self.proc.pid, self.port)
-                code = await self.proc.wait()
+                assert self.proc is not None
+                code = await self._exited(self.proc)
                 if self._stopping.is_set():
                     return
                 if loop.time() - started >= RAN_WELL:
@@ -84,6 +110,7 @@ class WorkerChild:
                     how,
                     delay,
                 )
+            self.proc = None
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._stopping.wait()
@@ -91,29 +118,46 @@ class WorkerChild:
             if not self._stopping.is_set():
                 self.restarts += 1
 
+    @staticmethod
+    async def _exited(proc: subprocess.Popen[bytes]) -> int:
+        """The exit status of `proc`, once it has exited (looked at every WATCH seconds)."""
+        while True:
+            code = proc.poll()
+            if code is not None:
+                return code
+            await asyncio.sleep(WATCH)
+
     def terminate(self) -> None:
         """Ask the child to stop (SIGTERM: it finishes the step in flight, hands back the rest)."""
         self._stopping.set()
-        if self.proc is not None and self.proc.returncode is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL the child if it still runs (serve failed to start, or before it could stop it)."""
+        self._stopping.set()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     async def stop(self) -> None:
         """terminate(), then wait for the child (killed after its grace and a margin)."""
         self.terminate()
-        if self.proc is not None and self.proc.returncode is None:
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
             try:
-                await asyncio.wait_for(self.proc.wait(), self.grace + STOP_MARGIN)
+                await asyncio.wait_for(self._exited(proc), self.grace + STOP_MARGIN)
             except TimeoutError:
-                log.error("the worker process %d did not stop in time; killing it", self.proc.pid)
-                self.proc.kill()
-                await self.proc.wait()
+                log.error("the worker process %d did not stop in time; killing it", proc.pid)
+                proc.kill()
+                await self._exited(proc)
         if self._task is not None:
             await self._task
             self._task = None
 
     async def ready(self) -> str | None:
         """Why the worker is not ready (its own /readyz), or None when it is."""
-        if self.proc is None or self.proc.returncode is not None:
+        if not self.running():
             return "the worker process is not running"
         try:
             async with _session() as session, session.get(self._url("/readyz")) as resp:
@@ -124,7 +168,7 @@ class WorkerChild:
 
     async def metrics(self) -> bytes | None:
         """The worker's Prometheus figures, or None when it does not answer."""
-        if self.proc is None or self.proc.returncode is not None:
+        if not self.running():
             return None
         try:
             async with _session() as session, session.get(self._url("/metrics")) as resp:
@@ -137,12 +181,18 @@ class WorkerChild:
 
 
 def _session() -> aiohttp.ClientSession:
+    import aiohttp  # not before: serve launches the child before its own heavier imports
+
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ASK_TIMEOUT))
 
 
 def merged(ours: bytes, theirs: bytes) -> bytes:
     """Two processes' Prometheus figures as one: counters and histograms added up, gauges (both read
     the same database) and creation times taken once."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.metrics_core import Metric
+    from prometheus_client.parser import text_string_to_metric_families
+
     families: dict[str, Metric] = {}
     values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = defaultdict(dict)
     for text in (ours, theirs):

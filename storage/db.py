@@ -63,6 +63,13 @@ def async_url(url: str) -> str:
 BUSY_TIMEOUT_MS = 5000
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of an SQLite DATABASE_URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(async_url(url))
+    path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     # First: switching a fresh file to WAL needs a lock the other process may hold at that moment.

@@ -215,3 +215,29 @@ def test_compose_runs_web_replicas_behind_the_proxy_and_worker_replicas_apart() 
     assert services["proxy"]["command"][-1] == "bot:3000", "only the web replicas take Slack's requests"
     assert "3001/healthz" in worker_side["healthcheck"]["test"][-1], "the image's check asks port 3000"
     assert worker_side["environment"]["DATABASE_URL"] == web_side["environment"]["DATABASE_URL"]
+
+
+async def test_a_second_worker_on_one_sqlite_file_waits_until_the_first_has_stopped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.worker import _sole_worker
+
+    path, stop = str(tmp_path / "bot.db"), asyncio.Event()
+    entered: list[str] = []
+
+    async def worker(name: str) -> bool:
+        async with _sole_worker(path, stop) as mine:
+            entered.append(name)
+            if name == "first":
+                await _until(lambda: "another worker runs on" in caplog.text)
+            return mine
+
+    first = asyncio.create_task(worker("first"))
+    await _until(lambda: entered == ["first"])
+    second = asyncio.create_task(worker("second"))
+    assert await first and await second
+    assert entered == ["first", "second"], "the second took over the claims only after the first stopped"
+
+    async with _sole_worker(path, stop):
+        stop.set()
+        assert not await worker("stopped while waiting")
