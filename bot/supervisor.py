@@ -49,7 +49,6 @@ class WorkerChild:
         self.grace = grace
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
         self.started = False  # go was said: the child runs for real
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -110,13 +109,18 @@ class WorkerChild:
                     how,
                     delay,
                 )
-            self.proc = None
+            self._forget()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._stopping.wait()
             delay = min(delay * 2, MAX_RESTART)
-            if not self._stopping.is_set():
-                self.restarts += 1
+
+    def _forget(self) -> None:
+        """The child has exited: close our end of its stdin."""
+        if self.proc is not None and self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        self.proc = None
 
     @staticmethod
     async def _exited(proc: subprocess.Popen[bytes]) -> int:
@@ -139,6 +143,7 @@ class WorkerChild:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._forget()
 
     async def stop(self) -> None:
         """terminate(), then wait for the child (killed after its grace and a margin)."""
@@ -154,6 +159,7 @@ class WorkerChild:
         if self._task is not None:
             await self._task
             self._task = None
+        self._forget()
 
     async def ready(self) -> str | None:
         """Why the worker is not ready (its own /readyz), or None when it is."""
