@@ -104,15 +104,18 @@ class Usage:
     interrupts: float
     machine: float
     span: float
+    serving: float  # of `bot`: the `serve` process alone (the rest is its worker)
 
     def shares(self) -> str:
         """Cores each kept busy on average; the rest of the machine's busy time is other work."""
         cores = os.cpu_count() or 1
         seconds = self.span / cores
         others = self.machine - self.bot - self.floor - self.client - self.postgres - self.interrupts
-        parts = [("bot", self.bot), ("floor", self.floor), ("client", self.client)]
-        parts += [("postgres", self.postgres), ("interrupts", self.interrupts), ("others", others)]
+        parts = [("bot", self.bot), ("(serve", self.serving), ("worker", self.bot - self.serving)]
+        parts += [("floor", self.floor), ("client", self.client), ("postgres", self.postgres)]
+        parts += [("interrupts", self.interrupts), ("others", others)]
         listed = ", ".join(f"{name} {max(v, 0.0) / seconds:.2f}" for name, v in parts)
+        listed = listed.replace(", floor", "), floor")
         return f"{listed} (cores of {cores})"
 
 
@@ -125,12 +128,14 @@ class Meter:
 
     def _now(self) -> tuple[float, ...]:
         own = time.process_time()
-        return tree_cpu(self.bot_pids), tree_cpu(self.floor_pids), own, postgres_cpu(), *machine_busy()
+        serving = (_stat(self.bot_pids[0]) or (0, 0.0))[1]  # `serve` alone, without its worker
+        bot, floor = tree_cpu(self.bot_pids), tree_cpu(self.floor_pids)
+        return bot, floor, own, postgres_cpu(), *machine_busy(), serving
 
     def usage(self) -> Usage:
         used = [b - a for a, b in zip(self.start, self._now(), strict=True)]
-        bot, floor, client, pg, busy, irq, total = used
-        return Usage(bot, floor, client, pg, irq, busy, total)
+        bot, floor, client, pg, busy, irq, total, serving = used
+        return Usage(bot, floor, client, pg, irq, busy, total, serving)
 
 
 # processes

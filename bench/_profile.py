@@ -4,7 +4,8 @@ python bench/_profile.py FILE [FILE ...] [--top 15]
 
 Prints, per file, the share of samples by the library or project module of the innermost frame
 (self time), the share of samples with a given library or module anywhere on the stack (inclusive),
-and the hottest innermost functions.
+the hottest innermost functions, and the innermost project function of each sample (the event loop's
+own work and the threads' waiting show as "-").
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def summary(path: Path, top: int = 15) -> str:
     leaf_owner: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     leaf_func: Counter[str] = Counter()
+    project: Counter[str] = Counter()
     for process, frames, n in stacks:
+        mine = [f"{func} ({own})" for func, own in frames if "/" in own and own != "bot/__main__.py"]
+        thread = "main" if frames[0][1] == "<frozen runpy>" else "thread"
+        project[f"{mine[-1] if mine and mine[-1] != 'main (bot/cli.py)' else '-'} [{thread}]"] += n
         by_process[process or "(the process)"] += n
         func, own = frames[-1]
         leaf_owner[own] += n
@@ -70,6 +75,7 @@ def summary(path: Path, top: int = 15) -> str:
     lines += ["self, by library or module:", *table(leaf_owner)]
     lines += ["on the stack (inclusive):", *table(anywhere)]
     lines += ["hottest innermost functions:", *table(leaf_func)]
+    lines += ["by the innermost project function, libraries below it included [thread]:", *table(project)]
     return "\n".join(lines)
 
 
