@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -13,6 +14,7 @@ from domain.workspace import Team
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+REFRESH = 30.0  # seconds a workspace's token is trusted before it is read again
 
 
 class Tokens(Protocol):
@@ -29,21 +31,39 @@ class Tokens(Protocol):
 
 
 class Workspaces(Generic[T]):
-    """What `build` makes of each installed workspace, built once; a workspace without a token has none."""
+    """What `build` makes of each installed workspace, built once and checked against the stored token
+    every REFRESH seconds (another process, a web replica or the worker, may have seen a reinstall or
+    an uninstall); a workspace without a token has none."""
 
-    def __init__(self, tokens: Tokens, build: Callable[[Team, str], T]) -> None:
-        self.tokens, self._build = tokens, build
+    def __init__(
+        self, tokens: Tokens, build: Callable[[Team, str], T], now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.tokens, self._build, self._now = tokens, build, now
         self._contexts: dict[str, tuple[str, T]] = {}  # team id → (token, context)
+        self._checked: dict[str, float] = {}  # team id → when its token was last read
         self._lock = asyncio.Lock()
 
     async def get(self, team: Team) -> T | None:
         """The context of `team`, or None when the app is not installed there."""
         cached = self._contexts.get(team.team_id)
-        if cached is not None:
+        if cached is not None and self._now() - self._checked.get(team.team_id, 0.0) < REFRESH:
             return cached[1]
         async with self._lock:
-            token = await self.tokens.token(team)
+            try:
+                token = await self.tokens.token(team)
+            except Exception as exc:
+                if cached is None:
+                    raise
+                # The store is unreachable for a moment: the token in hand is still the best guess.
+                log.warning(
+                    "workspace %s: could not read its token again (%s); using the one in hand",
+                    team.team_id,
+                    exc,
+                )
+                return cached[1]
+            self._checked[team.team_id] = self._now()
             if token is None:
+                self._contexts.pop(team.team_id, None)
                 return None
             cached = self._contexts.get(team.team_id)
             if cached is None or cached[0] != token:
