@@ -1,5 +1,7 @@
 """Bolt listeners, one module per feature, each attached by its `register(app, wiring)`."""
 
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
 
 from handlers.subcommands import Subcommands
@@ -30,17 +32,10 @@ def register_all(
     )
 
     wiring = Wiring(ops, Subcommands(), workspaces, inbound)
-    workspace.register(app, wiring)
-    commands.register(app, wiring)
-    declare.register(app, wiring)
-    alerts.register(app, wiring)
-    trackers.register(app, wiring)
-    timeline.register(app, wiring)
-    roles.register(app, wiring)
-    pages.register(app, wiring)
-    oncall.register(app, wiring)
-    followups.register(app, wiring)
-    updates.register(app, wiring)
-    statuspage.register(app, wiring)
+    features: list[Any] = [workspace]  # its middleware first: it gives every listener its services
+    features += [commands, declare, updates, roles, timeline, pages, oncall, followups, statuspage]
+    features += [alerts, trackers]  # the inbound webhooks
+    for feature in features:
+        feature.register(app, wiring)
     wiring.attach(worker)
     return wiring.webhooks
