@@ -10,15 +10,11 @@ import textwrap
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-MAX_TEXT = 1_000_000
-# Inline patterns only look at a line's head, so no pathological line costs more than this much.
-_MAX_LINE = 2_000
+from domain import markdown as md
 
-_HEADING = re.compile(r"(#{1,6})\s+(.*)")
-_FENCE = re.compile(r"\s{0,3}(```|~~~)")
-_LABEL = re.compile(r"\*\*([^*]{1,100})\*\*(:?)\s*(.*)")
+MAX_TEXT = 1_000_000
+
 _LIST_LABEL = re.compile(r"\s{0,3}[-*+]\s+\*\*([^*]{1,100})\*\*:?\s*(.*)")
-_BULLET = re.compile(r"\s{0,8}(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)")
 _NUMBERED = re.compile(r"\s{0,3}\d{1,3}[.)]\s+(.*)")
 _STEP_PREFIX = re.compile(r"step\s+\d{1,3}\s*[:.)-]\s*", re.I)
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9][\w.-]{0,80}")
@@ -103,31 +99,12 @@ class Runbook:
     truncated: bool = False
 
 
-@dataclass(frozen=True)
-class _Line:
-    text: str
-    code: bool  # inside a fenced block (the fence lines themselves included)
-    number: int
-
-    @property
-    def head(self) -> str:
-        return self.text[:_MAX_LINE]
-
-
-@dataclass(frozen=True)
-class _Heading:
-    index: int
-    level: int
-    title: str
-    end: int  # the index of the next heading of this level or higher (or the line count)
-
-
 def parse_runbook(text: str) -> Runbook:
     """Read a runbook's Markdown; never raises on odd or missing content."""
     truncated = len(text) > MAX_TEXT
-    lines = _lines(text[:MAX_TEXT])
-    headings = _headings(lines)
-    fields = _fields(lines)
+    lines = md.lines(text[:MAX_TEXT])
+    headings = md.headings(lines)
+    fields = md.fields(lines)
     title = next((h.title for h in headings if h.level == 1), "")
     owner_text = fields.get("owner", "")
     return Runbook(
@@ -143,89 +120,24 @@ def parse_runbook(text: str) -> Runbook:
     )
 
 
-def _lines(text: str) -> list[_Line]:
-    out, fenced = [], False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        fence = _FENCE.match(raw) is not None
-        out.append(_Line(raw, fenced or fence, number))
-        if fence:
-            fenced = not fenced
-    return out
-
-
-def _headings(lines: list[_Line]) -> list[_Heading]:
-    found: list[tuple[int, int, str]] = []
-    for i, line in enumerate(lines):
-        m = None if line.code else _HEADING.match(line.head)
-        if m:
-            found.append((i, len(m.group(1)), m.group(2).strip().rstrip("#").strip()))
-    # Each heading's end in one pass (a stack of open headings), so thousands of headings stay linear.
-    ends = [len(lines)] * len(found)
-    open_: list[int] = []
-    for n, (index, level, _) in enumerate(found):
-        while open_ and found[open_[-1]][1] >= level:
-            ends[open_.pop()] = index
-        open_.append(n)
-    return [_Heading(i, level, title, end) for (i, level, title), end in zip(found, ends, strict=True)]
-
-
-def _section(lines: list[_Line], heading: _Heading) -> list[_Line]:
-    """The lines under a heading, up to the next heading of its level or higher."""
-    return lines[heading.index + 1 : heading.end]
-
-
-def _fields(lines: list[_Line]) -> dict[str, str]:
-    """The document's `**Key**: value` lines (first occurrence wins)."""
-    out: dict[str, str] = {}
-    for line in lines:
-        m = None if line.code else _LABEL.match(line.head)
-        if m:
-            key, value = _label(m)
-            if key is not None and value:
-                out.setdefault(key.lower(), value)
-    return out
-
-
-def _label(m: re.Match[str]) -> tuple[str | None, str]:
-    """A bold label's key and inline value; no key when the bold text is not followed by a colon."""
-    inner, colon, rest = m.group(1).strip(), m.group(2), m.group(3).strip()
-    if inner.endswith(":"):
-        return inner[:-1].strip(), rest
-    return (inner, rest) if colon else (None, rest)
-
-
 def _first_handle(text: str) -> str:
-    m = _HANDLE.search(text[:_MAX_LINE])
+    m = _HANDLE.search(text[: md.MAX_LINE])
     return m.group(0).rstrip(".") if m else ""
 
 
 def _duration(text: str) -> timedelta | None:
-    m = _DURATION.search(text[:_MAX_LINE])
+    m = _DURATION.search(text[: md.MAX_LINE])
     if not m:
         return None
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)[0].lower()])
 
 
-def _bullets(lines: list[_Line]) -> tuple[str, ...]:
-    out = []
-    for line in lines:
-        m = None if line.code else _BULLET.match(line.head)
-        if m and m.group(1).strip():
-            out.append(m.group(1).strip())
-    return tuple(out)
-
-
-def _text(lines: list[_Line], first: str = "") -> str:
-    body = "\n".join([first, *(line.text for line in lines)] if first else [line.text for line in lines])
-    return body.strip("\n").strip()
-
-
-def _dashboards(lines: list[_Line], headings: list[_Heading]) -> tuple[Dashboard, ...]:
+def _dashboards(lines: list[md.Line], headings: list[md.Heading]) -> tuple[Dashboard, ...]:
     out: list[Dashboard] = []
     named = [h for h in headings if "dashboard" in h.title.lower()]
     # "Dashboards & Alerts" holding "### Dashboards": only the innermost one lists dashboards.
     sections = [h for n, h in enumerate(named) if n + 1 == len(named) or named[n + 1].index >= h.end]
-    inside = {id(line) for h in sections for line in _section(lines, h)}
+    inside = {id(line) for h in sections for line in md.section(lines, h)}
     for line in lines:
         if line.code:
             continue
@@ -242,7 +154,7 @@ def _dashboards(lines: list[_Line], headings: list[_Heading]) -> tuple[Dashboard
 
 
 def _failure_modes(
-    lines: list[_Line], headings: list[_Heading], title: str, fields: dict[str, str]
+    lines: list[md.Line], headings: list[md.Heading], title: str, fields: dict[str, str]
 ) -> tuple[FailureMode, ...]:
     modes: list[FailureMode] = []
     for h in headings:
@@ -250,7 +162,7 @@ def _failure_modes(
             m = pattern.match(h.title)
             if m:
                 reference, name = (m.group(1).upper(), m.group(2)) if m.lastindex == 2 else ("", m.group(1))
-                body = _section(lines, h)
+                body = md.section(lines, h)
                 modes.append(_failure_from_parts(name.strip(), reference, body, lines[h.index].number))
                 break
     if not modes:
@@ -260,17 +172,17 @@ def _failure_modes(
     return _apply_quick_reference(modes, lines, headings)
 
 
-def _failure_from_parts(name: str, reference: str, body: list[_Line], number: int) -> FailureMode:
+def _failure_from_parts(name: str, reference: str, body: list[md.Line], number: int) -> FailureMode:
     parts = _parts(body)
     inline = {key: value for key, (value, _) in parts.items()}
     grab = {key: lines for key, (_, lines) in parts.items()}
     return FailureMode(
         name=name,
-        symptoms=_bullets(grab.get("symptoms", [])) or tuple(filter(None, [inline.get("symptoms", "")])),
+        symptoms=md.bullets(grab.get("symptoms", [])) or tuple(filter(None, [inline.get("symptoms", "")])),
         steps=_steps(grab.get("diagnosis", [])),
-        causes=_bullets(grab.get("causes", [])),
-        resolution=_text(grab.get("resolution", []), inline.get("resolution", "")),
-        verification=_text(grab.get("verification", []), inline.get("verification", "")),
+        causes=md.bullets(grab.get("causes", [])),
+        resolution=md.text(grab.get("resolution", []), inline.get("resolution", "")),
+        verification=md.text(grab.get("verification", []), inline.get("verification", "")),
         severity=inline.get("severity", ""),
         time=inline.get("time", ""),
         reference=reference,
@@ -301,19 +213,19 @@ def _part_key(label: str) -> str:
 _KNOWN_PART_HEADINGS = ("symptom", "diagnos", "resolution", "solution", "verif", "root cause", "prevention")
 
 
-def _parts(body: list[_Line]) -> dict[str, tuple[str, list[_Line]]]:
+def _parts(body: list[md.Line]) -> dict[str, tuple[str, list[md.Line]]]:
     """Split a failure section at part headings (`### Symptoms`) and bold labels (`**Symptoms**:`)."""
-    parts: dict[str, tuple[str, list[_Line]]] = {}
-    current: list[_Line] | None = None
+    parts: dict[str, tuple[str, list[md.Line]]] = {}
+    current: list[md.Line] | None = None
     for line in body:
         key, inline = None, ""
         if not line.code:
-            heading = _HEADING.match(line.head)
-            label = _LABEL.match(line.head)
+            heading = md.HEADING.match(line.head)
+            label = md.LABEL.match(line.head)
             if heading and heading.group(2).lower().strip().startswith(_KNOWN_PART_HEADINGS):
                 key = _part_key(heading.group(2))
             elif label and not heading:
-                found, inline = _label(label)
+                found, inline = md.label(label)
                 key = _part_key(found) if found is not None else None
         if key is None:
             if current is not None:
@@ -327,40 +239,29 @@ def _parts(body: list[_Line]) -> dict[str, tuple[str, list[_Line]]]:
     return parts
 
 
-def _steps(body: list[_Line]) -> tuple[DiagnosisStep, ...]:
+def _steps(body: list[md.Line]) -> tuple[DiagnosisStep, ...]:
     starts = [
         i
         for i, line in enumerate(body)
-        if not line.code and (_NUMBERED.match(line.head) or _HEADING.match(line.head))
+        if not line.code and (_NUMBERED.match(line.head) or md.HEADING.match(line.head))
     ]
     if starts:
         out = []
         for n, start in enumerate(starts):
             chunk = body[start + 1 : starts[n + 1] if n + 1 < len(starts) else len(body)]
             head = body[start].head
-            m = _NUMBERED.match(head) or _HEADING.match(head)
+            m = _NUMBERED.match(head) or md.HEADING.match(head)
             raw = m.group(1) if m and m.re is _NUMBERED else m.group(2) if m else head
-            title = _STEP_PREFIX.sub("", _unbold(raw.strip()), count=1)
-            out.append(DiagnosisStep(title, _code(chunk), _text([x for x in chunk if not x.code])))
+            title = _STEP_PREFIX.sub("", md.unbold(raw.strip()), count=1)
+            out.append(DiagnosisStep(title, md.code(chunk), md.text([x for x in chunk if not x.code])))
         return tuple(out)
-    code = [line for line in body if line.code and not _FENCE.match(line.text)]
+    code = [line for line in body if line.code and not md.FENCE.match(line.text)]
     if code:
         return _steps_from_code(code)
-    return tuple(DiagnosisStep(item) for item in _bullets(body))
+    return tuple(DiagnosisStep(item) for item in md.bullets(body))
 
 
-def _unbold(text: str) -> str:
-    if text.startswith("**") and text.endswith("**") and len(text) > 4:
-        return text[2:-2].strip()
-    return text
-
-
-def _code(chunk: list[_Line]) -> str:
-    inner = [line.text for line in chunk if line.code and not _FENCE.match(line.text)]
-    return textwrap.dedent("\n".join(inner)).strip("\n")
-
-
-def _steps_from_code(code: list[_Line]) -> tuple[DiagnosisStep, ...]:
+def _steps_from_code(code: list[md.Line]) -> tuple[DiagnosisStep, ...]:
     """One code block of commands: each blank-line-separated group is a step, titled by its comment."""
     groups: list[list[str]] = [[]]
     for line in textwrap.dedent("\n".join(x.text for x in code)).split("\n"):
@@ -375,26 +276,26 @@ def _steps_from_code(code: list[_Line]) -> tuple[DiagnosisStep, ...]:
 
 
 def _single_failure(
-    lines: list[_Line], headings: list[_Heading], title: str, fields: dict[str, str]
+    lines: list[md.Line], headings: list[md.Heading], title: str, fields: dict[str, str]
 ) -> FailureMode | None:
     """A one-failure runbook (`# RUN-XXX: <title>`): its `##` sections are the parts."""
-    m = _REFERENCE.search(title[:_MAX_LINE])
+    m = _REFERENCE.search(title[: md.MAX_LINE])
     if not m:
         return None
     name = title[m.end() :].lstrip(" :.-") or title
-    parts: dict[str, list[_Line]] = {}
+    parts: dict[str, list[md.Line]] = {}
     for h in headings:
         if h.level == 2:
             key = _part_key(h.title)
             if key in ("symptoms", "diagnosis", "resolution", "verification") and key not in parts:
-                parts[key] = _section(lines, h)
+                parts[key] = md.section(lines, h)
     number = next((h for h in headings if h.level == 1), None)
     return FailureMode(
         name=name,
-        symptoms=_bullets(parts.get("symptoms", [])),
+        symptoms=md.bullets(parts.get("symptoms", [])),
         steps=_steps(parts.get("diagnosis", [])),
-        resolution=_text(parts.get("resolution", [])),
-        verification=_text(parts.get("verification", [])),
+        resolution=md.text(parts.get("resolution", [])),
+        verification=md.text(parts.get("verification", [])),
         severity=fields.get("severity", ""),
         time=fields.get("time to resolve", ""),
         reference=(fields.get("id", "") or m.group(1)),
@@ -403,13 +304,13 @@ def _single_failure(
 
 
 def _apply_quick_reference(
-    modes: list[FailureMode], lines: list[_Line], headings: list[_Heading]
+    modes: list[FailureMode], lines: list[md.Line], headings: list[md.Heading]
 ) -> tuple[FailureMode, ...]:
     """Fill severity, time and reference from a Quick Reference table (failure -> priority, time, section)."""
     rows = []
     for h in headings:
         if "quick reference" in h.title.lower():
-            rows.extend(_table_rows(_section(lines, h)))
+            rows.extend(md.table_rows(md.section(lines, h)))
     by_reference = {m.reference: i for i, m in reversed(list(enumerate(modes))) if m.reference}
     by_name = {m.name.lower(): i for i, m in reversed(list(enumerate(modes)))}
     for cells in rows:
@@ -438,33 +339,13 @@ def _apply_quick_reference(
     return tuple(modes)
 
 
-def _table_rows(body: list[_Line]) -> list[list[str]]:
-    """The data rows of the first pipe table in `body` (header and separator rows left out)."""
-    rows: list[list[str]] = []
-    seen_header = False
-    for line in body:
-        stripped = line.head.strip()
-        if line.code or not stripped.startswith("|"):
-            if rows or seen_header:
-                break
-            continue
-        cells = [c.strip() for c in stripped.strip("|").split("|")]
-        if not seen_header:
-            seen_header = True
-        elif all(set(c) <= set("-: ") for c in cells):
-            continue
-        else:
-            rows.append(cells)
-    return rows
-
-
-def _escalation(lines: list[_Line], headings: list[_Heading]) -> tuple[EscalationLevel, ...]:
+def _escalation(lines: list[md.Line], headings: list[md.Heading]) -> tuple[EscalationLevel, ...]:
     heading = next((h for h in headings if "escalation path" in h.title.lower()), None)
     if heading is None:
         return ()
     out: list[EscalationLevel] = []
     pending: timedelta | None = None
-    for line in _section(lines, heading):
+    for line in md.section(lines, heading):
         if line.code:
             continue
         m = _LEVEL.match(line.head.strip())
@@ -478,18 +359,18 @@ def _escalation(lines: list[_Line], headings: list[_Heading]) -> tuple[Escalatio
     return tuple(out)
 
 
-def _experts(lines: list[_Line], headings: list[_Heading]) -> tuple[Expert, ...]:
+def _experts(lines: list[md.Line], headings: list[md.Heading]) -> tuple[Expert, ...]:
     out: list[Expert] = []
     for h in headings:
         title = h.title.lower()
         if "expert" in title:
-            for line in _section(lines, h):
+            for line in md.section(lines, h):
                 m = None if line.code else _LIST_LABEL.match(line.head)
                 if m:
                     value = m.group(2).strip()
                     out.append(Expert(m.group(1).strip().rstrip(":"), _first_handle(value) or value))
         elif "escalation contact" in title:
-            for cells in _table_rows(_section(lines, h)):
+            for cells in md.table_rows(md.section(lines, h)):
                 handle = _first_handle(" ".join(cells[1:]))
                 if cells[0] and handle:
                     out.append(Expert(cells[0], handle))
