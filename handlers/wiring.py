@@ -27,9 +27,9 @@ from messages.help import error
 from runtime.clock import Clock
 from runtime.inbox import Inbox
 from runtime.inbox_worker import GivenUp, InboxWorker
-from runtime.journal import once
+from runtime.journal import carry_on, once
 from runtime.ops import Asked, Intake, Job, MarkDone, Ops, R
-from runtime.slack_ops import SlackOpError, SlackOps
+from runtime.slack_ops import SlackOps
 from runtime.workspaces import Workspaces
 from services.permissions import Permissions
 from services.tracker_events import TrackerEvents
@@ -159,15 +159,11 @@ async def answer(slack: SlackOps, job: Job[Any], message: Message, *, replace: b
     assert isinstance(request, Asked)
 
     async def send() -> None:
-        try:
+        # An expired response_url (30 min) or a closed DM: the effect happened; only the echo is lost.
+        with carry_on(log, "could not answer %s", request.user):
             if request.response_url:
                 await slack.respond(request.response_url, message, replace=replace)
             else:
                 await slack.dm(request.user, message)
-        except SlackOpError as exc:
-            if exc.transient:
-                raise
-            # An expired response_url (30 min) or a closed DM: the effect happened; only the echo is lost.
-            log.warning("could not answer %s: %s", request.user, exc)
 
     await once(job.steps, "answer", send)
