@@ -269,16 +269,12 @@ class InboxWorker:
     async def _one(self, item: Claimed) -> bool:
         """Carry out one row; False when it must be retried later (so the rows behind it wait)."""
         started = self.clock.now()
-        batch = self.ops.batch.get(item.op)
-        handler = self.ops.one.get(item.op)
-        if handler is None and batch is not None:
-            handler = lambda j: batch([j], _unmarked)  # noqa: E731
         job: Job[Any] | None = None
         try:
-            job = self._job(item)  # a payload that does not decode is a bug: retried, then given up
-            if handler is None:
-                raise LookupError(f"no handler for inbox op {item.op!r}")
-            await handler(job)
+            # UnknownOp or a ValidationError when it does not decode (a bug): retried, then given up.
+            job = self._job(item)
+            one = self.ops.one.get(item.op)  # a decoded op is registered one way or the other
+            await (one(job) if one else self.ops.batch[item.op]([job], _unmarked))
         except Fenced:
             raise
         except Exception as exc:
