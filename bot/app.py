@@ -33,6 +33,7 @@ from runtime.tasks import BackgroundTasks
 from runtime.workspaces import Tokens, Workspaces
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
+from services.catalog import Runbooks, ServiceCatalog
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.followups import Followups
@@ -87,6 +88,7 @@ class Shared:
     ops: Ops
     worker: InboxWorker
     tasks: BackgroundTasks
+    runbooks: Runbooks
     # Asks the scheduler for a tick now (new rows may be due at once); set by the runtime.
     wake: Callable[[], None] = lambda: None
     # What the features serve over HTTP (POST path → handler); set by build_app.
@@ -100,6 +102,7 @@ def build_shared(
     clock: Clock,
     session: aiohttp.ClientSession,
     http: httpx.AsyncClient,
+    runbooks: Runbooks,
 ) -> Shared:
     """The process-wide parts: metrics, the outbox, the inbox and its worker, background tasks."""
     metrics = Metrics()
@@ -109,7 +112,19 @@ def build_shared(
     inbox.on_stored = worker.wake
     outbox = Outbox(db, policy, clock, http)
     return Shared(
-        settings, policy, db, clock, session, http, metrics, outbox, inbox, ops, worker, BackgroundTasks()
+        settings,
+        policy,
+        db,
+        clock,
+        session,
+        http,
+        metrics,
+        outbox,
+        inbox,
+        ops,
+        worker,
+        BackgroundTasks(),
+        runbooks,
     )
 
 
@@ -120,15 +135,18 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     policy = shared.policy.of(team.team_id)
     client = build_client(settings, metrics, shared.session, token)
     slack = SlackOps(client)
-    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team)
+    catalog = ServiceCatalog(shared.runbooks, policy)
+    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team, catalog)
     lifecycle.wake = lambda: shared.wake()
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
     jobs = Jobs(db, clock, team.team_id)
-    escalation = Escalation(db, slack, policy, clock, metrics, outbox, oncall, jobs, team.team_id)
+    escalation = Escalation(db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id)
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
-    aftercare = Aftercare(db, slack, policy, clock, team.team_id)
+    aftercare = Aftercare(db, slack, catalog, clock, team.team_id)
     aftercare.wake = lambda: shared.wake()
-    reminders = UpdateReminders(db, slack, policy, clock, jobs, team.team_id, escalation.level_users)
+    reminders = UpdateReminders(
+        db, slack, policy, clock, jobs, team.team_id, escalation.level_users, escalation.policy_of
+    )
     jobs.register(PAGE, escalation.page)
     jobs.register(REMINDER, reminders.remind)
     jobs.register(FOLLOWUP, followups.remind)
@@ -139,6 +157,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         team=team,
         settings=settings,
         policy=policy,
+        catalog=catalog,
         db=db,
         clock=clock,
         client=client,
@@ -150,7 +169,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         roles=Roles(db, slack, clock, team.team_id),
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),
-        permissions=Permissions(db, slack, policy, oncall, team.team_id),
+        permissions=Permissions(db, slack, policy, catalog, oncall, team.team_id),
         escalation=escalation,
         jobs=jobs,
         followups=followups,

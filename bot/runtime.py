@@ -30,6 +30,7 @@ from runtime.clock import Clock, SystemClock
 from runtime.metrics import CONTENT_TYPE
 from runtime.tokens import InstalledTokens, SingleToken
 from runtime.workspaces import Workspaces
+from services.catalog import Runbooks
 from services.workspace import WorkspaceServices
 from storage import migrate
 from storage.claims import release_everything
@@ -137,7 +138,17 @@ class Bot:
         clock = self._clock or SystemClock()
         # A web process runs no ticks: its readiness does not wait for one.
         self._heartbeat = Heartbeat(clock, TICK_SECONDS) if self.role != "web" else None
-        shared = self._shared = build_shared(self.settings, self.policy, db, clock, self._http, self._httpx)
+        # The runbooks are read before anything is served: one that cannot be read stops the start.
+        folder = self.settings.policy_folder()
+        runbooks = Runbooks(self.policy, folder, self._httpx, db, clock)
+        try:
+            await runbooks.load()
+        except Exception:
+            await self._close_clients(db)
+            raise
+        shared = self._shared = build_shared(
+            self.settings, self.policy, db, clock, self._http, self._httpx, runbooks
+        )
         client = build_client(self.settings, shared.metrics, self._http, self._bot_token())
         if self.oauth:
             store, oauth = oauth_settings(self.settings, db, self._installed)
@@ -198,8 +209,10 @@ class Bot:
         return handled
 
     async def refresh_calendars(self) -> int:
-        """The calendar job: fetch every workspace's due calendars (bounded), all at once."""
-        return await refresh_calendars(await self.workspaces.all())
+        """The calendar job: fetch every workspace's due calendars and the runbooks given by URL
+        (each bounded), all at once."""
+        fetched = await self.shared.runbooks.refresh()
+        return fetched + await refresh_calendars(await self.workspaces.all())
 
     async def settle(self) -> None:
         """Carry out everything acknowledged and due now, and wait for read-only replies (tests, shell)."""
@@ -243,14 +256,17 @@ class Bot:
             await shared.tasks.idle(grace)
         except TimeoutError:
             log.warning("stopping with %d read-only replies unfinished", len(shared.tasks))
-        await shared.db.dispose()
+        await self._close_clients(shared.db)
+        self._shared = self._workspaces = self._single = None
+
+    async def _close_clients(self, db: Database) -> None:
+        await db.dispose()
         if self._http is not None:
             await self._http.close()
             self._http = None
         if self._httpx is not None:
             await self._httpx.aclose()
             self._httpx = None
-        self._shared = self._workspaces = self._single = None
 
     async def check_slack(self, timeout: float = 10) -> bool:
         """auth.test once: True when Slack accepts the bot token, False when Slack does not answer

@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BeforeValidator,
@@ -20,102 +20,16 @@ from pydantic import (
 
 from config.aftercare import Channels, Postmortem, Trackers
 from config.errors import ConfigError
-from config.fields import Duration, OptionalDuration, Strict, to_duration
+from config.escalation import ACK_TIMEOUT, Escalation, for_service
+from config.fields import Duration, OptionalDuration, Strict
 from config.integrations import Delivery, PagerDuty, Statuspage, Webhook, check_env_name
 from config.keys import did_you_mean
 from config.oncall import AckTimeout, OnCall, Schedule
 from config.permissions import Permission, Who
+from config.services import ServiceEntry
+from domain.catalog import Service
 from domain.redact import redact_urls
 from domain.severity import VALID_SEVERITIES, Severity
-
-SEVERITY_KEYS = tuple(severity.key for severity in Severity)
-
-
-ACK_TIMEOUT = "ack_timeout"
-
-
-def _after(value: Any) -> Any:
-    return value if value == ACK_TIMEOUT else to_duration(value)
-
-
-After = Annotated[timedelta | Literal["ack_timeout"], BeforeValidator(_after)]
-
-
-class Level(Strict):
-    """One escalation level: who is paged (users, a user group, or whoever is on call on a schedule),
-    and how long after declaration (or `"ack_timeout"`: the severity's time to acknowledge, skipped
-    when the incident was acknowledged by then)."""
-
-    name: str
-    title: str = ""
-    users: tuple[str, ...] = ()
-    usergroup: str | None = None
-    schedule: str | None = None
-    after: After = timedelta(0)
-    # The name of the environment variable holding this level's PagerDuty Events v2 routing key.
-    pagerduty_routing_key: str | None = None
-
-    @field_validator("pagerduty_routing_key")
-    @classmethod
-    def _env(cls, value: str | None) -> str | None:
-        return check_env_name(value)
-
-
-DEFAULT_LEVELS = (
-    Level(name="L1", title="On-call engineer", after=timedelta(0)),
-    Level(name="L2", title="Team lead", after=timedelta(minutes=30)),
-    Level(name="L3", title="Engineering manager", after=timedelta(hours=1)),
-    Level(name="L4", title="CTO/VP", after=timedelta(hours=2)),
-)
-
-
-class Reach(Strict):
-    """The highest level paged for each severity."""
-
-    sev1: str = "L4"
-    sev2: str = "L3"
-    sev3: str = "L2"
-    sev4: str = "L1"
-
-
-class Escalation(Strict):
-    """Ordered levels L1..Ln and how far each severity reaches."""
-
-    levels: tuple[Level, ...] = DEFAULT_LEVELS
-    reach: Reach = Reach()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_reach(cls, data: Any) -> Any:
-        # With custom levels and no [escalation.reach], cap the runbook defaults at the last level.
-        if isinstance(data, dict) and "levels" in data and "reach" not in data:
-            levels = data["levels"]
-            if isinstance(levels, list | tuple) and levels and all(isinstance(x, dict) for x in levels):
-                names = [str(x.get("name")) for x in levels]
-                top = {"sev1": 3, "sev2": 2, "sev3": 1, "sev4": 0}
-                data = {**data, "reach": {k: names[min(i, len(names) - 1)] for k, i in top.items()}}
-        return data
-
-    @model_validator(mode="after")
-    def _check(self) -> Escalation:
-        names = [lvl.name for lvl in self.levels]
-        if len(set(names)) != len(names):
-            raise ValueError("level names must be unique")
-        afters = [lvl.after for lvl in self.levels if isinstance(lvl.after, timedelta)]
-        if afters != sorted(afters):
-            raise ValueError("levels must be ordered by `after`")
-        for lvl in self.levels:
-            if lvl.schedule and (lvl.users or lvl.usergroup):
-                raise ValueError(f"level {lvl.name}: give schedule, or users/usergroup, not both")
-        for key in SEVERITY_KEYS:
-            if getattr(self.reach, key) not in names:
-                raise ValueError(f"reach.{key} names unknown level {getattr(self.reach, key)!r}")
-        return self
-
-    def reach_index(self, severity: Severity) -> int:
-        """Index of the highest level a severity pages."""
-        target = getattr(self.reach, severity.key)
-        return [lvl.name for lvl in self.levels].index(target)
 
 
 class Updates(Strict):
@@ -204,6 +118,7 @@ class Policy(Strict):
     postmortem: Postmortem = Postmortem()
     channels: Channels = Channels()
     trackers: Trackers = Trackers()
+    services: tuple[ServiceEntry, ...] = ()
     # Only in a `[workspaces."T…"]` table: the variable holding that workspace's Alertmanager token.
     alertmanager_token_env: str | None = None
     # `[workspaces."T…"]`: each workspace's whole policy, its table merged over the top level.
@@ -222,7 +137,18 @@ class Policy(Strict):
         for i, lvl in enumerate(self.escalation.levels):
             if lvl.schedule and lvl.schedule not in names:
                 raise ValueError(f"escalation.levels[{i}].schedule names unknown schedule {lvl.schedule!r}")
+        services = [s.name for s in self.services]
+        if len(set(services)) != len(services):
+            raise ValueError("service names must be unique")
+        for i, service in enumerate(self.services):
+            if service.schedule and service.schedule not in names:
+                raise ValueError(f"services[{i}].schedule names unknown schedule {service.schedule!r}")
         return self
+
+    def for_service(self, service: Service | None) -> Policy:
+        """The policy of a service's incidents: its own escalation (schedule at L1, the runbook's path)."""
+        escalation = for_service(self.escalation, service)
+        return self if escalation is self.escalation else self.model_copy(update={"escalation": escalation})
 
     def of(self, team_id: str | None) -> Policy:
         """The policy of one workspace: its own table over the top level, else the top level."""

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
             return self.incident_bot_config
         return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
+    def policy_folder(self) -> Path | None:
+        """The folder a policy file's relative paths (runbooks) start from: the file's own."""
+        path = self.policy_path()
+        return path.parent if path is not None else None
+
     def require(self, *names: str, why: str) -> None:
         """Fail with a one-line ConfigError when any named setting is unset."""
         for name in names:

@@ -75,6 +75,11 @@ class EscalationLevel:
     who: str
     after: timedelta | None
 
+    @property
+    def handle(self) -> str:
+        """The user group the level names (`@payments-leads`), empty when it names none."""
+        return _first_handle(self.who)
+
 
 @dataclass(frozen=True)
 class Expert:

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from config.permissions import Permission
+from domain.catalog import Catalog
 from domain.severity import Severity
 from handlers import parse as p
 from handlers.replies import warnings_text
@@ -16,11 +17,13 @@ from messages import forms as f
 from runtime import keys
 from runtime.ops import Asked, Intake, Job
 from runtime.slack_ops import SlackOps
+from services.catalog import ServiceCatalog
 from services.lifecycle import Lifecycle
 
 USAGE = [
     ("<sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
     ("--private <sev1|sev2|sev3|sev4> <title>", "Same, in a private channel, announced without details"),
+    ("--service <name> <sev1|sev2|sev3|sev4> <title>", "Same, for a service: its escalation and runbook"),
     ("", "Same, through a form (title, severity, impact, private)"),
 ]
 
@@ -34,6 +37,7 @@ class Declare(Asked):
     title: str
     impact: str | None = None
     private: bool = False
+    service: str | None = None
     command: str = ""
     trigger_id: str | None = None
     view_id: str | None = None
@@ -55,17 +59,41 @@ def register(app: AsyncApp, wiring: Wiring) -> None:
     app.view(f.DECLARE_CALLBACK)(declare_submitted)
 
 
-async def declare(inv: Invocation, slack: SlackOps) -> None:
+async def declare(inv: Invocation, slack: SlackOps, catalog: ServiceCatalog) -> None:
     """Declare from arguments, or open the form when there are none."""
+    flags = p.declare_flags(inv.args)
+    if flags.service is not None:
+        known_service(catalog.current, flags.service)
     cmd = p.parse_declare(inv.args)
     if cmd is None:
         await inv.ack()
-        form = f.declare_modal(p.MAX_TITLE, private=p.private_flag(inv.args)[0])
+        form = f.declare_modal(p.MAX_TITLE, private=flags.private)
         inv.tasks.spawn(slack.open_form(inv.trigger_id or "", form), name="open-declare-modal")
         return
     kind = "private " if cmd.private else ""
-    request = Declare(**inv.asked(), severity=cmd.severity, title=cmd.title, private=cmd.private)
-    await inv.store(request, f"Declaring a {kind}{cmd.severity.value} incident: {cmd.title} …")
+    request = Declare(
+        **inv.asked(), severity=cmd.severity, title=cmd.title, private=cmd.private, service=cmd.service
+    )
+    of = f" for {cmd.service}" if cmd.service else ""
+    await inv.store(request, f"Declaring a {kind}{cmd.severity.value} incident{of}: {cmd.title} …")
+
+
+def known_service(catalog: Catalog, name: str) -> str:
+    """`name` when the catalog has it; else a refusal naming the closest known name and the list."""
+    if catalog.get(name) is not None:
+        return name
+    if not catalog:
+        raise p.UsageError(
+            f"There is no service `{name}`: no services are set up (`[[services]]` in the policy file). "
+            "Nothing was declared.",
+            "declare",
+        )
+    near = catalog.closest(name)
+    guess = f" Did you mean `{near}`?" if near else ""
+    names = ", ".join(f"`{n}`" for n in catalog.names)
+    raise p.UsageError(
+        f"There is no service `{name}`.{guess} Known services: {names}. Nothing was declared.", "declare"
+    )
 
 
 async def declare_submitted(
@@ -106,7 +134,9 @@ async def declare_submitted(
 async def run_declare(job: Job[Declare], lifecycle: Lifecycle) -> str:
     """Declare, then say where (and what went wrong on the way, if anything)."""
     r = job.request
-    out = await lifecycle.declare(job.steps, r.severity, r.title, r.user, r.impact, r.private)
+    out = await lifecycle.declare(
+        job.steps, r.severity, r.title, r.user, r.impact, r.private, service=r.service
+    )
     inc = out.incident
     kind = "Private " if inc.private else ""
     return (

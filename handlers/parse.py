@@ -25,11 +25,12 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Declare:
-    """`/incident declare [--private] <severity> <title>`."""
+    """`/incident declare [--private] [--service <name>] <severity> <title>`."""
 
     severity: Severity
     title: str
     private: bool = False
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,24 +87,52 @@ def split(text: str) -> tuple[str, str]:
 
 
 PRIVATE_FLAG = "--private"
+SERVICE_FLAG = "--service"
+
+
+@dataclass(frozen=True)
+class DeclareFlags:
+    """The flags before `declare`'s severity: `--private`, `--service <name>` (either order)."""
+
+    private: bool = False
+    service: str | None = None
+    rest: str = ""
+
+
+def declare_flags(rest: str) -> DeclareFlags:
+    """`declare`'s flags and the arguments after them; `--service` without a name is refused."""
+    private, service = False, None
+    while True:
+        first, _, remainder = rest.partition(" ")
+        flag, eq, value = first.partition("=")
+        if first.lower() == PRIVATE_FLAG:
+            private, rest = True, remainder.strip()
+        elif flag.lower() == SERVICE_FLAG:
+            if not eq:
+                value, _, remainder = remainder.strip().partition(" ")
+            if not value or value.startswith("--"):
+                raise UsageError("`--service` needs the name of a service.", "declare")
+            service, rest = value.strip().lower(), remainder.strip()
+        else:
+            return DeclareFlags(private, service, rest)
 
 
 def private_flag(rest: str) -> tuple[bool, str]:
-    """Whether `declare` was asked for a private incident, and the arguments after the flag."""
-    first, _, remainder = rest.partition(" ")
-    return (True, remainder.strip()) if first.lower() == PRIVATE_FLAG else (False, rest)
+    """Whether `declare` was asked for a private incident, and the arguments after the flags."""
+    flags = declare_flags(rest)
+    return flags.private, flags.rest
 
 
 def parse_declare(rest: str) -> Declare | None:
-    """Arguments of `declare`; None means no arguments besides `--private` (open the form)."""
-    private, rest = private_flag(rest)
-    if not rest:
+    """Arguments of `declare`; None means no arguments besides the flags (open the form)."""
+    flags = declare_flags(rest)
+    if not flags.rest:
         return None
-    first, _, title = rest.partition(" ")
+    first, _, title = flags.rest.partition(" ")
     severity = Severity.parse(first)
     if severity is None:
         raise UsageError(f"Unknown severity `{first}`. Valid severities: {VALID_SEVERITIES}.", "declare")
-    return Declare(severity, title_of(title), private)
+    return Declare(severity, title_of(title), flags.private, flags.service)
 
 
 RESOLVED = "resolved"

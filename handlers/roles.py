@@ -92,7 +92,7 @@ async def status(inv: Invocation, lifecycle: Lifecycle, escalation: Escalation, 
 
     async def work() -> None:
         incident, last = await lifecycle.overview(inv.channel)
-        pages = await escalation.open_pages(incident.id)
+        pages = await escalation.open_pages(incident)
         message = status_summary(incident, last, clock.now(), pages)
         await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 

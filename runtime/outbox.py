@@ -27,7 +27,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.policy import Level, Policy
+from config.escalation import Level
+from config.policy import Policy
 from domain.redact import redact_urls
 from runtime import trackers
 from runtime.clock import Clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from domain.urls import safe_url
 from messages.blocks import Message
 
 log = logging.getLogger(__name__)
+GROUPS_TTL, GROUPS_MISS_TTL = 600.0, 30.0
 
 
 # Errors that say "not now" rather than "never": the step is retried with backoff.
@@ -88,6 +90,8 @@ class SlackOps:
         self._workspace_url: str | None = None
         self._dm_channels: dict[str, str] = {}
         self._bot_user_id: str | None = None
+        self._groups: dict[str, str] = {}  # handle → S… id, from the last usergroups.list
+        self._groups_read_at: float | None = None
 
     async def create_channel(self, name: str, private: bool = False) -> Channel:
         """Create a channel with exactly this name (`name_taken` is a SlackOpError like any)."""
@@ -114,6 +118,23 @@ class SlackOps:
         except SlackApiError as exc:
             raise op_error(f"reading user group {usergroup}", exc) from exc
         return [str(u) for u in resp.get("users", [])]
+
+    async def usergroup_id(self, handle: str) -> str | None:
+        """The id of the user group `@handle` (usergroups.list, read again at most every 30 s on a miss
+        and every 10 min on a hit); None when the workspace has none by that handle."""
+        wanted = handle.strip().lstrip("@").lower()
+        age = None if self._groups_read_at is None else time.monotonic() - self._groups_read_at
+        found = self._groups.get(wanted)
+        if age is None or age > GROUPS_TTL or (found is None and age > GROUPS_MISS_TTL):
+            try:
+                resp = await self.client.usergroups_list()
+            except SlackApiError as exc:
+                raise op_error("listing the user groups", exc) from exc
+            groups = resp.get("usergroups") or []
+            self._groups = {str(g.get("handle", "")).lower(): str(g["id"]) for g in groups if g.get("id")}
+            self._groups_read_at = time.monotonic()
+            found = self._groups.get(wanted)
+        return found
 
     async def user_by_email(self, email: str) -> str | None:
         """The member with this e-mail (users.lookupByEmail); None when there is none."""

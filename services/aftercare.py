@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.policy import Policy
 from domain.durations import format_duration
 from domain.errors import IncidentError
 from domain.severity import Status
@@ -20,6 +19,7 @@ from runtime.clock import Clock
 from runtime.journal import Outcome, Steps, carry_on
 from runtime.slack_ops import SlackOps
 from services import plans
+from services.catalog import ServiceCatalog
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident
@@ -35,8 +35,11 @@ RECHECK = timedelta(days=1)  # an archive held back by open follow-ups looks aga
 class Aftercare:
     """Postmortem deadlines and links, archiving resolved channels, and reopening incidents."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, clock: Clock, team_id: str) -> None:
-        self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
+    def __init__(
+        self, db: Database, slack: SlackOps, catalog: ServiceCatalog, clock: Clock, team_id: str
+    ) -> None:
+        self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
+        self.catalog, self.policy = catalog, catalog.policy  # the workspace's policy
         self.wake: Callable[[], None] = lambda: None  # set by the runtime: a reopen's pages are due
 
     async def _incident(self, incident_id: int) -> Incident | None:
@@ -145,7 +148,8 @@ class Aftercare:
             incident.status = incident.status_before_resolve or Status.INVESTIGATING.value
             incident.resolved_at = incident.archived_at = None
             incident.next_update_due = plans.next_update_due(self.policy, incident.severity, steps.at)
-            await plans.plan_reopened(ScheduleRepo(s, self.team_id), self.policy, incident, steps.at)
+            policy = self.catalog.policy_for(incident.service)
+            await plans.plan_reopened(ScheduleRepo(s, self.team_id), policy, incident, steps.at)
             await TimelineRepo(s).record(
                 incident.id, "reopened", f"Reopened: {reason}", steps.at, author_id=by
             )

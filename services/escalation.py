@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.policy import ACK_TIMEOUT, Level, Policy
+from config.escalation import ACK_TIMEOUT, Level
+from config.policy import Policy
 from domain.errors import IncidentError
 from domain.severity import Severity
 from messages import pages as templates
@@ -31,6 +32,7 @@ from runtime.metrics import Metrics
 from runtime.outbox import Outbox
 from runtime.retry import is_transient, retry_delay
 from runtime.slack_ops import SlackOpError, SlackOps
+from services.catalog import ServiceCatalog
 from services.oncall import OnCall
 from services.plans import next_level_to_page, reach
 from storage.db import Database
@@ -51,6 +53,7 @@ class Escalation:
         db: Database,
         slack: SlackOps,
         policy: Policy,
+        catalog: ServiceCatalog,
         clock: Clock,
         metrics: Metrics,
         outbox: Outbox,
@@ -59,6 +62,7 @@ class Escalation:
         team_id: str,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.catalog = catalog
         self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
         self.jobs = jobs  # escalate-now runs the page it plans at once
 
@@ -67,12 +71,21 @@ class Escalation:
         if level.schedule:
             return list(await self.oncall.now(level.schedule))  # the fallback in a gap
         users = list(level.users)
-        if level.usergroup:
-            try:
-                users += [u for u in await self.slack.usergroup_members(level.usergroup) if u not in users]
-            except Exception as exc:  # a page must still reach the listed users
-                log.warning("could not read user group %s: %s", level.usergroup, exc)
+        group = level.usergroup
+        try:
+            if level.handle:  # a service's runbook names its level by handle
+                group = await self.slack.usergroup_id(level.handle)
+                if group is None:
+                    log.warning("no Slack user group %s (named by %s)", level.handle, level.name)
+            if group:
+                users += [u for u in await self.slack.usergroup_members(group) if u not in users]
+        except Exception as exc:  # a page must still reach the listed users
+            log.warning("could not read user group %s: %s", level.handle or group, exc)
         return users
+
+    def policy_of(self, incident: Incident) -> Policy:
+        """The policy of this incident's escalation: its service's, else the workspace's."""
+        return self.catalog.policy_for(incident.service)
 
     async def page(self, claim: Claim) -> None:
         """The `page` job: DM each person of the claimed level, once; say on the timeline who was paged."""
@@ -82,11 +95,12 @@ class Escalation:
         if incident is None or not incident.is_open:
             await self.jobs.skip(claim, "resolved")
             return
-        if claim.level > reach(self.policy, incident.severity):
+        policy = self.policy_of(incident)
+        if claim.level > reach(policy, incident.severity):
             await self.jobs.skip(claim, "out of reach")
             return
-        level = self.policy.escalation.levels[claim.level]
-        planned = incident.declared_at + self.policy.level_after(claim.level, incident.severity)
+        level = policy.escalation.levels[claim.level]
+        planned = incident.declared_at + policy.level_after(claim.level, incident.severity)
         if level.after == ACK_TIMEOUT and incident.acknowledged_at is not None and claim.due_at >= planned:
             await self.jobs.skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
             return
@@ -210,7 +224,7 @@ class Escalation:
             if incident.acknowledged_at is None:
                 incident.acknowledged_at = now
                 self.metrics.time_to_acknowledge.observe((now - incident.declared_at).total_seconds())
-            level = self.policy.escalation.levels[delivery.level]
+            level = self.policy_of(incident).escalation.levels[delivery.level]
             self.metrics.pages_acknowledged.labels(level.name).inc()
             await TimelineRepo(s).record(
                 incident.id,
@@ -239,7 +253,7 @@ class Escalation:
         await out.step("invite", lambda: self.slack.invite(incident.channel_id or "", [user]))
         dm_channel, dm_ts = done["dm"]
         if dm_channel and dm_ts:
-            level = self.policy.escalation.levels[done["level"]]
+            level = self.policy_of(incident).escalation.levels[done["level"]]
             message = templates.page_acknowledged(
                 incident,
                 level.name,
@@ -254,11 +268,12 @@ class Escalation:
         """Refuse anyone but the person paged and the people on that level."""
         async with self.db.session() as s:
             delivery = await DeliveryRepo(s).get(self.team_id, delivery_id)
-        if delivery is None:
+            incident = await IncidentRepo(s, self.team_id).get(delivery.incident_id) if delivery else None
+        if delivery is None or incident is None:
             raise IncidentError("That page no longer exists.")
         if user == delivery.user_id:
             return
-        level = self.policy.escalation.levels[delivery.level]
+        level = self.policy_of(incident).escalation.levels[delivery.level]
         if user not in await self.level_users(level):
             raise IncidentError(
                 f"This page was sent to <@{delivery.user_id}>; only they or someone on {level.name} "
@@ -277,10 +292,11 @@ class Escalation:
             if not locked.is_open:
                 raise IncidentError(f"{incident.ref} is already resolved.")
             repo = ScheduleRepo(s, self.team_id)
-            index = await next_level_to_page(repo, self.policy, incident.id)
+            policy = self.policy_of(locked)
+            index = await next_level_to_page(repo, policy, incident.id)
             if index is None:
                 raise IncidentError("Every escalation level has already been paged.")
-            if index > reach(self.policy, locked.severity):
+            if index > reach(policy, locked.severity):
                 raise IncidentError(self._beyond_reach(locked, index))
             pending = [
                 j for j in await repo.jobs(incident.id, PAGE) if j.level == index and j.state == PENDING
@@ -294,7 +310,7 @@ class Escalation:
                     j for j in await repo.jobs(incident.id, PAGE) if j.level == index and j.state == PENDING
                 ]
                 job.note = "manual"
-            level = self.policy.escalation.levels[index]
+            level = policy.escalation.levels[index]
             await TimelineRepo(s).record(
                 incident.id,
                 "escalated",
@@ -310,23 +326,25 @@ class Escalation:
 
     def _upcoming(self, incident: Incident, level: int) -> list[tuple[str, str, datetime]]:
         """The levels after `level` that the severity still reaches and are not due yet."""
-        levels, now = self.policy.escalation.levels, self.clock.now()
+        policy = self.policy_of(incident)
+        levels, now = policy.escalation.levels, self.clock.now()
         out = []
-        for index in range(level + 1, reach(self.policy, incident.severity) + 1):
-            due = incident.declared_at + self.policy.level_after(index, incident.severity)
+        for index in range(level + 1, reach(policy, incident.severity) + 1):
+            due = incident.declared_at + policy.level_after(index, incident.severity)
             if due > now:
                 out.append((levels[index].name, levels[index].title, due))
         return sorted(out, key=lambda x: x[2])
 
     def _beyond_reach(self, incident: Incident, index: int) -> str:
         """Why escalate-now stops here, and which severity would page the next level."""
-        levels = self.policy.escalation.levels
-        top, wanted = levels[reach(self.policy, incident.severity)], levels[index]
+        policy = self.policy_of(incident)
+        levels = policy.escalation.levels
+        top, wanted = levels[reach(policy, incident.severity)], levels[index]
         said = (
             f"{incident.severity} reaches {top.name} ({top.title}), which has already been paged; "
             f"{wanted.name} ({wanted.title}) is beyond it."
         )
-        enough = [sev for sev in reversed(Severity) if reach(self.policy, sev) >= index]
+        enough = [sev for sev in reversed(Severity) if reach(policy, sev) >= index]
         if not enough:
             return said + " No severity pages it."
         return said + f" To page {wanted.name}, raise the severity: `/incident severity {enough[0].key}`."
@@ -340,13 +358,13 @@ class Escalation:
             raise IncidentError("That page no longer exists.")
         return incident
 
-    async def open_pages(self, incident_id: int) -> list[str]:
+    async def open_pages(self, incident: Incident) -> list[str]:
         """Pending pages of an incident, for `/incident status`."""
         async with self.db.session() as s:
-            jobs = await ScheduleRepo(s, self.team_id).jobs(incident_id, PAGE)
-        out = []
+            jobs = await ScheduleRepo(s, self.team_id).jobs(incident.id, PAGE)
+        out, levels = [], self.policy_of(incident).escalation.levels
         for job in jobs:
             if job.state == PENDING and job.level is not None:
-                level = self.policy.escalation.levels[job.level]
+                level = levels[job.level]
                 out.append(f"{level.name} {level.title}: due {utc_when(job.due_at, self.clock.now())}")
         return out

@@ -24,6 +24,7 @@ from runtime.metrics import Metrics
 from runtime.outbox import Outbox
 from runtime.slack_ops import Channel, SlackOpError, SlackOps
 from services import plans
+from services.catalog import ServiceCatalog
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -57,8 +58,10 @@ class Lifecycle:
         metrics: Metrics,
         outbox: Outbox,
         team: Team,
+        catalog: ServiceCatalog,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.catalog = catalog
         self.team, self.team_id = team, team.team_id
         self.metrics, self.outbox = metrics, outbox
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
@@ -90,7 +93,9 @@ class Lifecycle:
                 self.policy, severity, last.posted_at if last else incident.declared_at
             )
             schedule = ScheduleRepo(s, self.team_id)
-            await plans.replan_severity(schedule, self.policy, incident, old, now)
+            await plans.replan_severity(
+                schedule, self.catalog.policy_for(incident.service), incident, old, now
+            )
             await plans.replan_reminder(schedule, incident, now, "severity changed")
             await TimelineRepo(s).record(
                 incident.id, "severity", f"Severity changed from {old} to {severity.value}", now, author_id=by
@@ -118,11 +123,14 @@ class Lifecycle:
         declared_by: str | None,
         impact: str | None = None,
         private: bool = False,
+        service: str | None = None,
+        runbook_url: str | None = None,
     ) -> Outcome:
         """Open the channel, record the incident, invite the commander, post, pin and announce.
 
         Declared at `steps.at` (the request's acknowledgement), so a retry keeps the same time. A
         private incident's channel is private and its announcement names no title, impact or link.
+        A service's incident pages along the service's escalation, and gets its runbook card.
         """
         at = steps.at
         channel = await self._open_channel(steps, at, title, private)
@@ -141,9 +149,12 @@ class Lifecycle:
                 next_update_due=self.next_update_due(severity, at),
                 enterprise_id=self.team.enterprise_id,
                 private=private,
+                service=service,
+                runbook_url=runbook_url,
             )
             await IncidentRepo(s, self.team_id).add(incident)
-            await plans.plan_new_incident(ScheduleRepo(s, self.team_id), self.policy, incident)
+            policy = self.catalog.policy_for(service)
+            await plans.plan_new_incident(ScheduleRepo(s, self.team_id), policy, incident)
             await TimelineRepo(s).record(
                 incident.id, "declared", f"Declared {severity.value}: {title}", at, author_id=declared_by
             )

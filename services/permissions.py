@@ -10,6 +10,7 @@ from config.policy import Policy
 from domain.errors import IncidentError
 from runtime.journal import carry_on
 from runtime.slack_ops import SlackOps
+from services.catalog import ServiceCatalog
 from services.oncall import OnCall
 from storage.db import Database
 from storage.models import Incident
@@ -22,8 +23,17 @@ log = logging.getLogger(__name__)
 class Permissions:
     """Checks a person against `[permissions]`: `anyone`, or the incident's responders."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, oncall: OnCall, team_id: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        slack: SlackOps,
+        policy: Policy,
+        catalog: ServiceCatalog,
+        oncall: OnCall,
+        team_id: str,
+    ) -> None:
         self.db, self.slack, self.policy, self.oncall, self.team_id = db, slack, policy, oncall, team_id
+        self.catalog = catalog
 
     async def require(self, permission: Permission, user: str, channel_id: str | None) -> None:
         """Return when `user` may do `permission` in the incident of `channel_id`; else IncidentError
@@ -45,7 +55,7 @@ class Permissions:
         member of `responders_usergroup`."""
         if incident is not None and user in (incident.commander_id, incident.scribe_id, incident.comms_id):
             return True
-        levels = self.policy.escalation.levels
+        levels = self.catalog.policy_for(incident.service if incident else None).escalation.levels
         if any(user in level.users for level in levels):
             return True
         if incident is not None:
@@ -56,6 +66,10 @@ class Permissions:
             if user in await self.oncall.now(name):
                 return True
         groups = [level.usergroup for level in levels if level.usergroup]
+        for level in levels:
+            if level.handle:
+                with carry_on(log, "could not look up user group %s", level.handle):
+                    groups += [g for g in [await self.slack.usergroup_id(level.handle)] if g]
         if self.policy.permissions.responders_usergroup:
             groups.append(self.policy.permissions.responders_usergroup)
         for group in dict.fromkeys(groups):
@@ -72,7 +86,7 @@ class Permissions:
         if incident is not None and incident.commander_id:
             who.append(f"its commander <@{incident.commander_id}>")
         who.append("the holders of its roles (commander, scribe, comms)" if incident else "")
-        levels = self.policy.escalation.levels
+        levels = self.catalog.policy_for(incident.service if incident else None).escalation.levels
         if levels:
             names = ", ".join(f"{level.name} {level.title}".strip() for level in levels)
             who.append(f"the people on the escalation levels ({names})")

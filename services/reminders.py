@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from config.policy import Level, Policy
+from config.escalation import Level
+from config.policy import Policy
 from messages import pages as templates
 from runtime.clock import Clock
 from runtime.jobs import Jobs
@@ -32,18 +33,21 @@ class UpdateReminders:
         jobs: Jobs,
         team_id: str,
         users: Callable[[Level], Awaitable[list[str]]],
+        policy_of: Callable[[Incident], Policy],
     ) -> None:
         self.db, self.slack, self.policy, self.clock, self.team_id = db, slack, policy, clock, team_id
         self.jobs = jobs
         self.users = users  # who a level pages now (the escalation's answer)
+        self.policy_of = policy_of  # an incident's escalation policy: its service's, else the workspace's
 
     async def _responsible(self, incident: Incident) -> str:
         """Who a reminder speaks to: the commander, else (an alert nobody took yet) the first level."""
         if incident.commander_id:
             return f"<@{incident.commander_id}>"
-        if not self.policy.escalation.levels:
+        levels = self.policy_of(incident).escalation.levels
+        if not levels:
             return "Responders:"
-        level = self.policy.escalation.levels[0]
+        level = levels[0]
         people = " ".join(f"<@{u}>" for u in await self.users(level))
         return f"{people} ({level.name}, nobody is commander yet: `/incident commander` to take it)"
 

@@ -24,6 +24,7 @@ from runtime.slack_ops import SlackOps
 from runtime.tasks import BackgroundTasks
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
+from services.catalog import ServiceCatalog
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.followups import Followups
@@ -46,6 +47,7 @@ class WorkspaceServices:
     team: Team
     settings: Settings
     policy: Policy
+    catalog: ServiceCatalog
     db: Database
     clock: Clock
     client: AsyncWebClient

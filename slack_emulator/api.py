@@ -63,12 +63,25 @@ def usergroup_users(ws: Workspace, params: Params) -> Result:
     return {"users": list(group.users)}
 
 
+def usergroups_list(ws: Workspace, params: Params) -> Result:
+    """The workspace's user groups (their members with `include_users`)."""
+    users = str(params.get("include_users") or "").lower() in ("1", "true")
+    out = []
+    for group in ws.usergroups.values():
+        item: Result = {"id": group.id, "team_id": ws.team_id, "handle": group.handle, "name": group.handle}
+        if users:
+            item["users"] = list(group.users)
+        out.append(item)
+    return {"usergroups": out}
+
+
 def methods() -> dict[str, Handler]:
     """Every emulated Web API method."""
     return {
         "auth.test": auth_test,
         "users.info": users_info,
         "users.lookupByEmail": users_lookup_by_email,
+        "usergroups.list": usergroups_list,
         "usergroups.users.list": usergroup_users,
         "usergroups.users.update": usergroup_users_update,
         **api_conversations.METHODS,

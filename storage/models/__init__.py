@@ -12,6 +12,7 @@ from storage.models.incidents import (
     TranscriptMessage,
 )
 from storage.models.oncall import CalendarCopy, EmailUser, Handoff, OncallOverride
+from storage.models.runbooks import RunbookCheck, RunbookCopy
 from storage.models.slack import slack_bots, slack_installations, slack_oauth_states
 from storage.models.web import WebSession
 from storage.models.work import AlertGroup, AlertState, InboxItem, OutboxMessage, PageDelivery, ScheduledJob
@@ -32,6 +33,8 @@ __all__ = [
     "PageDelivery",
     "Person",
     "ProcessedEvent",
+    "RunbookCheck",
+    "RunbookCopy",
     "ScheduledJob",
     "TimelineEntry",
     "TimelineReaction",

@@ -28,6 +28,7 @@ class Incident(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "number", name="uq_incidents_team_number"),
         Index("ix_incidents_team_declared", "team_id", "declared_at"),
+        Index("ix_incidents_team_service", "team_id", "service"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -61,6 +62,8 @@ class Incident(Base):
     postmortem_url: Mapped[str | None] = mapped_column(String(500))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     announce_ts: Mapped[str | None] = mapped_column(String(32))  # its announcement: a thread for later news
+    service: Mapped[str | None] = mapped_column(String(40))  # a `[[services]]` name
+    runbook_url: Mapped[str | None] = mapped_column(Text)  # the `runbook_url` of the alert that declared it
 
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.posted_at", cascade="all, delete-orphan"
