@@ -227,10 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from runtime import logs
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))
-        if args.command == "export":
-            return asyncio.run(_export(settings, policy, args.incident, args.format, args.team))
-        if args.command == "stats":
-            return asyncio.run(_stats(settings, policy, args.since, args.format, args.team))
+        if args.command in ("export", "stats"):
+            from bot import reports_cli
+
+            return asyncio.run(reports_cli.run(args, settings, policy))
         if args.command == "oncall":
             from bot import oncall_cli
 
@@ -253,61 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_worker(settings, policy, args))
     except Exception as exc:
         return _report(exc, debug)
-    return 0
-
-
-async def _export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
-    from bot.preflight import existing_database
-    from services.exports import JsonFormat, MarkdownFormat, export_of, pieces
-
-    async with existing_database(settings.database_url) as (db, migrated):
-        if not migrated:
-            say(f"incident-bot: no incident {ref} (the database has no incidents yet)", sys.stderr)
-            return 2
-        team = await teams.pick(db, given_team)
-        found = await export_of(db, team, ref)
-        if found is None:
-            say(f"incident-bot: no incident {ref} (give an incident channel id, INC-<n> or <n>)", sys.stderr)
-            return 2
-        policy = policy.of(team)
-        if policy.schedules:
-            from dataclasses import replace
-            from datetime import UTC, datetime
-
-            from bot.oncall_cli import oncall_service
-
-            inc = found.data.incident
-            async with oncall_service(settings, policy, team) as oncall:
-                end = inc.resolved_at or datetime.now(UTC)
-                found.data = replace(found.data, oncall=await oncall.during(inc.declared_at, end))
-        # Written as it is read, a page at a time: a timeline of any length is never held whole.
-        async for piece in pieces(
-            db, found, MarkdownFormat(found) if fmt == "markdown" else JsonFormat(found)
-        ):
-            write(piece)
-        if fmt == "json":
-            write("\n")
-    return 0
-
-
-async def _stats(settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None) -> int:
-    from datetime import UTC, datetime
-
-    from bot.preflight import existing_database
-    from domain.durations import parse_duration
-    from services import stats
-
-    try:
-        span = parse_duration(window)
-    except ValueError as exc:
-        raise ConfigError(f"--since: {exc}") from None
-    since = datetime.now(UTC) - span
-    async with existing_database(settings.database_url) as (db, migrated):
-        team = await teams.pick(db, given_team) if migrated else ""
-        incidents = await stats.load(db, team, since) if migrated else []
-        pages = await stats.load_pages(db, team, since) if migrated else []
-    load = stats.oncall_load(pages, stats.zones_of(policy.of(team)))
-    write(stats.report(incidents, since, window, fmt, load))
     return 0
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Policy
-from domain.channels import channel_name
 from domain.errors import IncidentError
 from domain.severity import Severity, Status
 from domain.workspace import Team
@@ -22,16 +21,16 @@ from runtime.clock import Clock
 from runtime.journal import Outcome, Steps
 from runtime.metrics import Metrics
 from runtime.outbox import Outbox
-from runtime.slack_ops import Channel, SlackOpError, SlackOps
+from runtime.slack_ops import SlackOps
 from services import plans
 from services.catalog import ServiceCatalog
+from services.channels import open_channel
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
 from storage.schedule import PAGE, REMINDER, ScheduleRepo
 
 log = logging.getLogger(__name__)
-MAX_NAME_ATTEMPTS = 6
 
 
 async def settle(*steps: Awaitable[Any]) -> None:
@@ -133,7 +132,7 @@ class Lifecycle:
         A service's incident pages along the service's escalation, and gets its runbook card.
         """
         at = steps.at
-        channel = await self._open_channel(steps, at, title, private)
+        channel = await open_channel(self.slack, self.policy.channel_prefix, steps, title, private)
 
         async def record(s: AsyncSession) -> int:
             incident = Incident(
@@ -197,45 +196,6 @@ class Lifecycle:
         row = await IncidentRepo(s, self.team_id).get(incident_id)
         if row is not None:
             row.announce_ts = ts
-
-    async def _open_channel(self, steps: Steps, at: datetime, title: str, private: bool) -> Channel:
-        """Create the incident channel once: the name tried is recorded before asking Slack, so a
-        retry that meets `name_taken` for its own name adopts the channel instead of making another."""
-        done, made = steps.recorded("channel")
-        if done:
-            return Channel(made["id"], made["name"])
-        _, tried = steps.recorded("channel_try")
-        for attempt in range(tried["attempt"] if tried else 0, MAX_NAME_ATTEMPTS):
-            again = bool(tried and tried["attempt"] == attempt)
-            name = (
-                tried["name"]
-                if again
-                else channel_name(self.policy.channel_prefix, at, title, attempt, private)
-            )
-            if not again:
-                await steps.record("channel_try", {"attempt": attempt, "name": name})
-            try:
-                channel = await self.slack.create_channel(name, private)
-            except SlackOpError as exc:
-                if exc.transient:
-                    raise
-                taken = again and exc.error == "name_taken"
-                own = await self.slack.find_own_channel(name, private) if taken else None
-                if own is None and exc.error == "name_taken":
-                    tried = None
-                    continue
-                if own is None:
-                    raise IncidentError(
-                        f"Could not create the incident channel ({exc.error}); nothing was declared."
-                    ) from exc
-                log.info("adopting #%s, created by an earlier attempt whose answer was lost", name)
-                channel = own
-            await steps.record("channel", {"id": channel.id, "name": channel.name})
-            return channel
-        raise IncidentError(
-            f"Could not create the incident channel (name_taken {MAX_NAME_ATTEMPTS} times); "
-            "nothing was declared."
-        )
 
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
         """Post the initial template, pin it, remember its ts."""
