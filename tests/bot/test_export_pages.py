@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.cli import _export
+from bot.reports_cli import export
 from config.policy import Policy
 from config.settings import Settings
 from messages.postmortem import markdown
@@ -36,6 +36,6 @@ async def test_export_writes_page_by_page_the_same_documents(
     settings = Settings(database_url=h.database_url, _env_file=None)
     capsys.readouterr()
     for fmt, document in expected.items():
-        assert await _export(settings, Policy(), "INC-1", fmt, None) == 0
+        assert await export(settings, Policy(), "INC-1", fmt, None) == 0
         out = capsys.readouterr()
         assert (out.out, out.err) == (document, ""), fmt
