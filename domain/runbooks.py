@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from domain import markdown as md
@@ -74,6 +74,7 @@ class EscalationLevel:
     level: int
     who: str
     after: timedelta | None
+    line: int = field(default=0, compare=False)  # where the runbook states it (0: not from a file)
 
     @property
     def handle(self) -> str:
@@ -87,6 +88,7 @@ class Expert:
 
     area: str
     handle: str
+    line: int = field(default=0, compare=False)  # where the runbook states it (0: not from a file)
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,7 @@ def _escalation(lines: list[md.Line], headings: list[md.Heading]) -> tuple[Escal
         if m:
             named, rest = m.group(2).strip(), m.group(3).strip()
             after = _duration(rest) if named else None
-            out.append(EscalationLevel(int(m.group(1)), named or rest, after or pending))
+            out.append(EscalationLevel(int(m.group(1)), named or rest, after or pending, line.number))
             pending = None
         elif "escalate if" in line.head.lower():
             pending = _duration(line.head)
@@ -373,7 +375,9 @@ def _experts(lines: list[md.Line], headings: list[md.Heading]) -> tuple[Expert, 
                 m = None if line.code else _LIST_LABEL.match(line.head)
                 if m:
                     value = m.group(2).strip()
-                    out.append(Expert(m.group(1).strip().rstrip(":"), _first_handle(value) or value))
+                    out.append(
+                        Expert(m.group(1).strip().rstrip(":"), _first_handle(value) or value, line.number)
+                    )
         elif "escalation contact" in title:
             for cells in md.table_rows(md.section(lines, h)):
                 handle = _first_handle(" ".join(cells[1:]))
