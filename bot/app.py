@@ -177,7 +177,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         reports=Reports(db, slack, policy, clock, team.team_id),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, shared.http, team.team_id),
-        alerts=AlertIntake(db, slack, lifecycle, policy, clock, team.team_id),
+        alerts=AlertIntake(db, slack, lifecycle, policy, catalog, clock, team.team_id),
         tasks=shared.tasks,
         inbox=shared.inbox,
         intake=Intake(shared.inbox, shared.ops, team),

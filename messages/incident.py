@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from domain.durations import format_duration
 from domain.records import Incident, IncidentUpdate
 from domain.severity import Status
+from domain.urls import safe_url
 from messages.blocks import (
     Message,
     context,
@@ -18,7 +20,7 @@ from messages.blocks import (
     utc,
     utc_when,
 )
-from messages.text import escape, from_slack, plain
+from messages.text import entities, escape, from_slack, link, plain
 
 CHECKLIST = (
     "Postmortem draft written from the timeline (`/incident postmortem`)",
@@ -66,6 +68,17 @@ def impact_text(incident: Incident) -> str | None:
     return from_slack(incident.impact) if incident.declared_by is None else incident.impact
 
 
+def _service(incident: Incident) -> list[tuple[str, str]]:
+    """The service and the alert's runbook link, as fields (none when the incident has neither)."""
+    out = [("Service", f"`{incident.service}`")] if incident.service else []
+    url = incident.runbook_url
+    if url and safe_url(url):
+        parts = urlsplit(url)
+        label = truncate(f"{parts.hostname}{parts.path}".rstrip("/"), 60)
+        out.append(("Runbook", link(url, entities(label))))
+    return out
+
+
 def initial(incident: Incident, now: datetime) -> Message:
     """First post in the incident channel, pinned: what, how bad, who leads, when next (its day too
     when that is not `now`'s)."""
@@ -80,6 +93,7 @@ def initial(incident: Incident, now: datetime) -> Message:
             ("Detected", utc(incident.declared_at)),
             ("Next update", _next_update(incident.next_update_due, now)),
             ("Declared by", _person(incident.declared_by) if incident.declared_by else "Alertmanager"),
+            *_service(incident),
         ),
         section(f"*Impact*\n{impact}"),
         divider(),
@@ -99,9 +113,10 @@ def announcement(incident: Incident) -> Message:
     if incident.private:
         line = f":lock: A private {sev.value} incident was declared by {_person(incident.declared_by)}."
         return Message(text=line, blocks=[section(line), context(f"Detected {utc(incident.declared_at)}")])
+    join = f"Join <#{incident.channel_id}>" + (f" · Service `{incident.service}`" if incident.service else "")
     line = (
         f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n"
-        f"Join <#{incident.channel_id}> · Commander {_person(incident.commander_id)} · {incident.ref}"
+        f"{join} · Commander {_person(incident.commander_id)} · {incident.ref}"
     )
     return Message(
         text=truncate(f"{sev.value} incident declared: {escape(incident.title)}", 3000),

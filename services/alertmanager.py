@@ -18,10 +18,12 @@ from config.policy import Policy
 from domain.alerts import MAX_TITLE, Alert, Notification
 from domain.durations import format_duration
 from domain.severity import Severity
+from domain.urls import safe_url
 from messages import alerts as templates
 from runtime.clock import Clock
 from runtime.journal import Outcome, Steps
 from runtime.slack_ops import SlackOps
+from services.catalog import ServiceCatalog
 from services.lifecycle import Lifecycle
 from storage.alerts import AlertRepo
 from storage.db import Database
@@ -31,16 +33,25 @@ from storage.repositories import IncidentRepo, TimelineRepo
 log = logging.getLogger(__name__)
 
 STILL_FIRING = "Alertmanager: still firing after resolution"
+# A longer one is no link a person follows, and would crowd the initial post's field (2,000 characters).
+MAX_RUNBOOK_URL = 1000
 
 
 class AlertIntake:
     """Turns notifications into declarations and channel updates, exactly once per change."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, lifecycle: Lifecycle, policy: Policy, clock: Clock, team_id: str
+        self,
+        db: Database,
+        slack: SlackOps,
+        lifecycle: Lifecycle,
+        policy: Policy,
+        catalog: ServiceCatalog,
+        clock: Clock,
+        team_id: str,
     ) -> None:
         self.db, self.slack, self.lifecycle, self.policy, self.clock = db, slack, lifecycle, policy, clock
-        self.team_id = team_id
+        self.catalog, self.team_id = catalog, team_id
 
     def severity(self, n: Notification) -> Severity:
         """From the `severity` label (common, else the worst among firing alerts) via the map."""
@@ -53,11 +64,25 @@ class AlertIntake:
 
     def title(self, n: Notification) -> str:
         """`alertname: summary`, from the common labels and annotations (else the first firing alert)."""
-        first = next((a for a in n.alerts if a.status == "firing"), n.alerts[0])
+        first = _first_firing(n)
         name = n.common_labels.get("alertname") or first.name
         summary = n.common_annotations.get("summary") or first.annotations.get("summary")
         title = f"{name}: {summary}" if summary else name
         return " ".join(title.split())[:MAX_TITLE]
+
+    def service(self, n: Notification) -> str | None:
+        """The service whose `alerts` labels the common labels carry, else the first firing alert's."""
+        catalog = self.catalog.current
+        found = catalog.for_alert(n.common_labels) or catalog.for_alert(_first_firing(n).labels)
+        return found.name if found else None
+
+    def runbook_url(self, n: Notification) -> str | None:
+        """The `runbook_url` annotation (common, else the first firing alert's) when it is a clean
+        http(s) URL of at most MAX_RUNBOOK_URL characters; None otherwise."""
+        url = n.common_annotations.get("runbook_url") or _first_firing(n).annotations.get("runbook_url")
+        if not url or len(url) > MAX_RUNBOOK_URL or any(c in url for c in "<>|") or not safe_url(url):
+            return None
+        return url
 
     async def receive(self, steps: Steps, n: Notification) -> str:
         """Declare, update or do nothing; returns what happened. Notifications of one group are
@@ -155,7 +180,13 @@ class AlertIntake:
     async def _declare(self, steps: Steps, key_hash: str, n: Notification) -> str:
         firing = [a for a in n.alerts if a.status == "firing"]
         out = await self.lifecycle.declare(
-            steps, self.severity(n), self.title(n), None, impact=templates.alert_list(firing)
+            steps,
+            self.severity(n),
+            self.title(n),
+            None,
+            impact=templates.alert_list(firing),
+            service=self.service(n),
+            runbook_url=self.runbook_url(n),
         )
         incident = out.incident
 
@@ -191,3 +222,8 @@ class AlertIntake:
                 self.clock.now(),
             )
         return firing, resolved
+
+
+def _first_firing(n: Notification) -> Alert:
+    """The first firing alert (the first alert when none fires)."""
+    return next((a for a in n.alerts if a.status == "firing"), n.alerts[0])
