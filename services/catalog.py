@@ -98,8 +98,7 @@ class Runbooks:
 
     def path(self, entry: ServiceEntry) -> Path:
         """Where a file runbook is: relative to the policy file's folder (else the working folder)."""
-        path = Path(entry.runbook).expanduser()
-        return path if path.is_absolute() or self.base is None else self.base / path
+        return runbook_path(entry, self.base)
 
     async def load(self) -> None:
         """Read every runbook; RunbookError, in one line, on the first that cannot be read."""
@@ -107,10 +106,12 @@ class Runbooks:
             if entry.runbook in self.sources:
                 continue
             try:
-                source = await (self._fetch(entry) if entry.is_url else self._read(entry))
-            except (OSError, FetchError, UnicodeDecodeError, ValueError) as exc:
-                raise RunbookError(f"{key}.runbook: {self._shown(entry)}: {_reason(exc)}") from None
+                source = await (self._fetch(entry) if entry.is_url else read_file(self.path(entry)))
+            except UNREADABLE as exc:
+                raise RunbookError(f"{key}.runbook: {self._shown(entry)}: {reason(exc)}") from None
             self._keep(entry.runbook, source)
+        # Fetched just now: the calendar job's first run need not fetch them again.
+        self._next_refresh = self.clock.now() + self.policy.oncall.refresh
 
     async def refresh(self) -> int:
         """Fetch the URL runbooks again when `[oncall] refresh` has passed (each within its deadline);
@@ -124,7 +125,7 @@ class Runbooks:
         fresh = 0
         for url, result in zip(urls, results, strict=True):
             if isinstance(result, BaseException):
-                log.warning("runbook %s: %s", redact_url(url), _reason(result))
+                log.warning("runbook %s: %s", redact_url(url), reason(result))
                 continue
             fresh += result.error is None
             self._keep(url, result)
@@ -141,6 +142,9 @@ class Runbooks:
         return kept[1]
 
     def _keep(self, runbook: str, source: Source) -> None:
+        if source.error is not None and source.fetched_at is not None:
+            when = f"{source.fetched_at:%Y-%m-%d %H:%M} UTC"
+            log.warning("runbook %s: %s; using the copy fetched %s", source.where, source.error, when)
         old = self.sources.get(runbook)
         self.sources[runbook] = source
         if old is None or old.text != source.text:
@@ -150,25 +154,8 @@ class Runbooks:
     def _shown(self, entry: ServiceEntry) -> str:
         return redact_url(entry.runbook) if entry.is_url else str(self.path(entry))
 
-    async def _read(self, entry: ServiceEntry) -> Source:
-        path = self.path(entry)
-        raw = await asyncio.to_thread(_read_capped, path)
-        return Source(str(path), raw.decode("utf-8"))
-
     async def _fetch(self, entry: ServiceEntry) -> Source:
-        """The URL's text now, else its last good copy with why (FetchError when there is none)."""
-        url, now = entry.runbook, self.clock.now()
-        try:
-            text = (await fetch(self.http, url, LIMITS)).decode("utf-8", errors="replace")
-        except FetchError as exc:
-            async with self.db.session() as s:
-                copy = await RunbookCopyRepo(s).get(url)
-            if copy is None:
-                raise FetchError(f"{exc} (and no copy was kept)") from None
-            return Source(redact_url(url), copy.body, copy.fetched_at, str(exc))
-        async with self.db.session() as s:
-            await RunbookCopyRepo(s).save(url, text, now)
-        return Source(redact_url(url), text, now)
+        return await fetch_runbook(self.http, entry.runbook, self.db, self.clock.now())
 
 
 class ServiceCatalog:
@@ -191,6 +178,39 @@ class ServiceCatalog:
         return self.policy.for_service(self.current.get(service))
 
 
+def runbook_path(entry: ServiceEntry, base: Path | None) -> Path:
+    """Where a file runbook is: relative to `base`, the policy file's folder (else the working folder)."""
+    path = Path(entry.runbook).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
+async def read_file(path: Path) -> Source:
+    """A runbook file's text: at most MAX_BYTES of UTF-8 (OSError, ValueError, UnicodeDecodeError)."""
+    raw = await asyncio.to_thread(_read_capped, path)
+    return Source(str(path), raw.decode("utf-8"))
+
+
+async def fetch_runbook(
+    http: httpx.AsyncClient, url: str, db: Database | None, now: datetime, *, keep: bool = True
+) -> Source:
+    """The URL's text now (kept as its last good copy when `keep`), else its last good copy with why;
+    FetchError when there is none (or no database to hold one)."""
+    try:
+        text = (await fetch(http, url, LIMITS)).decode("utf-8", errors="replace")
+    except FetchError as exc:
+        if db is None:
+            raise
+        async with db.session() as s:
+            copy = await RunbookCopyRepo(s).get(url)
+        if copy is None:
+            raise FetchError(f"{exc} (and no copy was kept)") from None
+        return Source(redact_url(url), copy.body, copy.fetched_at, str(exc))
+    if keep and db is not None:
+        async with db.session() as s:
+            await RunbookCopyRepo(s).save(url, text, now)
+    return Source(redact_url(url), text, now)
+
+
 def _read_capped(path: Path) -> bytes:
     with path.open("rb") as f:
         raw = f.read(MAX_BYTES + 1)
@@ -199,7 +219,12 @@ def _read_capped(path: Path) -> bytes:
     return raw
 
 
-def _reason(exc: BaseException) -> str:
+# What reading or fetching a runbook raises when it cannot be read.
+UNREADABLE = (OSError, FetchError, UnicodeDecodeError, ValueError)
+
+
+def reason(exc: BaseException) -> str:
+    """Why a runbook could not be read, in a few words (a URL's host only)."""
     if isinstance(exc, OSError):
         return f"cannot read ({exc.strerror or type(exc).__name__})"
     if isinstance(exc, UnicodeDecodeError):
