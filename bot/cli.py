@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
 
     oncall_cli.add_parser(sub)
 
+    from bot import runbooks_cli
+
+    runbooks_cli.add_parser(sub)
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
@@ -235,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import oncall_cli
 
             return asyncio.run(oncall_cli.run(args, settings, policy))
+        if args.command == "runbooks":
+            from bot import runbooks_cli
+
+            return asyncio.run(runbooks_cli.run(args, settings, policy))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "webhooks":
