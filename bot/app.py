@@ -36,6 +36,7 @@ from services.alertmanager import AlertIntake
 from services.catalog import Runbooks, ServiceCatalog
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
+from services.experts import Experts
 from services.followups import Followups
 from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
@@ -158,6 +159,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         settings=settings,
         policy=policy,
         catalog=catalog,
+        experts=Experts(db, slack, catalog, team.team_id),
         db=db,
         clock=clock,
         client=client,

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     NOTE = "note", "anyone", "add notes to {ref}"
     TIMELINE = "timeline", "anyone", "read the timeline of {ref}"
     ESCALATE = "escalate", "anyone", "escalate {ref}"
+    EXPERT = "expert", "anyone", "bring experts into {ref}"
     RESOLVE = "resolve", "responders", "resolve {ref}"
     SEVERITY = "severity", "responders", "change the severity of {ref}"
     ROLES = "roles", "responders", "assign roles in {ref}"

@@ -20,6 +20,7 @@ def register_all(
         alerts,
         commands,
         declare,
+        experts,
         followups,
         oncall,
         pages,
@@ -34,6 +35,7 @@ def register_all(
     wiring = Wiring(ops, Subcommands(), workspaces, inbound)
     features: list[Any] = [workspace]  # its middleware first: it gives every listener its services
     features += [commands, declare, updates, roles, timeline, pages, oncall, followups, statuspage]
+    features += [experts]
     features += [alerts, trackers]  # the inbound webhooks
     for feature in features:
         feature.register(app, wiring)

@@ -21,11 +21,12 @@ KIND_LABELS = {
     "paged": ":telephone_receiver:",
     "acknowledged": ":raised_hand:",
     "resolved": ":white_check_mark:",
+    "expert": ":busts_in_silhouette:",
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")
 # Entries the bot writes itself, about people it knows by id: their mentions are meant.
-COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated")
+COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated", "expert")
 
 
 def entry_text(entry: TimelineEntry, names: Mapping[str, str] | None = None) -> str:

@@ -183,6 +183,20 @@ class SlackOps:
             if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
                 raise op_error("inviting to the channel", exc) from exc
 
+    async def channel_members(self, channel_id: str) -> set[str]:
+        """Everyone in a channel (conversations.members, page by page)."""
+        found: set[str] = set()
+        cursor = None
+        while True:
+            try:
+                resp = await self.client.conversations_members(channel=channel_id, limit=200, cursor=cursor)
+            except SlackApiError as exc:
+                raise op_error("reading who is in the channel", exc) from exc
+            found.update(str(u) for u in resp.get("members") or [])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+
     async def set_topic(self, channel_id: str, topic: str) -> None:
         """Set the channel topic."""
         try:

@@ -27,6 +27,7 @@ from services.alertmanager import AlertIntake
 from services.catalog import ServiceCatalog
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
+from services.experts import Experts
 from services.followups import Followups
 from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
@@ -48,6 +49,7 @@ class WorkspaceServices:
     settings: Settings
     policy: Policy
     catalog: ServiceCatalog
+    experts: Experts
     db: Database
     clock: Clock
     client: AsyncWebClient
