@@ -1,4 +1,5 @@
-"""Declaring an incident: `/incident declare [--private] <sev> <title>`, and the declare form."""
+"""Declaring an incident: `/incident declare [--private] [--service <name>] <sev> <title>`, and the
+declare form."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ USAGE = [
     ("<sev1|sev2|sev3|sev4> <title>", "Open an incident channel, make you commander, announce it"),
     ("--private <sev1|sev2|sev3|sev4> <title>", "Same, in a private channel, announced without details"),
     ("--service <name> <sev1|sev2|sev3|sev4> <title>", "Same, for a service: its escalation and runbook"),
-    ("", "Same, through a form (title, severity, impact, private)"),
+    ("", "Same, through a form (title, severity, impact, private, service)"),
 ]
 
 
@@ -67,7 +68,8 @@ async def declare(inv: Invocation, slack: SlackOps, catalog: ServiceCatalog) -> 
     cmd = p.parse_declare(inv.args)
     if cmd is None:
         await inv.ack()
-        form = f.declare_modal(p.MAX_TITLE, private=flags.private)
+        names = catalog.current.names
+        form = f.declare_modal(p.MAX_TITLE, private=flags.private, services=names, service=flags.service)
         inv.tasks.spawn(slack.open_form(inv.trigger_id or "", form), name="open-declare-modal")
         return
     kind = "private " if cmd.private else ""
@@ -97,7 +99,7 @@ def known_service(catalog: Catalog, name: str) -> str:
 
 
 async def declare_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], intake: Intake
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], intake: Intake, catalog: ServiceCatalog
 ) -> None:
     """The form: its errors shown in place, or the declaration stored (answered by DM: a form has
     no response_url)."""
@@ -115,6 +117,11 @@ async def declare_submitted(
     impact = (_value(state, f.IMPACT_BLOCK, f.IMPACT_ACTION).get("value") or "").strip()
     if len(impact) > p.MAX_TEXT:
         errors[f.IMPACT_BLOCK] = f"Keep the impact under {p.MAX_TEXT} characters."
+    in_form = _value(state, f.SERVICE_BLOCK, f.SERVICE_ACTION).get("selected_option") or {}
+    picked = str(in_form.get("value") or f.NO_SERVICE)
+    service = None if picked == f.NO_SERVICE else catalog.get(picked)
+    if picked != f.NO_SERVICE and service is None:
+        errors[f.SERVICE_BLOCK] = f"There is no service “{picked[:40]}” any more: pick another, or none."
     if errors or severity is None:
         await ack(response_action="errors", errors=errors)
         return
@@ -125,6 +132,7 @@ async def declare_submitted(
         title=title,
         impact=impact or None,
         private=any(o.get("value") == f.PRIVATE_VALUE for o in chosen),
+        service=service.name if service else None,
         view_id=body.get("trigger_id") or view.get("id"),
     )
     await intake.keep(request)

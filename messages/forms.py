@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from domain.severity import Severity
+from messages.text import plain
 
 DECLARE_CALLBACK = "declare_incident"
 TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
 SEVERITY_BLOCK, SEVERITY_ACTION = "severity", "severity_select"
 IMPACT_BLOCK, IMPACT_ACTION = "impact", "impact_input"
 PRIVATE_BLOCK, PRIVATE_ACTION, PRIVATE_VALUE = "private", "private_input", "private"
+SERVICE_BLOCK, SERVICE_ACTION, NO_SERVICE = "service", "service_select", "-"
+MAX_OPTIONS = 100  # a static_select's options
 
 
-def declare_modal(title_max: int, private: bool = False) -> dict[str, Any]:
-    """The `/incident declare` form: title, severity, impact, and whether it is private."""
+def service_select(services: Sequence[str], chosen: str | None = None) -> dict[str, Any]:
+    """The form's optional Service input: "No service" or one of the workspace's services."""
+    options = [_option("No service", NO_SERVICE)] + [_option(name, name) for name in services]
+    options = options[:MAX_OPTIONS]
+    element: dict[str, Any] = {"type": "static_select", "action_id": SERVICE_ACTION, "options": options}
+    initial = next((o for o in options if chosen and o["value"] == chosen), None)
+    element["initial_option"] = initial or options[0]
+    return {
+        "type": "input",
+        "block_id": SERVICE_BLOCK,
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Service"},
+        "hint": {"type": "plain_text", "text": "Its on-call schedule, escalation path, runbook and experts"},
+        "element": element,
+    }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": plain(text)[:75]}, "value": value}
+
+
+def declare_modal(
+    title_max: int, private: bool = False, services: Sequence[str] = (), service: str | None = None
+) -> dict[str, Any]:
+    """The `/incident declare` form: title, severity, impact, whether it is private, and (when the
+    workspace has services) which service, `service` preselected."""
     private_option = {
         "text": {"type": "plain_text", "text": "Private incident"},
         "description": {
@@ -38,6 +66,7 @@ def declare_modal(title_max: int, private: bool = False) -> dict[str, Any]:
         }
         for sev in Severity
     ]
+    service_blocks = [service_select(services, service)] if services else []
     return {
         "type": "modal",
         "callback_id": DECLARE_CALLBACK,
@@ -62,6 +91,7 @@ def declare_modal(title_max: int, private: bool = False) -> dict[str, Any]:
                 "label": {"type": "plain_text", "text": "Severity"},
                 "element": {"type": "static_select", "action_id": SEVERITY_ACTION, "options": options},
             },
+            *service_blocks,
             {
                 "type": "input",
                 "block_id": IMPACT_BLOCK,
