@@ -1,5 +1,6 @@
 """What `runbooks check` finds wrong in a runbook, each at its line, errors apart from warnings."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from domain.runbook_checks import Problem, find_problems
@@ -111,3 +112,21 @@ def test_hostile_names_are_quoted_short_on_one_line() -> None:
     [(line, kind, message)] = _problems(text)
     assert (line, kind) == (11, "warning")
     assert len(message) < 200 and "\n" not in message and message.count("A") == 80 - len("<!channel> ")
+
+
+def test_the_readmes_example_runbook_is_read_whole_without_problems() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    text = readme.split("````markdown\n", 1)[1].split("\n````", 1)[0]
+    book = parse_runbook(text)
+    assert find_problems(text, book) == ()
+    [mode] = book.failure_modes
+    assert (mode.name, [s.title for s in mode.steps]) == (
+        "Checkout Down / 502 Errors",
+        ["Check the pods", "Check the last deploy"],
+    )
+    assert [(e.level, e.handle, e.after) for e in book.escalation][1] == (
+        2,
+        "@payments-leads",
+        timedelta(minutes=20),
+    )
+    assert (book.owner, [e.handle for e in book.experts]) == ("@payments-team", ["@dba-team"])
