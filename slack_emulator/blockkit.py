@@ -58,6 +58,24 @@ def element_problems(el: Any, pointer: str) -> list[str]:
             problems.append(_err("must be less than 3001 characters", pointer + "/url"))
         if el.get("style") not in (None, "primary", "danger"):
             problems.append(_err("must be one of: primary, danger", pointer + "/style"))
+    elif el["type"] == "checkboxes":
+        problems += _checkbox_problems(el, pointer)
+    return problems
+
+
+def _checkbox_problems(el: dict[str, Any], pointer: str) -> list[str]:
+    """1-10 options of up to 75 characters and a value of up to 150; initial ones among them."""
+    options = el.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= 10:
+        return [_err("must provide between 1 and 10 items", pointer + "/options")]
+    problems = []
+    for i, option in enumerate(options):
+        problems += text_problems((option or {}).get("text"), f"{pointer}/options/{i}/text", max_len=75)
+        if not 1 <= len(str((option or {}).get("value", ""))) <= 150:
+            problems.append(_err("must be between 1 and 150 characters", f"{pointer}/options/{i}/value"))
+    for i, chosen in enumerate(el.get("initial_options") or []):
+        if chosen not in options:
+            problems.append(_err("must match one of the options", f"{pointer}/initial_options/{i}"))
     return problems
 
 

@@ -16,7 +16,7 @@ import aiohttp
 from slack_emulator import browser, payloads
 from slack_emulator.api_views_files import log_view, view_dict
 from slack_emulator.models import Channel, Message, View
-from slack_emulator.render import buttons
+from slack_emulator.render import buttons, checkboxes
 from slack_emulator.results import DriverResult, SlackDriverError, ViewAnswer, maybe_json
 from slack_emulator.server import SlackEmulator
 
@@ -272,37 +272,60 @@ class SlackDriver:
     ) -> DriverResult:
         """Click a button on a message or an ephemeral the user sees; `value` picks among same-id buttons."""
         ws = self.ws
-        ch = self._channel(channel_id)
-        found = ch.find(message_ts)
-        eph = (
-            None
-            if found
-            else next(
-                (
-                    e
-                    for e in ws.ephemeral_messages
-                    if e.ts == message_ts and e.user == user_id and e.channel == ch.id
-                ),
-                None,
-            )
-        )
-        if found is None and eph is None:
-            raise ValueError(f"no message {message_ts} in {ch.label} that {user_id} can see")
-        blocks = found.blocks if found else eph.blocks  # type: ignore[union-attr]
+        ch, message, blocks, ephemeral = self._visible(user_id, channel_id, message_ts)
         candidates = [b for b in buttons(blocks) if b.action_id == action_id and value in (None, b.value)]
         if not candidates:
             shown = [(b.action_id, b.value) for b in buttons(blocks)]
             raise ValueError(f"no button {action_id!r} (value {value!r}) on {message_ts}; buttons: {shown}")
-        message = ws.message_dict(found) if found else {"type": "message", "ts": message_ts, "text": eph.text}  # type: ignore[union-attr]
-        response_url = ws.response_url(user_id, ch.id, message_ts, is_ephemeral=eph is not None)
+        response_url = ws.response_url(user_id, ch.id, message_ts, is_ephemeral=ephemeral)
         trigger_id = ws.issue_trigger(user_id)
         ws.record("click", ch.id, user_id, f"clicked [{candidates[0].text}]", None, message_ts)
         payload = payloads.block_actions(
-            ws, user_id, ch, message, candidates[0], response_url, trigger_id, ws.next_ts(), eph is not None
+            ws, user_id, ch, message, candidates[0], response_url, trigger_id, ws.next_ts(), ephemeral
         )
         result = await self._form({"payload": json.dumps(payload)})
         result.trigger_id, result.response_url = trigger_id, response_url
         return result
+
+    async def check(
+        self, user_id: str, channel_id: str, message_ts: str, action_id: str, ticked: bool = True
+    ) -> DriverResult:
+        """Tick (or untick) the first option of a checkboxes element; the others keep the state the
+        message shows, as Slack's client sends them."""
+        ws = self.ws
+        ch, message, blocks, ephemeral = self._visible(user_id, channel_id, message_ts)
+        box = next((b for b in checkboxes(blocks) if b.action_id == action_id), None)
+        if box is None or not box.options:
+            shown = [b.action_id for b in checkboxes(blocks)]
+            raise ValueError(f"no checkboxes {action_id!r} on {message_ts}; checkboxes: {shown}")
+        first = box.options[0]
+        others = [o for o in box.ticked if o.get("value") != first.get("value")]
+        selected = [first, *others] if ticked else others
+        response_url = ws.response_url(user_id, ch.id, message_ts, is_ephemeral=ephemeral)
+        trigger_id = ws.issue_trigger(user_id)
+        said = f"{'ticked' if ticked else 'unticked'} {box.block_id}"
+        ws.record("click", ch.id, user_id, said, None, message_ts)
+        payload = payloads.checkbox_actions(
+            ws, user_id, ch, message, box, selected, response_url, trigger_id, ws.next_ts(), ephemeral
+        )
+        result = await self._form({"payload": json.dumps(payload)})
+        result.trigger_id, result.response_url = trigger_id, response_url
+        return result
+
+    def _visible(
+        self, user_id: str, channel_id: str, message_ts: str
+    ) -> tuple[Channel, dict[str, Any], list[dict[str, Any]], bool]:
+        """A message (or an ephemeral) `user_id` sees: its channel, JSON, blocks, whether ephemeral."""
+        ws = self.ws
+        ch = self._channel(channel_id)
+        found = ch.find(message_ts)
+        if found is not None:
+            return ch, ws.message_dict(found), found.blocks or [], False
+        seen = [e for e in ws.ephemeral_messages if (e.ts, e.user, e.channel) == (message_ts, user_id, ch.id)]
+        eph = seen[0] if seen else None
+        if eph is None:
+            raise ValueError(f"no message {message_ts} in {ch.label} that {user_id} can see")
+        return ch, {"type": "message", "ts": message_ts, "text": eph.text}, eph.blocks or [], True
 
     async def submit_view(
         self, user_id: str, view_id: str, values: dict[str, Any], *, enforce_required: bool = True

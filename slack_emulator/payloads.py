@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from slack_emulator.models import APP_ID, Channel
-from slack_emulator.render import Button
+from slack_emulator.render import Button, Checkboxes
 from slack_emulator.state import Workspace
 
 VERIFICATION_TOKEN = "emulated-verification-token"
@@ -125,14 +125,6 @@ def block_actions(
     is_ephemeral: bool,
 ) -> dict[str, Any]:
     """A block_actions payload for a button click on a message."""
-    container: dict[str, Any] = {
-        "type": "message",
-        "message_ts": message["ts"],
-        "channel_id": ch.id,
-        "is_ephemeral": is_ephemeral,
-    }
-    if message.get("thread_ts"):
-        container["thread_ts"] = message["thread_ts"]
     action: dict[str, Any] = {
         "action_id": button.action_id,
         "block_id": button.block_id,
@@ -143,6 +135,53 @@ def block_actions(
     for key in ("value", "style", "url"):
         if getattr(button, key) is not None:
             action[key] = getattr(button, key)
+    return _interaction(ws, user_id, ch, message, action, response_url, trigger_id, is_ephemeral, {})
+
+
+def checkbox_actions(
+    ws: Workspace,
+    user_id: str,
+    ch: Channel,
+    message: dict[str, Any],
+    box: Checkboxes,
+    selected: list[dict[str, Any]],
+    response_url: str,
+    trigger_id: str,
+    action_ts: str,
+    is_ephemeral: bool,
+) -> dict[str, Any]:
+    """A block_actions payload for ticking or unticking a checkboxes element: its options now selected,
+    in the action and in the message's state."""
+    action = {
+        "type": "checkboxes",
+        "action_id": box.action_id,
+        "block_id": box.block_id,
+        "selected_options": selected,
+        "action_ts": action_ts,
+    }
+    state = {box.block_id: {box.action_id: {"type": "checkboxes", "selected_options": selected}}}
+    return _interaction(ws, user_id, ch, message, action, response_url, trigger_id, is_ephemeral, state)
+
+
+def _interaction(
+    ws: Workspace,
+    user_id: str,
+    ch: Channel,
+    message: dict[str, Any],
+    action: dict[str, Any],
+    response_url: str,
+    trigger_id: str,
+    is_ephemeral: bool,
+    state: dict[str, Any],
+) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message["ts"],
+        "channel_id": ch.id,
+        "is_ephemeral": is_ephemeral,
+    }
+    if message.get("thread_ts"):
+        container["thread_ts"] = message["thread_ts"]
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": user_ref(ws, user_id),
@@ -154,7 +193,7 @@ def block_actions(
         "enterprise": ws.enterprise,
         "is_enterprise_install": False,
         "channel": {"id": ch.id, "name": channel_name(ch)},
-        "state": {"values": {}},
+        "state": {"values": state},
         "response_url": response_url,
         "actions": [action],
     }

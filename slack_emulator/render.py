@@ -26,6 +26,16 @@ class Button:
     style: str | None = None
 
 
+@dataclass(frozen=True)
+class Checkboxes:
+    """A checkboxes element found in a message's blocks: its options and which are ticked now."""
+
+    action_id: str
+    block_id: str
+    options: tuple[dict[str, Any], ...]
+    ticked: tuple[dict[str, Any], ...]
+
+
 def unescape(text: str) -> str:
     """Undo Slack's three escapes (&amp; last, so '&amp;lt;' stays '&lt;')."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -86,6 +96,20 @@ def buttons(blocks: list[dict[str, Any]] | None) -> list[Button]:
     return found
 
 
+def checkboxes(blocks: list[dict[str, Any]] | None) -> list[Checkboxes]:
+    """Every checkboxes element in actions blocks and section accessories, in order."""
+    return [
+        Checkboxes(
+            action_id=str(element.get("action_id", "")),
+            block_id=str(block.get("block_id", "")),
+            options=tuple(element.get("options") or ()),
+            ticked=tuple(element.get("initial_options") or ()),
+        )
+        for block, element in _elements(blocks or [])
+        if element.get("type") == "checkboxes"
+    ]
+
+
 def _elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     for block in blocks:
         if block.get("type") == "actions":
@@ -108,6 +132,12 @@ def _element(element: dict[str, Any], show_action_ids: bool) -> str:
         return f"[{shown} ▾]"
     if kind == "overflow":
         return "[…]"
+    if kind == "checkboxes":
+        ticked = [o.get("value") for o in element.get("initial_options") or []]
+        return " ".join(
+            f"[{'x' if o.get('value') in ticked else ' '}] {text_of(o.get('text'))}"
+            for o in element.get("options") or []
+        )
     return f"[{kind}]"
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from slack_emulator.render import DIVIDER, Button, buttons, mrkdwn_to_text, render_blocks
+from slack_emulator.blockkit import block_problems
+from slack_emulator.render import DIVIDER, Button, buttons, checkboxes, mrkdwn_to_text, render_blocks
 
 NAMES = {"U1": "alice", "C1": "incidents"}
 
@@ -116,4 +117,22 @@ def test_other_blocks_are_still_shown() -> None:
         "[Severity ▾]",
         "hi @alice:fire:",
         "[video]",
+    ]
+
+
+def test_checkboxes_show_which_are_ticked_and_slacks_limits_hold() -> None:
+    option = {"text": {"type": "plain_text", "text": "Checked"}, "value": "0.0"}
+    box = {"type": "checkboxes", "action_id": "a", "options": [option], "initial_options": [option]}
+    text = {"type": "mrkdwn", "text": "*Step*"}
+    block = {"type": "section", "block_id": "b", "text": text, "accessory": box}
+    assert render_blocks([block]) == ["*Step*", "[x] Checked"]
+    [found] = checkboxes([block])
+    assert (found.action_id, found.block_id, found.ticked) == ("a", "b", (option,))
+    assert block_problems([block]) == []
+    long = {**option, "text": {"type": "plain_text", "text": "x" * 76}}
+    stray = {**option, "value": "other"}
+    bad = {**block, "accessory": {**box, "options": [long], "initial_options": [stray]}}
+    assert [p.split(" [")[1] for p in block_problems([bad])] == [
+        "json-pointer:/blocks/0/accessory/options/0/text/text]",
+        "json-pointer:/blocks/0/accessory/initial_options/0]",
     ]
