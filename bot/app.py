@@ -45,6 +45,7 @@ from services.permissions import Permissions
 from services.reminders import UpdateReminders
 from services.reports import Reports
 from services.roles import Roles
+from services.runbook_cards import RunbookCards
 from services.statuspage import StatuspageService
 from services.timeline import Timeline
 from services.tracker_events import TrackerEvents
@@ -137,9 +138,10 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     client = build_client(settings, metrics, shared.session, token)
     slack = SlackOps(client)
     catalog = ServiceCatalog(shared.runbooks, policy)
-    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team, catalog)
-    lifecycle.wake = lambda: shared.wake()
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
+    runbook_cards = RunbookCards(db, slack, catalog, oncall, team.team_id)
+    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards)
+    lifecycle.wake = lambda: shared.wake()
     jobs = Jobs(db, clock, team.team_id)
     escalation = Escalation(db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id)
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
@@ -169,6 +171,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         timeline=timeline,
         drafts=PostmortemDrafts(timeline, oncall, slack, db, clock, settings, team.team_id),
         roles=Roles(db, slack, clock, team.team_id),
+        runbook_cards=runbook_cards,
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),
         permissions=Permissions(db, slack, policy, catalog, oncall, team.team_id),

@@ -25,6 +25,7 @@ def register_all(
         oncall,
         pages,
         roles,
+        runbook,
         statuspage,
         timeline,
         trackers,
@@ -36,6 +37,7 @@ def register_all(
     features: list[Any] = [workspace]  # its middleware first: it gives every listener its services
     features += [commands, declare, updates, roles, timeline, pages, oncall, followups, statuspage]
     features += [experts]
+    features += [runbook]
     features += [alerts, trackers]  # the inbound webhooks
     for feature in features:
         feature.register(app, wiring)

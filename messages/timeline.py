@@ -22,6 +22,7 @@ KIND_LABELS = {
     "acknowledged": ":raised_hand:",
     "resolved": ":white_check_mark:",
     "expert": ":busts_in_silhouette:",
+    "runbook": ":ballot_box_with_check:",
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")

@@ -25,6 +25,7 @@ from runtime.slack_ops import SlackOps
 from services import plans
 from services.catalog import ServiceCatalog
 from services.channels import open_channel
+from services.runbook_cards import RunbookCards
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -58,9 +59,10 @@ class Lifecycle:
         outbox: Outbox,
         team: Team,
         catalog: ServiceCatalog,
+        cards: RunbookCards,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.catalog = catalog
+        self.catalog, self.cards = catalog, cards
         self.team, self.team_id = team, team.team_id
         self.metrics, self.outbox = metrics, outbox
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
@@ -198,13 +200,17 @@ class Lifecycle:
             row.announce_ts = ts
 
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
-        """Post the initial template, pin it, remember its ts."""
+        """Post the initial template, pin it, remember its ts; then a service's runbook card below it."""
         channel_id = incident.channel_id or ""
         ts = await out.step(
             "post_initial", lambda: self.slack.post(channel_id, templates.initial(incident, self.clock.now()))
         )
-        if not ts:
-            return
+        if ts:
+            await self._remember_initial(out, incident, ts)
+        await self.cards.post_matched(out, incident)
+
+    async def _remember_initial(self, out: Outcome, incident: Incident, ts: str) -> None:
+        channel_id = incident.channel_id or ""
 
         async def remember(s: AsyncSession) -> None:
             row = await IncidentRepo(s, self.team_id).get(incident.id)

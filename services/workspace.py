@@ -35,6 +35,7 @@ from services.oncall import OnCall
 from services.permissions import Permissions
 from services.reports import Reports
 from services.roles import Roles
+from services.runbook_cards import RunbookCards
 from services.statuspage import StatuspageService
 from services.timeline import Timeline
 from storage.db import Database
@@ -59,6 +60,7 @@ class WorkspaceServices:
     timeline: Timeline
     drafts: PostmortemDrafts
     roles: Roles
+    runbook_cards: RunbookCards
     oncall: OnCall
     handoffs: Handoffs
     permissions: Permissions
