@@ -69,9 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("markdown", "json"), default="markdown")
     teams.add_argument(export)
 
-    stats = sub.add_parser("stats", help="incidents by severity, MTTA and MTTR (median and p90)")
+    stats = sub.add_parser("stats", help="incidents by severity or service, MTTA and MTTR (median and p90)")
     stats.add_argument("--since", type=_window, default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     stats.add_argument("--format", choices=("table", "json"), default="table")
+    stats.add_argument(
+        "--by",
+        choices=("severity", "service"),
+        default="severity",
+        help="one row per severity or per service (default severity)",
+    )
     teams.add_argument(stats)
 
     hooks = sub.add_parser("webhooks", help="outbound deliveries (webhooks, PagerDuty)")

@@ -1,4 +1,5 @@
-"""`incident-bot export` (a postmortem draft or JSON) and `incident-bot stats` (MTTA, MTTR, load)."""
+"""`incident-bot export` (a postmortem draft or JSON) and `incident-bot stats` (MTTA, MTTR, load, by
+severity or by service)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ async def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
     """Carry out `export` or `stats`."""
     if args.command == "export":
         return await export(settings, policy, args.incident, args.format, args.team)
-    return await stats(settings, policy, args.since, args.format, args.team)
+    return await stats(settings, policy, args.since, args.format, args.team, args.by)
 
 
 async def export(settings: Settings, policy: Policy, ref: str, fmt: str, given_team: str | None) -> int:
@@ -53,7 +54,9 @@ async def export(settings: Settings, policy: Policy, ref: str, fmt: str, given_t
     return 0
 
 
-async def stats(settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None) -> int:
+async def stats(
+    settings: Settings, policy: Policy, window: str, fmt: str, given_team: str | None, by: str = "severity"
+) -> int:
     from datetime import UTC, datetime
 
     from bot.preflight import existing_database
@@ -69,6 +72,7 @@ async def stats(settings: Settings, policy: Policy, window: str, fmt: str, given
         team = await teams.pick(db, given_team) if migrated else ""
         incidents = await figures.load(db, team, since) if migrated else []
         pages = await figures.load_pages(db, team, since) if migrated else []
-    load = figures.oncall_load(pages, figures.zones_of(policy.of(team)))
-    write(figures.report(incidents, since, window, fmt, load))
+    own = policy.of(team)
+    load = figures.oncall_load(pages, figures.zones_of(own))
+    write(figures.report(incidents, since, window, fmt, load, by, (s.name for s in own.services)))
     return 0

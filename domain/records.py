@@ -35,6 +35,7 @@ class Incident(Protocol):
     statuspage_status: str | None
     postmortem_due_at: datetime | None
     postmortem_url: str | None
+    service: str | None  # a `[[services]]` name
     runbook_url: str | None  # the `runbook_url` of the alert that declared it: a clean http(s) URL
 
     @property

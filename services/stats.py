@@ -1,9 +1,10 @@
-"""`incident-bot stats`: incidents by severity, MTTA and MTTR (median and p90) over a window."""
+"""`incident-bot stats`: incidents by severity (or by service), MTTA and MTTR (median and p90) over a
+window."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from storage.schedule import DeliveryRepo
 WORK_START, WORK_END = time(9), time(18)
 
 SEVERITIES = tuple(Severity)
+BY = ("severity", "service")  # `stats --by`: what the rows are
+NO_SERVICE = "(none)"  # the row of incidents declared without a service
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -34,7 +37,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 @dataclass
 class Row:
-    """Figures for one severity (or all)."""
+    """Figures for one severity or service (or all)."""
 
     declared: int
     open: int
@@ -94,22 +97,34 @@ def oncall_load(pages: list[tuple[str, datetime]], zones: Mapping[str, ZoneInfo]
     return sorted(by_user.values(), key=lambda r: (-r.pages, r.user))
 
 
+def grouped(incidents: list[Incident], by: str, services: Iterable[str] = ()) -> dict[str, Row]:
+    """A row per severity, or per service (those of the policy and those on the incidents, by name,
+    then NO_SERVICE)."""
+    if by == "service":
+        names = sorted(set(services) | {i.service for i in incidents if i.service})
+        rows = {n: summarise([i for i in incidents if i.service == n]) for n in names}
+        rows[NO_SERVICE] = summarise([i for i in incidents if not i.service])
+        return rows
+    return {sev: summarise([i for i in incidents if i.severity == sev]) for sev in SEVERITIES}
+
+
 def report(
     incidents: list[Incident],
     since: datetime,
     window: str,
     fmt: str,
     load: list[Load],
+    by: str = "severity",
+    services: Iterable[str] = (),
 ) -> str:
-    """The stats as an aligned table or as JSON."""
-    rows = {sev: summarise([i for i in incidents if i.severity == sev]) for sev in SEVERITIES}
-    rows["all"] = summarise(incidents)
+    """The stats as an aligned table or as JSON, a row per severity or (`by` "service") per service."""
+    rows, every = grouped(incidents, by, services), summarise(incidents)
     if fmt == "json":
         data = {
             "since": since.isoformat().replace("+00:00", "Z"),
             "window": window,
-            "by_severity": {k: vars(v) for k, v in rows.items() if k != "all"},
-            "all": vars(rows["all"]),
+            f"by_{by}": {k: vars(v) for k, v in rows.items()},
+            "all": vars(every),
             "pages_by_person": [vars(r) for r in load],
         }
         return json.dumps(data, indent=2) + "\n"
@@ -117,10 +132,10 @@ def report(
     def dur(seconds: float | None) -> str:
         return format_duration(timedelta(seconds=round(seconds))) if seconds is not None else "-"
 
-    header = ("Severity", "Declared", "Open", "Resolved", "MTTA p50", "MTTA p90", "MTTR p50", "MTTR p90")
+    header = (by.capitalize(), "Declared", "Open", "Resolved", "MTTA p50", "MTTA p90", "MTTR p50", "MTTR p90")
     table = [header] + [
         (
-            name if name != "all" else "All",
+            name,
             str(r.declared),
             str(r.open),
             str(r.resolved),
@@ -129,7 +144,7 @@ def report(
             dur(r.mttr_p50),
             dur(r.mttr_p90),
         )
-        for name, r in rows.items()
+        for name, r in [*rows.items(), ("All", every)]
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
