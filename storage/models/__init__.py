@@ -1,5 +1,6 @@
 """Every table, one module per area; importing this registers them all on `Base.metadata`."""
 
+from storage.models.audience import Announcement, CatchUp, IncidentLink, Subscription
 from storage.models.base import Base
 from storage.models.followups import Followup
 from storage.models.incidents import (
@@ -20,13 +21,16 @@ from storage.models.work import AlertGroup, AlertState, InboxItem, OutboxMessage
 __all__ = [
     "AlertGroup",
     "AlertState",
+    "Announcement",
     "Base",
     "CalendarCopy",
+    "CatchUp",
     "EmailUser",
     "Followup",
     "Handoff",
     "InboxItem",
     "Incident",
+    "IncidentLink",
     "IncidentUpdate",
     "OncallOverride",
     "OutboxMessage",
@@ -36,6 +40,7 @@ __all__ = [
     "RunbookCheck",
     "RunbookCopy",
     "ScheduledJob",
+    "Subscription",
     "TimelineEntry",
     "TimelineReaction",
     "TranscriptMessage",

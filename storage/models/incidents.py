@@ -64,6 +64,7 @@ class Incident(Base):
     announce_ts: Mapped[str | None] = mapped_column(String(32))  # its announcement: a thread for later news
     service: Mapped[str | None] = mapped_column(String(40))  # a `[[services]]` name
     runbook_url: Mapped[str | None] = mapped_column(Text)  # the `runbook_url` of the alert that declared it
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.posted_at", cascade="all, delete-orphan"
@@ -163,3 +164,7 @@ class Person(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True, server_default="")
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    # From users.info (None until looked up): refreshed when older than the people refresh.
+    real_name: Mapped[str | None] = mapped_column(String(120))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    looked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
