@@ -1,5 +1,5 @@
 """What the web view shows of one workspace: incidents (private ones only to their channel's
-members), one incident whole, and the reliability metrics."""
+members), one incident whole, the reliability metrics, and each service's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Policy
+from domain.catalog import Catalog
 from messages.postmortem import Postmortem, markdown
 from runtime.clock import Clock
 from runtime.slack_ops import SlackOps
@@ -64,6 +65,19 @@ class Metrics:
     load: list[Load] = field(default_factory=list)
 
 
+@dataclass
+class ServiceFigures:
+    """One service on the Services page: its open incidents, and its incidents over the window with
+    their time to acknowledge and to resolve (p50, p90 in seconds; None when none was)."""
+
+    name: str
+    title: str  # its runbook's title; "" for a service only past incidents name
+    open: list[Incident]
+    declared: int
+    mtta: tuple[float, float] | None
+    mttr: tuple[float, float] | None
+
+
 class Reports:
     """Reads for the web view; every query is scoped to the workspace."""
 
@@ -102,6 +116,39 @@ class Reports:
         async with self.db.session() as s:
             found = await WebQueries(s, self.team_id).open_incidents()
         return [i for i in found if not i.private or await self._member_of(i.channel_id, user)]
+
+    async def service_names(self, catalog: Catalog, user: str) -> list[str]:
+        """The catalog's services, then those only incidents `user` may see name, by name."""
+        visible = await self.private_visible(user)
+        async with self.db.session() as s:
+            seen = await WebQueries(s, self.team_id).services(visible)
+        return [*catalog.names, *(n for n in seen if n not in catalog.names)]
+
+    async def services(self, catalog: Catalog, days: int, user: str) -> list[ServiceFigures]:
+        """Each service (the catalog's, then those only past incidents name) with its open incidents
+        and its figures over `days`, of the incidents `user` may see."""
+        since = self.clock.now() - timedelta(days=days)
+        visible = await self.private_visible(user)
+        async with self.db.session() as s:
+            q = WebQueries(s, self.team_id)
+            seen = await q.services(visible)
+            open_ = await q.open_with_service(visible)
+            counts = await q.service_counts(since, visible)
+            tta = {n: (p50, p90) for n, _, p50, p90 in await q.service_percentiles(since, "tta", visible)}
+            ttr = {n: (p50, p90) for n, _, p50, p90 in await q.service_percentiles(since, "ttr", visible)}
+        titles = {service.name: service.title for service in catalog.services}
+        names = [*titles, *(n for n in seen if n not in titles)]
+        return [
+            ServiceFigures(
+                name,
+                titles.get(name, ""),
+                [i for i in open_ if i.service == name],
+                counts.get(name, 0),
+                tta.get(name),
+                ttr.get(name),
+            )
+            for name in names
+        ]
 
     async def _visible(self, s: AsyncSession, number: int, user: str) -> Incident | None:
         incident = await IncidentRepo(s, self.team_id).by_ref(str(number))

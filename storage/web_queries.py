@@ -1,5 +1,6 @@
 """What the web view reads, as aggregate SQL (never a Python loop over every row): the incident list
-with filters, sorting and pages; incidents per week; MTTA and MTTR percentiles; pages per person."""
+with filters, sorting and pages; incidents per week; MTTA and MTTR percentiles (per month and severity,
+or per service); pages per person."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, case, cast, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Incident, PageDelivery
 
 SORTS = ("declared", "severity", "duration", "tta", "status")
+MAX_SERVICES = 500  # services the Services page and the list's choice name at most
+MAX_OPEN = 500  # open incidents the Services page lists at most
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
+    service: str | None = None  # a `[[services]]` name
     sort: str = "declared"
     descending: bool = True
     page: int = 1
@@ -78,6 +82,8 @@ class WebQueries:
         if f.text:
             pattern = "%" + f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(func.lower(i.title).like(pattern, escape="\\"))
+        if f.service is not None:
+            where.append(_service_is(f.service))
         return where
 
     async def incidents(self, f: Filters, private_ok: set[int] | None) -> tuple[list[Incident], int]:
@@ -139,23 +145,43 @@ class WebQueries:
     ) -> list[tuple[str, str, int, float, float]]:
         """(month, severity, count, p50, p90) of time to acknowledge (`tta`) or to resolve (`ttr`)
         in seconds, per month of declaration; percentiles interpolate between the closest ranks."""
+        month = _bucket(self.session, Incident.declared_at, "month")
+        rows = await self._percentiles([month, Incident.severity], metric, since, private_ok)
+        return [(str(m), str(s), n, p50, p90) for (m, s), n, p50, p90 in rows]
+
+    async def service_percentiles(
+        self, since: datetime, metric: str, private_ok: set[int] | None
+    ) -> list[tuple[str, int, float, float]]:
+        """(service, count, p50, p90) of `tta` or `ttr` in seconds, of incidents with a service."""
+        i = Incident
+        rows = await self._percentiles([i.service], metric, since, private_ok, i.service.is_not(None))
+        return [(str(name), n, p50, p90) for (name,), n, p50, p90 in rows]
+
+    async def _percentiles(
+        self,
+        keys: list[ColumnElement[Any]],
+        metric: str,
+        since: datetime,
+        private_ok: set[int] | None,
+        *where: ColumnElement[bool],
+    ) -> list[tuple[tuple[Any, ...], int, float, float]]:
+        """(key values, count, p50, p90) of `tta` or `ttr` in seconds per group of `keys`, in their order."""
         i = Incident
         end = i.acknowledged_at if metric == "tta" else i.resolved_at
         value = _seconds(self.session, end, i.declared_at).label("v")
-        month = _bucket(self.session, i.declared_at, "month").label("month")
+        groups = [key.label(f"k{n}") for n, key in enumerate(keys)]
         ranked = (
             select(
-                month,
-                i.severity.label("severity"),
+                *groups,
                 value,
-                func.row_number().over(partition_by=(month, i.severity), order_by=value).label("rn"),
-                func.count().over(partition_by=(month, i.severity)).label("n"),
+                func.row_number().over(partition_by=groups, order_by=value).label("rn"),
+                func.count().over(partition_by=groups).label("n"),
             )
-            .where(*self._seen(private_ok), i.declared_at >= since, end.is_not(None))
+            .where(*self._seen(private_ok), i.declared_at >= since, end.is_not(None), *where)
             .subquery()
         )
-        out = []
-        columns = [ranked.c.month, ranked.c.severity, func.max(ranked.c.n)]
+        by = [ranked.c[g.name] for g in groups]
+        columns = [*by, func.max(ranked.c.n)]
         for q in (0.5, 0.9):
             pos = (ranked.c.n - 1) * q
             low = func.floor(pos)
@@ -164,16 +190,41 @@ class WebQueries:
                 func.max(case((ranked.c.rn == low + 2, ranked.c.v))),
                 func.max(pos - low),
             ]
-        stmt = (
-            select(*columns)
-            .group_by(ranked.c.month, ranked.c.severity)
-            .order_by(ranked.c.month, ranked.c.severity)
-        )
-        for m, s, n, lo50, hi50, frac50, lo90, hi90, frac90 in (await self.session.execute(stmt)).all():
-            p50 = _between(lo50, hi50, frac50)
-            p90 = _between(lo90, hi90, frac90)
-            out.append((str(m), str(s), int(n), p50, p90))
+        out = []
+        for row in (await self.session.execute(select(*columns).group_by(*by).order_by(*by))).all():
+            *names, n, lo50, hi50, frac50, lo90, hi90, frac90 = row
+            out.append((tuple(names), int(n), _between(lo50, hi50, frac50), _between(lo90, hi90, frac90)))
         return out
+
+    async def services(self, private_ok: set[int] | None) -> list[str]:
+        """The services named on the incidents seen, by name (at most MAX_SERVICES)."""
+        stmt = (
+            select(Incident.service)
+            .where(*self._seen(private_ok), Incident.service.is_not(None))
+            .distinct()
+            .order_by(Incident.service)
+            .limit(MAX_SERVICES)
+        )
+        return [str(name) for name in (await self.session.scalars(stmt)).all()]
+
+    async def service_counts(self, since: datetime, private_ok: set[int] | None) -> dict[str, int]:
+        """Incidents seen declared since `since`, per service."""
+        stmt = (
+            select(Incident.service, func.count())
+            .where(*self._seen(private_ok), Incident.service.is_not(None), Incident.declared_at >= since)
+            .group_by(Incident.service)
+        )
+        return {str(name): int(n) for name, n in (await self.session.execute(stmt)).all()}
+
+    async def open_with_service(self, private_ok: set[int] | None) -> list[Incident]:
+        """Unresolved incidents seen that have a service, newest first (at most MAX_OPEN)."""
+        stmt = (
+            select(Incident)
+            .where(*self._seen(private_ok), Incident.service.is_not(None), Incident.resolved_at.is_(None))
+            .order_by(Incident.declared_at.desc(), Incident.id.desc())
+            .limit(MAX_OPEN)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def page_load(self, since: datetime, private_ok: set[int] | None) -> list[tuple[str, int, int]]:
         """(person, UTC hour of the week 0–167, pages): at most 168 rows a person, which the caller
@@ -187,6 +238,14 @@ class WebQueries:
             .group_by(p.user_id, hour)
         )
         return [(str(u), int(h), int(n)) for u, h, n in (await self.session.execute(stmt)).all()]
+
+
+def _service_is(name: str) -> ColumnElement[bool]:
+    """Incidents of the service `name`; a name no service has room for (or with a NUL, which PostgreSQL's
+    text cannot hold) matches none."""
+    if "\x00" in name or len(name) > Incident.__table__.c.service.type.length:
+        return false()
+    return Incident.service == name
 
 
 def _between(low: float | None, high: float | None, frac: float | None) -> float:

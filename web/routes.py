@@ -1,5 +1,5 @@
-"""The web view's pages under /ui/: the incident list, one incident, the metrics, and the live
-panel's JSON; every page but sign-in wants a session."""
+"""The web view's pages under /ui/: the incident list, one incident, the metrics, the services, and
+the live panel's JSON; every page but sign-in wants a session."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from web.signin import CALLBACK, LOGIN, LOGOUT, SignIn
 HERE = Path(__file__).parent
 PER_PAGE = 50
 TIMELINE_PAGE = 500  # timeline entries an incident page lists at once, in time order
+SERVICE_DAYS = 90  # the window of the Services page's figures
 INCIDENT = "/ui/incidents/{number:\\d{1,9}}"  # longer numbers are no incident's (404), not an overflow
 Handler = Callable[[web.Request, WorkspaceServices, dict[str, Any]], Awaitable[web.StreamResponse]]
 
@@ -44,6 +45,9 @@ class WebView:
         )
         self.jinja.filters["utc"] = lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if at else "—"
         self.jinja.filters["duration"] = _duration
+        self.jinja.filters["seconds"] = lambda s: _duration(
+            None if s is None else timedelta(seconds=round(s))
+        )
         self.jinja.filters["safe_url"] = safe_url
         self.md = safety.renderer()
         self.exports = Exports(others or OtherRequests())
@@ -59,6 +63,7 @@ class WebView:
         app.router.add_get("/ui/", self._signed(self.incidents))
         app.router.add_get("/ui/live.json", self._signed(self.live))
         app.router.add_get("/ui/metrics", self._signed(self.metrics))
+        app.router.add_get("/ui/services", self._signed(self.services))
         app.router.add_get(INCIDENT, self._signed(self.incident))
         app.router.add_get(INCIDENT + "/postmortem.md", self._signed(self.postmortem_md))
         app.router.add_get(INCIDENT + "/export.json", self._signed(self.export_json))
@@ -99,6 +104,7 @@ class WebView:
             sorts=SORTS,
             now=ctx.clock.now(),
             names=await ctx.reports.names(i.commander_id for i in rows),
+            services=await ctx.reports.service_names(ctx.catalog.current, who["u"]),
         )
 
     async def incident(
@@ -160,6 +166,12 @@ class WebView:
             times=sorted(table.items()),
         )
 
+    async def services(
+        self, _request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
+    ) -> web.Response:
+        rows = await ctx.reports.services(ctx.catalog.current, SERVICE_DAYS, who["u"])
+        return self._page("services.html", who=who, rows=rows, days=SERVICE_DAYS, now=ctx.clock.now())
+
     async def live(self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]) -> web.Response:
         rows = await ctx.reports.live(who["u"])
         now = ctx.clock.now()
@@ -214,6 +226,7 @@ def _filters(q: Any) -> Filters:
         since=_date(q.get("from")),
         until=_date(q.get("to"), end=True),
         text=(q.get("q") or "").replace("\x00", "").strip()[:200] or None,  # PostgreSQL text holds no NUL
+        service=q.get("service") or None,  # one no service has matches nothing (storage says which)
         sort=sort,
         descending=q.get("dir", "desc") != "asc",
         page=_int(q.get("page"), 1, 1, 100000),

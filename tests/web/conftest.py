@@ -10,8 +10,8 @@ from tests.web.test_web_view import CLIENT_ID, CLIENT_SECRET, WebHarness
 
 
 @pytest.fixture
-async def web_harness(database_url: str) -> AsyncIterator[WebHarness]:
-    h = WebHarness(database_url)
+async def web_harness(database_url: str, policy_data: dict) -> AsyncIterator[WebHarness]:
+    h = WebHarness(database_url, policy_data)
     await h.start()
     h.emu.register_app(CLIENT_ID, CLIENT_SECRET)
     try:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness import team
+from tests.bot.test_service_reports import SERVICES, services_team
+from tests.harness import LEVELS, team
 from tests.web.test_web_view import WebHarness
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -119,4 +120,50 @@ async def test_the_web_view_in_chromium(web_harness: WebHarness, browser: Any, d
         overflow = await narrow.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways at 375 px by {overflow} px"
         await _shot(narrow, name, database_url)
+    assert narrow_problems == [], narrow_problems
+
+
+@pytest.mark.parametrize("policy_data", [{**LEVELS, "services": SERVICES}])
+async def test_the_services_page_and_the_service_filter_in_chromium(
+    web_harness: WebHarness, browser: Any, database_url: str
+) -> None:
+    h = web_harness
+    services_team(h)
+    await h.declare("--service cache sev2 Evictions everywhere")
+    await h.declare("--service search sev3 Search is slow")
+    await h.declare("sev3 Nobody's service")
+
+    page, problems = await _page(browser, h.url)
+    await page.goto(h.url + "/ui/")
+    await page.get_by_role("link", name="alice").first.click()
+    await page.wait_for_url(h.url + "/ui/")
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
+    await page.wait_for_url(h.url + "/ui/services")
+    rows = page.locator("tr.service")
+    assert await rows.evaluate_all("els => els.map(e => e.dataset.service)") == ["cache", "search", "billing"]
+    assert "Evictions everywhere" in await rows.first.inner_text()
+    await _shot(page, "services", database_url)
+
+    await rows.first.get_by_role("link", name="cache", exact=True).click()
+    await page.wait_for_url("**/ui/?service=cache")
+    assert await page.locator("tr.row").count() == 1
+    assert "Evictions everywhere" in await page.locator("tr.row").inner_text()
+
+    await page.select_option("select[name=service]", "search")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url("**/ui/?*service=search*")
+    assert await page.locator("tr.row").count() == 1
+    assert "Search is slow" in await page.locator("tr.row").inner_text()
+    await page.select_option("select[name=service]", "")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url("**/ui/?*service=&*")
+    assert await page.locator("tr.row").count() == 3
+    assert problems == [], problems
+
+    narrow, narrow_problems = await _page(browser, h.url, width=375)
+    await narrow.context.add_cookies(await page.context.cookies())
+    await narrow.goto(h.url + "/ui/services")
+    overflow = await narrow.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"/ui/services scrolls sideways at 375 px by {overflow} px"
+    await _shot(narrow, "services-375", database_url)
     assert narrow_problems == [], narrow_problems

@@ -57,6 +57,7 @@ async def test_every_ui_response_carries_the_security_headers(web_harness: WebHa
         "/ui",
         "/ui/",
         "/ui/metrics",
+        "/ui/services",
         "/ui/incidents/1",
         "/ui/incidents/99",
         "/ui/incidents/1/postmortem.md",

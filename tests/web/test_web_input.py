@@ -27,6 +27,8 @@ async def test_out_of_range_dates_nul_bytes_and_huge_numbers_are_not_server_erro
             "/ui/?q=%00",
             "/ui/?q=slow%00",
             "/ui/?q=%ff%fe",
+            "/ui/?service=%00",
+            "/ui/?service=%ff%fe",
             "/ui/?page=99999999999999999999999&sort=%00",
             "/ui/incidents/99999999999999999999",
             "/ui/incidents/1?part=%00",
