@@ -99,12 +99,13 @@ class Catalog:
         return max(found, key=lambda s: len(s.alerts)) if found else None
 
 
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def words(text: str) -> set[str]:
     """The words of `text`, lower-cased, a plural's `s` dropped (`502s` is `502`, `timeouts` `timeout`)."""
-    out = set()
-    for w in _WORD.findall(text.lower()[:5000]):
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
+    return {_stem(w) for w in _WORD.findall(text.lower()[:5000])}
 
 
 def match(service: Service, text: str) -> list[Match]:
@@ -114,13 +115,15 @@ def match(service: Service, text: str) -> list[Match]:
     as common as "the" or "service" count nothing. The best-scoring modes (up to three) are returned.
     """
     said = words(text) - _STOP
+    # Said back as the text has it ("queries", not the stem "querie").
+    spoken = {_stem(w): w for w in reversed(_WORD.findall(text.lower()[:5000]))}
     scored: list[Match] = []
     for mode in service.failure_modes:
         in_name = said & words(mode.name)
         in_symptoms = (said & words(" ".join(mode.symptoms))) - in_name
         score = 2 * len(in_name) + len(in_symptoms)
         if score:
-            shown = tuple(sorted(in_name)) + tuple(sorted(in_symptoms))
+            shown = tuple(spoken.get(w, w) for w in sorted(in_name) + sorted(in_symptoms))
             scored.append(Match(mode, shown, score))
     if not scored:
         return []

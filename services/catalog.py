@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from storage.db import Database
 from storage.runbooks import RunbookCopyRepo
 
 log = logging.getLogger(__name__)
+# "Runbook: Search" is the Search service's title: the card already says it is a runbook.
+_RUNBOOK_WORD = re.compile(r"^\s*runbook\s*[:\-\u2013\u2014]\s*", re.I)
 MAX_BYTES = 2_000_000
 LIMITS = Limits(deadline=20.0, max_bytes=MAX_BYTES, max_redirects=3)
 
@@ -71,7 +74,7 @@ def merge(entry: ServiceEntry, runbook: Runbook, where: str) -> Service:
     owner = entry.owner or (runbook.owner if runbook.owner.startswith("@") else "")
     return Service(
         name=entry.name,
-        title=runbook.title or entry.name,
+        title=_RUNBOOK_WORD.sub("", runbook.title).strip() or entry.name,
         runbook=where,
         owner=owner,
         on_call=runbook.on_call,

@@ -36,7 +36,7 @@ def test_502_finds_service_down_in_the_sample_runbook() -> None:
     sample = service(SAMPLE)
     [found] = match(sample, "checkout returns 502s")
     assert found.mode.name == "Service Down / 502 Errors"
-    assert found.why == "matched “502”"
+    assert found.why == "matched “502s”"
     assert names(match(sample, "Redis connection timeout")) == ["Redis Cache Down"]
     assert names(match(sample, "too many connections on the primary")) == [
         "Database Connection Pool Exhausted"
@@ -47,7 +47,9 @@ def test_matching_the_projects_runbooks() -> None:
     checkout = service(HERE / "checkout_incidents.md")
     assert names(match(checkout, "Checkout 502s for EU customers")) == ["Checkout Down / 502 Errors"]
     search = service(HERE / "search_service.md")
-    assert names(match(search, "search queries are slow")) == ["Slow Queries"]
+    [slow] = match(search, "search queries are slow")
+    assert slow.mode.name == "Slow Queries"
+    assert slow.why == "matched “queries”, “slow”", "said back as written, not as the stem “querie”"
 
 
 def test_no_match_is_empty_and_common_words_count_nothing() -> None:
@@ -109,3 +111,12 @@ def test_a_services_escalation_keeps_reach_and_the_rest_of_the_policy() -> None:
     assert own.escalation.reach == policy.escalation.reach
     assert policy.for_service(None) is policy
     assert policy.for_service(Service("bare", "Bare", "y")) is policy
+
+
+def test_a_services_title_drops_the_runbook_prefix() -> None:
+    from config.services import ServiceEntry
+    from services.catalog import merge
+
+    entry = ServiceEntry(name="search", runbook="search.md")
+    assert merge(entry, parse_runbook((HERE / "search_service.md").read_text()), "x").title == "Search"
+    assert merge(entry, parse_runbook("no heading"), "x").title == "search"

@@ -74,7 +74,7 @@ async def test_a_checkout_502_incident_gets_its_card_posted_and_pinned(harness: 
     blocks = card["blocks"]
     assert blocks[0]["text"]["text"] == "Runbook: Checkout Incident Runbook (checkout)"
     text = card_text(card)
-    assert "Checkout Down / 502 Errors" in text and "matched “502”, “checkout”" in text
+    assert "Checkout Down / 502 Errors" in text and "matched “502s”, “checkout”" in text
     assert "Card Declines Spike" not in text, "only the modes the title matches"
     assert "@payments-team (Slack user group)" in text and "subteam" not in text
     assert "*On call now*\\n<@U0PAY>" in text
