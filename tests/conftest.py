@@ -22,4 +22,12 @@ async def emulator() -> AsyncIterator[SlackEmulator]:
     assert_emulator_ok(emu)
 
 
-from tests.fixtures import database_url, harness, hooks, pg_database, policy_data, statuspage  # noqa: E402, F401
+from tests.fixtures import (  # noqa: E402, F401
+    database_url,
+    harness,
+    hooks,
+    log_stream,
+    pg_database,
+    policy_data,
+    statuspage,
+)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -65,3 +67,20 @@ async def statuspage() -> AsyncIterator[Receiver]:
     r = await Receiver(answer={"id": "sp-inc-1", "shortlink": "https://stspg.io/abc"}).start()
     yield r
     await r.stop()
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """The bot's own log configuration (text, INFO), written to a string."""
+    from runtime import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logs.configure("text", "INFO")
+    stream = io.StringIO()
+    root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -152,23 +151,6 @@ async def test_each_calendar_is_fetched_on_its_own_and_refused_when_hostile(
     assert len(_pages(h, "U0LEAD")) == 1
     [line] = await _paged_lines(h, channel)
     assert "no copy of its calendar yet" in line, line
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """The bot's own log configuration (text, INFO), written to a string."""
-    from runtime import logs
-
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    logs.configure("text", "INFO")
-    stream = io.StringIO()
-    root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
 
 
 async def test_secret_urls_stay_out_of_the_log_and_the_database(

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -43,23 +42,6 @@ def short_deadline(monkeypatch: pytest.MonkeyPatch) -> Limits:
     limits = Limits(deadline=2, max_bytes=services.catalog.MAX_BYTES, max_redirects=3)
     monkeypatch.setattr(services.catalog, "LIMITS", limits)
     return limits
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """The bot's own log configuration (text, INFO), written to a string."""
-    from runtime import logs
-
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    logs.configure("text", "INFO")
-    stream = io.StringIO()
-    root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
 
 
 def _url(server: HostileServer, route: str = "feed") -> str:
