@@ -192,6 +192,24 @@ class SlackDriver:
         self.ws.record("unreaction", ch.id, user_id, f":{name}:", None, ts)
         await self._reaction_event("reaction_removed", user_id, ch, msg, name)
 
+    async def join(self, user_id: str, channel_id: str, inviter: str | None = None) -> DriverResult | None:
+        """`user_id` joins a channel (invited by `inviter`: a private one takes an invitation) and the bot
+        gets `member_joined_channel`, if it is in the channel. Slack sends the event for the bot's own
+        invitations too: for someone already a member (invited by the bot), only the event is sent.
+        Returns the delivery (its event_id lets a test send it again), None when Slack sends nothing."""
+        ws = self.ws
+        ch = self._channel(channel_id)
+        ws.require_user(user_id)
+        if not ch.has_member(user_id):
+            if ch.is_private and not (inviter and ch.has_member(inviter)):
+                raise ValueError(f"{user_id} cannot join the private channel {ch.label} uninvited")
+            ch.members.append(user_id)
+            ws.record("join", ch.id, user_id, f"<@{user_id}> joined")
+        if ch.is_private and not ch.has_member(ws.bot_user_id):
+            return None
+        event = payloads.member_joined_event(ws, ch, user_id, inviter)
+        return self._check(await self.send_event(event), "member_joined_channel event")
+
     def _require_access(self, user_id: str, ch: Channel) -> None:
         """Only members see (and so post or react in) a private channel."""
         if ch.is_private and not ch.has_member(user_id):

@@ -26,6 +26,7 @@ LOG_KINDS = frozenset(
         "topic",
         "channel_created",
         "invite",
+        "join",
         "file",
         "update",
         "view",

@@ -113,6 +113,19 @@ def message_event(ws: Workspace, ch: Channel, message: dict[str, Any]) -> dict[s
     return {**message, "channel": ch.id, "event_ts": message["ts"], "channel_type": channel_type(ch)}
 
 
+def member_joined_event(ws: Workspace, ch: Channel, user_id: str, inviter: str | None) -> dict[str, Any]:
+    """A `member_joined_channel` event (channel_type `C` public, `G` private; `inviter` when invited)."""
+    event = {
+        "type": "member_joined_channel",
+        "user": user_id,
+        "channel": ch.id,
+        "channel_type": "G" if ch.is_private else "C",
+        "team": ws.team_id,
+        "event_ts": ws.next_ts(),
+    }
+    return event | ({"inviter": inviter} if inviter else {})
+
+
 def block_actions(
     ws: Workspace,
     user_id: str,

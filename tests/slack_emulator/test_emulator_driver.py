@@ -353,6 +353,32 @@ async def test_private_channel_events_reach_the_app_only_when_it_is_a_member(wor
         await world.driver.say(bob, secret, "let me in")
 
 
+async def test_joining_a_channel_sends_member_joined_channel(world: World) -> None:
+    @world.app.event("member_joined_channel")
+    async def joined(event: dict[str, Any]) -> None:
+        world.seen.append(event)
+
+    bob = world.emu.add_user("bob", user_id="U0BOB")
+    secret = world.emu.add_channel("secret", members=[BOT, world.alice], is_private=True)
+    hidden = world.emu.add_channel("hidden", members=[world.alice], is_private=True)
+    first = await world.driver.join(bob, world.ops)
+    await world.driver.join(bob, secret, inviter=world.alice)
+    await world.driver.join(world.alice, world.ops, inviter=BOT)  # a member already: only the event
+    assert first is not None and first.event_id
+    public, private, again = world.seen
+    assert public["type"] == "member_joined_channel" and "inviter" not in public
+    assert (public["user"], public["channel"], public["channel_type"]) == (bob, world.ops, "C")
+    assert (private["channel"], private["channel_type"], private["inviter"]) == (secret, "G", world.alice)
+    assert (again["user"], again["inviter"]) == (world.alice, BOT)
+    assert (
+        bob in world.emu.state.channel(world.ops).members and bob in world.emu.state.channel(secret).members
+    )
+    assert world.emu.state.channel(world.ops).members.count(world.alice) == 1
+    assert await world.driver.join(bob, hidden, inviter=world.alice) is None and len(world.seen) == 3
+    with pytest.raises(ValueError, match="uninvited"):
+        await world.driver.join(bob, world.emu.add_channel("closed", members=[BOT], is_private=True))
+
+
 async def test_a_driver_plays_the_default_workspace_unless_told(
     world: World, emulator: SlackEmulator
 ) -> None:
