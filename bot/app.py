@@ -34,6 +34,7 @@ from runtime.workspaces import Tokens, Workspaces
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
 from services.catalog import Runbooks, ServiceCatalog
+from services.catchup import CatchUps
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.experts import Experts
@@ -161,6 +162,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         settings=settings,
         policy=policy,
         catalog=catalog,
+        catchups=CatchUps(db, slack, catalog, clock, team.team_id),
         experts=Experts(db, slack, catalog, team.team_id),
         db=db,
         clock=clock,

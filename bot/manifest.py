@@ -31,6 +31,7 @@ BOT_EVENTS = (
     "message.groups",
     "reaction_added",
     "reaction_removed",
+    "member_joined_channel",
     "app_uninstalled",
     "tokens_revoked",
 )

@@ -18,6 +18,7 @@ def register_all(
     workspace's services. Returns the webhooks to serve (POST path → handler)."""
     from handlers import (
         alerts,
+        catchup,
         commands,
         declare,
         experts,
@@ -38,6 +39,7 @@ def register_all(
     features += [commands, declare, updates, roles, timeline, pages, oncall, followups, statuspage]
     features += [experts]
     features += [runbook]
+    features += [catchup]
     features += [alerts, trackers]  # the inbound webhooks
     for feature in features:
         feature.register(app, wiring)

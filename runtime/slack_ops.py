@@ -169,6 +169,13 @@ class SlackOps:
             transient = resp.status_code >= 500 or resp.status_code == 429
             raise SlackOpError("answering you", f"HTTP {resp.status_code} {resp.body}", transient=transient)
 
+    async def ephemeral(self, channel_id: str, user_id: str, message: Message) -> None:
+        """A message only `user_id` sees, in a channel they are in (chat.postEphemeral)."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel_id, user=user_id, **message.kwargs())
+        except SlackApiError as exc:
+            raise op_error(f"posting only for {user_id} in {channel_id}", exc) from exc
+
     async def open_form(self, trigger_id: str, view: dict[str, Any]) -> None:
         """Open a modal for the person whose click or command carried `trigger_id` (valid 3 s)."""
         await self.client.views_open(trigger_id=trigger_id, view=view)

@@ -25,6 +25,7 @@ from runtime.tasks import BackgroundTasks
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
 from services.catalog import ServiceCatalog
+from services.catchup import CatchUps
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.experts import Experts
@@ -50,6 +51,7 @@ class WorkspaceServices:
     settings: Settings
     policy: Policy
     catalog: ServiceCatalog
+    catchups: CatchUps
     experts: Experts
     db: Database
     clock: Clock

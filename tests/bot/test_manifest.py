@@ -21,6 +21,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "auth.test": set(),
     "chat.postMessage": {"chat:write"},
     "chat.update": {"chat:write"},
+    "chat.postEphemeral": {"chat:write"},
     "chat.getPermalink": set(),
     # Private incident channels need the groups:* twin of each channels:* scope.
     "conversations.create": {"channels:manage", "groups:write"},
@@ -51,6 +52,8 @@ EVENT_SUBSCRIPTIONS = {
     "message": {"message.channels": "channels:history", "message.groups": "groups:history"},
     "reaction_added": {"reaction_added": "reactions:read"},
     "reaction_removed": {"reaction_removed": "reactions:read"},
+    # One subscription for public and private channels (channels:read or groups:read).
+    "member_joined_channel": {"member_joined_channel": "channels:read"},
     # Sent whatever the scopes: the app leaving a workspace, or its tokens revoked.
     "app_uninstalled": {"app_uninstalled": None},
     "tokens_revoked": {"tokens_revoked": None},
@@ -98,6 +101,7 @@ def test_the_code_is_seen() -> None:
         "message",
         "reaction_added",
         "reaction_removed",
+        "member_joined_channel",
         "app_uninstalled",
         "tokens_revoked",
     }
