@@ -48,6 +48,7 @@ from services.reports import Reports
 from services.roles import Roles
 from services.runbook_cards import RunbookCards
 from services.statuspage import StatuspageService
+from services.subscriptions import Subscriptions
 from services.timeline import Timeline
 from services.tracker_events import TrackerEvents
 from services.workspace import WorkspaceServices
@@ -141,7 +142,11 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     catalog = ServiceCatalog(shared.runbooks, policy)
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
     runbook_cards = RunbookCards(db, slack, catalog, oncall, team.team_id)
-    lifecycle = Lifecycle(db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards)
+    intake = Intake(shared.inbox, shared.ops, team)
+    subscriptions = Subscriptions(db, slack, intake, team.team_id)
+    lifecycle = Lifecycle(
+        db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards, subscriptions
+    )
     lifecycle.wake = lambda: shared.wake()
     jobs = Jobs(db, clock, team.team_id)
     escalation = Escalation(db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id)
@@ -187,7 +192,8 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         alerts=AlertIntake(db, slack, lifecycle, policy, catalog, clock, team.team_id),
         tasks=shared.tasks,
         inbox=shared.inbox,
-        intake=Intake(shared.inbox, shared.ops, team),
+        intake=intake,
+        subscriptions=subscriptions,
         worker=shared.worker,
     )
 

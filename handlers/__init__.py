@@ -28,6 +28,7 @@ def register_all(
         roles,
         runbook,
         statuspage,
+        subscriptions,
         timeline,
         trackers,
         updates,
@@ -40,6 +41,7 @@ def register_all(
     features += [experts]
     features += [runbook]
     features += [catchup]
+    features += [subscriptions]
     features += [alerts, trackers]  # the inbound webhooks
     for feature in features:
         feature.register(app, wiring)

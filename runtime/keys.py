@@ -38,6 +38,12 @@ def followup(number: int) -> str:
     return f"followup:{number}"
 
 
+def subscribers(incident_id: int) -> str:
+    """Order: an incident's news for its subscribers, by DM, in the order it was posted (apart from
+    its channel, so DMs being retried never hold up the channel's requests)."""
+    return f"subs:{incident_id}"
+
+
 def unplaced(op: str, number: int) -> str:
     """Order: a click on something whose incident could not be found (it is refused in order)."""
     return f"{op}:{number}"
@@ -63,6 +69,11 @@ def form(view_id: str | None, version: str | None = None) -> str | None:
     if not view_id:
         return None
     return f"view:{view_id}:{version}" if version else f"view:{view_id}"
+
+
+def news(key: str) -> str:
+    """Same request: one piece of news queued for the subscribers (the key its posting request kept)."""
+    return f"news:{key}"
 
 
 def typo_answer(question_id: str) -> str:

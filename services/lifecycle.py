@@ -26,6 +26,7 @@ from services import plans
 from services.catalog import ServiceCatalog
 from services.channels import open_channel
 from services.runbook_cards import RunbookCards
+from services.subscriptions import Subscriptions
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -60,11 +61,13 @@ class Lifecycle:
         team: Team,
         catalog: ServiceCatalog,
         cards: RunbookCards,
+        subscriptions: Subscriptions,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
         self.catalog, self.cards = catalog, cards
         self.team, self.team_id = team, team.team_id
         self.metrics, self.outbox = metrics, outbox
+        self.subscriptions = subscriptions  # told each update, resolution and change of severity
         # Set by the runtime: asks the scheduler for a tick now (new rows may be due at once).
         self.wake: Callable[[], None] = lambda: None
 
@@ -113,6 +116,7 @@ class Lifecycle:
         await out.step(
             "post", lambda: self.slack.post(channel_id, pages.severity_changed(incident, done["old"], by))
         )
+        await self.subscriptions.tell(out, "severity", by, previous=done["old"])
         await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         return out
 
@@ -299,6 +303,7 @@ class Lifecycle:
                     row.message_ts = ts
 
             await steps.db("message_ts", remember)
+        await self.subscriptions.tell(out, "update", author, text, previous=previous.value, ts=ts)
         if Status(upd.status) != previous:
             await out.step(
                 "topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident))
@@ -344,6 +349,7 @@ class Lifecycle:
                 )
         out = Outcome(incident, steps)
         await out.step("post", lambda: self.slack.post(channel_id, templates.resolution(incident)))
+        await self.subscriptions.tell(out, "resolved", author, summary)
         await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         await out.step(
             "announce",

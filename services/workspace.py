@@ -38,6 +38,7 @@ from services.reports import Reports
 from services.roles import Roles
 from services.runbook_cards import RunbookCards
 from services.statuspage import StatuspageService
+from services.subscriptions import Subscriptions
 from services.timeline import Timeline
 from storage.db import Database
 
@@ -74,6 +75,7 @@ class WorkspaceServices:
     worker: InboxWorker
     outbox: Outbox
     statuspage: StatuspageService
+    subscriptions: Subscriptions
     followups: Followups
     aftercare: Aftercare
     reports: Reports
