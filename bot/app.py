@@ -43,6 +43,7 @@ from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
 from services.oncall import OnCall
 from services.permissions import Permissions
+from services.relations import Relations
 from services.reminders import UpdateReminders
 from services.reports import Reports
 from services.roles import Roles
@@ -186,6 +187,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         jobs=jobs,
         followups=followups,
         aftercare=aftercare,
+        relations=Relations(db, slack, lifecycle, team.team_id),
         reports=Reports(db, slack, policy, clock, team.team_id),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, shared.http, team.team_id),

@@ -35,3 +35,5 @@ class Permission(StrEnum):
     FOLLOWUP = "followup", "anyone", "add follow-ups to {ref}"
     POSTMORTEM = "postmortem", "anyone", "record the postmortem of {ref}"
     REOPEN = "reopen", "responders", "reopen {ref}"
+    LINK = "link", "anyone", "link {ref} to another incident"
+    DUPLICATE = "duplicate", "responders", "mark {ref} as a duplicate"

@@ -25,6 +25,7 @@ def register_all(
         followups,
         oncall,
         pages,
+        relations,
         roles,
         runbook,
         statuspage,
@@ -40,6 +41,7 @@ def register_all(
     features += [commands, declare, updates, roles, timeline, pages, oncall, followups, statuspage]
     features += [experts]
     features += [runbook]
+    features += [relations]
     features += [catchup]
     features += [subscriptions]
     features += [alerts, trackers]  # the inbound webhooks

@@ -13,11 +13,13 @@ from domain.durations import format_duration
 from domain.records import Followup, Incident, TimelineEntry
 from domain.severity import Status
 from messages.incident import impact_text
+from messages.relations import Related
 from messages.text import entities, flatten, unfence
 from messages.timeline import entry_text
 
 POSTMORTEM_DUE = timedelta(hours=48)
 TO_COMPLETE = "_To complete by the postmortem author._"
+PRIVATE = "_a private incident_"  # a related incident whose title the reader may not see
 KIND_NAMES = {
     "declared": "Declared",
     "update": "Update",
@@ -49,6 +51,8 @@ class Postmortem:
     # Who was on call for each schedule while the incident was open (schedule → people).
     oncall: dict[str, list[str]] = field(default_factory=dict)
     followups: list[Followup] = field(default_factory=list)
+    related: list[Related] = field(default_factory=list)  # linked incidents, both ways
+    duplicate_of: Related | None = None
 
     def person(self, user_id: str | None) -> str | None:
         """`@name` when known, else `@U…`; None when nobody."""
@@ -130,6 +134,8 @@ class Postmortem:
                 for f in self.followups
             ],
             "postmortem": {"due_at": _iso(inc.postmortem_due_at), "url": inc.postmortem_url},
+            "duplicate_of": self.duplicate_of.ref if self.duplicate_of else None,
+            "related": [{"id": r.ref, "title": r.title, "status": r.status} for r in self.related],
         }
 
     def json_entry(self, e: TimelineEntry) -> dict[str, Any]:
@@ -250,6 +256,7 @@ def markdown_frame(pm: Postmortem) -> tuple[str, str]:
         f"| **Severity** | {sev.value} ({sev.label}) |",
         f"| **Status** | {status.label} |",
         f"| **Service** | {_cell(inc.service)} |" if inc.service else "",
+        f"| **Duplicate of** | {pm.duplicate_of.ref} |" if pm.duplicate_of else "",
         "",
         "## Incident team",
         "",
@@ -273,6 +280,7 @@ def markdown_frame(pm: Postmortem) -> tuple[str, str]:
         f"- **How long users were affected:** {TO_COMPLETE}",
         f"- **Business impact (orders, revenue, SLAs):** {TO_COMPLETE}",
         "",
+        *_related(pm),
         "## Timeline",
         "",
         "| Time (UTC) | Event |",
@@ -314,6 +322,14 @@ def markdown_frame(pm: Postmortem) -> tuple[str, str]:
         "",
     ]
     return _joined(head) + "\n", _joined(["-", *out])[2:]  # the rows come between, the tail after a line
+
+
+def _related(pm: Postmortem) -> list[str]:
+    """The Related incidents section: what this is a duplicate of, then those linked (none: no section)."""
+    named = [("Duplicate of ", pm.duplicate_of)] if pm.duplicate_of else []
+    named += [("", r) for r in pm.related]
+    lines = [f"- {lead}{r.ref}: {_line(r.title, pm.names) if r.title else PRIVATE}" for lead, r in named]
+    return ["## Related incidents", "", *lines, ""] if lines else []
 
 
 def _joined(lines: list[str]) -> str:

@@ -23,6 +23,8 @@ KIND_LABELS = {
     "resolved": ":white_check_mark:",
     "expert": ":busts_in_silhouette:",
     "runbook": ":ballot_box_with_check:",
+    "related": ":link:",
+    "duplicate": ":link:",
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from domain.records import TimelineEntry
 from messages.postmortem import Postmortem, json_close, markdown_frame, markdown_rows, spans_days
+from services.relations import MaySee, related_of
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident
@@ -78,13 +79,18 @@ class JsonFormat:
         return json_close(self.wrote) + self._tail
 
 
-async def export_data(db: Database, team_id: str, incident: Incident) -> Export:
-    """What a document of `incident` is written from, its timeline left to `pieces`."""
+async def export_data(
+    db: Database, team_id: str, incident: Incident, may_see: MaySee | None = None
+) -> Export:
+    """What a document of `incident` is written from, its timeline left to `pieces`; a related private
+    incident's title only when the reader `may_see` it."""
     async with db.session() as s:
         count, first, last = await TimelineRepo(s).span(incident.id)
         followups = await FollowupRepo(s, team_id).of_incident(incident.id)
         names = await PeopleRepo(s, team_id).names()
-    return Export(Postmortem(incident, [], names, followups=followups), count, first, last)
+        related, original = await related_of(s, team_id, incident, may_see)
+    data = Postmortem(incident, [], names, followups=followups, related=related, duplicate_of=original)
+    return Export(data, count, first, last)
 
 
 async def export_of(db: Database, team_id: str, ref: str) -> Export | None:

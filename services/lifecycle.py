@@ -343,7 +343,7 @@ class Lifecycle:
         incident = await self._load(await steps.db("record", record))
         if fresh:
             self.metrics.resolved.labels(incident.severity).inc()
-            if incident.resolved_at:
+            if incident.resolved_at and incident.duplicate_of is None:  # a duplicate's time is no MTTR
                 self.metrics.time_to_resolve.observe(
                     (incident.resolved_at - incident.declared_at).total_seconds()
                 )

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.policy import Policy
 from domain.catalog import Catalog
 from messages.postmortem import Postmortem, markdown
+from messages.relations import Related
 from runtime.clock import Clock
 from runtime.slack_ops import SlackOps
 from services.exports import Export, export_data
+from services.relations import MaySee, related_of
 from services.stats import WORK_END, WORK_START, zones_of
 from storage.db import Database
 from storage.followups import FollowupRepo
@@ -43,6 +45,8 @@ class IncidentPage:
     followups: list[Followup]
     names: dict[str, str]
     draft_md: str  # the draft, its timeline cut to DRAFT_ENTRIES rows (the download has them all)
+    related: list[Related] = field(default_factory=list)
+    duplicate_of: Related | None = None
 
 
 @dataclass
@@ -174,17 +178,29 @@ class Reports:
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
             shown = _people_in(incident, [*entries, *draft_entries], pages, followups)
             names = await PeopleRepo(s, self.team_id).names(shown)
-        draft = markdown(Postmortem(incident, draft_entries, names, followups=followups))
+            related, original = await related_of(s, self.team_id, incident, self._may_see(user))
+        pm = Postmortem(
+            incident, draft_entries, names, followups=followups, related=related, duplicate_of=original
+        )
+        draft = markdown(pm)
         if total > DRAFT_ENTRIES:
             draft += f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {total} entries here._\n"
-        return IncidentPage(incident, updates, entries, total, pages, followups, names, draft)
+        return IncidentPage(
+            incident, updates, entries, total, pages, followups, names, draft, related, original
+        )
 
     async def export(self, number: int, user: str) -> Export | None:
         """What a download is written from (`services.exports.pieces` reads its timeline); None when
         `user` may not see the incident."""
         async with self.db.session() as s:
             incident = await self._visible(s, number, user)
-        return None if incident is None else await export_data(self.db, self.team_id, incident)
+        if incident is None:
+            return None
+        return await export_data(self.db, self.team_id, incident, self._may_see(user))
+
+    def _may_see(self, user: str) -> MaySee:
+        """Whether `user` may see a private incident: whether they are in its channel."""
+        return lambda incident: self._member_of(incident.channel_id, user)
 
     async def names(self, user_ids: Iterable[str | None]) -> dict[str, str]:
         """Display names of these people, those the bot has seen in this workspace."""

@@ -49,13 +49,15 @@ class Row:
 
 
 def summarise(incidents: list[Incident]) -> Row:
-    """Counts and time-to-acknowledge / time-to-resolve percentiles, in seconds."""
-    tta = [(i.acknowledged_at - i.declared_at).total_seconds() for i in incidents if i.acknowledged_at]
-    ttr = [(i.resolved_at - i.declared_at).total_seconds() for i in incidents if i.resolved_at]
+    """Counts and time-to-acknowledge / time-to-resolve percentiles, in seconds (a duplicate counts, but
+    its times, which say nothing of the response, are left out)."""
+    timed = [i for i in incidents if i.duplicate_of is None]
+    tta = [(i.acknowledged_at - i.declared_at).total_seconds() for i in timed if i.acknowledged_at]
+    ttr = [(i.resolved_at - i.declared_at).total_seconds() for i in timed if i.resolved_at]
     return Row(
         declared=len(incidents),
         open=sum(1 for i in incidents if i.resolved_at is None),
-        resolved=len(ttr),
+        resolved=sum(1 for i in incidents if i.resolved_at is not None),
         mtta_p50=percentile(tta, 50),
         mtta_p90=percentile(tta, 90),
         mttr_p50=percentile(ttr, 50),

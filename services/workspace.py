@@ -34,6 +34,7 @@ from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
 from services.oncall import OnCall
 from services.permissions import Permissions
+from services.relations import Relations
 from services.reports import Reports
 from services.roles import Roles
 from services.runbook_cards import RunbookCards
@@ -78,6 +79,7 @@ class WorkspaceServices:
     subscriptions: Subscriptions
     followups: Followups
     aftercare: Aftercare
+    relations: Relations
     reports: Reports
     tasks: BackgroundTasks
 

@@ -165,7 +165,8 @@ class WebQueries:
         private_ok: set[int] | None,
         *where: ColumnElement[bool],
     ) -> list[tuple[tuple[Any, ...], int, float, float]]:
-        """(key values, count, p50, p90) of `tta` or `ttr` in seconds per group of `keys`, in their order."""
+        """(key values, count, p50, p90) of `tta` or `ttr` in seconds per group of `keys`, in their order;
+        duplicates left out."""
         i = Incident
         end = i.acknowledged_at if metric == "tta" else i.resolved_at
         value = _seconds(self.session, end, i.declared_at).label("v")
@@ -177,7 +178,13 @@ class WebQueries:
                 func.row_number().over(partition_by=groups, order_by=value).label("rn"),
                 func.count().over(partition_by=groups).label("n"),
             )
-            .where(*self._seen(private_ok), i.declared_at >= since, end.is_not(None), *where)
+            .where(
+                *self._seen(private_ok),
+                i.declared_at >= since,
+                end.is_not(None),
+                i.duplicate_of.is_(None),  # a duplicate's times say nothing of the response
+                *where,
+            )
             .subquery()
         )
         by = [ranked.c[g.name] for g in groups]
