@@ -33,6 +33,7 @@ from runtime.tasks import BackgroundTasks
 from runtime.workspaces import Tokens, Workspaces
 from services.aftercare import Aftercare
 from services.alertmanager import AlertIntake
+from services.announcements import Announcements
 from services.catalog import Runbooks, ServiceCatalog
 from services.catchup import CatchUps
 from services.drafts import PostmortemDrafts
@@ -145,14 +146,15 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     runbook_cards = RunbookCards(db, slack, catalog, oncall, team.team_id)
     intake = Intake(shared.inbox, shared.ops, team)
     subscriptions = Subscriptions(db, slack, intake, team.team_id)
+    announcements = Announcements(db, slack, policy, team.team_id)
     lifecycle = Lifecycle(
-        db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards, subscriptions
+        db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards, announcements, subscriptions
     )
     lifecycle.wake = lambda: shared.wake()
     jobs = Jobs(db, clock, team.team_id)
     escalation = Escalation(db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id)
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
-    aftercare = Aftercare(db, slack, catalog, clock, team.team_id)
+    aftercare = Aftercare(db, slack, catalog, clock, team.team_id, announcements)
     aftercare.wake = lambda: shared.wake()
     reminders = UpdateReminders(
         db, slack, policy, clock, jobs, team.team_id, escalation.level_users, escalation.policy_of

@@ -102,17 +102,21 @@ def policy_users(data: dict[str, Any]) -> list[str]:
 
 
 def add_strangers(emu: SlackEmulator, data: dict[str, Any]) -> None:
-    """Make the people and announce channel a policy file names exist in the emulated workspace, so
-    its pages reach someone (a real workspace's IDs are unknown to the emulator)."""
+    """Make the people and announce channels (`announce_channel`, each `[[announce]]` rule's) a policy
+    file names exist in the emulated workspace, so its pages and announcements reach somewhere (a real
+    workspace's IDs are unknown to the emulator)."""
     ws = emu.state
     for uid in policy_users(data):
         if uid not in ws.users:
             emu.add_user(uid.lower(), user_id=uid, real_name=f"Person {uid}")
-    announce = str(data.get("announce_channel", "#incidents"))
-    if ws.channel(announce) is None:
-        named = announce.startswith("#")
-        name = announce.removeprefix("#") if named else "announce"
-        emu.add_channel(name, channel_id=None if named else announce, members=["U0BOT"])
+    rules = data.get("announce") if isinstance(data.get("announce"), list) else []
+    channels = [str(data.get("announce_channel", "#incidents"))]
+    channels += [str(r["channel"]) for r in rules if isinstance(r, dict) and "channel" in r]
+    for i, channel in enumerate(channels):
+        if ws.channel(channel) is None:
+            named = channel.startswith("#")
+            name = channel.removeprefix("#") if named else "announce" if i == 0 else channel.lower()
+            emu.add_channel(name, channel_id=None if named else channel, members=["U0BOT"])
 
 
 class PeopleCommands:

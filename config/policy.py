@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from config.aftercare import Channels, Postmortem, Trackers
+from config.announce import AnnounceRule, unknown_service
 from config.errors import ConfigError
 from config.escalation import ACK_TIMEOUT, Escalation, for_service
 from config.fields import Duration, OptionalDuration, Strict
@@ -102,6 +103,7 @@ class Policy(Strict):
     """Everything the incident process needs to know, from `incident-bot.toml`."""
 
     announce_channel: str = "#incidents"
+    announce: tuple[AnnounceRule, ...] = ()
     channel_prefix: str = Field(default="incident", pattern=r"^[a-z0-9][a-z0-9_-]{0,20}$")
     escalation: Escalation = Escalation()
     updates: Updates = Updates()
@@ -143,6 +145,9 @@ class Policy(Strict):
         for i, service in enumerate(self.services):
             if service.schedule and service.schedule not in names:
                 raise ValueError(f"services[{i}].schedule names unknown schedule {service.schedule!r}")
+        unknown = unknown_service(self.announce, services)
+        if unknown:
+            raise ValueError(unknown)
         return self
 
     def for_service(self, service: Service | None) -> Policy:
@@ -260,7 +265,9 @@ def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key also leaves its field missing: the misspelling is the one to name.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         key = _key(tuple(p for p in err["loc"] if not (isinstance(p, str) and "(" in p)))
         msg = redact_urls(err["msg"].removeprefix("Value error, "))  # no URL's path or query, ever
         if err["type"] == "extra_forbidden":

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 from domain.durations import format_duration
 from domain.records import Incident, IncidentUpdate
-from domain.severity import Status
+from domain.severity import Severity, Status
 from domain.urls import safe_url
+from messages import followups
 from messages.blocks import (
     Message,
     context,
@@ -106,22 +107,57 @@ def initial(incident: Incident, now: datetime) -> Message:
     return Message(text=truncate(text, 3000), blocks=blocks)
 
 
+def _state(incident: Incident) -> str:
+    """Where the incident stands, for its announcement: the status, or resolved and after how long."""
+    if incident.resolved_at is not None:
+        took = format_duration(incident.resolved_at - incident.declared_at)
+        return f":white_check_mark: Resolved after {took}"
+    status = _status(incident)
+    return f"{status.emoji} {status.label}"
+
+
 def announcement(incident: Incident) -> Message:
-    """The note in the announce channel pointing people at the incident channel (a private one's
-    says only its severity and who declared it)."""
-    sev = incident.severity
+    """The note in the announce channel (and each `[[announce]]` rule's) pointing people at the incident
+    channel, as things stand: edited when the severity or status changes. A private one's says only its
+    severity, its status and who declared it."""
+    sev, state = incident.severity, _state(incident)
+    detected = f"Detected {utc(incident.declared_at)}"
     if incident.private:
         line = f":lock: A private {sev.value} incident was declared by {_person(incident.declared_by)}."
-        return Message(text=line, blocks=[section(line), context(f"Detected {utc(incident.declared_at)}")])
+        return Message(text=line, blocks=[section(f"{line}\n{state}"), context(detected)])
     join = f"Join <#{incident.channel_id}>" + (f" · Service `{incident.service}`" if incident.service else "")
     line = (
-        f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n"
+        f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n{state}\n"
         f"{join} · Commander {_person(incident.commander_id)} · {incident.ref}"
     )
+    if incident.resolved_at is not None:
+        detected += f" · Resolved {utc(incident.resolved_at)}"
     return Message(
         text=truncate(f"{sev.value} incident declared: {escape(incident.title)}", 3000),
-        blocks=[section(line), context(f"Detected {utc(incident.declared_at)}")],
+        blocks=[section(line), context(detected)],
     )
+
+
+def severity_note(incident: Incident, old: str, by: str) -> Message:
+    """In the announcement's thread: the severity changed (a private incident's says nothing more)."""
+    sev = incident.severity
+    word = "raised" if sev.rank < Severity(old).rank else "lowered"
+    if incident.private:
+        line = f"{sev.emoji} The private incident's severity was {word} from *{old}* to *{sev.value}*."
+        return Message(text=f"Severity {old} → {sev.value}", blocks=[section(line)])
+    line = (
+        f"{sev.emoji} <@{by}> {word} the severity of {incident.ref} "
+        f"from *{old}* to *{sev.value}* ({sev.label})."
+    )
+    return Message(text=f"{incident.ref} severity {old} → {sev.value}", blocks=[section(line)])
+
+
+def reopen_note(incident: Incident, reason: str, by: str) -> Message:
+    """In the announcement's thread: the incident is open again (a private one's names no reason)."""
+    if incident.private:
+        line = f":rotating_light: The private {incident.severity.value} incident was *reopened*."
+        return Message(text=line, blocks=[section(line)])
+    return followups.reopened(incident, reason, by)
 
 
 def update(incident: Incident, upd: IncidentUpdate, previous: Status, now: datetime) -> Message:

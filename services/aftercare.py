@@ -19,6 +19,7 @@ from runtime.clock import Clock
 from runtime.journal import Outcome, Steps, carry_on
 from runtime.slack_ops import SlackOps
 from services import plans
+from services.announcements import Announcements
 from services.catalog import ServiceCatalog
 from storage.db import Database
 from storage.followups import FollowupRepo
@@ -36,9 +37,16 @@ class Aftercare:
     """Postmortem deadlines and links, archiving resolved channels, and reopening incidents."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, catalog: ServiceCatalog, clock: Clock, team_id: str
+        self,
+        db: Database,
+        slack: SlackOps,
+        catalog: ServiceCatalog,
+        clock: Clock,
+        team_id: str,
+        announcements: Announcements,
     ) -> None:
         self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
+        self.announcements = announcements
         self.catalog, self.policy = catalog, catalog.policy  # the workspace's policy
         self.wake: Callable[[], None] = lambda: None  # set by the runtime: a reopen's pages are due
 
@@ -97,9 +105,7 @@ class Aftercare:
         await out.step(
             "topic", lambda: self.slack.set_topic(channel_id, incident_templates.incident_topic(incident))
         )
-        if not incident.private and incident.announce_ts:
-            announce, ts = self.policy.announce_channel, incident.announce_ts
-            await out.step("announce", lambda: self.slack.post(announce, message, thread_ts=ts))
+        await self.announcements.reply(out, incident, message)
         return out
 
     # archive
@@ -167,6 +173,5 @@ class Aftercare:
         await out.step(
             "topic", lambda: self.slack.set_topic(channel_id, incident_templates.incident_topic(incident))
         )
-        announce = self.policy.announce_channel
-        await out.step("announce", lambda: self.slack.post_joining(announce, message))
+        await self.announcements.reopened(out, incident, reason, by)
         return out

@@ -23,6 +23,7 @@ from runtime.metrics import Metrics
 from runtime.outbox import Outbox
 from runtime.slack_ops import SlackOps
 from services import plans
+from services.announcements import Announcements
 from services.catalog import ServiceCatalog
 from services.channels import open_channel
 from services.runbook_cards import RunbookCards
@@ -61,10 +62,11 @@ class Lifecycle:
         team: Team,
         catalog: ServiceCatalog,
         cards: RunbookCards,
+        announcements: Announcements,
         subscriptions: Subscriptions,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.catalog, self.cards = catalog, cards
+        self.catalog, self.cards, self.announcements = catalog, cards, announcements
         self.team, self.team_id = team, team.team_id
         self.metrics, self.outbox = metrics, outbox
         self.subscriptions = subscriptions  # told each update, resolution and change of severity
@@ -118,6 +120,7 @@ class Lifecycle:
         )
         await self.subscriptions.tell(out, "severity", by, previous=done["old"])
         await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
+        await self.announcements.severity_changed(out, incident, done["old"], by)
         return out
 
     async def declare(
@@ -184,24 +187,12 @@ class Lifecycle:
         work = [
             out.step("topic", lambda: self.slack.set_topic(channel.id, templates.incident_topic(incident))),
             self._post_initial(out, incident),
-            self._announce(out, incident),
+            self.announcements.announce(out, incident),
         ]
         if declared_by:  # an Alertmanager declaration has no commander until someone takes it
             work.insert(0, out.step("invite", lambda: self.slack.invite(channel.id, [declared_by])))
         await settle(*work)
         return out
-
-    async def _announce(self, out: Outcome, incident: Incident) -> None:
-        """Announce the declaration; its ts is kept, a thread for the postmortem's link later."""
-        message, channel = templates.announcement(incident), self.policy.announce_channel
-        ts = await out.step("announce", lambda: self.slack.post_joining(channel, message))
-        if ts:
-            await out.steps.db("announced", lambda s: self._set_announce_ts(s, incident.id, ts))
-
-    async def _set_announce_ts(self, s: AsyncSession, incident_id: int, ts: str) -> None:
-        row = await IncidentRepo(s, self.team_id).get(incident_id)
-        if row is not None:
-            row.announce_ts = ts
 
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
         """Post the initial template, pin it, remember its ts; then a service's runbook card below it."""
@@ -308,6 +299,7 @@ class Lifecycle:
             await out.step(
                 "topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident))
             )
+            await self.announcements.status_changed(out, incident)
         return out
 
     async def resolve(self, steps: Steps, channel_id: str, author: str, summary: str) -> Outcome:
@@ -351,12 +343,7 @@ class Lifecycle:
         await out.step("post", lambda: self.slack.post(channel_id, templates.resolution(incident)))
         await self.subscriptions.tell(out, "resolved", author, summary)
         await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
-        await out.step(
-            "announce",
-            lambda: self.slack.post_joining(
-                self.policy.announce_channel, templates.resolution_announcement(incident)
-            ),
-        )
+        await self.announcements.resolved(out, incident)
         return out
 
 
