@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_emulator.state import Workspace
@@ -28,11 +29,38 @@ class Fault:
     after_effect: bool = False
 
 
+@dataclass
+class Hold:
+    """The next call of a method kept in flight (a slow Slack) until `release()`: orders a race.
+    `arrived` is set once that call came in; it is carried out after the release."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        """Let the held call go on."""
+        self.released.set()
+
+
 class FaultInjection:
-    """SlackEmulator's injected failures, per Web API method."""
+    """SlackEmulator's injected failures, per Web API method, and calls held in flight."""
 
     state: Workspace
     _faults: dict[str, list[Fault]]
+    _holds: dict[str, list[Hold]]
+
+    def hold(self, method: str) -> Hold:
+        """Keep the next call of `method` waiting until the returned Hold is released."""
+        held = Hold()
+        self._holds.setdefault(method, []).append(held)
+        return held
+
+    async def _wait_if_held(self, method: str) -> None:
+        queue = self._holds.get(method)
+        if queue:
+            held = queue.pop(0)
+            held.arrived.set()
+            await held.released.wait()
 
     def inject(
         self,

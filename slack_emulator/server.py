@@ -74,6 +74,7 @@ class SlackEmulator(MultiWorkspace, FaultInjection):
         self.url = ""
         self.base_url = ""
         self._faults = {}
+        self._holds = {}
         self._methods = api.methods()
         self._runner: web.AppRunner | None = None
         # Seconds every Web API answer waits, to play Slack's own latency (benchmarks).
@@ -278,6 +279,7 @@ class SlackEmulator(MultiWorkspace, FaultInjection):
                 # network, a request whose connection dropped before it was read does not happen.
                 self.dropped.append(method)
                 return web.Response(status=499)
+        await self._wait_if_held(method)
         params: dict[str, Any] = {}
         headers: dict[str, str] = {}
         team: str | None = None
