@@ -43,6 +43,7 @@ from services.followups import Followups
 from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
 from services.oncall import OnCall
+from services.page_updates import PageUpdates
 from services.permissions import Permissions
 from services.relations import Relations
 from services.reminders import UpdateReminders
@@ -55,7 +56,7 @@ from services.timeline import Timeline
 from services.tracker_events import TrackerEvents
 from services.workspace import WorkspaceServices
 from storage.db import Database
-from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, POSTMORTEM, REMINDER
+from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, PAGE_UPDATE, POSTMORTEM, REMINDER
 
 
 def build_client(
@@ -152,7 +153,10 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     )
     lifecycle.wake = lambda: shared.wake()
     jobs = Jobs(db, clock, team.team_id)
-    escalation = Escalation(db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id)
+    page_updates = PageUpdates(db, slack, policy, catalog, clock, team.team_id)
+    escalation = Escalation(
+        db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id, page_updates
+    )
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
     aftercare = Aftercare(db, slack, catalog, clock, team.team_id, announcements)
     aftercare.wake = lambda: shared.wake()
@@ -160,6 +164,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         db, slack, policy, clock, jobs, team.team_id, escalation.level_users, escalation.policy_of
     )
     jobs.register(PAGE, escalation.page)
+    jobs.register(PAGE_UPDATE, page_updates.run)
     jobs.register(REMINDER, reminders.remind)
     jobs.register(FOLLOWUP, followups.remind)
     jobs.register(POSTMORTEM, aftercare.postmortem_due)

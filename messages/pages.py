@@ -1,17 +1,32 @@
-"""Escalation DMs, their acknowledged form, update reminders and severity changes."""
+"""Escalation DMs, their form once acknowledged or resolved, update reminders and severity changes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.durations import format_duration
 from domain.records import Incident
 from domain.severity import Severity
-from messages.blocks import Message, context, fields, section, truncate, utc, utc_time, utc_when
+from messages.blocks import Block, Message, context, fields, section, truncate, utc, utc_time, utc_when
 from messages.text import escape
 
 ACK_ACTION = "page_acknowledge"
 ESCALATE_ACTION = "page_escalate"
+MAX_ACKS = 10  # acknowledgements named on a page; more are counted
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    """What became of an incident's pages: acknowledgements (who, level name, when) and the resolution."""
+
+    acks: tuple[tuple[str, str, datetime], ...] = ()
+    resolved_at: datetime | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether its pages lose their buttons: someone acknowledged, or the incident is resolved."""
+        return bool(self.acks) or self.resolved_at is not None
 
 
 def page_dm(
@@ -23,14 +38,16 @@ def page_dm(
     late_since: datetime | None,
     upcoming: list[tuple[str, str, datetime]],
     schedule_note: str | None = None,
+    status: PageStatus | None = None,
 ) -> Message:
-    """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now; which
-    levels follow unless the incident is resolved first; whether its schedule's calendar was stale."""
+    """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now (or, once
+    someone acknowledged, who and when); which levels follow unless the incident is resolved first;
+    whether its schedule's calendar was stale."""
     sev = incident.severity
     age = format_duration(now - incident.declared_at)
     late = f" · :hourglass: late: was due {utc(late_since)} while the bot was down" if late_since else ""
-    who = f"{level_name} {level_title}".strip()
-    blocks = [
+    who = escape(f"{level_name} {level_title}".strip())
+    blocks: list[Block] = [
         section(
             f"{sev.emoji} *You are paged ({who}) for {sev.value} {incident.ref}:* {escape(incident.title)}\n"
             f"Join <#{incident.channel_id}>"
@@ -41,27 +58,11 @@ def page_dm(
             ("Commander", f"<@{incident.commander_id}>" if incident.commander_id else "_unassigned_"),
             ("Declared", utc(incident.declared_at)),
         ),
-        {
-            "type": "actions",
-            "block_id": "page_actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": ACK_ACTION,
-                    "text": {"type": "plain_text", "text": "Acknowledge"},
-                    "style": "primary",
-                    "value": str(delivery_id),
-                },
-                {
-                    "type": "button",
-                    "action_id": ESCALATE_ACTION,
-                    "text": {"type": "plain_text", "text": "Escalate now"},
-                    "style": "danger",
-                    "value": str(delivery_id),
-                },
-            ],
-        },
     ]
+    if status is not None and status.settled:
+        blocks.append(context(outcome(status)))
+    else:
+        blocks.append(page_actions(delivery_id))
     if late:
         blocks.append(context(late.removeprefix(" · ")))
     if schedule_note:
@@ -72,11 +73,35 @@ def page_dm(
     return Message(text=truncate(text, 3000), blocks=blocks)
 
 
+def page_actions(delivery_id: int) -> Block:
+    """A page's Acknowledge and Escalate now buttons (each carries the page's delivery)."""
+    return {
+        "type": "actions",
+        "block_id": "page_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ACK_ACTION,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "style": "primary",
+                "value": str(delivery_id),
+            },
+            {
+                "type": "button",
+                "action_id": ESCALATE_ACTION,
+                "text": {"type": "plain_text", "text": "Escalate now"},
+                "style": "danger",
+                "value": str(delivery_id),
+            },
+        ],
+    }
+
+
 def still_escalates(upcoming: list[tuple[str, str, datetime]], now: datetime) -> str:
     """Acknowledging does not stop the runbook's management levels ("if not resolved in …");
     a level due on another day than `now` is named with its day."""
     levels = ", ".join(
-        f"{name} {title} at {utc_when(due, now)}".replace("  ", " ") for name, title, due in upcoming
+        escape(f"{name} {title}".strip()) + f" at {utc_when(due, now)}" for name, title, due in upcoming
     )
     return (
         f":information_source: Acknowledging says you are on it; it does not stop escalation. "
@@ -84,23 +109,46 @@ def still_escalates(upcoming: list[tuple[str, str, datetime]], now: datetime) ->
     )
 
 
-def page_acknowledged(
-    incident: Incident, level_name: str, by: str, at: datetime, upcoming: list[tuple[str, str, datetime]]
+def page_updated(
+    incident: Incident,
+    level_name: str,
+    status: PageStatus,
+    upcoming: list[tuple[str, str, datetime]],
+    now: datetime,
 ) -> Message:
-    """The page DM after Acknowledge: the buttons give way to who and when, and what still follows."""
+    """A page DM once acknowledged (by anyone) or resolved: the buttons give way to who and when,
+    and what still follows while the incident is open."""
     sev = incident.severity
-    notes = [context(still_escalates(upcoming, at))] if upcoming else []
+    follows = upcoming if status.resolved_at is None else []
+    if status.resolved_at is not None:
+        text = f"{incident.ref} resolved at {utc_time(status.resolved_at)}"
+    else:
+        by, _, at = status.acks[0]
+        text = f"{incident.ref} page acknowledged by <@{by}> at {utc_time(at)}"
     return Message(
-        text=f"{incident.ref} page acknowledged by <@{by}> at {utc_time(at)}",
+        text=text,
         blocks=[
             section(
-                f"{sev.emoji} *{sev.value} {incident.ref}:* {escape(incident.title)} ({level_name})\n"
+                f"{sev.emoji} *{sev.value} {incident.ref}:* {escape(incident.title)} ({escape(level_name)})\n"
                 f"Join <#{incident.channel_id}>"
             ),
-            context(f":white_check_mark: Acknowledged by <@{by}> at {utc(at)}"),
-            *notes,
+            context(outcome(status)),
+            *([context(still_escalates(follows, now))] if follows else []),
         ],
     )
+
+
+def outcome(status: PageStatus) -> str:
+    """Who acknowledged the incident's pages and when (the first few), and when it was resolved."""
+    lines = [
+        f":white_check_mark: Acknowledged by <@{by}> at {utc(at)} ({escape(level)} page)"
+        for by, level, at in status.acks[:MAX_ACKS]
+    ]
+    if len(status.acks) > MAX_ACKS:
+        lines.append(f"… and {len(status.acks) - MAX_ACKS} more acknowledgements")
+    if status.resolved_at is not None:
+        lines.append(f":large_green_circle: Resolved at {utc(status.resolved_at)}: no more pages follow.")
+    return truncate("\n".join(lines), 3000)
 
 
 def reminder(

@@ -34,6 +34,7 @@ from runtime.retry import is_transient, retry_delay
 from runtime.slack_ops import SlackOpError, SlackOps
 from services.catalog import ServiceCatalog
 from services.oncall import OnCall
+from services.page_updates import PageUpdates
 from services.plans import next_level_to_page, reach
 from storage.db import Database
 from storage.models import Incident
@@ -60,9 +61,10 @@ class Escalation:
         oncall: OnCall,
         jobs: Jobs,
         team_id: str,
+        updates: PageUpdates,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.catalog = catalog
+        self.catalog, self.updates = catalog, updates
         self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
         self.jobs = jobs  # escalate-now runs the page it plans at once
 
@@ -89,20 +91,24 @@ class Escalation:
 
     async def page(self, claim: Claim) -> None:
         """The `page` job: DM each person of the claimed level, once; say on the timeline who was paged."""
+        assert claim.level is not None
         async with self.db.session() as s:
             incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
-        assert claim.level is not None
+            if incident is not None and incident.is_open:
+                since = await self.updates.since(s, incident)  # the declaration, or the last reopen
+                status = await self.updates.status(s, incident, since)
+                upcoming = await self.updates.upcoming(s, incident, claim.level, bool(status.acks))
         if incident is None or not incident.is_open:
-            await self.jobs.skip(claim, "resolved")
+            await self._skip(claim, "resolved")
             return
         policy = self.policy_of(incident)
         if claim.level > reach(policy, incident.severity):
-            await self.jobs.skip(claim, "out of reach")
+            await self._skip(claim, "out of reach")
             return
         level = policy.escalation.levels[claim.level]
-        planned = incident.declared_at + policy.level_after(claim.level, incident.severity)
-        if level.after == ACK_TIMEOUT and incident.acknowledged_at is not None and claim.due_at >= planned:
-            await self.jobs.skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
+        planned = since + policy.level_after(claim.level, incident.severity)
+        if level.after == ACK_TIMEOUT and status.acks and claim.due_at >= planned:
+            await self._skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
             return
         now = self.clock.now()
         late_since = claim.due_at if now - claim.due_at > LATE_AFTER else None
@@ -111,6 +117,7 @@ class Escalation:
         copy = await self.oncall.copy_note(level.schedule) if level.schedule else None
         retry_at: datetime | None = None
         gave_up: list[tuple[str, str]] = []
+        earlier = False  # DMs an earlier attempt of this job sent, from a state not known now
         for user in users:
             async with self.db.session() as s:
                 if not await ScheduleRepo(s, self.team_id).holds(claim):
@@ -120,6 +127,7 @@ class Escalation:
                 if delivery is not None and delivery.first_attempt_at is None:
                     delivery.first_attempt_at = now
             if delivery is None:
+                earlier = True
                 continue  # paged (or given up on) by an earlier attempt of this job
             message = templates.page_dm(
                 incident,
@@ -128,8 +136,9 @@ class Escalation:
                 now,
                 delivery.id,
                 late_since,
-                self._upcoming(incident, claim.level),
+                upcoming,
                 copy,
+                status,
             )
             try:
                 channel, ts = await self.slack.dm(user, message)
@@ -164,6 +173,8 @@ class Escalation:
                 if row is not None:
                     row.sent_at, row.dm_channel, row.dm_ts = self.clock.now(), channel, ts
             self.metrics.pages_sent.labels(level.name).inc()
+        # Acknowledged or resolved while these DMs went out: the pass over them may have run before.
+        await self.updates.recheck(claim, None if earlier else status)
         if gave_up:
             await self._say_not_paged(incident, level, gave_up)
         async with self.db.session() as s:
@@ -184,6 +195,11 @@ class Escalation:
             data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
             await self.outbox.record(s, incident, "paged", data, level=level)
         log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})
+
+    async def _skip(self, claim: Claim, why: str) -> None:
+        """Close a page job without paging; DMs an earlier attempt of it sent are still brought up to date."""
+        await self.updates.recheck(claim, None)
+        await self.jobs.skip(claim, why)
 
     async def _say_not_paged(self, incident: Incident, level: Level, failed: list[tuple[str, str]]) -> None:
         """Tell the incident channel (and the timeline) who could not be paged, and why."""
@@ -236,12 +252,8 @@ class Escalation:
             await self.outbox.record(
                 s, incident, "acknowledged", {"level": level.name, "by": user}, level=level
             )
-            return {
-                "incident": incident.id,
-                "level": delivery.level,
-                "dm": [delivery.dm_channel, delivery.dm_ts],
-                "at": now.isoformat(),
-            }
+            await self.updates.plan(s, incident.id, now)  # every page DM of it shows who, and when
+            return {"incident": incident.id}
 
         done = await steps.db("record", record)
         if "already" in done:
@@ -251,17 +263,7 @@ class Escalation:
         assert incident is not None
         out = Outcome(incident, steps)
         await out.step("invite", lambda: self.slack.invite(incident.channel_id or "", [user]))
-        dm_channel, dm_ts = done["dm"]
-        if dm_channel and dm_ts:
-            level = self.policy_of(incident).escalation.levels[done["level"]]
-            message = templates.page_acknowledged(
-                incident,
-                level.name,
-                user,
-                datetime.fromisoformat(done["at"]),
-                self._upcoming(incident, done["level"]),
-            )
-            await out.step("dm", lambda: self.slack.update(dm_channel, dm_ts, message))
+        await self.jobs.tick()  # the page DMs change before the answer
         return None
 
     async def _may_acknowledge(self, delivery_id: int, user: str) -> None:
@@ -323,17 +325,6 @@ class Escalation:
         said = await steps.db("record", record)
         await self.jobs.tick()  # the page goes out before the answer
         return said
-
-    def _upcoming(self, incident: Incident, level: int) -> list[tuple[str, str, datetime]]:
-        """The levels after `level` that the severity still reaches and are not due yet."""
-        policy = self.policy_of(incident)
-        levels, now = policy.escalation.levels, self.clock.now()
-        out = []
-        for index in range(level + 1, reach(policy, incident.severity) + 1):
-            due = incident.declared_at + policy.level_after(index, incident.severity)
-            if due > now:
-                out.append((levels[index].name, levels[index].title, due))
-        return sorted(out, key=lambda x: x[2])
 
     def _beyond_reach(self, incident: Incident, index: int) -> str:
         """Why escalate-now stops here, and which severity would page the next level."""

@@ -31,7 +31,7 @@ from services.subscriptions import Subscriptions
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
-from storage.schedule import PAGE, REMINDER, ScheduleRepo
+from storage.schedule import PAGE, PAGE_UPDATE, REMINDER, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +323,7 @@ class Lifecycle:
             schedule = ScheduleRepo(s, self.team_id)
             await schedule.cancel(incident.id, PAGE, now, "resolved")
             await schedule.cancel(incident.id, REMINDER, now, "resolved")
+            await schedule.plan(incident.id, PAGE_UPDATE, now)  # every page DM: resolved, buttons gone
             await TimelineRepo(s).record(
                 incident.id, "resolved", f"Resolved: {summary}", now, author_id=author
             )

@@ -5,18 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import claims
 from storage.claims import CLAIMED, PENDING
-from storage.models import Incident, PageDelivery, ScheduledJob
+from storage.models import Incident, PageDelivery, ScheduledJob, TimelineEntry
 from storage.repositories import insert_ignoring_duplicates
 
 DONE, CANCELLED, SKIPPED = "done", "cancelled", "skipped"
 PAGE, REMINDER = "page", "reminder"
 # After the incident: a follow-up's due-date DM, the postmortem deadline, archiving the channel.
 FOLLOWUP, POSTMORTEM, ARCHIVE = "followup", "postmortem", "archive"
+# Bringing an incident's page DMs up to date after an acknowledgement or the resolution.
+PAGE_UPDATE = "page_update"
 
 
 @dataclass(frozen=True)
@@ -198,3 +200,33 @@ class DeliveryRepo:
         """Every page sent for an incident."""
         stmt = select(PageDelivery).where(PageDelivery.incident_id == incident_id).order_by(PageDelivery.id)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def delivered(self, incident_id: int, since: datetime) -> list[PageDelivery]:
+        """The page DMs of an incident sent since `since` that Slack gave a ts (so can be edited)."""
+        stmt = (
+            select(PageDelivery)
+            .where(
+                PageDelivery.incident_id == incident_id,
+                PageDelivery.sent_at >= since,
+                PageDelivery.dm_channel.is_not(None),
+                PageDelivery.dm_ts.is_not(None),
+            )
+            .order_by(PageDelivery.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def acknowledged(self, incident_id: int, since: datetime) -> list[PageDelivery]:
+        """An incident's pages acknowledged since `since`, first acknowledged first."""
+        stmt = (
+            select(PageDelivery)
+            .where(PageDelivery.incident_id == incident_id, PageDelivery.acknowledged_at >= since)
+            .order_by(PageDelivery.acknowledged_at, PageDelivery.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def reopened_at(self, incident_id: int) -> datetime | None:
+        """When the incident was last reopened: pages and acknowledgements before it are of its past."""
+        stmt = select(func.max(TimelineEntry.at)).where(
+            TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "reopened"
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
