@@ -20,6 +20,7 @@ from pydantic import (
 
 from config.aftercare import Channels, Postmortem, Trackers
 from config.announce import AnnounceRule, unknown_service
+from config.custom_fields import CustomField, TemplatesConfig
 from config.errors import ConfigError
 from config.escalation import ACK_TIMEOUT, Escalation, for_service
 from config.fields import Duration, OptionalDuration, Strict
@@ -121,6 +122,8 @@ class Policy(Strict):
     channels: Channels = Channels()
     trackers: Trackers = Trackers()
     services: tuple[ServiceEntry, ...] = ()
+    fields: tuple[CustomField, ...] = ()
+    templates: TemplatesConfig = TemplatesConfig()
     # Only in a `[workspaces."T…"]` table: the variable holding that workspace's Alertmanager token.
     alertmanager_token_env: str | None = None
     # `[workspaces."T…"]`: each workspace's whole policy, its table merged over the top level.
@@ -142,6 +145,9 @@ class Policy(Strict):
         services = [s.name for s in self.services]
         if len(set(services)) != len(services):
             raise ValueError("service names must be unique")
+        fields = [f.name for f in self.fields]
+        if len(set(fields)) != len(fields):
+            raise ValueError("field names must be unique")
         for i, service in enumerate(self.services):
             if service.schedule and service.schedule not in names:
                 raise ValueError(f"services[{i}].schedule names unknown schedule {service.schedule!r}")
@@ -149,6 +155,10 @@ class Policy(Strict):
         if unknown:
             raise ValueError(unknown)
         return self
+
+    def field(self, name: str) -> CustomField | None:
+        """The `[[fields]]` entry called `name`."""
+        return next((f for f in self.fields if f.name == name.strip().lower()), None)
 
     def for_service(self, service: Service | None) -> Policy:
         """The policy of a service's incidents: its own escalation (schedule at L1, the runbook's path)."""

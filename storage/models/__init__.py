@@ -2,6 +2,7 @@
 
 from storage.models.audience import Announcement, CatchUp, IncidentLink, Subscription
 from storage.models.base import Base
+from storage.models.fields import IncidentField
 from storage.models.followups import Followup
 from storage.models.incidents import (
     Incident,
@@ -30,6 +31,7 @@ __all__ = [
     "Handoff",
     "InboxItem",
     "Incident",
+    "IncidentField",
     "IncidentLink",
     "IncidentUpdate",
     "OncallOverride",
