@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Protocol
 
 from domain.spelling import closest
 from domain.urls import safe_url
@@ -69,3 +70,27 @@ def shown(kind: str, value: Value | None) -> str | None:
     if kind == "number" and isinstance(value, float):
         return f"{value:g}" if abs(value) < 1e15 else str(value)
     return str(value)
+
+
+class Spec(Protocol):
+    """What reading a value needs of a `[[fields]]` entry."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+def plain(kind: str, value: Value | None) -> str | int | float | list[str] | None:
+    """The value as JSON carries it: none when unset, a whole number as an integer."""
+    if value is None or value == []:
+        return None
+    if kind == "number" and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def plain_all(specs: Iterable[Spec], values: Mapping[str, Value]) -> dict[str, Any]:
+    """Every configured field by name, as JSON carries it (unset ones none)."""
+    return {spec.name: plain(spec.type, values.get(spec.name)) for spec in specs}

@@ -29,11 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.escalation import Level
 from config.policy import Policy
+from domain.fields import plain_all
 from domain.redact import redact_urls
 from runtime import trackers
 from runtime.clock import Clock
 from runtime.fetch import Answer, FetchError, api_limits, send
 from storage.db import Database
+from storage.fields import FieldRepo
 from storage.models import Followup, Incident
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo
 from storage.repositories import PeopleRepo
@@ -72,7 +74,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
 
 def _redacted(body: dict[str, Any]) -> str:
     """A private incident's event for a receiver without `include_private`: what happened and how
-    bad, not what it is about (no title, channel, people, impact or summary)."""
+    bad, not what it is about (no title, channel, people, impact, summary or fields)."""
     shown = {"id", "number", "team_id", "private", "severity", "status"}
     shown |= {"declared_at", "acknowledged_at", "resolved_at"}
     incident = {k: v for k, v in body["incident"].items() if k in shown}
@@ -139,15 +141,17 @@ class Outbox:
         now = self.clock.now()
         repo = OutboxRepo(s)
         event_id = uuid.uuid4().hex
+        policy = self.policy.of(incident.team_id)
+        wanted = any(kind in hook.events for hook in policy.webhooks)
+        values = await FieldRepo(s).of(incident.id) if policy.fields and wanted else {}
         body = {
             "event_id": event_id,
             "event": kind,
             "occurred_at": now.isoformat().replace("+00:00", "Z"),
-            "incident": incident_json(incident),
+            "incident": {**incident_json(incident), "fields": plain_all(policy.fields, values)},
             "data": data or {},
         }
         encoded = json.dumps(body, sort_keys=True)
-        policy = self.policy.of(incident.team_id)
         for hook in policy.webhooks:
             if kind in hook.events:
                 told = encoded if hook.include_private or not incident.private else _redacted(body)
