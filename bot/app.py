@@ -44,6 +44,7 @@ from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
 from services.oncall import OnCall
 from services.page_updates import PageUpdates
+from services.people import People
 from services.permissions import Permissions
 from services.relations import Relations
 from services.reminders import UpdateReminders
@@ -170,6 +171,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     jobs.register(POSTMORTEM, aftercare.postmortem_due)
     jobs.register(ARCHIVE, aftercare.archive_due)
     timeline = Timeline(db, slack, policy, clock, metrics, team.team_id)
+    people = People(db, slack, clock, shared.tasks, team.team_id)
     return WorkspaceServices(
         team=team,
         settings=settings,
@@ -184,8 +186,9 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         metrics=metrics,
         lifecycle=lifecycle,
         timeline=timeline,
-        drafts=PostmortemDrafts(timeline, oncall, slack, db, clock, settings, team.team_id),
+        drafts=PostmortemDrafts(timeline, oncall, slack, db, clock, settings, team.team_id, people),
         roles=Roles(db, slack, clock, team.team_id),
+        people=people,
         runbook_cards=runbook_cards,
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),

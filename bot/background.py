@@ -1,4 +1,5 @@
-"""Background work beside the paging tick: the calendar job, and the heartbeat /readyz reads."""
+"""Background work beside the paging tick: the calendar job (with the people pass), and the heartbeat
+/readyz reads."""
 
 from __future__ import annotations
 
@@ -51,3 +52,17 @@ async def refresh_calendars(contexts: Iterable[WorkspaceServices]) -> int:
         else:
             kept += result
     return kept
+
+
+async def sweep_people(contexts: Iterable[WorkspaceServices]) -> int:
+    """Every workspace's pass over the people its timelines name (users.info), at once; how many were
+    named."""
+    contexts = list(contexts)
+    results = await asyncio.gather(*(ctx.people.sweep() for ctx in contexts), return_exceptions=True)
+    named = 0
+    for ctx, result in zip(contexts, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("people pass of workspace %s failed: %r", ctx.team.team_id, result)
+        else:
+            named += result
+    return named

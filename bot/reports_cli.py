@@ -72,7 +72,8 @@ async def stats(
         team = await teams.pick(db, given_team) if migrated else ""
         incidents = await figures.load(db, team, since) if migrated else []
         pages = await figures.load_pages(db, team, since) if migrated else []
+        names, tzs = await figures.load_people(db, team, (u for u, _ in pages)) if migrated else ({}, {})
     own = policy.of(team)
-    load = figures.oncall_load(pages, figures.zones_of(own))
+    load = figures.oncall_load(pages, figures.zones_of(own, tzs), names)
     write(figures.report(incidents, since, window, fmt, load, by, (s.name for s in own.services)))
     return 0

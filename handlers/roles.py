@@ -17,6 +17,7 @@ from runtime.clock import Clock
 from runtime.ops import Command, Job
 from services.escalation import Escalation
 from services.lifecycle import Lifecycle
+from services.people import People
 from services.roles import Roles
 
 RoleKey = Literal["commander", "scribe", "comms"]
@@ -79,10 +80,9 @@ async def comms(inv: Invocation) -> None:
     await _assign(inv, "comms")
 
 
-async def run_assign(job: Job[Assign], roles: Roles) -> str | None:
+async def run_assign(job: Job[Assign], roles: Roles, people: People) -> str | None:
     r = job.request
-    if r.assignee_name:
-        await roles.remember_names({r.assignee: r.assignee_name})
+    await people.seen({r.assignee: r.assignee_name})
     return quiet(await roles.assign(job.steps, r.channel, r.role, r.assignee, r.user))
 
 

@@ -28,9 +28,10 @@ from runtime.clock import Clock
 from runtime.inbox import Inbox
 from runtime.inbox_worker import GivenUp, InboxWorker
 from runtime.journal import carry_on, once
-from runtime.ops import Asked, Intake, Job, MarkDone, Ops, R
+from runtime.ops import Asked, Command, Intake, Job, MarkDone, Ops, R
 from runtime.slack_ops import SlackOps
 from runtime.workspaces import Workspaces
+from services.people import mentioned
 from services.permissions import Permissions
 from services.tracker_events import TrackerEvents
 from services.workspace import WorkspaceServices, given, needs
@@ -104,16 +105,18 @@ class Wiring:
             services = await self.services(job.team)
             request = job.request
             assert isinstance(request, Asked), f"{kind.__name__} is answered but names nobody who asked"
-            if request.user_name:
-                await services.roles.remember_names({request.user: request.user_name})
+            await services.people.seen({request.user: request.user_name})
+            refused = False
             try:
                 if permission is not None:
                     await allowed(services.permissions, job, permission)
                 text = await run(job, **given(services, names))
             except IncidentError as exc:
-                text = error(str(exc)).text
+                text, refused = error(str(exc)).text, True
             if text:
                 await answer(services.slack, job, Message(text=text))
+            if not refused:  # a request that went through may have put these people on record
+                services.people.named(named_by(request))
 
         self.ops.add(kind, carry_out)
 
@@ -142,6 +145,11 @@ class Wiring:
                 await services.slack.post_joining(services.policy.announce_channel, message)
 
         worker.tell = tell
+
+
+def named_by(request: Asked) -> set[str]:
+    """Who a request names: whoever asked, and the people a command mentions."""
+    return {request.user} | (mentioned(request.command) if isinstance(request, Command) else set())
 
 
 async def allowed(permissions: Permissions, job: Job[Any], permission: Permission) -> None:

@@ -14,7 +14,7 @@ from domain.records import Followup, Incident, TimelineEntry
 from domain.severity import Status
 from messages.incident import impact_text
 from messages.relations import Related
-from messages.text import entities, flatten, unfence
+from messages.text import entities, person, readable, unfence
 from messages.timeline import entry_text
 
 POSTMORTEM_DUE = timedelta(hours=48)
@@ -55,13 +55,11 @@ class Postmortem:
     duplicate_of: Related | None = None
 
     def person(self, user_id: str | None) -> str | None:
-        """`@name` when known, else `@U…`; None when nobody."""
-        if not user_id:
-            return None
-        return "@" + self.names.get(user_id, user_id)
+        """Their name when known, else their ID (`U…`); None when nobody."""
+        return person(user_id, self.names) if user_id else None
 
     def people(self, users: list[str]) -> str:
-        """`@ana, @ben`, or nobody."""
+        """`Ana, Ben`, or nobody."""
         return ", ".join(p for p in map(self.person, users) if p) or "nobody"
 
     def action_items(self) -> list[dict[str, str | None]]:
@@ -173,7 +171,7 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def _who(user_id: str | None, names: dict[str, str]) -> dict[str, str | None] | None:
-    return {"id": user_id, "name": names.get(user_id)} if user_id else None
+    return {"id": user_id, "name": person(user_id, names) if user_id in names else None} if user_id else None
 
 
 def _duration(inc: Incident) -> timedelta:
@@ -188,8 +186,8 @@ def _md(words: str) -> str:
 
 
 def _line(text: str, names: dict[str, str]) -> str:
-    """Someone's text (tokens flattened) as one line of Markdown that cannot open a block."""
-    return _BLOCK_START.sub(r"\1\\\2", " ".join(_md(flatten(text, names)).split()))
+    """Someone's text (people by name) as one line of Markdown that cannot open a block."""
+    return _BLOCK_START.sub(r"\1\\\2", " ".join(_md(readable(text, names)).split()))
 
 
 def _cell(text: str) -> str:

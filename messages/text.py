@@ -11,7 +11,7 @@ text; `guard` is only for replies the bot composed that quote the asker back to 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from domain.urls import safe_url
 
@@ -24,17 +24,19 @@ _ZWSP = "\u200b"
 _URL = re.compile(r"https?://[^\s<>|]+")
 # Mentions the bot composes itself (from user and channel ids it knows): kept live by `guard`.
 _BOT_MENTION = re.compile(r"<[@#][UWC][A-Z0-9]+>")
+# What could start a Slack token in text shown outside Slack: made into a lookalike instead.
+_MARKUP_START = re.compile(r"<(?=[@!#])")
 
 
-def flatten(text: str, names: Mapping[str, str] | None = None) -> str:
-    """Slack tokens as readable words; `names` (user id → name) names people the token leaves unnamed."""
+def _words(text: str, person: Callable[[str, str | None], str]) -> str:
+    """Slack tokens as the words a person reads, `person(user id, label)` saying how to name someone."""
 
     def readable(m: re.Match[str]) -> str:
         sigil, ident, url, label = m.group("sigil", "ident", "url", "label")
         if url is not None:
             return f"{label} ({url})" if label and label != url else url
         if sigil == "@":
-            return "@" + (label or (names or {}).get(ident) or ident)
+            return person(ident, label)
         if sigil == "#":
             return "#" + (label or ident)
         word, _, arg = ident.partition("^")
@@ -47,9 +49,34 @@ def flatten(text: str, names: Mapping[str, str] | None = None) -> str:
     return _TOKEN.sub(readable, text)
 
 
+def flatten(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Slack tokens as readable words; `names` (user id → name) names people the token leaves unnamed."""
+    return _words(text, lambda ident, label: "@" + (label or (names or {}).get(ident) or ident))
+
+
 def from_slack(text: str, names: Mapping[str, str] | None = None) -> str:
     """A Slack message's text (tokens live, `&lt;` for `<`) as the plain words its author wrote."""
-    return flatten(text, names).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unentities(flatten(text, names))
+
+
+def unentities(text: str) -> str:
+    """Slack's entities as the characters they stand for."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def person(user_id: str, names: Mapping[str, str] | None = None) -> str:
+    """Someone outside Slack (a page, a file, a terminal): their name, else their bare ID; no markup."""
+    return _inert((names or {}).get(user_id) or user_id)
+
+
+def readable(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Text with Slack's tokens for outside Slack: a person by `person`, `@here`, `@group`, `#channel`,
+    `label (url)`; no `<@`, `<!` or `<#` is left in it, whatever a name or the text held."""
+    return _inert(_words(text, lambda ident, label: (names or {}).get(ident) or label or ident))
+
+
+def _inert(text: str) -> str:
+    return _MARKUP_START.sub("‹", text)
 
 
 def entities(text: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from domain.records import Incident, TimelineEntry
 from messages.blocks import MAX_BLOCKS, MAX_SECTION, Message, context, header, section, truncate
-from messages.text import escape, flatten, from_slack, quote
+from messages.text import escape, quote, readable, unentities
 from messages.text import link as text_link
 
 KIND_LABELS = {
@@ -33,10 +33,8 @@ COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated", "expert
 
 
 def entry_text(entry: TimelineEntry, names: Mapping[str, str] | None = None) -> str:
-    """What the entry says, as plain words (mentions as @name): for files and tools."""
-    if entry.kind in FROM_SLACK:
-        return from_slack(entry.text, names)
-    return flatten(entry.text, names)
+    """What the entry says outside Slack (files, tools, the web view): people by name, no markup."""
+    return readable(unentities(entry.text) if entry.kind in FROM_SLACK else entry.text, names)
 
 
 def entry_mrkdwn(entry: TimelineEntry) -> str:

@@ -38,7 +38,7 @@ from storage.db import Database
 from storage.fields import FieldRepo
 from storage.models import Followup, Incident
 from storage.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepo
-from storage.repositories import PeopleRepo
+from storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
 

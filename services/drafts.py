@@ -16,6 +16,7 @@ from runtime.clock import Clock
 from runtime.slack_ops import SlackOpError, SlackOps
 from services.exports import MarkdownFormat, export_data, whole
 from services.oncall import OnCall
+from services.people import People
 from services.timeline import Timeline
 from storage.db import Database
 
@@ -34,15 +35,18 @@ class PostmortemDrafts:
     clock: Clock
     settings: Settings
     team_id: str
+    people: People
 
     async def share(self, channel_id: str) -> None:
         """Upload the draft, built page by page a slice at a time (the event loop is never held for
         more than a slice); when the workspace refuses uploads, post its first POSTED_CHUNKS parts as
         code blocks, and where to get all of it when there is more."""
         incident = await self.timeline.incident_or_refuse(channel_id, "postmortem")
-        found = await export_data(self.db, self.team_id, incident)
         end = incident.resolved_at or self.clock.now()
-        found.data = replace(found.data, oncall=await self.oncall.during(incident.declared_at, end))
+        oncall = await self.oncall.during(incident.declared_at, end)
+        await self.people.look_up({u for users in oncall.values() for u in users})  # named nowhere else
+        found = await export_data(self.db, self.team_id, incident)
+        found.data = replace(found.data, oncall=oncall)
         text = await whole(self.db, found, MarkdownFormat(found))
         filename = f"{incident.ref}-postmortem.md"
         try:

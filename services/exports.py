@@ -17,7 +17,8 @@ from services.relations import MaySee, related_of
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident
-from storage.repositories import EntryRow, IncidentRepo, PeopleRepo, TimelineRepo
+from storage.people import PeopleRepo
+from storage.repositories import EntryRow, IncidentRepo, TimelineRepo
 
 EXPORT_PAGE = 100  # timeline entries read from the database at a time
 SLICE = 50  # entries rendered between two turns of the event loop (a few milliseconds)

@@ -24,7 +24,8 @@ from services.stats import WORK_END, WORK_START, zones_of
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Followup, Incident, IncidentUpdate, PageDelivery, TimelineEntry
-from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
+from storage.people import PeopleRepo
+from storage.repositories import IncidentRepo, TimelineRepo
 from storage.schedule import DeliveryRepo
 from storage.web_queries import Filters, WebQueries
 
@@ -176,7 +177,7 @@ class Reports:
             updates = await IncidentRepo(s, self.team_id).updates(incident.id)
             pages = await DeliveryRepo(s).for_incident(incident.id)
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
-            shown = _people_in(incident, [*entries, *draft_entries], pages, followups)
+            shown = _people_in(incident, [*entries, *draft_entries], pages, followups, updates)
             names = await PeopleRepo(s, self.team_id).names(shown)
             related, original = await related_of(s, self.team_id, incident, self._may_see(user))
         pm = Postmortem(
@@ -217,7 +218,8 @@ class Reports:
             weekly = await q.weekly(since, visible)
             tta, ttr = await q.percentiles(since, "tta", visible), await q.percentiles(since, "ttr", visible)
             hours = await q.page_load(since, visible)
-        zones = zones_of(self.policy)
+            known = await PeopleRepo(s, self.team_id).zones(user for user, _, _ in hours)
+        zones = zones_of(self.policy, known)
         load: dict[str, Load] = {}
         monday = datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC"))  # a Monday, 00:00 UTC
         for user, hour_of_week, n in hours:
@@ -229,7 +231,11 @@ class Reports:
 
 
 def _people_in(
-    incident: Incident, entries: list[TimelineEntry], pages: list[PageDelivery], followups: list[Followup]
+    incident: Incident,
+    entries: list[TimelineEntry],
+    pages: list[PageDelivery],
+    followups: list[Followup],
+    updates: list[IncidentUpdate],
 ) -> set[str]:
     """Everyone the incident page (and its draft) names: roles, authors, people mentioned, paged, owners."""
     ids = {incident.commander_id, incident.scribe_id, incident.comms_id, incident.declared_by}
@@ -238,6 +244,7 @@ def _people_in(
     ids.update(d.acknowledged_by for d in pages)
     ids.update(f.owner_id for f in followups)
     texts = [incident.title, incident.summary or "", *(e.text for e in entries), *(f.text for f in followups)]
+    texts += [u.text for u in updates]
     for text in texts:
         ids.update(_MENTION.findall(text))
     return {i for i in ids if i}

@@ -14,7 +14,7 @@ from runtime.clock import Clock
 from runtime.journal import Outcome, Steps
 from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
-from storage.repositories import IncidentRepo, PeopleRepo, TimelineRepo
+from storage.repositories import IncidentRepo, TimelineRepo
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,6 @@ class Roles:
 
     def __init__(self, db: Database, slack: SlackOps, clock: Clock, team_id: str) -> None:
         self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
-        self._known: dict[str, str] = {}  # names already stored by this process
-
-    async def remember_names(self, names: dict[str, str]) -> None:
-        """Store user names seen in payloads, for exports that run without Slack."""
-        names = {u: n for u, n in names.items() if self._known.get(u) != n}
-        if not names:
-            return
-        async with self.db.session() as s:
-            repo = PeopleRepo(s, self.team_id)
-            for user_id, name in names.items():
-                await repo.remember(user_id, name)
-        self._known.update(names)
 
     async def assign(self, steps: Steps, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
         """Give `role_key` to `user_id` in the incident of `channel_id`: invited first, so a person

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from config.policy import Policy
 from domain.durations import format_duration
 from domain.severity import Severity
+from messages.text import person
 from storage.db import Database
 from storage.models import Incident
+from storage.people import PeopleRepo
 from storage.repositories import IncidentRepo
 from storage.schedule import DeliveryRepo
 
@@ -77,6 +79,16 @@ async def load_pages(db: Database, team_id: str, since: datetime) -> list[tuple[
         return await DeliveryRepo(s).sent_since(team_id, since)
 
 
+async def load_people(
+    db: Database, team_id: str, user_ids: Iterable[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The names and time zones (users.info's) the workspace knows of these people."""
+    async with db.session() as s:
+        people = PeopleRepo(s, team_id)
+        user_ids = set(user_ids)
+        return await people.names(user_ids), await people.zones(user_ids)
+
+
 @dataclass
 class Load:
     """On-call load of one person: pages, and those outside 09:00–18:00 on weekdays in their zone."""
@@ -85,14 +97,18 @@ class Load:
     pages: int
     outside_hours: int
     zone: str
+    name: str | None = None  # None: not known by name
 
 
-def oncall_load(pages: list[tuple[str, datetime]], zones: Mapping[str, ZoneInfo]) -> list[Load]:
-    """Pages per person, most paged first; a person's zone is that of their schedule (UTC when none)."""
+def oncall_load(
+    pages: list[tuple[str, datetime]], zones: Mapping[str, ZoneInfo], names: Mapping[str, str] | None = None
+) -> list[Load]:
+    """Pages per person, most paged first; a person's zone is that of `zones` (UTC when none)."""
     by_user: dict[str, Load] = {}
     for user, at in pages:
         zone = zones.get(user, ZoneInfo("UTC"))
-        row = by_user.setdefault(user, Load(user, 0, 0, str(zone)))
+        name = person(user, names) if names and user in names else None
+        row = by_user.setdefault(user, Load(user, 0, 0, str(zone), name))
         local = at.astimezone(zone)
         row.pages += 1
         row.outside_hours += int(local.weekday() >= 5 or not WORK_START <= local.time() < WORK_END)
@@ -154,7 +170,7 @@ def report(
     out = [title, "", *lines]
     if load:
         people = [("Person", "Pages", "Outside 09-18", "Zone")] + [
-            (r.user, str(r.pages), str(r.outside_hours), r.zone) for r in load
+            (r.name or r.user, str(r.pages), str(r.outside_hours), r.zone) for r in load
         ]
         w = [max(len(row[i]) for row in people) for i in range(4)]
         out += ["", "On-call load (pages sent; outside 09:00-18:00 weekdays, local):", ""]
@@ -162,10 +178,17 @@ def report(
     return "\n".join(out) + "\n"
 
 
-def zones_of(policy: Policy) -> dict[str, ZoneInfo]:
-    """Each person's time zone: that of the first schedule naming them."""
+def zones_of(policy: Policy, known: Mapping[str, str] | None = None) -> dict[str, ZoneInfo]:
+    """Each person's time zone: that of the first schedule naming them, else their own (`known`: user
+    id → the zone users.info gave)."""
     zones: dict[str, ZoneInfo] = {}
     for schedule in policy.schedules:
         for user in (*schedule.users, *schedule.fallback):
             zones.setdefault(user, schedule.tz)
+    for user, tz in (known or {}).items():
+        if user not in zones:
+            try:
+                zones[user] = ZoneInfo(tz)
+            except (ValueError, KeyError):  # a zone this system's tz database lacks: UTC, as before
+                continue
     return zones

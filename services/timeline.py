@@ -27,10 +27,10 @@ from runtime.slack_ops import SlackOps
 from storage.db import Database
 from storage.followups import FollowupRepo
 from storage.models import Incident, TimelineEntry
+from storage.people import PeopleRepo
 from storage.repositories import (
     EventRepo,
     IncidentRepo,
-    PeopleRepo,
     TimelineRepo,
 )
 from storage.transcript import (

@@ -33,6 +33,7 @@ from services.followups import Followups
 from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
 from services.oncall import OnCall
+from services.people import People
 from services.permissions import Permissions
 from services.relations import Relations
 from services.reports import Reports
@@ -64,6 +65,7 @@ class WorkspaceServices:
     timeline: Timeline
     drafts: PostmortemDrafts
     roles: Roles
+    people: People
     runbook_cards: RunbookCards
     oncall: OnCall
     handoffs: Handoffs

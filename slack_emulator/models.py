@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 TEAM_ID = "T0EMU"
 TEAM_NAME = "Emulated Workspace"
@@ -56,12 +58,14 @@ class User:
     bot_id: str | None = None
     team_id: str = TEAM_ID
     team_domain: str = TEAM_DOMAIN
+    display_name: str | None = None  # None: the name; Slack sends "" for someone who never set one
+    tz: str = "Etc/UTC"
 
     def to_slack(self) -> dict[str, Any]:
         """Slack's user object."""
         profile: dict[str, Any] = {
             "real_name": self.real_name,
-            "display_name": self.name,
+            "display_name": self.name if self.display_name is None else self.display_name,
             "team": self.team_id,
             "email": None if self.is_bot else f"{self.name}@{self.team_domain}.slack.test",
         }
@@ -73,9 +77,9 @@ class User:
             "name": self.name,
             "deleted": False,
             "real_name": self.real_name,
-            "tz": "Etc/UTC",
-            "tz_label": "Coordinated Universal Time",
-            "tz_offset": 0,
+            "tz": self.tz,
+            "tz_label": "Coordinated Universal Time" if self.tz == "Etc/UTC" else self.tz,
+            "tz_offset": int((datetime.now(ZoneInfo(self.tz)).utcoffset() or timedelta()).total_seconds()),
             "profile": profile,
             "is_admin": False,
             "is_owner": False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,7 +15,6 @@ from storage.models import (
     Base,
     Incident,
     IncidentUpdate,
-    Person,
     ProcessedEvent,
     TimelineEntry,
 )
@@ -312,35 +310,3 @@ class EventRepo:
         """Forget ids older than `before` (Slack stops retrying within the hour)."""
         stmt = delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
         return (await self.session.execute(stmt)).rowcount or 0
-
-
-class PeopleRepo:
-    """Names of one workspace's Slack users as seen in payloads (a user id of another workspace may
-    be someone else, or the same person under another name)."""
-
-    def __init__(self, session: AsyncSession | AsyncConnection, team_id: str) -> None:
-        self.session, self.team_id = session, team_id
-
-    async def remember(self, user_id: str, name: str) -> None:
-        """Store or refresh a name."""
-        person = await self.session.get(Person, (self.team_id, user_id))
-        if person is None:
-            await insert_ignoring_duplicates(
-                self.session, Person, team_id=self.team_id, user_id=user_id, name=name
-            )
-        elif person.name != name:
-            person.name = name
-
-    async def name(self, user_id: str) -> str | None:
-        """One person's name, when known."""
-        return (await self.names([user_id])).get(user_id)
-
-    async def names(self, user_ids: Iterable[str] | None = None) -> dict[str, str]:
-        """User id → name of `user_ids` (None: everyone the workspace knows), those known only."""
-        stmt = select(Person.user_id, Person.name).where(Person.team_id == self.team_id)
-        if user_ids is not None:
-            wanted = sorted({u for u in user_ids if u})
-            if not wanted:
-                return {}
-            stmt = stmt.where(Person.user_id.in_(wanted))
-        return {row.user_id: row.name for row in await self.session.execute(stmt)}

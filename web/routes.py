@@ -16,6 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config.settings import Settings
 from domain.urls import safe_url
 from domain.workspace import Team
+from messages.text import person, readable
+from messages.timeline import entry_text
 from runtime.workspaces import Workspaces
 from services.workspace import WorkspaceServices
 from storage.db import Database
@@ -49,6 +51,10 @@ class WebView:
             None if s is None else timedelta(seconds=round(s))
         )
         self.jinja.filters["safe_url"] = safe_url
+        # People by name and Slack's tokens as words: no `<@…>` or `<!…>` reaches a page.
+        self.jinja.filters["person"] = person
+        self.jinja.filters["words"] = readable
+        self.jinja.filters["entry"] = entry_text
         self.md = safety.renderer()
         self.exports = Exports(others or OtherRequests())
 

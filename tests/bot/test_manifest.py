@@ -42,6 +42,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "usergroups.list": {"usergroups:read"},
     "usergroups.users.list": {"usergroups:read"},
     "usergroups.users.update": {"usergroups:write"},
+    "users.info": {"users:read"},
     "users.lookupByEmail": {"users:read", "users:read.email"},
     "views.open": set(),
     "files.getUploadURLExternal": {"files:write"},

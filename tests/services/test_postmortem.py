@@ -75,7 +75,7 @@ async def test_export_json_carries_the_same_data(harness: Harness) -> None:
     kinds = [e["kind"] for e in data["timeline"]]
     assert kinds == ["declared", "role", "pinned", "scribe", "update", "note", "resolved"]
     assert [e["at"] for e in data["timeline"]] == sorted(e["at"] for e in data["timeline"])
-    assert data["action_items"][0]["owner"] == "@alice"
+    assert data["action_items"][0]["owner"] == "alice"
 
 
 async def test_export_of_an_unknown_incident_is_one_line_and_exit_2(harness: Harness) -> None:

@@ -185,7 +185,7 @@ async def test_checked_steps_reach_the_postmortem_draft(harness: Harness) -> Non
     [complete] = h.emu.calls_to("files.completeUploadExternal")
     draft = h.emu.file_content(complete.response["files"][0]["id"]).decode()
     [row] = [line for line in draft.splitlines() if "Checked: Check the pods" in line]
-    assert "@bob" in row
+    assert row.endswith("Checked: Check the pods (bob) |")
 
 
 async def test_a_private_incidents_card_stays_in_its_channel(harness: Harness) -> None:

@@ -4,6 +4,7 @@ lookup reads only the people asked for, and names kept before 0013 are carried i
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -11,8 +12,9 @@ from sqlalchemy import select, text
 from storage import migrate
 from storage.db import Database
 from storage.installations import adopt_unowned_rows
-from storage.models import Person
-from storage.repositories import PeopleRepo
+from storage.models import Incident, Person
+from storage.people import PeopleRepo
+from storage.repositories import IncidentRepo, TimelineRepo
 
 
 @pytest.fixture
@@ -54,6 +56,47 @@ async def test_names_reads_only_the_people_asked_for(db: Database) -> None:
         }
         assert await repo.names([]) == {}
         assert len(await repo.names()) == 30
+
+
+async def test_a_looked_up_name_is_kept_over_payload_names_and_due_again_after_the_refresh(
+    db: Database,
+) -> None:
+    at = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    async with db.session() as s:
+        repo = PeopleRepo(s, "T0ALPHA")
+        await repo.remember("U0ANN", "ann")
+        await repo.looked_up("U0ANN", "Ann Alpha", "Ann A. Alpha", "Europe/Berlin", at)
+        await repo.looked_up(
+            "U0NEW", "N" * 200, None, "Z" * 100, at
+        )  # cut to the columns, a bad zone dropped
+    async with db.session() as s:
+        repo = PeopleRepo(s, "T0ALPHA")
+        await repo.remember("U0ANN", "ann")  # a payload's handle, after users.info named her
+        assert await repo.names() == {"U0ANN": "Ann Alpha", "U0NEW": "N" * 120}
+        assert await repo.zones(["U0ANN", "U0NEW", "U0NONE"]) == {"U0ANN": "Europe/Berlin"}
+        assert await repo.due(["U0ANN", "U0NONE"], at) == {"U0NONE"}
+        assert await repo.due(["U0ANN", "U0NONE"], at + timedelta(seconds=1)) == {"U0ANN", "U0NONE"}
+        assert await PeopleRepo(s, "T0BRAVO").due(["U0ANN"], at) == {"U0ANN"}, "per workspace"
+
+
+async def test_the_timeline_pass_reads_only_its_workspaces_entries_that_name_someone(db: Database) -> None:
+    at = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    async with db.session() as s:
+        ids = {}
+        for team in ("T0ALPHA", "T0BRAVO"):
+            incident = Incident(title="x", severity="SEV2", status="investigating", declared_at=at)
+            incident.channel_id = f"C0{team}"
+            ids[team] = (await IncidentRepo(s, team).add(incident)).id
+        timeline = TimelineRepo(s)
+        await timeline.record(ids["T0ALPHA"], "note", "hi", at, author_id="U0ANN")
+        await timeline.record(ids["T0BRAVO"], "note", "asked <@U0EVE>", at, author_id="U0BOB")
+        await timeline.record(ids["T0ALPHA"], "paged", "Paged L1: <@U0CAT>", at)
+        await timeline.record(ids["T0ALPHA"], "declared", "nobody named", at)
+    async with db.session() as s:
+        rows = await PeopleRepo(s, "T0ALPHA").timeline_after(0, 10)
+        assert [(r.author_id, r.text) for r in rows] == [("U0ANN", "hi"), (None, "Paged L1: <@U0CAT>")]
+        assert await PeopleRepo(s, "T0ALPHA").timeline_after(rows[0].id, 1) == rows[1:]
+        assert await PeopleRepo(s, "T0ALPHA").timeline_after(rows[1].id, 10) == []
 
 
 async def _at_0012(database_url: str) -> Database:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from storage.repositories import PeopleRepo
+from storage.people import PeopleRepo
 from tests.harness import Harness
 from tests.web.test_web_view import WebHarness, _text, sign_in
 
@@ -54,8 +54,8 @@ async def test_pages_read_only_the_names_they_show_and_only_their_workspaces(web
         event.remove(engine, "before_cursor_execute", on_people)
         await session.close()
     assert pages["/ui/ asked"] == {h.alice}, "the list names its commanders"
-    assert "@alice" in pages["/ui/"] and "Mallory Elsewhere" not in pages["/ui/"]
+    assert "<td>alice</td>" in pages["/ui/"] and "Mallory Elsewhere" not in pages["/ui/"]
     assert pages["/ui/incidents/1 asked"] == {h.alice, "U0CAROL"}
-    assert "@Carol Mentioned" in pages["/ui/incidents/1"], "the draft names the person mentioned"
+    assert "asked Carol Mentioned to look" in pages["/ui/incidents/1"], "the draft names the person mentioned"
     assert "Mallory Elsewhere" not in pages["/ui/incidents/1"]
     assert pages["/ui/metrics asked"] == set(), "nobody was paged: no names to read"
