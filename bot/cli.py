@@ -69,14 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("markdown", "json"), default="markdown")
     teams.add_argument(export)
 
-    stats = sub.add_parser("stats", help="incidents by severity or service, MTTA and MTTR (median and p90)")
+    stats = sub.add_parser(
+        "stats", help="incidents by severity, service or field, MTTA and MTTR (median and p90)"
+    )
     stats.add_argument("--since", type=_window, default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     stats.add_argument("--format", choices=("table", "json"), default="table")
     stats.add_argument(
         "--by",
-        choices=("severity", "service"),
+        type=_by,
         default="severity",
-        help="one row per severity or per service (default severity)",
+        help="one row per severity, per service or per value of field:<name> (default severity)",
     )
     teams.add_argument(stats)
 
@@ -175,6 +177,15 @@ def _window(text: str) -> str:
             "d (days) or w (weeks), e.g. 12h, 7d or 1d12h"
         ) from None
     return text
+
+
+def _by(text: str) -> str:
+    """`stats --by`: severity, service or field:<name> (the policy says which fields there are)."""
+    if text in ("severity", "service") or (text.startswith("field:") and text.removeprefix("field:").strip()):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {text!r} (choose from severity, service, field:<name>)"
+    )
 
 
 def _public_url(text: str) -> str:

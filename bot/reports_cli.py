@@ -1,5 +1,5 @@
 """`incident-bot export` (a postmortem draft or JSON) and `incident-bot stats` (MTTA, MTTR, load, by
-severity or by service)."""
+severity, by service or by a custom field)."""
 
 from __future__ import annotations
 
@@ -70,10 +70,35 @@ async def stats(
     since = datetime.now(UTC) - span
     async with existing_database(settings.database_url) as (db, migrated):
         team = await teams.pick(db, given_team) if migrated else ""
+        own = policy.of(team)
+        field = own.field(by.removeprefix(figures.FIELD)) if by.startswith(figures.FIELD) else None
+        if by.startswith(figures.FIELD) and field is None:
+            say(
+                f"incident-bot: stats --by {by}: {_no_field(own, by.removeprefix(figures.FIELD))}", sys.stderr
+            )
+            return 2
         incidents = await figures.load(db, team, since) if migrated else []
         pages = await figures.load_pages(db, team, since) if migrated else []
         names, tzs = await figures.load_people(db, team, (u for u, _ in pages)) if migrated else ({}, {})
-    own = policy.of(team)
+        by_field = None
+        if field is not None:
+            values = await figures.load_fields(db, incidents, field.name) if migrated else {}
+            people = {str(v) for v in values.values()} if field.type == "user" else set()
+            known = (await figures.load_people(db, team, people))[0] if people else {}
+            by_field = figures.ByField(field, values, known)
     load = figures.oncall_load(pages, figures.zones_of(own, tzs), names)
-    write(figures.report(incidents, since, window, fmt, load, by, (s.name for s in own.services)))
+    services = (s.name for s in own.services)
+    write(figures.report(incidents, since, window, fmt, load, by, services, by_field))
     return 0
+
+
+def _no_field(policy: Policy, name: str) -> str:
+    """Why `--by field:<name>` names nothing: the fields there are, and the closest."""
+    from domain.spelling import closest
+
+    names = [f.name for f in policy.fields]
+    if not names:
+        return "the policy has no [[fields]]"
+    near = closest(name, names)
+    guess = f" (did you mean {near}?)" if near else ""
+    return f"no field {name!r}{guess}; fields: {', '.join(names)}"

@@ -1,5 +1,5 @@
-"""`incident-bot stats`: incidents by severity (or by service), MTTA and MTTR (median and p90) over a
-window."""
+"""`incident-bot stats`: incidents by severity (or by service, or by a custom field's value), MTTA and
+MTTR (median and p90) over a window."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from config.custom_fields import CustomField
 from config.policy import Policy
 from domain.durations import format_duration
+from domain.fields import Value, shown
 from domain.severity import Severity
 from messages.text import person
 from storage.db import Database
+from storage.fields import FieldRepo
 from storage.models import Incident
 from storage.people import PeopleRepo
 from storage.repositories import IncidentRepo
@@ -22,8 +25,9 @@ from storage.schedule import DeliveryRepo
 WORK_START, WORK_END = time(9), time(18)
 
 SEVERITIES = tuple(Severity)
-BY = ("severity", "service")  # `stats --by`: what the rows are
-NO_SERVICE = "(none)"  # the row of incidents declared without a service
+BY = ("severity", "service")  # `stats --by`: what the rows are (or FIELD + a field's name)
+FIELD = "field:"
+NO_SERVICE = "(none)"  # the row of incidents declared without a service (or without the field's value)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -89,6 +93,41 @@ async def load_people(
         return await people.names(user_ids), await people.zones(user_ids)
 
 
+async def load_fields(db: Database, incidents: list[Incident], name: str) -> dict[int, Value]:
+    """Incident id → its value of the field `name` (unset ones absent)."""
+    async with db.session() as s:
+        values = await FieldRepo(s).of_many(i.id for i in incidents)
+    return {i: v[name] for i, v in values.items() if name in v}
+
+
+@dataclass(frozen=True)
+class ByField:
+    """`stats --by field:<name>`: the field, each incident's value, and the names of people it holds."""
+
+    field: CustomField
+    values: Mapping[int, Value]
+    names: Mapping[str, str]
+
+    def keys(self, incident: Incident) -> list[str]:
+        """The rows an incident counts in: one per value (each of a multi-select's), none when unset."""
+        value = self.values.get(incident.id)
+        parts = value if isinstance(value, list) else [] if value is None else [value]
+        if self.field.type == "user":
+            return [person(str(p), self.names) for p in parts]
+        return [" ".join((shown(self.field.type, p) or "").split()) for p in parts]
+
+    def rows(self, incidents: list[Incident]) -> dict[str, Row]:
+        """A row per option (in the policy's order), then other values seen, by name, then NO_SERVICE."""
+        keys = {i.id: self.keys(i) for i in incidents}
+        seen = {k for ks in keys.values() for k in ks}
+        numeric = self.field.type == "number"
+        others = sorted(seen - set(self.field.options), key=lambda k: (float(k), k) if numeric else (0, k))
+        names = [*self.field.options, *others]
+        rows = {n: summarise([i for i in incidents if n in keys[i.id]]) for n in names}
+        rows[NO_SERVICE] = summarise([i for i in incidents if not keys[i.id]])
+        return rows
+
+
 @dataclass
 class Load:
     """On-call load of one person: pages, and those outside 09:00–18:00 on weekdays in their zone."""
@@ -115,9 +154,13 @@ def oncall_load(
     return sorted(by_user.values(), key=lambda r: (-r.pages, r.user))
 
 
-def grouped(incidents: list[Incident], by: str, services: Iterable[str] = ()) -> dict[str, Row]:
+def grouped(
+    incidents: list[Incident], by: str, services: Iterable[str] = (), field: ByField | None = None
+) -> dict[str, Row]:
     """A row per severity, or per service (those of the policy and those on the incidents, by name,
-    then NO_SERVICE)."""
+    then NO_SERVICE), or per value of `field`."""
+    if field is not None:
+        return field.rows(incidents)
     if by == "service":
         names = sorted(set(services) | {i.service for i in incidents if i.service})
         rows = {n: summarise([i for i in incidents if i.service == n]) for n in names}
@@ -134,9 +177,11 @@ def report(
     load: list[Load],
     by: str = "severity",
     services: Iterable[str] = (),
+    field: ByField | None = None,
 ) -> str:
-    """The stats as an aligned table or as JSON, a row per severity or (`by` "service") per service."""
-    rows, every = grouped(incidents, by, services), summarise(incidents)
+    """The stats as an aligned table or as JSON, a row per severity or (`by` "service") per service, or
+    (`by` "field:<name>", with `field`) per value of that field."""
+    rows, every = grouped(incidents, by, services, field), summarise(incidents)
     if fmt == "json":
         data = {
             "since": since.isoformat().replace("+00:00", "Z"),
@@ -150,7 +195,8 @@ def report(
     def dur(seconds: float | None) -> str:
         return format_duration(timedelta(seconds=round(seconds))) if seconds is not None else "-"
 
-    header = (by.capitalize(), "Declared", "Open", "Resolved", "MTTA p50", "MTTA p90", "MTTR p50", "MTTR p90")
+    first = field.field.title if field is not None else by.capitalize()
+    header = (first, "Declared", "Open", "Resolved", "MTTA p50", "MTTA p90", "MTTR p50", "MTTR p90")
     table = [header] + [
         (
             name,
