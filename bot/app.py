@@ -55,6 +55,7 @@ from services.statuspage import StatuspageService
 from services.subscriptions import Subscriptions
 from services.timeline import Timeline
 from services.tracker_events import TrackerEvents
+from services.wording import Wording, Wordings
 from services.workspace import WorkspaceServices
 from storage.db import Database
 from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, PAGE_UPDATE, POSTMORTEM, REMINDER
@@ -97,6 +98,7 @@ class Shared:
     worker: InboxWorker
     tasks: BackgroundTasks
     runbooks: Runbooks
+    wordings: Wordings  # each workspace policy's message templates: the shipped ones, the team's over them
     # Asks the scheduler for a tick now (new rows may be due at once); set by the runtime.
     wake: Callable[[], None] = lambda: None
     # What the features serve over HTTP (POST path → handler); set by build_app.
@@ -111,6 +113,7 @@ def build_shared(
     session: aiohttp.ClientSession,
     http: httpx.AsyncClient,
     runbooks: Runbooks,
+    wordings: Wordings,
 ) -> Shared:
     """The process-wide parts: metrics, the outbox, the inbox and its worker, background tasks."""
     metrics = Metrics()
@@ -133,6 +136,7 @@ def build_shared(
         worker,
         BackgroundTasks(),
         runbooks,
+        wordings,
     )
 
 
@@ -145,13 +149,15 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     slack = SlackOps(client)
     catalog = ServiceCatalog(shared.runbooks, policy)
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
+    words = Wording(shared.wordings.of(policy), policy, db, clock)
     runbook_cards = RunbookCards(db, slack, catalog, oncall, team.team_id)
     intake = Intake(shared.inbox, shared.ops, team)
     subscriptions = Subscriptions(db, slack, intake, team.team_id)
-    announcements = Announcements(db, slack, policy, team.team_id)
+    announcements = Announcements(db, slack, policy, team.team_id, words)
     lifecycle = Lifecycle(
-        db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards, announcements, subscriptions
-    )
+        db, slack, policy, clock, metrics, outbox, team, catalog, runbook_cards, announcements, subscriptions,
+        words,
+    )  # fmt: skip
     lifecycle.wake = lambda: shared.wake()
     jobs = Jobs(db, clock, team.team_id)
     page_updates = PageUpdates(db, slack, policy, catalog, clock, team.team_id)
@@ -190,6 +196,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         roles=Roles(db, slack, clock, team.team_id),
         people=people,
         runbook_cards=runbook_cards,
+        words=words,
         oncall=oncall,
         handoffs=Handoffs(db, slack, policy, clock, oncall, team.team_id),
         permissions=Permissions(db, slack, policy, catalog, oncall, team.team_id),

@@ -31,6 +31,7 @@ from runtime.metrics import CONTENT_TYPE
 from runtime.tokens import InstalledTokens, SingleToken
 from runtime.workspaces import Workspaces
 from services.catalog import Runbooks
+from services.wording import Wordings
 from services.workspace import WorkspaceServices
 from storage import migrate
 from storage.claims import release_everything
@@ -143,11 +144,12 @@ class Bot:
         runbooks = Runbooks(self.policy, folder, self._httpx, db, clock)
         try:
             await runbooks.load()
+            wordings = Wordings(self.policy, folder)  # so are the templates, checked against samples
         except Exception:
             await self._close_clients(db)
             raise
         shared = self._shared = build_shared(
-            self.settings, self.policy, db, clock, self._http, self._httpx, runbooks
+            self.settings, self.policy, db, clock, self._http, self._httpx, runbooks, wordings
         )
         client = build_client(self.settings, shared.metrics, self._http, self._bot_token())
         if self.oauth:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 
 from domain.durations import format_duration
 from domain.records import Incident, IncidentUpdate
 from domain.severity import Severity, Status
-from domain.urls import safe_url
 from messages import followups
-from messages.blocks import (
-    Message,
-    context,
-    divider,
-    fields,
-    header,
-    section,
-    truncate,
-    utc,
-    utc_when,
-)
-from messages.text import entities, escape, from_slack, link, plain
+from messages.blocks import Message, context, divider, header, section, truncate, utc
+from messages.text import escape, from_slack, plain
 
 CHECKLIST = (
     "Postmortem draft written from the timeline (`/incident postmortem`)",
@@ -38,10 +26,6 @@ def _status(incident: Incident) -> Status:
 
 def _person(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_unassigned_"
-
-
-def _next_update(due: datetime | None, now: datetime) -> str:
-    return f"by {utc_when(due, now)}" if due else "when there is news"
 
 
 def incident_topic(incident: Incident) -> str:
@@ -69,34 +53,13 @@ def impact_text(incident: Incident) -> str | None:
     return from_slack(incident.impact) if incident.declared_by is None else incident.impact
 
 
-def _service(incident: Incident) -> list[tuple[str, str]]:
-    """The service and the alert's runbook link, as fields (none when the incident has neither)."""
-    out = [("Service", f"`{incident.service}`")] if incident.service else []
-    url = incident.runbook_url
-    if url and safe_url(url):
-        parts = urlsplit(url)
-        label = truncate(f"{parts.hostname}{parts.path}".rstrip("/"), 60)
-        out.append(("Runbook", link(url, entities(label))))
-    return out
-
-
-def initial(incident: Incident, now: datetime) -> Message:
-    """First post in the incident channel, pinned: what, how bad, who leads, when next (its day too
-    when that is not `now`'s)."""
-    sev, status = incident.severity, _status(incident)
-    impact = impact_mrkdwn(incident) or "_Not assessed yet: who is affected, and how?_"
+def initial(incident: Incident, sections: Sequence[str]) -> Message:
+    """First post in the incident channel, pinned: the header, the `initial` template's sections (what,
+    how bad, who leads, when next), what the severity means and the commands."""
+    sev = incident.severity
     blocks = [
         header(f"{sev.value} · {incident.ref}: {incident.title}"),
-        fields(
-            ("Severity", f"{sev.emoji} {sev.value} ({sev.label})"),
-            ("Status", f"{status.emoji} {status.label}"),
-            ("Incident commander", _person(incident.commander_id)),
-            ("Detected", utc(incident.declared_at)),
-            ("Next update", _next_update(incident.next_update_due, now)),
-            ("Declared by", _person(incident.declared_by) if incident.declared_by else "Alertmanager"),
-            *_service(incident),
-        ),
-        section(f"*Impact*\n{impact}"),
+        *(section(text) for text in sections),
         divider(),
         context(
             f"{sev.value}: {sev.description}. Post progress with `/incident update &lt;text&gt;`; "
@@ -107,34 +70,20 @@ def initial(incident: Incident, now: datetime) -> Message:
     return Message(text=truncate(text, 3000), blocks=blocks)
 
 
-def _state(incident: Incident) -> str:
-    """Where the incident stands, for its announcement: the status, or resolved and after how long."""
-    if incident.resolved_at is not None:
-        took = format_duration(incident.resolved_at - incident.declared_at)
-        return f":white_check_mark: Resolved after {took}"
-    status = _status(incident)
-    return f"{status.emoji} {status.label}"
-
-
-def announcement(incident: Incident) -> Message:
+def announcement(incident: Incident, sections: Sequence[str]) -> Message:
     """The note in the announce channel (and each `[[announce]]` rule's) pointing people at the incident
-    channel, as things stand: edited when the severity or status changes. A private one's says only its
-    severity, its status and who declared it."""
-    sev, state = incident.severity, _state(incident)
+    channel, as things stand: the `announce` template's sections (drawn from redacted variables for a
+    private incident: its severity, its status and who declared it) and when it was detected."""
+    sev = incident.severity
     detected = f"Detected {utc(incident.declared_at)}"
     if incident.private:
         line = f":lock: A private {sev.value} incident was declared by {_person(incident.declared_by)}."
-        return Message(text=line, blocks=[section(f"{line}\n{state}"), context(detected)])
-    join = f"Join <#{incident.channel_id}>" + (f" · Service `{incident.service}`" if incident.service else "")
-    line = (
-        f"{sev.emoji} *{sev.value} incident declared:* {escape(incident.title)}\n{state}\n"
-        f"{join} · Commander {_person(incident.commander_id)} · {incident.ref}"
-    )
+        return Message(text=line, blocks=[*(section(t) for t in sections), context(detected)])
     if incident.resolved_at is not None:
         detected += f" · Resolved {utc(incident.resolved_at)}"
     return Message(
         text=truncate(f"{sev.value} incident declared: {escape(incident.title)}", 3000),
-        blocks=[section(line), context(detected)],
+        blocks=[*(section(t) for t in sections), context(detected)],
     )
 
 
@@ -160,19 +109,12 @@ def reopen_note(incident: Incident, reason: str, by: str) -> Message:
     return followups.reopened(incident, reason, by)
 
 
-def update(incident: Incident, upd: IncidentUpdate, previous: Status, now: datetime) -> Message:
-    """A status update in the incident channel."""
-    sev, status = incident.severity, _status(incident)
-    moved = f"{previous.label} → {status.label}" if previous != status else status.label
+def update(incident: Incident, upd: IncidentUpdate, sections: Sequence[str]) -> Message:
+    """A status update in the incident channel: the header, the `update` template's sections, when."""
+    status = _status(incident)
     blocks = [
         header(f"Update · {incident.ref} · {status.label}"),
-        fields(
-            ("Status", f"{status.emoji} {moved}"),
-            ("Severity", f"{sev.emoji} {sev.value}"),
-            ("Next update", _next_update(incident.next_update_due, now)),
-            ("Posted by", _person(upd.author_id)),
-        ),
-        section(f"*Progress*\n{escape(upd.text)}"),
+        *(section(text) for text in sections),
         context(f"{utc(upd.posted_at)} · {escape(incident.title)}"),
     ]
     text = f"{incident.ref} update ({status.label}): {escape(upd.text)}"
@@ -191,23 +133,13 @@ def follow_ups(incident: Incident) -> list[str]:
     return items + list(CHECKLIST)
 
 
-def resolution(incident: Incident) -> Message:
-    """The resolution post: duration, summary, follow-ups."""
-    sev = incident.severity
-    resolved = incident.resolved_at or incident.declared_at
-    duration = format_duration(resolved - incident.declared_at)
-    todo = "\n".join(f"• {item}" for item in follow_ups(incident))
+def resolution(incident: Incident, sections: Sequence[str]) -> Message:
+    """The resolution post: the header, the `resolution` template's sections (duration, summary,
+    follow-ups), a word of thanks."""
+    duration = format_duration((incident.resolved_at or incident.declared_at) - incident.declared_at)
     blocks = [
         header(f"Resolved · {incident.ref}: {incident.title}"),
-        fields(
-            ("Severity", f"{sev.emoji} {sev.value}"),
-            ("Duration", duration),
-            ("Detected", utc(incident.declared_at)),
-            ("Resolved", utc(incident.resolved_at)),
-            ("Incident commander", _person(incident.commander_id)),
-        ),
-        section(f"*Summary*\n{escape(incident.summary or '')}"),
-        section(f"*Follow-ups*\n{todo}"),
+        *(section(text) for text in sections),
         context("Thank you, everyone. Blameless: we look at systems and decisions, not at people."),
     ]
     text = f"{incident.ref} resolved after {duration}: {escape(incident.summary or '')}"

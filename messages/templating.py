@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from domain.urls import safe_url
-from messages.blocks import MAX_SECTION, utc, utc_time
+from messages.blocks import MAX_SECTION, truncate, utc, utc_time, utc_when
 from messages.text import escape, link
 
 NAMES = ("initial", "update", "resolution", "announce", "page", "reminder", "runbook_card")
@@ -38,9 +39,11 @@ class Mrkdwn(str):
 
 @dataclass(frozen=True)
 class When:
-    """A time as templates show it: `2026-11-22 03:04 UTC`; `.time` is `03:04 UTC`, `.iso` ISO 8601."""
+    """A time as templates show it: `2026-11-22 03:04 UTC`; `.time` is `03:04 UTC`, `.iso` ISO 8601,
+    `.short` the time alone on the day of `now` (when the message is drawn), else with the day."""
 
     at: datetime
+    now: datetime | None = None
 
     def __str__(self) -> str:
         return utc(self.at)
@@ -52,6 +55,10 @@ class When:
     @property
     def iso(self) -> str:
         return self.at.isoformat()
+
+    @property
+    def short(self) -> str:
+        return utc_when(self.at, self.now) if self.now else utc(self.at)
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,12 @@ def finalize(value: Any) -> str:
 
 
 def _link(url: Any, label: Any = None) -> Mrkdwn:
-    """`link(url, label)` in a template: a link only for a clean http(s) URL, else the escaped label."""
-    text = escape(str(label if label is not None else url))
+    """`link(url, label)` in a template: a link only for a clean http(s) URL, else the escaped label;
+    without a label, the URL's host and path (60 characters at most)."""
+    if label is None:
+        parts = urlsplit(str(url))
+        label = truncate(f"{parts.hostname or ''}{parts.path}".rstrip("/"), 60) or str(url)
+    text = escape(str(label))
     return Mrkdwn(link(str(url), text) if safe_url(str(url)) else text)
 
 

@@ -11,18 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.fields import Value
+from domain.durations import format_duration
+from domain.fields import Value, shown
 from domain.records import Incident, IncidentUpdate
 from domain.severity import Status
 from messages.templating import Mrkdwn, When
+from messages.text import entities, link
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """A `[[fields]]` entry as templates need it: its name and type."""
+    """A `[[fields]]` entry as templates need it: its name and type, its label and where it is shown."""
 
     name: str
     kind: str
+    label: str = ""
+    show: tuple[str, ...] = ()
 
 
 def mention(user_id: str | None) -> Mrkdwn | None:
@@ -30,9 +34,9 @@ def mention(user_id: str | None) -> Mrkdwn | None:
     return Mrkdwn(f"<@{user_id}>") if user_id else None
 
 
-def when(at: datetime | None) -> When | None:
-    """A time for a template; none when unknown."""
-    return When(at) if at else None
+def when(at: datetime | None, now: datetime | None = None) -> When | None:
+    """A time for a template (`.short` against `now`); none when unknown."""
+    return When(at, now) if at else None
 
 
 def field_values(specs: Sequence[FieldSpec], values: Mapping[str, Value]) -> dict[str, Any]:
@@ -51,11 +55,31 @@ def field_values(specs: Sequence[FieldSpec], values: Mapping[str, Value]) -> dic
     return out
 
 
+def shown_fields(specs: Sequence[FieldSpec], values: Mapping[str, Value], place: str) -> list[dict[str, Any]]:
+    """`shown_fields`: the fields whose `show` has `place`, each `name`, `label` and `value` as words (a
+    person a mention, a link a link; none when unset), in the policy's order."""
+    out = []
+    for spec in specs:
+        if place not in spec.show:
+            continue
+        value: Any = shown(spec.kind, values.get(spec.name))
+        if value is not None and spec.kind == "user":
+            value = mention(value)
+        elif value is not None and spec.kind == "link":
+            value = Mrkdwn(link(value, entities(value)))
+        out.append({"name": spec.name, "label": spec.label or spec.name, "value": value})
+    return out
+
+
 def incident_vars(
-    incident: Incident, specs: Sequence[FieldSpec] = (), values: Mapping[str, Value] | None = None
+    incident: Incident,
+    specs: Sequence[FieldSpec] = (),
+    values: Mapping[str, Value] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """`incident` in every template."""
+    """`incident` in every template; times' `.short` is read against `now`."""
     sev, status = incident.severity, Status(incident.status)
+    ended = incident.resolved_at
     from_alert = incident.declared_by is None
     return {
         "number": incident.ref,
@@ -73,9 +97,10 @@ def incident_vars(
         "comms": mention(incident.comms_id),
         "declared_by": mention(incident.declared_by) if incident.declared_by else "Alertmanager",
         "channel": Mrkdwn(f"<#{incident.channel_id}>") if incident.channel_id else None,
-        "detected_at": When(incident.declared_at),
-        "next_update_due": when(incident.next_update_due),
-        "resolved_at": when(incident.resolved_at),
+        "detected_at": When(incident.declared_at, now),
+        "next_update_due": when(incident.next_update_due, now),
+        "resolved_at": when(ended, now),
+        "duration": format_duration(ended - incident.declared_at) if ended else None,
         "service": incident.service,
         "runbook_url": incident.runbook_url,
         "private": incident.private,
@@ -92,3 +117,24 @@ def update_vars(update: IncidentUpdate, previous: Status | None = None) -> dict[
         "author": mention(update.author_id),
         "posted_at": When(update.posted_at),
     }
+
+
+# What a private incident's message shows where not only its channel's members read (the announce
+# channel): how bad, where it stands and who declared it; never what it is about, whoever wrote the template.
+PRIVATE_TITLE = "a private incident"
+_KEPT = {"number", "severity", "severity_label", "severity_emoji", "severity_description", "status"}
+_KEPT |= {"status_emoji", "declared_by", "detected_at", "resolved_at", "duration", "private"}
+
+
+def redacted(incident: Mapping[str, Any]) -> dict[str, Any]:
+    """`incident` of a private incident for readers outside its channel: no title, impact, people
+    (but who declared it), channel, service, runbook or field values."""
+    out = {k: (v if k in _KEPT else None) for k, v in incident.items()}
+    out["title"] = PRIVATE_TITLE
+    out["fields"] = {name: None for name in incident.get("fields", {})}
+    return out
+
+
+def resolution_vars(summary: str | None, follow_ups: Sequence[str]) -> dict[str, Any]:
+    """`summary` (as its author wrote it) and `follow_ups` (the bot's own mrkdwn lines) in `resolution`."""
+    return {"summary": summary or "", "follow_ups": [Mrkdwn(item) for item in follow_ups]}

@@ -15,6 +15,7 @@ from messages import incident as templates
 from messages.blocks import Message
 from runtime.journal import Outcome
 from runtime.slack_ops import SlackOps
+from services.wording import Wording
 from storage.announcements import AnnouncementRepo
 from storage.db import Database
 from storage.models import Incident
@@ -34,8 +35,8 @@ class Announcements:
     """One workspace's incident announcements. Each Slack call is a recorded step of the caller's
     request, named by channel, so a retry posts and edits each once."""
 
-    def __init__(self, db: Database, slack: SlackOps, policy: Policy, team_id: str) -> None:
-        self.db, self.slack, self.policy, self.team_id = db, slack, policy, team_id
+    def __init__(self, db: Database, slack: SlackOps, policy: Policy, team_id: str, words: Wording) -> None:
+        self.db, self.slack, self.policy, self.team_id, self.words = db, slack, policy, team_id, words
 
     def channels(self, incident: Incident) -> list[str]:
         """Where the incident is announced as it stands now."""
@@ -81,6 +82,10 @@ class Announcements:
         for target in await self.targets(out):
             await self._reply(out, target, message)
 
+    async def announcement(self, incident: Incident) -> Message:
+        """The announcement as things stand, in the team's words (a private incident's redacted)."""
+        return templates.announcement(incident, await self.words.sections("announce", incident))
+
     async def targets(self, out: Outcome) -> list[Target]:
         """The incident's announcements, read once per request (a retry replies to the same ones)."""
 
@@ -106,9 +111,8 @@ class Announcements:
                 await self._post(out, incident, channel)
 
     async def _post(self, out: Outcome, incident: Incident, channel: str) -> None:
-        message = templates.announcement(incident)
-
         async def post() -> dict[str, str]:
+            message = await self.announcement(incident)
             channel_id = await self.slack.channel_id(channel)
             return {"channel_id": channel_id, "ts": await self.slack.post_joining(channel_id, message)}
 
@@ -130,9 +134,8 @@ class Announcements:
         await out.step(name, lambda: self.slack.post(where, message, thread_ts=thread_ts))
 
     async def _refresh(self, out: Outcome, incident: Incident, target: Target) -> None:
-        message = templates.announcement(incident)
-
         async def edit() -> None:
+            message = await self.announcement(incident)
             channel_id = target.channel_id or await self.slack.channel_id(target.channel)
             await self.slack.update(channel_id, target.ts, message)
 

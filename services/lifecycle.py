@@ -16,6 +16,7 @@ from domain.severity import Severity, Status
 from domain.workspace import Team
 from messages import incident as templates
 from messages import pages
+from messages.variables import resolution_vars, update_vars
 from runtime import logs
 from runtime.clock import Clock
 from runtime.journal import Outcome, Steps
@@ -28,6 +29,7 @@ from services.catalog import ServiceCatalog
 from services.channels import open_channel
 from services.runbook_cards import RunbookCards
 from services.subscriptions import Subscriptions
+from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -64,8 +66,9 @@ class Lifecycle:
         cards: RunbookCards,
         announcements: Announcements,
         subscriptions: Subscriptions,
+        words: Wording,
     ) -> None:
-        self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
+        self.db, self.slack, self.policy, self.clock, self.words = db, slack, policy, clock, words
         self.catalog, self.cards, self.announcements = catalog, cards, announcements
         self.team, self.team_id = team, team.team_id
         self.metrics, self.outbox = metrics, outbox
@@ -197,9 +200,8 @@ class Lifecycle:
     async def _post_initial(self, out: Outcome, incident: Incident) -> None:
         """Post the initial template, pin it, remember its ts; then a service's runbook card below it."""
         channel_id = incident.channel_id or ""
-        ts = await out.step(
-            "post_initial", lambda: self.slack.post(channel_id, templates.initial(incident, self.clock.now()))
-        )
+        message = templates.initial(incident, await self.words.sections("initial", incident))
+        ts = await out.step("post_initial", lambda: self.slack.post(channel_id, message))
         if ts:
             await self._remember_initial(out, incident, ts)
         await self.cards.post_matched(out, incident)
@@ -282,9 +284,9 @@ class Lifecycle:
         assert upd is not None
         previous = Status(done["previous"])
         out = Outcome(incident, steps)
+        said = await self.words.sections("update", incident, update=update_vars(upd, previous))
         ts = await out.step(
-            "post",
-            lambda: self.slack.post(channel_id, templates.update(incident, upd, previous, self.clock.now())),
+            "post", lambda: self.slack.post(channel_id, templates.update(incident, upd, said))
         )
         if ts:
 
@@ -341,7 +343,10 @@ class Lifecycle:
                     (incident.resolved_at - incident.declared_at).total_seconds()
                 )
         out = Outcome(incident, steps)
-        await out.step("post", lambda: self.slack.post(channel_id, templates.resolution(incident)))
+        said = await self.words.sections(
+            "resolution", incident, **resolution_vars(summary, templates.follow_ups(incident))
+        )
+        await out.step("post", lambda: self.slack.post(channel_id, templates.resolution(incident, said)))
         await self.subscriptions.tell(out, "resolved", author, summary)
         await out.step("topic", lambda: self.slack.set_topic(channel_id, templates.incident_topic(incident)))
         await self.announcements.resolved(out, incident)

@@ -42,6 +42,7 @@ from services.runbook_cards import RunbookCards
 from services.statuspage import StatuspageService
 from services.subscriptions import Subscriptions
 from services.timeline import Timeline
+from services.wording import Wording
 from storage.db import Database
 
 
@@ -67,6 +68,7 @@ class WorkspaceServices:
     roles: Roles
     people: People
     runbook_cards: RunbookCards
+    words: Wording
     oncall: OnCall
     handoffs: Handoffs
     permissions: Permissions

@@ -111,7 +111,7 @@ async def test_labels_matching_a_service_make_its_incident_and_page_its_schedule
     await h.tick()
     assert paged(h) == ["U0CHECKOUT"], "L1 is the service's schedule"
     initial = _initial(h, channel)
-    assert "*Service*\\n`checkout`" in initial
+    assert "*Service:* `checkout`" in initial
     assert "Runbook" not in initial, "no runbook_url annotation, no link"
     assert "Service `checkout`" in _announced(h), "a public incident's announcement names its service"
 
@@ -271,5 +271,5 @@ async def test_a_private_incidents_announcement_names_no_service(
     flag = "--private " if private else ""
     channel = await h.declare(f"{flag}--service payments sev2 Orders stuck")
     assert (await _incident(h, channel)).service == "payments"
-    assert "*Service*\\n`payments`" in _initial(h, channel)
+    assert "*Service:* `payments`" in _initial(h, channel)
     assert ("payments" in _announced(h)) is named
