@@ -39,6 +39,7 @@ from services.catchup import CatchUps
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.experts import Experts
+from services.fields import Fields
 from services.followups import Followups
 from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
@@ -203,6 +204,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         escalation=escalation,
         jobs=jobs,
         followups=followups,
+        fields=Fields(db, slack, policy, outbox, team.team_id),
         aftercare=aftercare,
         relations=Relations(db, slack, lifecycle, team.team_id),
         reports=Reports(db, slack, policy, clock, team.team_id),

@@ -10,7 +10,15 @@ from pydantic import Field, field_validator
 from config.fields import Duration, Strict
 from domain.redact import redact_url
 
-WEBHOOK_EVENTS = ("declared", "updated", "severity_changed", "resolved", "paged", "acknowledged")
+WEBHOOK_EVENTS = (
+    "declared",
+    "updated",
+    "severity_changed",
+    "resolved",
+    "paged",
+    "acknowledged",
+    "field_changed",
+)
 _URL = re.compile(r"^https?://[^\s]+$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

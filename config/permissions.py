@@ -37,3 +37,4 @@ class Permission(StrEnum):
     REOPEN = "reopen", "responders", "reopen {ref}"
     LINK = "link", "anyone", "link {ref} to another incident"
     DUPLICATE = "duplicate", "responders", "mark {ref} as a duplicate"
+    FIELDS = "fields", "anyone", "set the fields of {ref}"

@@ -22,6 +22,7 @@ def register_all(
         commands,
         declare,
         experts,
+        fields,
         followups,
         oncall,
         pages,
@@ -44,6 +45,7 @@ def register_all(
     features += [relations]
     features += [catchup]
     features += [subscriptions]
+    features += [fields]
     features += [alerts, trackers]  # the inbound webhooks
     for feature in features:
         feature.register(app, wiring)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from config.permissions import Permission
+from config.policy import Policy
 from domain.catalog import Catalog
 from domain.severity import Severity
 from handlers import parse as p
+from handlers.fields import FieldValues, read_fields
 from handlers.replies import warnings_text
 from handlers.subcommands import Invocation
 from handlers.wiring import Wiring
@@ -19,6 +22,7 @@ from runtime import keys
 from runtime.ops import Asked, Intake, Job
 from runtime.slack_ops import SlackOps
 from services.catalog import ServiceCatalog
+from services.fields import missing
 from services.lifecycle import Lifecycle
 
 USAGE = [
@@ -39,6 +43,7 @@ class Declare(Asked):
     impact: str | None = None
     private: bool = False
     service: str | None = None
+    fields: FieldValues = Field(default_factory=dict)
     command: str = ""
     trigger_id: str | None = None
     view_id: str | None = None
@@ -60,8 +65,9 @@ def register(app: AsyncApp, wiring: Wiring) -> None:
     app.view(f.DECLARE_CALLBACK)(declare_submitted)
 
 
-async def declare(inv: Invocation, slack: SlackOps, catalog: ServiceCatalog) -> None:
-    """Declare from arguments, or open the form when there are none."""
+async def declare(inv: Invocation, slack: SlackOps, catalog: ServiceCatalog, policy: Policy) -> None:
+    """Declare from arguments, or open the form when there are none (the only way to give the fields
+    required to declare)."""
     flags = p.declare_flags(inv.args)
     if flags.service is not None:
         known_service(catalog.current, flags.service)
@@ -69,9 +75,19 @@ async def declare(inv: Invocation, slack: SlackOps, catalog: ServiceCatalog) -> 
     if cmd is None:
         await inv.ack()
         names = catalog.current.names
-        form = f.declare_modal(p.MAX_TITLE, private=flags.private, services=names, service=flags.service)
+        form = f.declare_modal(
+            p.MAX_TITLE, private=flags.private, services=names, service=flags.service, fields=policy.fields
+        )
         inv.tasks.spawn(slack.open_form(inv.trigger_id or "", form), name="open-declare-modal")
         return
+    needed = missing(policy, {}, "declare")
+    if needed:
+        names = ", ".join(f"{field.title} (`{field.name}`)" for field in needed)
+        raise p.UsageError(
+            f"Declaring needs {names}: `/incident declare` with no arguments opens the form that asks "
+            "for them. Nothing was declared.",
+            "declare",
+        )
     kind = "private " if cmd.private else ""
     request = Declare(
         **inv.asked(), severity=cmd.severity, title=cmd.title, private=cmd.private, service=cmd.service
@@ -99,7 +115,12 @@ def known_service(catalog: Catalog, name: str) -> str:
 
 
 async def declare_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], intake: Intake, catalog: ServiceCatalog
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    intake: Intake,
+    catalog: ServiceCatalog,
+    policy: Policy,
 ) -> None:
     """The form: its errors shown in place, or the declaration stored (answered by DM: a form has
     no response_url)."""
@@ -122,6 +143,9 @@ async def declare_submitted(
     service = None if picked == f.NO_SERVICE else catalog.get(picked)
     if picked != f.NO_SERVICE and service is None:
         errors[f.SERVICE_BLOCK] = f"There is no service “{picked[:40]}” any more: pick another, or none."
+    required = [field for field in policy.fields if field.required == "declare"]
+    values, wrong = read_fields(state, policy.fields, required)
+    errors.update(wrong)
     if errors or severity is None:
         await ack(response_action="errors", errors=errors)
         return
@@ -133,6 +157,7 @@ async def declare_submitted(
         impact=impact or None,
         private=any(o.get("value") == f.PRIVATE_VALUE for o in chosen),
         service=service.name if service else None,
+        fields=values,
         view_id=body.get("trigger_id") or view.get("id"),
     )
     await intake.keep(request)
@@ -143,7 +168,7 @@ async def run_declare(job: Job[Declare], lifecycle: Lifecycle) -> str:
     """Declare, then say where (and what went wrong on the way, if anything)."""
     r = job.request
     out = await lifecycle.declare(
-        job.steps, r.severity, r.title, r.user, r.impact, r.private, service=r.service
+        job.steps, r.severity, r.title, r.user, r.impact, r.private, service=r.service, fields=r.fields
     )
     inc = out.incident
     kind = "Private " if inc.private else ""

@@ -16,6 +16,7 @@ from messages.status import incident_list, status_summary
 from runtime.clock import Clock
 from runtime.ops import Command, Job
 from services.escalation import Escalation
+from services.fields import Fields
 from services.lifecycle import Lifecycle
 from services.people import People
 from services.roles import Roles
@@ -86,14 +87,16 @@ async def run_assign(job: Job[Assign], roles: Roles, people: People) -> str | No
     return quiet(await roles.assign(job.steps, r.channel, r.role, r.assignee, r.user))
 
 
-async def status(inv: Invocation, lifecycle: Lifecycle, escalation: Escalation, clock: Clock) -> None:
+async def status(
+    inv: Invocation, lifecycle: Lifecycle, escalation: Escalation, clock: Clock, fields: Fields
+) -> None:
     """An ephemeral summary of this channel's incident."""
     await inv.ack()
 
     async def work() -> None:
         incident, last = await lifecycle.overview(inv.channel)
         pages = await escalation.open_pages(incident)
-        message = status_summary(incident, last, clock.now(), pages)
+        message = status_summary(incident, last, clock.now(), pages, await fields.shown(incident, "status"))
         await inv.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
     inv.later(work(), "status")

@@ -18,6 +18,7 @@ from config.permissions import Permission
 from domain.errors import IncidentError
 from domain.severity import UPDATE_STATUSES, Status
 from handlers import parse as p
+from handlers.fields import open_resolve_form
 from handlers.replies import quiet, warnings_text
 from handlers.subcommands import Invocation
 from handlers.wiring import Wiring, allowed, answer
@@ -36,6 +37,7 @@ from runtime.journal import once
 from runtime.ops import Command, Intake, Job
 from runtime.slack_ops import SlackOps
 from runtime.tasks import BackgroundTasks
+from services.fields import Fields
 from services.lifecycle import Lifecycle
 from services.permissions import Permissions
 from services.statuspage import StatuspageService
@@ -102,8 +104,11 @@ async def update(inv: Invocation) -> None:
     await inv.store(Update(**inv.asked(), status=cmd.status, text=cmd.text))
 
 
-async def resolve(inv: Invocation) -> None:
-    """Resolve the incident of this channel."""
+async def resolve(inv: Invocation, slack: SlackOps, fields: Fields) -> None:
+    """Resolve the incident of this channel; while a field required to resolve is unset, a form asks
+    for it (and the summary) instead."""
+    if await open_resolve_form(inv, slack, fields, inv.args.strip()):
+        return
     await inv.store(Resolve(**inv.asked(), summary=p.parse_resolve(inv.args)))
 
 
@@ -112,8 +117,12 @@ async def run_update(job: Job[Update], lifecycle: Lifecycle) -> str | None:
     return quiet(await lifecycle.update(job.steps, r.channel, r.user, r.status, r.text))
 
 
-async def run_resolve(job: Job[Resolve], lifecycle: Lifecycle, statuspage: StatuspageService) -> str | None:
+async def run_resolve(
+    job: Job[Resolve], lifecycle: Lifecycle, statuspage: StatuspageService, fields: Fields
+) -> str | None:
     r = job.request
+    if not job.steps.recorded("record")[0]:  # a retry after the resolution is not refused
+        await fields.require_to_resolve(r.channel)
     said = quiet(await lifecycle.resolve(job.steps, r.channel, r.user, r.summary))
     await once(job.steps, "statuspage_offer", lambda: statuspage.offer_resolve(r.channel))
     return said

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from config.custom_fields import CustomField
 from domain.severity import Severity
+from messages.fields import field_input
 from messages.text import plain
 
 DECLARE_CALLBACK = "declare_incident"
@@ -39,10 +41,15 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 
 def declare_modal(
-    title_max: int, private: bool = False, services: Sequence[str] = (), service: str | None = None
+    title_max: int,
+    private: bool = False,
+    services: Sequence[str] = (),
+    service: str | None = None,
+    fields: Sequence[CustomField] = (),
 ) -> dict[str, Any]:
-    """The `/incident declare` form: title, severity, impact, whether it is private, and (when the
-    workspace has services) which service, `service` preselected."""
+    """The `/incident declare` form: title, severity, impact, whether it is private, (when the
+    workspace has services) which service, `service` preselected, and the team's own fields (those
+    required to declare not optional)."""
     private_option = {
         "text": {"type": "plain_text", "text": "Private incident"},
         "description": {
@@ -112,5 +119,6 @@ def declare_modal(
                 "label": {"type": "plain_text", "text": "Visibility"},
                 "element": checkboxes,
             },
+            *(field_input(field, required=field.required == "declare") for field in fields[:90]),
         ],
     }

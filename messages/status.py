@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from domain.durations import format_duration
@@ -16,9 +17,14 @@ def _person(user_id: str | None) -> str:
 
 
 def status_summary(
-    incident: Incident, last: IncidentUpdate | None, now: datetime, open_pages: list[str] | None = None
+    incident: Incident,
+    last: IncidentUpdate | None,
+    now: datetime,
+    open_pages: list[str] | None = None,
+    shown_fields: Sequence[str] = (),
 ) -> Message:
-    """Severity, status, roles, age, last update and open escalations of one incident."""
+    """Severity, status, roles, age, the team's own fields (`*Label*: value` lines), last update and
+    open escalations of one incident."""
     sev, status = incident.severity, Status(incident.status)
     end = incident.resolved_at or now
     age = format_duration(end - incident.declared_at)
@@ -44,6 +50,7 @@ def status_summary(
                 ("Declared", utc(incident.declared_at)),
                 ("Next update due", due),
             ),
+            *([section("*Fields*\n" + "\n".join(shown_fields))] if shown_fields else []),
             section(f"*Last update*\n{last_line}"),
             section(f"*Open escalations*\n{pages}"),
         ],

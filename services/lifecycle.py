@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Policy
 from domain.errors import IncidentError
+from domain.fields import Value
 from domain.severity import Severity, Status
 from domain.workspace import Team
 from messages import incident as templates
@@ -27,6 +28,7 @@ from services import plans
 from services.announcements import Announcements
 from services.catalog import ServiceCatalog
 from services.channels import open_channel
+from services.fields import record_declared
 from services.runbook_cards import RunbookCards
 from services.subscriptions import Subscriptions
 from services.wording import Wording
@@ -136,8 +138,10 @@ class Lifecycle:
         private: bool = False,
         service: str | None = None,
         runbook_url: str | None = None,
+        fields: Mapping[str, Value] | None = None,
     ) -> Outcome:
-        """Open the channel, record the incident, invite the commander, post, pin and announce.
+        """Open the channel, record the incident (with its `fields`), invite the commander, post, pin
+        and announce.
 
         Declared at `steps.at` (the request's acknowledgement), so a retry keeps the same time. A
         private incident's channel is private and its announcement names no title, impact or link.
@@ -169,6 +173,7 @@ class Lifecycle:
             await TimelineRepo(s).record(
                 incident.id, "declared", f"Declared {severity.value}: {title}", at, author_id=declared_by
             )
+            await record_declared(s, self.policy, incident, fields or {}, declared_by)
             await self.outbox.record(s, incident, "declared", {"declared_by": declared_by, "impact": impact})
             return incident.id
 

@@ -29,6 +29,7 @@ from services.catchup import CatchUps
 from services.drafts import PostmortemDrafts
 from services.escalation import Escalation
 from services.experts import Experts
+from services.fields import Fields
 from services.followups import Followups
 from services.handoffs import Handoffs
 from services.lifecycle import Lifecycle
@@ -82,6 +83,7 @@ class WorkspaceServices:
     statuspage: StatuspageService
     subscriptions: Subscriptions
     followups: Followups
+    fields: Fields
     aftercare: Aftercare
     relations: Relations
     reports: Reports

@@ -43,6 +43,12 @@ async def _command(handler: Any, sub: str, args: str) -> Request:
     return request
 
 
+async def _resolve(inv: Invocation) -> None:
+    """`resolve` when no field is required to resolve."""
+    no_fields = MagicMock(missing_to_resolve=AsyncMock(return_value=(None, [])))
+    await updates.resolve(inv, MagicMock(), no_fields)
+
+
 async def _pressed(action_id: str, args: str) -> Request:
     """The request a press of the question's button keeps, the question asked for `update <args>`."""
     ack = AsyncMock()
@@ -100,7 +106,7 @@ async def _cases() -> list[tuple[Request, dict[str, Any], str, str]]:
             channel,
         ),
         (
-            await _command(updates.resolve, "resolve", "Rolled back"),
+            await _command(_resolve, "resolve", "Rolled back"),
             {**ASKED, "command": "resolve Rolled back", "summary": "Rolled back"},
             "cmd:trig-1",
             channel,
