@@ -25,6 +25,7 @@ KIND_LABELS = {
     "runbook": ":ballot_box_with_check:",
     "related": ":link:",
     "duplicate": ":link:",
+    "field": ":label:",
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")

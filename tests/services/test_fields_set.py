@@ -220,6 +220,7 @@ async def test_hostile_values_are_inert_in_the_note_the_list_and_the_timeline(ha
     shown = str(_notes(h, channel)) + str(h.emu.responses[-2:])
     assert "<!channel>" not in shown and "<https://evil.example|bank" not in shown
     assert "@channel see bank login (https://evil.example)" in shown
+    assert ":label: <@U0ALICE>: Customer set to @channel" in str(h.emu.responses[-1]), "the timeline"
     # A link field links its URL as itself, never under a label someone chose.
     assert "<https://evil.example/x|https://evil.example/x>" in _notes(h, channel)[1]
     assert "bank.example" not in _notes(h, channel)[1]
