@@ -29,11 +29,11 @@ async def export(settings: Settings, policy: Policy, ref: str, fmt: str, given_t
             say(f"incident-bot: no incident {ref} (the database has no incidents yet)", sys.stderr)
             return 2
         team = await teams.pick(db, given_team)
-        found = await export_of(db, team, ref)
+        policy = policy.of(team)
+        found = await export_of(db, team, ref, policy.fields)
         if found is None:
             say(f"incident-bot: no incident {ref} (give an incident channel id, INC-<n> or <n>)", sys.stderr)
             return 2
-        policy = policy.of(team)
         if policy.schedules:
             from dataclasses import replace
             from datetime import UTC, datetime

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from config.custom_fields import CustomField
 from domain.durations import format_duration
+from domain.fields import Value, plain, shown
 from domain.records import Followup, Incident, TimelineEntry
 from domain.severity import Status
 from messages.incident import impact_text
@@ -53,6 +55,7 @@ class Postmortem:
     followups: list[Followup] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)  # linked incidents, both ways
     duplicate_of: Related | None = None
+    fields: list[tuple[CustomField, Value | None]] = field(default_factory=list)  # each configured one
 
     def person(self, user_id: str | None) -> str | None:
         """Their name when known, else their ID (`U…`); None when nobody."""
@@ -134,7 +137,14 @@ class Postmortem:
             "postmortem": {"due_at": _iso(inc.postmortem_due_at), "url": inc.postmortem_url},
             "duplicate_of": self.duplicate_of.ref if self.duplicate_of else None,
             "related": [{"id": r.ref, "title": r.title, "status": r.status} for r in self.related],
+            "fields": {spec.name: self._field_json(spec, value) for spec, value in self.fields},
         }
+
+    def _field_json(self, spec: CustomField, value: Value | None) -> Any:
+        """A field's value for tools: a person as everywhere in the export (id and name), null when unset."""
+        if spec.type == "user" and isinstance(value, str):
+            return _who(value, self.names)
+        return plain(spec.type, value)
 
     def json_entry(self, e: TimelineEntry) -> dict[str, Any]:
         """One timeline entry for tools."""
@@ -256,6 +266,7 @@ def markdown_frame(pm: Postmortem) -> tuple[str, str]:
         f"| **Service** | {_cell(inc.service)} |" if inc.service else "",
         f"| **Duplicate of** | {pm.duplicate_of.ref} |" if pm.duplicate_of else "",
         "",
+        *_fields(pm),
         "## Incident team",
         "",
         "| Role | Person |",
@@ -328,6 +339,25 @@ def _related(pm: Postmortem) -> list[str]:
     named += [("", r) for r in pm.related]
     lines = [f"- {lead}{r.ref}: {_line(r.title, pm.names) if r.title else PRIVATE}" for lead, r in named]
     return ["## Related incidents", "", *lines, ""] if lines else []
+
+
+def _fields(pm: Postmortem) -> list[str]:
+    """The Fields part of the header: each configured field's label and value (none configured: no part)."""
+    if not pm.fields:
+        return []
+    rows = [f"| {_cell(spec.title)} | {_field_value(pm, spec, value)} |" for spec, value in pm.fields]
+    return ["**Fields**", "", "| Field | Value |", "| --- | --- |", *rows, ""]
+
+
+def _field_value(pm: Postmortem, spec: CustomField, value: Value | None) -> str:
+    words = shown(spec.type, value)
+    if words is None:
+        return "_not set_"
+    if spec.type == "user":
+        return _cell(pm.person(words) or words)
+    if spec.type == "link" and _PERMALINK.fullmatch(words) and "|" not in words:
+        return f"[{_cell(words)}]({words})"
+    return _cell(words)
 
 
 def _joined(lines: list[str]) -> str:

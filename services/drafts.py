@@ -45,7 +45,7 @@ class PostmortemDrafts:
         end = incident.resolved_at or self.clock.now()
         oncall = await self.oncall.during(incident.declared_at, end)
         await self.people.look_up({u for users in oncall.values() for u in users})  # named nowhere else
-        found = await export_data(self.db, self.team_id, incident)
+        found = await export_data(self.db, self.team_id, incident, fields=self.timeline.policy.fields)
         found.data = replace(found.data, oncall=oncall)
         text = await whole(self.db, found, MarkdownFormat(found))
         filename = f"{incident.ref}-postmortem.md"

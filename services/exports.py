@@ -6,15 +6,17 @@ The web view's downloads, `/incident postmortem` and `incident-bot export` all w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from config.custom_fields import CustomField
 from domain.records import TimelineEntry
 from messages.postmortem import Postmortem, json_close, markdown_frame, markdown_rows, spans_days
 from services.relations import MaySee, related_of
 from storage.db import Database
+from storage.fields import FieldRepo
 from storage.followups import FollowupRepo
 from storage.models import Incident
 from storage.people import PeopleRepo
@@ -81,24 +83,39 @@ class JsonFormat:
 
 
 async def export_data(
-    db: Database, team_id: str, incident: Incident, may_see: MaySee | None = None
+    db: Database,
+    team_id: str,
+    incident: Incident,
+    may_see: MaySee | None = None,
+    fields: Sequence[CustomField] = (),
 ) -> Export:
     """What a document of `incident` is written from, its timeline left to `pieces`; a related private
-    incident's title only when the reader `may_see` it."""
+    incident's title only when the reader `may_see` it; the values of the workspace's `fields`."""
     async with db.session() as s:
         count, first, last = await TimelineRepo(s).span(incident.id)
         followups = await FollowupRepo(s, team_id).of_incident(incident.id)
         names = await PeopleRepo(s, team_id).names()
         related, original = await related_of(s, team_id, incident, may_see)
-    data = Postmortem(incident, [], names, followups=followups, related=related, duplicate_of=original)
+        values = await FieldRepo(s).of(incident.id) if fields else {}
+    data = Postmortem(
+        incident,
+        [],
+        names,
+        followups=followups,
+        related=related,
+        duplicate_of=original,
+        fields=[(spec, values.get(spec.name)) for spec in fields],
+    )
     return Export(data, count, first, last)
 
 
-async def export_of(db: Database, team_id: str, ref: str) -> Export | None:
+async def export_of(
+    db: Database, team_id: str, ref: str, fields: Sequence[CustomField] = ()
+) -> Export | None:
     """`export_data` of a workspace's incident by channel id, `INC-n` or `n` (None when unknown)."""
     async with db.session() as s:
         incident = await IncidentRepo(s, team_id).by_ref(ref.strip())
-    return None if incident is None else await export_data(db, team_id, incident)
+    return None if incident is None else await export_data(db, team_id, incident, fields=fields)
 
 
 async def timeline_pages(

@@ -197,7 +197,7 @@ class Reports:
             incident = await self._visible(s, number, user)
         if incident is None:
             return None
-        return await export_data(self.db, self.team_id, incident, self._may_see(user))
+        return await export_data(self.db, self.team_id, incident, self._may_see(user), self.policy.fields)
 
     def _may_see(self, user: str) -> MaySee:
         """Whether `user` may see a private incident: whether they are in its channel."""

@@ -131,3 +131,41 @@ async def test_stats_refuses_an_unknown_field_with_the_list(harness: Harness, tm
     )
     code, _, err = await _cli(harness, tmp_path, "stats", "--by", "field:")
     assert code == 2 and "argument --by: invalid choice: 'field:'" in err
+
+
+async def test_export_has_every_field_in_markdown_and_json(harness: Harness, tmp_path: Path) -> None:
+    h = harness
+    await _four_incidents(h)
+    await set_fields(h, 1, customer="Globex <!channel> | *x*", ticket="https://tickets.example.com/T-9")
+
+    code, md, err = await _cli(h, tmp_path, "export", "INC-1")
+    assert (code, err) == (0, "")
+    header = md.split("## Incident team", 1)[0]
+    assert "| **Status** | Resolved |\n\n**Fields**\n\n| Field | Value |\n| --- | --- |\n" in header
+    part = header.split("| Field | Value |\n| --- | --- |\n", 1)[1].strip().splitlines()
+    assert part == [
+        "| Region | EU |",
+        "| Affected products | Cart, Pay |",
+        "| Customer | Globex &lt;!channel&gt; \\| \\*x\\* |",
+        "| Seats affected | 12 |",
+        "| Customer liaison | Bob Lead |",
+        "| Ticket | [https://tickets.example.com/T-9](https://tickets.example.com/T-9) |",
+    ], "each configured field in the policy's order; people by name; what people wrote inert"
+
+    code, out, _ = await _cli(h, tmp_path, "export", "INC-1", "--format", "json")
+    assert code == 0 and json.loads(out)["fields"] == {
+        "region": "EU",
+        "products": ["Cart", "Pay"],
+        "customer": "Globex <!channel> | *x*",
+        "seats": 12,
+        "liaison": {"id": "U0BOB", "name": "Bob Lead"},
+        "ticket": "https://tickets.example.com/T-9",
+    }
+
+    code, md, _ = await _cli(h, tmp_path, "export", "INC-3")
+    rows = md.split("| Field | Value |\n| --- | --- |\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert code == 0 and len(rows) == 6 and all(r.endswith("| _not set_ |") for r in rows)
+    code, out, _ = await _cli(h, tmp_path, "export", "INC-3", "--format", "json")
+    assert code == 0 and json.loads(out)["fields"] == dict.fromkeys(
+        ["region", "products", "customer", "seats", "liaison", "ticket"]
+    )
