@@ -90,10 +90,10 @@ def finalize(value: Any) -> str:
 def _link(url: Any, label: Any = None) -> Mrkdwn:
     """`link(url, label)` in a template: a link only for a clean http(s) URL, else the escaped label;
     without a label, the URL's host and path (60 characters at most)."""
-    if label is None:
+    if label is None and safe_url(str(url)):
         parts = urlsplit(str(url))
-        label = truncate(f"{parts.hostname or ''}{parts.path}".rstrip("/"), 60) or str(url)
-    text = escape(str(label))
+        label = truncate(f"{parts.hostname}{parts.path}".rstrip("/"), 60)
+    text = escape(str(url if label is None else label))
     return Mrkdwn(link(str(url), text) if safe_url(str(url)) else text)
 
 
@@ -181,7 +181,7 @@ class Templates:
         template = self.compiled[file]
         try:
             text = template.render(**variables)
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a template's own arithmetic or a filter given the wrong type fail too
             raise TemplateError(_where(self.sources[file].path, exc.__traceback__), str(exc)) from None
         found = sections(neutralise(text))
         if len(found) > MAX_SECTIONS:
