@@ -151,7 +151,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     catalog = ServiceCatalog(shared.runbooks, policy)
     oncall = OnCall(db, slack, policy, clock, shared.http, team.team_id)
     words = Wording(shared.wordings.of(policy), policy, db, clock)
-    runbook_cards = RunbookCards(db, slack, catalog, oncall, team.team_id)
+    runbook_cards = RunbookCards(db, slack, catalog, oncall, team.team_id, words)
     intake = Intake(shared.inbox, shared.ops, team)
     subscriptions = Subscriptions(db, slack, intake, team.team_id)
     announcements = Announcements(db, slack, policy, team.team_id, words)
@@ -161,15 +161,15 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     )  # fmt: skip
     lifecycle.wake = lambda: shared.wake()
     jobs = Jobs(db, clock, team.team_id)
-    page_updates = PageUpdates(db, slack, policy, catalog, clock, team.team_id)
+    page_updates = PageUpdates(db, slack, policy, catalog, clock, team.team_id, words)
     escalation = Escalation(
-        db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id, page_updates
+        db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id, page_updates, words
     )
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
     aftercare = Aftercare(db, slack, catalog, clock, team.team_id, announcements)
     aftercare.wake = lambda: shared.wake()
     reminders = UpdateReminders(
-        db, slack, policy, clock, jobs, team.team_id, escalation.level_users, escalation.policy_of
+        db, slack, policy, clock, jobs, team.team_id, escalation.level_users, escalation.policy_of, words
     )
     jobs.register(PAGE, escalation.page)
     jobs.register(PAGE_UPDATE, page_updates.run)

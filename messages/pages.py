@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.durations import format_duration
 from domain.records import Incident
@@ -31,6 +32,7 @@ class PageStatus:
 
 def page_dm(
     incident: Incident,
+    head: Sequence[str],
     level_name: str,
     level_title: str,
     now: datetime,
@@ -40,18 +42,15 @@ def page_dm(
     schedule_note: str | None = None,
     status: PageStatus | None = None,
 ) -> Message:
-    """The page: what, how bad, how old, who leads, where; Acknowledge and Escalate now (or, once
-    someone acknowledged, who and when); which levels follow unless the incident is resolved first;
-    whether its schedule's calendar was stale."""
+    """The page: its text (the `page` template's sections), then how bad, how old, who leads;
+    Acknowledge and Escalate now (or, once someone acknowledged, who and when); which levels follow
+    unless the incident is resolved first; whether its schedule's calendar was stale."""
     sev = incident.severity
     age = format_duration(now - incident.declared_at)
     late = f" · :hourglass: late: was due {utc(late_since)} while the bot was down" if late_since else ""
     who = escape(f"{level_name} {level_title}".strip())
     blocks: list[Block] = [
-        section(
-            f"{sev.emoji} *You are paged ({who}) for {sev.value} {incident.ref}:* {escape(incident.title)}\n"
-            f"Join <#{incident.channel_id}>"
-        ),
+        *(section(text) for text in head),
         fields(
             ("Severity", f"{sev.value} ({sev.label})"),
             ("Open for", age),
@@ -111,14 +110,13 @@ def still_escalates(upcoming: list[tuple[str, str, datetime]], now: datetime) ->
 
 def page_updated(
     incident: Incident,
-    level_name: str,
+    head: Sequence[str],
     status: PageStatus,
     upcoming: list[tuple[str, str, datetime]],
     now: datetime,
 ) -> Message:
-    """A page DM once acknowledged (by anyone) or resolved: the buttons give way to who and when,
-    and what still follows while the incident is open."""
-    sev = incident.severity
+    """A page DM once acknowledged (by anyone) or resolved: its text (`head`, as the page was worded),
+    then who and when in place of the buttons, and what still follows while the incident is open."""
     follows = upcoming if status.resolved_at is None else []
     if status.resolved_at is not None:
         text = f"{incident.ref} resolved at {utc_time(status.resolved_at)}"
@@ -128,10 +126,7 @@ def page_updated(
     return Message(
         text=text,
         blocks=[
-            section(
-                f"{sev.emoji} *{sev.value} {incident.ref}:* {escape(incident.title)} ({escape(level_name)})\n"
-                f"Join <#{incident.channel_id}>"
-            ),
+            *(section(part) for part in head),
             context(outcome(status)),
             *([context(still_escalates(follows, now))] if follows else []),
         ],
@@ -151,23 +146,10 @@ def outcome(status: PageStatus) -> str:
     return truncate("\n".join(lines), 3000)
 
 
-def reminder(
-    incident: Incident,
-    cadence: timedelta,
-    last_update: datetime | None,
-    next_due: datetime,
-    who: str,
-    now: datetime,
-) -> Message:
-    """A nudge to whoever is responsible (`who`, already mentions): the update the runbook asks for is due.
-    Times not on `now`'s day say which day."""
-    since = f"last update {utc_when(last_update, now)}" if last_update else "no update since the declaration"
-    line = (
-        f":alarm_clock: {who} a status update is due for {incident.ref} "
-        f"({incident.severity}: every {format_duration(cadence)}; {since}). "
-        f"Post one with `/incident update &lt;text&gt;`; next one due by {utc_when(next_due, now)}."
-    )
-    return Message(text=f"Status update due for {incident.ref}", blocks=[section(line)])
+def reminder(incident: Incident, head: Sequence[str]) -> Message:
+    """A nudge to whoever is responsible that the update the runbook asks for is due: the `reminder`
+    template's sections."""
+    return Message(text=f"Status update due for {incident.ref}", blocks=[section(part) for part in head])
 
 
 def severity_changed(incident: Incident, old: str, by: str) -> Message:

@@ -5,27 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from domain.catalog import Service
 from domain.runbooks import DiagnosisStep, FailureMode
-from domain.urls import safe_url
 from messages.blocks import (
     MAX_BLOCKS,
     MAX_SECTION,
     Block,
     Message,
     context,
-    fields,
     header,
     section,
     truncate,
     utc_time,
 )
-from messages.text import code, escape, link
+from messages.text import code, escape
 
 STEP_ACTION = "runbook_step"  # a step's checkbox: `runbook_step:<card>|<step>`
 STEP_ACTION_PATTERN = re.compile(rf"^{STEP_ACTION}:")
@@ -115,40 +113,13 @@ class Card:
         return ("c" if self.chosen else "m") + ",".join(str(s.index) for s in self.shown)
 
 
+def is_user(user: str) -> bool:
+    """Whether a name from a schedule is a Slack user id (shown as a mention), not text."""
+    return _USER.fullmatch(user) is not None
+
+
 def _who(user: str) -> str:
-    return f"<@{user}>" if _USER.fullmatch(user) else escape(user)
-
-
-def _owner(c: Card) -> str:
-    owner = c.service.owner
-    if not owner:
-        return "not named in the runbook"
-    shown = truncate(escape(owner), 100)  # plain text: a group is named, never pinged
-    if c.owner_is_group is None:
-        return shown
-    return f"{shown} (Slack user group)" if c.owner_is_group else f"{shown} (not a Slack user group)"
-
-
-def _on_call(c: Card) -> str:
-    if c.on_call is None:
-        return "no schedule for this service"
-    return ", ".join(_who(u) for u in c.on_call[:10]) or "nobody right now"
-
-
-def _dashboards(service: Service) -> str:
-    shown = []
-    for d in service.dashboards[:MAX_DASHBOARDS]:
-        name = truncate(escape(d.name), 80) or "dashboard"
-        shown.append(link(d.url, name) if safe_url(d.url) else name)
-    more = len(service.dashboards) - MAX_DASHBOARDS
-    return " · ".join(shown) + (f" · {more} more in the runbook" if more > 0 else "") or "none in the runbook"
-
-
-def _facts(c: Card) -> Block:
-    pairs = [("Owner", _owner(c)), ("On call now", _on_call(c)), ("Dashboards", _dashboards(c.service))]
-    if c.runbook_url and safe_url(c.runbook_url):
-        pairs.append(("Runbook", link(c.runbook_url, "Runbook")))
-    return fields(*pairs)
+    return f"<@{user}>" if is_user(user) else escape(user)
 
 
 def _mode(s: Shown) -> Block:
@@ -213,19 +184,12 @@ def _more(count: int) -> Block:
     return context(f"{count} more step{'s' if count != 1 else ''} in the runbook")
 
 
-def card(c: Card) -> Message:
-    """The card: header, facts, then each mode with its steps as checkboxes, within 50 blocks."""
+def card(c: Card, head: Sequence[str]) -> Message:
+    """The card: header, its head (the `runbook_card` template's sections: owner, on call, dashboards…),
+    then each mode with its steps as checkboxes, within 50 blocks."""
     service = c.service
     name = service.title if service.title.lower() == service.name else f"{service.title} ({service.name})"
-    blocks: list[Block] = [header(f"Runbook: {name}"), _facts(c)]
-    if not c.shown:
-        known = len(service.failure_modes)
-        said = f"No failure mode of the runbook matches “{truncate(escape(c.title), 200)}”."
-        blocks.append(
-            section(f"{said} `/incident runbook` lists all {known} to pick from.")
-            if known
-            else section("The runbook names no failure modes.")
-        )
+    blocks: list[Block] = [header(f"Runbook: {name}"), *(section(text) for text in head)]
     footer = context(FOOTER)
     room = MAX_BLOCKS - len(blocks) - 1
     for n, s in enumerate(c.shown):

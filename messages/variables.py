@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.durations import format_duration
 from domain.fields import Value, shown
 from domain.records import Incident, IncidentUpdate
 from domain.severity import Status
+from messages.runbook import MAX_DASHBOARDS, Card, Shown, is_user
 from messages.templating import Mrkdwn, When
 from messages.text import entities, link
 
@@ -138,3 +139,51 @@ def redacted(incident: Mapping[str, Any]) -> dict[str, Any]:
 def resolution_vars(summary: str | None, follow_ups: Sequence[str]) -> dict[str, Any]:
     """`summary` (as its author wrote it) and `follow_ups` (the bot's own mrkdwn lines) in `resolution`."""
     return {"summary": summary or "", "follow_ups": [Mrkdwn(item) for item in follow_ups]}
+
+
+def level_vars(name: str, title: str) -> dict[str, Any]:
+    """`level` in the page and the reminder: an escalation level (text from the policy or a runbook)."""
+    return {"name": name, "title": title}
+
+
+def page_vars(level_name: str, level_title: str, user_id: str) -> dict[str, Any]:
+    """The page's own variables: the level paged and the person the DM goes to."""
+    return {"level": level_vars(level_name, level_title), "person": mention(user_id)}
+
+
+def reminder_vars(
+    cadence: timedelta, last_update: datetime | None, next_due: datetime, now: datetime
+) -> dict[str, Any]:
+    """`reminder` in the reminder: the cadence, the last update and when the next one is due."""
+    return {
+        "every": format_duration(cadence),
+        "last_update": when(last_update, now),
+        "next_due": When(next_due, now),
+    }
+
+
+def _mode(s: Shown) -> dict[str, str]:
+    mode = s.mode
+    return {"name": mode.name[:200], "why": s.why, "reference": mode.reference, "severity": mode.severity}
+
+
+def card_vars(c: Card) -> dict[str, Any]:
+    """`service` in the runbook card: what the runbook says (text), who is on call (mentions), the modes
+    shown. Lists are capped so a long runbook stays within Slack's limits."""
+    service = c.service
+    on_call = None
+    if c.on_call is not None:
+        on_call = [Mrkdwn(f"<@{u}>") if is_user(u) else u for u in c.on_call[:10]]
+    return {
+        "name": service.name,
+        "title": service.title,
+        "owner": service.owner[:100],
+        "owner_is_group": c.owner_is_group,
+        "on_call": on_call,
+        "dashboards": [
+            {"name": d.name[:80] or "dashboard", "url": d.url} for d in service.dashboards[:MAX_DASHBOARDS]
+        ],
+        "more_dashboards": max(0, len(service.dashboards) - MAX_DASHBOARDS),
+        "matched": [_mode(s) for s in c.shown],
+        "modes": len(service.failure_modes),
+    }

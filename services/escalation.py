@@ -25,6 +25,7 @@ from domain.errors import IncidentError
 from domain.severity import Severity
 from messages import pages as templates
 from messages.blocks import utc_when
+from messages.variables import page_vars
 from runtime.clock import Clock
 from runtime.jobs import Jobs
 from runtime.journal import Outcome, Steps
@@ -36,6 +37,7 @@ from services.catalog import ServiceCatalog
 from services.oncall import OnCall
 from services.page_updates import PageUpdates
 from services.plans import next_level_to_page, reach
+from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -62,9 +64,10 @@ class Escalation:
         jobs: Jobs,
         team_id: str,
         updates: PageUpdates,
+        words: Wording,
     ) -> None:
         self.db, self.slack, self.policy, self.clock = db, slack, policy, clock
-        self.catalog, self.updates = catalog, updates
+        self.catalog, self.updates, self.words = catalog, updates, words
         self.metrics, self.outbox, self.oncall, self.team_id = metrics, outbox, oncall, team_id
         self.jobs = jobs  # escalate-now runs the page it plans at once
 
@@ -129,8 +132,13 @@ class Escalation:
             if delivery is None:
                 earlier = True
                 continue  # paged (or given up on) by an earlier attempt of this job
+            # The team's wording, else the shipped one: a page is never lost to its template.
+            head = await self.words.sections_or_default(
+                "page", incident, **page_vars(level.name, level.title, user)
+            )
             message = templates.page_dm(
                 incident,
+                head,
                 level.name,
                 level.title,
                 now,

@@ -22,10 +22,12 @@ from config.escalation import ACK_TIMEOUT, Level
 from config.policy import Policy
 from messages import pages as templates
 from messages.pages import PageStatus
+from messages.variables import page_vars
 from runtime.clock import Clock
 from runtime.retry import is_transient, retry_delay
 from runtime.slack_ops import SlackOpError, SlackOps
 from services.catalog import ServiceCatalog
+from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident, PageDelivery
 from storage.repositories import IncidentRepo
@@ -49,9 +51,10 @@ class PageUpdates:
         catalog: ServiceCatalog,
         clock: Clock,
         team_id: str,
+        words: Wording,
     ) -> None:
         self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
-        self.delivery, self.catalog = policy.delivery, catalog
+        self.delivery, self.catalog, self.words = policy.delivery, catalog, words
         self._failing: dict[int, tuple[datetime, int]] = {}  # job id → (first failure, attempts)
 
     async def plan(self, s: AsyncSession, incident_id: int, at: datetime) -> None:
@@ -143,8 +146,13 @@ class PageUpdates:
                 if not await ScheduleRepo(s, self.team_id).holds(claim):
                     log.warning("job %s was re-claimed by another worker; stopping", claim.job_id)
                     return False
+            # Worded as the page was (the same template, level and person), the outcome beneath.
+            name, title = _level(levels, dm.level)
+            head = await self.words.sections_or_default(
+                "page", incident, **page_vars(name, title, dm.user_id)
+            )
             message = templates.page_updated(
-                incident, _name(levels, dm.level), status, follows.get(dm.level, []), self.clock.now()
+                incident, head, status, follows.get(dm.level, []), self.clock.now()
             )
             try:
                 await self.slack.update(dm.dm_channel or "", dm.dm_ts or "", message)
@@ -175,6 +183,11 @@ class PageUpdates:
             await schedule.retry(claim, now + retry_delay(self.delivery, attempts + 1, exc))
 
 
+def _level(levels: tuple[Level, ...], index: int) -> tuple[str, str]:
+    """A level's name and title; one the policy no longer has by its number."""
+    return (levels[index].name, levels[index].title) if index < len(levels) else (f"L{index + 1}", "")
+
+
 def _name(levels: tuple[Level, ...], index: int) -> str:
     """A level's name; one the policy no longer has by its number."""
-    return levels[index].name if index < len(levels) else f"L{index + 1}"
+    return _level(levels, index)[0]

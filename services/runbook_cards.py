@@ -14,10 +14,12 @@ from domain.runbooks import DiagnosisStep
 from messages import runbook as templates
 from messages.blocks import Message, truncate
 from messages.runbook import Card, Shown, StepRef, Tick
+from messages.variables import card_vars
 from runtime.journal import Outcome, Steps, carry_on
 from runtime.slack_ops import SlackOps
 from services.catalog import ServiceCatalog
 from services.oncall import OnCall
+from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -30,9 +32,16 @@ class RunbookCards:
     """One workspace's runbook cards."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, catalog: ServiceCatalog, oncall: OnCall, team_id: str
+        self,
+        db: Database,
+        slack: SlackOps,
+        catalog: ServiceCatalog,
+        oncall: OnCall,
+        team_id: str,
+        words: Wording,
     ) -> None:
         self.db, self.slack, self.catalog, self.oncall, self.team_id = db, slack, catalog, oncall, team_id
+        self.words = words
 
     async def post_matched(self, out: Outcome, incident: Incident) -> None:
         """A step of the declaration: the card of the modes the title matches, pinned (nothing when the
@@ -139,7 +148,8 @@ class RunbookCards:
         chosen: bool,
         ticks: dict[str, Tick],
     ) -> Message:
-        """The card, with who owns and is on call for the service now (the schedule from the database)."""
+        """The card, with who owns and is on call for the service now (the schedule from the database);
+        its head in the team's words (`runbook_card`)."""
         group: bool | None = None
         if service.owner.startswith("@"):
             # Reading the user groups needs a scope the app may lack: the card goes out without it.
@@ -151,18 +161,18 @@ class RunbookCards:
                 on_call = await self.oncall.now(service.schedule)
             except IncidentError as exc:
                 log.warning("on call for %s: %s", service.name, exc)
-        return templates.card(
-            Card(
-                service=service,
-                shown=shown,
-                chosen=chosen,
-                title=incident.title,
-                owner_is_group=group,
-                on_call=on_call,
-                runbook_url=incident.runbook_url,
-                ticks=ticks,
-            )
+        card = Card(
+            service=service,
+            shown=shown,
+            chosen=chosen,
+            title=incident.title,
+            owner_is_group=group,
+            on_call=on_call,
+            runbook_url=incident.runbook_url,
+            ticks=ticks,
         )
+        head = await self.words.sections_or_default("runbook_card", incident, service=card_vars(card))
+        return templates.card(card, head)
 
 
 def _matched(service: Service, title: str) -> tuple[Shown, ...]:

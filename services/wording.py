@@ -28,6 +28,7 @@ from messages.variables import (
     update_vars,
 )
 from runtime.clock import Clock
+from services import samples
 from storage import models
 from storage.db import Database
 from storage.fields import FieldRepo
@@ -63,6 +64,9 @@ SAMPLES: dict[str, Extras] = {
     "update": _sample_update,
     "resolution": lambda incident: resolution_vars("Rolled back the deploy.", follow_ups(incident)),
     "announce": lambda incident: {},
+    "page": samples.page,
+    "reminder": samples.reminder,
+    "runbook_card": samples.runbook_card,
 }
 
 

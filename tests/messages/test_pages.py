@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from config.policy import policy_from_dict
 from domain.severity import Severity
 from messages.blocks import MAX_SECTION
 from messages.pages import MAX_ACKS, PageStatus, page_dm, page_updated
+from messages.variables import incident_vars, page_vars
+from services.wording import load_templates
 from storage.models import Incident
 
 AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -21,10 +24,17 @@ def _incident() -> Incident:
     )
 
 
+def _head(incident: Incident, level: str, title: str) -> list[str]:
+    """The page's text in the shipped wording."""
+    variables = {"incident": incident_vars(incident), **page_vars(level, title, "U0PAGED")}
+    return load_templates(policy_from_dict({}), None).render("page", variables)
+
+
 def test_level_names_and_titles_are_escaped_and_acknowledgements_are_capped() -> None:
     acks = tuple((f"U0P{n:03}", HOSTILE, AT + timedelta(minutes=n)) for n in range(MAX_ACKS + 5))
     upcoming = [(HOSTILE, HOSTILE, AT + timedelta(hours=1))]
-    message = page_updated(_incident(), HOSTILE, PageStatus(acks=acks), upcoming, AT)
+    head = _head(_incident(), HOSTILE, HOSTILE)
+    message = page_updated(_incident(), head, PageStatus(acks=acks), upcoming, AT)
     text = json.dumps(message.blocks, ensure_ascii=False)
     for live in ("<!channel", "<@U0VICTIM", "<https://evil.example"):
         assert live not in text and live not in message.text
@@ -37,10 +47,12 @@ def test_level_names_and_titles_are_escaped_and_acknowledgements_are_capped() ->
 def test_the_resolution_drops_what_would_follow_and_a_late_page_after_an_ack_has_no_buttons() -> None:
     resolved = PageStatus(acks=(("U0A", "L1", AT),), resolved_at=AT + timedelta(minutes=9))
     upcoming = [("L2", "Team lead", AT + timedelta(hours=1))]
-    text = json.dumps(page_updated(_incident(), "L1", resolved, upcoming, AT).blocks)
+    head = _head(_incident(), "L3", "Manager")
+    text = json.dumps(page_updated(_incident(), head, resolved, upcoming, AT).blocks)
     assert "Resolved at 2026-11-22 03:09 UTC" in text and "L2 Team lead" not in text
-    fresh = page_dm(_incident(), "L3", "Manager", AT, 1, None, upcoming, status=PageStatus())
-    late = page_dm(_incident(), "L3", "Manager", AT, 1, None, upcoming, status=resolved)
+    assert "You are paged (L3 Manager) for SEV2 INC-7:" in text, "worded as the page was"
+    fresh = page_dm(_incident(), head, "L3", "Manager", AT, 1, None, upcoming, status=PageStatus())
+    late = page_dm(_incident(), head, "L3", "Manager", AT, 1, None, upcoming, status=resolved)
     assert "page_acknowledge" in json.dumps(fresh.blocks)
     assert "page_acknowledge" not in json.dumps(late.blocks)
     assert "Acknowledged by <@U0A> at 2026-11-22 03:00 UTC (L1 page)" in json.dumps(late.blocks)

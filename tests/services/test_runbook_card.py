@@ -77,7 +77,7 @@ async def test_a_checkout_502_incident_gets_its_card_posted_and_pinned(harness: 
     assert "Checkout Down / 502 Errors" in text and "matched “502s”, “checkout”" in text
     assert "Card Declines Spike" not in text, "only the modes the title matches"
     assert "@payments-team (Slack user group)" in text and "subteam" not in text
-    assert "*On call now*\\n<@U0PAY>" in text
+    assert "*On call now:* <@U0PAY>" in text
     assert "<https://grafana.example.test/d/checkout|Checkout Dashboard>" in text
     steps = [b for b in blocks if (b.get("accessory") or {}).get("type") == "checkboxes"]
     assert [s["text"]["text"].split("\n")[0] for s in steps] == [

@@ -76,7 +76,7 @@ async def test_a_runbook_with_missing_sections_still_gives_a_card(harness: Harne
     channel = await h.declare("--service ledger sev3 ledger out of balance")
     [card] = cards(h, channel)
     text = card_text(card)
-    assert "*Owner*\\nnot named in the runbook" in text and "none in the runbook" in text
+    assert "*Owner:* not named in the runbook" in text and "none in the runbook" in text
     assert "*Ledger Out Of Balance*" in text and "No diagnosis steps in the runbook for this one." in text
     assert step_ids(card) == []
     await h.command(h.alice, channel, "runbook")
