@@ -5,7 +5,8 @@ FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa1849
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN useradd --create-home --uid 10001 bot && mkdir -p /data && chown bot:bot /data
+RUN groupadd --gid 10001 bot && useradd --create-home --uid 10001 --gid 10001 bot \
+    && mkdir -p /data && chown bot:bot /data
 WORKDIR /app
 
 # Dependencies in their own layer, from the lock (pinned versions and hashes): a change to the code
@@ -27,7 +28,8 @@ COPY slack_emulator ./slack_emulator
 COPY web ./web
 RUN pip install --no-deps . && rm -rf build *.egg-info
 
-USER bot
+# Numeric, so that Kubernetes' runAsNonRoot can tell it is not root.
+USER 10001:10001
 WORKDIR /data
 ENV DATABASE_URL=sqlite:////data/incident-bot.db
 EXPOSE 3000
