@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.custom_fields import CustomField
 from config.policy import Policy
 from domain.catalog import Catalog
+from domain.fields import Value
 from messages.postmortem import Postmortem, markdown
 from messages.relations import Related
 from runtime.clock import Clock
@@ -22,6 +24,7 @@ from services.exports import Export, export_data
 from services.relations import MaySee, related_of
 from services.stats import WORK_END, WORK_START, zones_of
 from storage.db import Database
+from storage.fields import FieldRepo
 from storage.followups import FollowupRepo
 from storage.models import Followup, Incident, IncidentUpdate, PageDelivery, TimelineEntry
 from storage.people import PeopleRepo
@@ -48,6 +51,7 @@ class IncidentPage:
     draft_md: str  # the draft, its timeline cut to DRAFT_ENTRIES rows (the download has them all)
     related: list[Related] = field(default_factory=list)
     duplicate_of: Related | None = None
+    fields: list[tuple[CustomField, Value | None]] = field(default_factory=list)  # each configured one
 
 
 @dataclass
@@ -177,17 +181,26 @@ class Reports:
             updates = await IncidentRepo(s, self.team_id).updates(incident.id)
             pages = await DeliveryRepo(s).for_incident(incident.id)
             followups = await FollowupRepo(s, self.team_id).of_incident(incident.id)
+            values = await FieldRepo(s).of(incident.id) if self.policy.fields else {}
+            fields = [(spec, values.get(spec.name)) for spec in self.policy.fields]
             shown = _people_in(incident, [*entries, *draft_entries], pages, followups, updates)
+            shown |= {str(v) for spec, v in fields if spec.type == "user" and v}
             names = await PeopleRepo(s, self.team_id).names(shown)
             related, original = await related_of(s, self.team_id, incident, self._may_see(user))
         pm = Postmortem(
-            incident, draft_entries, names, followups=followups, related=related, duplicate_of=original
+            incident,
+            draft_entries,
+            names,
+            followups=followups,
+            related=related,
+            duplicate_of=original,
+            fields=fields,
         )
         draft = markdown(pm)
         if total > DRAFT_ENTRIES:
             draft += f"\n_The draft's timeline shows its first {DRAFT_ENTRIES} of {total} entries here._\n"
         return IncidentPage(
-            incident, updates, entries, total, pages, followups, names, draft, related, original
+            incident, updates, entries, total, pages, followups, names, draft, related, original, fields
         )
 
     async def export(self, number: int, user: str) -> Export | None:

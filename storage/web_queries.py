@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, case, cast, exists, false, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Incident, PageDelivery
+from storage.models import Incident, IncidentField, PageDelivery
 
 SORTS = ("declared", "severity", "duration", "tta", "status")
 MAX_SERVICES = 500  # services the Services page and the list's choice name at most
@@ -28,6 +29,7 @@ class Filters:
     until: datetime | None = None
     text: str | None = None
     service: str | None = None  # a `[[services]]` name
+    fields: tuple[tuple[str, str], ...] = ()  # (field, option): its value, or one of a multi-select's
     sort: str = "declared"
     descending: bool = True
     page: int = 1
@@ -84,6 +86,7 @@ class WebQueries:
             where.append(func.lower(i.title).like(pattern, escape="\\"))
         if f.service is not None:
             where.append(_service_is(f.service))
+        where += [_field_is(self.session, name, option) for name, option in f.fields]
         return where
 
     async def incidents(self, f: Filters, private_ok: set[int] | None) -> tuple[list[Incident], int]:
@@ -253,6 +256,20 @@ def _service_is(name: str) -> ColumnElement[bool]:
     if "\x00" in name or len(name) > Incident.__table__.c.service.type.length:
         return false()
     return Incident.service == name
+
+
+def _field_is(session: AsyncSession, name: str, option: str) -> ColumnElement[bool]:
+    """Incidents whose field `name` is `option`, or holds it (a multi-select); a name or option no field
+    could have (too long, a NUL, which neither database's JSON can hold) matches none."""
+    f = IncidentField
+    if "\x00" in name + option or len(name) > f.__table__.c.name.type.length or len(option) > 75:
+        return false()
+    if session.bind.dialect.name == "postgresql":  # jsonb: a string is itself, an array holds it
+        holds = cast(f.value, JSONB).op("@>")(literal(option, JSONB))
+    else:  # json_each: a string's one row is itself, an array's rows its items
+        each = func.json_each(f.value).table_valued("value")
+        holds = exists(select(1).select_from(each).where(each.c.value == option))
+    return Incident.id.in_(select(f.incident_id).where(f.name == name, holds))
 
 
 def _between(low: float | None, high: float | None, frac: float | None) -> float:

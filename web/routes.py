@@ -13,7 +13,9 @@ import jinja2
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
+from config.custom_fields import CustomField
 from config.settings import Settings
+from domain.fields import shown
 from domain.urls import safe_url
 from domain.workspace import Team
 from messages.text import person, readable
@@ -31,6 +33,7 @@ HERE = Path(__file__).parent
 PER_PAGE = 50
 TIMELINE_PAGE = 500  # timeline entries an incident page lists at once, in time order
 SERVICE_DAYS = 90  # the window of the Services page's figures
+MAX_FIELD_FILTERS = 10  # `field.<name>=` filters a list request applies at most
 INCIDENT = "/ui/incidents/{number:\\d{1,9}}"  # longer numbers are no incident's (404), not an overflow
 Handler = Callable[[web.Request, WorkspaceServices, dict[str, Any]], Awaitable[web.StreamResponse]]
 
@@ -55,6 +58,7 @@ class WebView:
         self.jinja.filters["person"] = person
         self.jinja.filters["words"] = readable
         self.jinja.filters["entry"] = entry_text
+        self.jinja.filters["shown"] = lambda value, kind: shown(kind, value)
         self.md = safety.renderer()
         self.exports = Exports(others or OtherRequests())
 
@@ -95,7 +99,7 @@ class WebView:
     async def incidents(
         self, request: web.Request, ctx: WorkspaceServices, who: dict[str, Any]
     ) -> web.Response:
-        f = _filters(request.query)
+        f = _filters(request.query, ctx.policy.fields)
         rows, total = await ctx.reports.incidents(f, who["u"])
         pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
         query = {k: v for k, v in request.query.items() if k != "page"}
@@ -111,6 +115,8 @@ class WebView:
             now=ctx.clock.now(),
             names=await ctx.reports.names(i.commander_id for i in rows),
             services=await ctx.reports.service_names(ctx.catalog.current, who["u"]),
+            selects=[s for s in ctx.policy.fields if s.type in ("select", "multi_select")],
+            chosen=dict(f.fields),
         )
 
     async def incident(
@@ -222,7 +228,7 @@ def _date(text: str | None, end: bool = False) -> datetime | None:
         return None
 
 
-def _filters(q: Any) -> Filters:
+def _filters(q: Any, fields: tuple[CustomField, ...] = ()) -> Filters:
     status = q.get("status") if q.get("status") in ("open", "resolved") else None
     severity = q.get("severity") if q.get("severity") in charts.SEVERITIES else None
     sort = q.get("sort") if q.get("sort") in SORTS else "declared"
@@ -233,11 +239,25 @@ def _filters(q: Any) -> Filters:
         until=_date(q.get("to"), end=True),
         text=(q.get("q") or "").replace("\x00", "").strip()[:200] or None,  # PostgreSQL text holds no NUL
         service=q.get("service") or None,  # one no service has matches nothing (storage says which)
+        fields=_field_filters(q, fields),
         sort=sort,
         descending=q.get("dir", "desc") != "asc",
         page=_int(q.get("page"), 1, 1, 100000),
         per_page=PER_PAGE,
     )
+
+
+def _field_filters(q: Any, fields: tuple[CustomField, ...]) -> tuple[tuple[str, str], ...]:
+    """`field.<name>=<option>` filters: an option in any case as the policy spells it; anything else
+    is kept as given, and matches nothing (storage says which)."""
+    out: dict[str, str] = {}
+    for key, value in q.items():
+        name, given = key.removeprefix("field."), value.strip()
+        if key.startswith("field.") and given and name not in out and len(out) < MAX_FIELD_FILTERS:
+            spec = next((f for f in fields if f.name == name), None)
+            options = spec.options if spec else ()
+            out[name] = next((o for o in options if o.lower() == given.lower()), given)
+    return tuple(out.items())
 
 
 def _duration(delta: timedelta | None) -> str:
