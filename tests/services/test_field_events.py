@@ -73,3 +73,16 @@ async def test_a_private_incidents_fields_reach_only_trusted_receivers(
         assert all(word not in json.dumps(e) for e in public), word
     assert trusted[-1]["incident"]["fields"]["customer"] == "Globex Corp"
     assert trusted[-1]["incident"]["fields"]["region"] == "APAC"
+
+
+async def test_a_field_changed_event_carries_the_new_value(harness: Harness, hooks: Receiver) -> None:
+    h = harness
+    team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.command(h.alice, channel, "set region eu")
+    await h.command(h.alice, channel, "set seats 40")
+    await h.bot.shared.outbox.deliver_due()
+
+    changed = [e for e in _events(hooks, "/public") if e["event"] == "field_changed"]
+    assert [e["incident"]["fields"]["region"] for e in changed] == ["EU", "EU"]
+    assert [e["incident"]["fields"]["seats"] for e in changed] == [None, 40], "as it is once changed"
