@@ -98,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
 
     runbooks_cli.add_parser(sub)
 
+    from bot import templates_cli
+
+    templates_cli.add_parser(sub)
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
@@ -260,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import runbooks_cli
 
             return asyncio.run(runbooks_cli.run(args, settings, policy))
+        if args.command == "templates":
+            from bot import templates_cli
+
+            return asyncio.run(templates_cli.run(args, settings, policy))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "webhooks":
