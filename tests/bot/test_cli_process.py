@@ -81,6 +81,6 @@ async def test_demo_tells_the_whole_story() -> None:
         assert expected in text, expected
     assert "\n! " not in text, "every demo step was accepted"
     timeline = text[text.index("| Time (UTC) | Event |") :]
-    assert "**Pinned** (@alice): Seeing 502s" in timeline
-    assert "**Scribe** (@bob): Rollback finished" in timeline
+    assert "**Pinned** (alice): Seeing 502s" in timeline
+    assert "**Scribe** (bob): Rollback finished" in timeline
     assert "\x1b[" not in text, "no colour codes when the output is not a terminal"
