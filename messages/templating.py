@@ -97,6 +97,12 @@ def _link(url: Any, label: Any = None) -> Mrkdwn:
     return Mrkdwn(link(str(url), text) if safe_url(str(url)) else text)
 
 
+def _raw(value: Any) -> Mrkdwn:
+    """`{{ value | raw }}`: written as it came, its mentions and links live (a template's own choice);
+    a broadcast in it is still neutralised with the rest of the message."""
+    return Mrkdwn("" if value is None else str(value))
+
+
 def neutralise(text: str) -> str:
     """No broadcast in a rendered message, whoever wrote it: `<!here>` becomes an inert `@here`."""
     return _BROADCAST.sub(lambda m: f"@{m.group(1)}", text)
@@ -145,6 +151,7 @@ class Templates:
             lstrip_blocks=True,
         )
         self.env.globals["link"] = _link
+        self.env.filters["raw"] = _raw
         self.compiled: dict[str, jinja2.Template] = {}
         for file, source in self.sources.items():
             try:

@@ -252,3 +252,17 @@ async def test_a_template_failing_on_real_data_falls_back_to_the_default(
         f"template {tmp_path / 'words' / 'initial.j2'}:1:" in logged
         and "using the default initial.j2" in logged
     )
+
+
+async def test_a_template_may_ask_for_a_value_as_written_but_never_for_a_broadcast(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    await _words(h, tmp_path / "words", {"update.j2": "{{ update.text | raw }}\n---\n{{ update.text }}"})
+    channel = await h.declare("sev2 Search is slow")
+    said = "<!channel> see <https://status.example.com|status> & ask <@U0BOB>"
+    await h.command(h.alice, channel, f"update identified {said}")
+    assert _sections(_posts(h, channel)[-1]) == [
+        "@channel see <https://status.example.com|status> & ask <@U0BOB>",
+        "@channel see status (https://status.example.com) &amp; ask @U0BOB",
+    ]
