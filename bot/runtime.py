@@ -20,6 +20,7 @@ from bot.app import Shared, build_app, build_client, build_shared, build_workspa
 from bot.background import CALENDAR_SECONDS, Heartbeat, refresh_calendars, sweep_people
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
+from bot.policy_files import read_policy_files
 from bot.scheduler import TICK_SECONDS, Ticker
 from bot.supervisor import merged
 from config.errors import ConfigError
@@ -30,8 +31,6 @@ from runtime.clock import Clock, SystemClock
 from runtime.metrics import CONTENT_TYPE
 from runtime.tokens import InstalledTokens, SingleToken
 from runtime.workspaces import Workspaces
-from services.catalog import Runbooks
-from services.wording import Wordings
 from services.workspace import WorkspaceServices
 from storage import migrate
 from storage.claims import release_everything
@@ -139,12 +138,10 @@ class Bot:
         clock = self._clock or SystemClock()
         # A web process runs no ticks: its readiness does not wait for one.
         self._heartbeat = Heartbeat(clock, TICK_SECONDS) if self.role != "web" else None
-        # The runbooks are read before anything is served: one that cannot be read stops the start.
+        # The runbooks and templates are read before anything is served: a bad one stops the start.
         folder = self.settings.policy_folder()
-        runbooks = Runbooks(self.policy, folder, self._httpx, db, clock)
         try:
-            await runbooks.load()
-            wordings = Wordings(self.policy, folder)  # so are the templates, checked against samples
+            runbooks, wordings = await read_policy_files(self.policy, folder, self._httpx, db, clock)
         except Exception:
             await self._close_clients(db)
             raise
