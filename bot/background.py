@@ -9,12 +9,24 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from runtime.clock import Clock
+from services.catalog import Runbooks
 from services.workspace import WorkspaceServices
 
 log = logging.getLogger(__name__)
 
 # How often the calendar job looks for copies older than `[oncall] refresh`.
 CALENDAR_SECONDS = 30.0
+
+
+async def fetch_outside(runbooks: Runbooks, contexts: list[WorkspaceServices]) -> int:
+    """The calendar job's pass: due calendars and URL runbooks (each bounded) and, beside them, each
+    workspace's people (users.info). Returns how many documents were fetched."""
+
+    async def fetch() -> int:
+        return await runbooks.refresh() + await refresh_calendars(contexts)
+
+    fetched, _ = await asyncio.gather(fetch(), sweep_people(contexts))
+    return fetched
 
 
 class Heartbeat:

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_edge
 from bot.app import Shared, build_app, build_client, build_shared, build_workspaces
-from bot.background import CALENDAR_SECONDS, Heartbeat, refresh_calendars, sweep_people
+from bot.background import CALENDAR_SECONDS, Heartbeat, fetch_outside
 from bot.net import describe
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
 from bot.policy_files import read_policy_files
@@ -210,13 +210,7 @@ class Bot:
     async def refresh_calendars(self) -> int:
         """The calendar job: fetch every workspace's due calendars and the runbooks given by URL
         (each bounded), all at once; beside them, each workspace's people pass (users.info)."""
-        contexts = await self.workspaces.all()
-
-        async def fetch() -> int:
-            return await self.shared.runbooks.refresh() + await refresh_calendars(contexts)
-
-        fetched, _ = await asyncio.gather(fetch(), sweep_people(contexts))
-        return fetched
+        return await fetch_outside(self.shared.runbooks, await self.workspaces.all())
 
     async def settle(self) -> None:
         """Carry out everything acknowledged and due now, and wait for read-only replies (tests, shell)."""
