@@ -218,11 +218,15 @@ def _debug_everywhere(parser: argparse.ArgumentParser, *, top: bool = True) -> a
 
 
 def _report(exc: Exception, debug: bool) -> int:
-    """Print an error as one line on stderr (after its traceback with --debug); return the exit code."""
+    """Print an error as one line on stderr (a configuration error: one per mistake; after its traceback
+    with --debug); return the exit code."""
     if debug:
         traceback.print_exception(exc)
     if isinstance(exc, ConfigError):
-        line = f"configuration error: {exc}"
+        # One line per mistake (a policy's workflows are checked whole), each said as such.
+        *more, line = [f"configuration error: {part}" for part in str(exc).splitlines() or [""]]
+        for each in more:
+            say(f"incident-bot: {each}", sys.stderr)
     elif isinstance(exc, Unavailable):
         line = str(exc)
     else:

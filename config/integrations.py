@@ -19,6 +19,8 @@ WEBHOOK_EVENTS = (
     "acknowledged",
     "field_changed",
 )
+# Events a webhook receives only when its `events` names them (they exist for workflows' triggers).
+OPT_IN_EVENTS = ("role_assigned", "reopened", "member_joined", "followup_overdue", "postmortem_overdue")
 _URL = re.compile(r"^https?://[^\s]+$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -37,8 +39,9 @@ def _env_name(value: str) -> str:
 
 
 class Webhook(Strict):
-    """POST each chosen incident event as signed JSON to `url`."""
+    """POST each chosen incident event as signed JSON to `url`; a `name` lets a workflow's step send to it."""
 
+    name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")
     url: str
     secret: str = Field(min_length=8)
     events: tuple[str, ...] = WEBHOOK_EVENTS
@@ -50,9 +53,10 @@ class Webhook(Strict):
     @field_validator("events")
     @classmethod
     def _known(cls, events: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [e for e in events if e not in WEBHOOK_EVENTS]
+        unknown = [e for e in events if e not in WEBHOOK_EVENTS + OPT_IN_EVENTS]
         if unknown:
-            raise ValueError(f"unknown event {unknown[0]!r} (known: {', '.join(WEBHOOK_EVENTS)})")
+            known = ", ".join(WEBHOOK_EVENTS + OPT_IN_EVENTS)
+            raise ValueError(f"unknown event {unknown[0]!r} (known: {known})")
         return events
 
 

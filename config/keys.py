@@ -6,7 +6,7 @@ import types
 from collections.abc import Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Tag
 
 from domain.spelling import closest
 
@@ -15,7 +15,10 @@ def _model_in(annotation: Any, part: str | int) -> Any:
     """What a value of type `annotation` holds at `part` (a field name, an index, a table key)."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        return _model_in(get_args(annotation)[0], part)
+        base, *meta = get_args(annotation)
+        if any(isinstance(m, Tag) and m.tag == part for m in meta):
+            return base  # a tagged union's member, named by its tag (a workflow step's kind)
+        return _model_in(base, part)
     if origin in (Union, types.UnionType):
         found = [_model_in(arg, part) for arg in get_args(annotation) if arg is not type(None)]
         return next((f for f in found if f is not None), None)
@@ -24,7 +27,7 @@ def _model_in(annotation: Any, part: str | int) -> Any:
     if isinstance(part, str) and origin is dict:
         return get_args(annotation)[1]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
-        field = annotation.model_fields.get(part)
+        field = _keys(annotation).get(part)
         return field.annotation if field else None
     return None
 
@@ -48,4 +51,9 @@ def did_you_mean(model: type[BaseModel], loc: Sequence[str | int]) -> str | None
         if current is None:
             return None
     table = _unwrap(current)
-    return closest(loc[-1], table.model_fields) if table else None
+    return closest(loc[-1], _keys(table)) if table else None
+
+
+def _keys(model: type[BaseModel]) -> dict[str, Any]:
+    """A table's keys as the policy file spells them (a field's alias, like a workflow's `if`)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}

@@ -29,6 +29,7 @@ from config.keys import did_you_mean
 from config.oncall import AckTimeout, OnCall, Schedule
 from config.permissions import Permission, Who
 from config.services import ServiceEntry
+from config.workflows import Workflow, problems
 from domain.catalog import Service
 from domain.redact import redact_urls
 from domain.severity import VALID_SEVERITIES, Severity
@@ -124,6 +125,7 @@ class Policy(Strict):
     services: tuple[ServiceEntry, ...] = ()
     fields: tuple[CustomField, ...] = ()
     templates: TemplatesConfig = TemplatesConfig()
+    workflows: tuple[Workflow, ...] = ()
     # Only in a `[workspaces."T…"]` table: the variable holding that workspace's Alertmanager token.
     alertmanager_token_env: str | None = None
     # `[workspaces."T…"]`: each workspace's whole policy, its table merged over the top level.
@@ -148,6 +150,9 @@ class Policy(Strict):
         fields = [f.name for f in self.fields]
         if len(set(fields)) != len(fields):
             raise ValueError("field names must be unique")
+        hooks = [w.name for w in self.webhooks if w.name]
+        if len(set(hooks)) != len(hooks):
+            raise ValueError("webhook names must be unique")
         for i, service in enumerate(self.services):
             if service.schedule and service.schedule not in names:
                 raise ValueError(f"services[{i}].schedule names unknown schedule {service.schedule!r}")
@@ -155,6 +160,17 @@ class Policy(Strict):
         if unknown:
             raise ValueError(unknown)
         return self
+
+    def workflow_problems(self) -> list[str]:
+        """What the workflows name that this policy lacks, one line per mistake."""
+        return problems(
+            self.workflows,
+            levels=[lvl.name for lvl in self.escalation.levels],
+            schedules=[s.name for s in self.schedules],
+            webhooks=[w.name for w in self.webhooks],
+            fields=self.fields,
+            services=[s.name for s in self.services],
+        )
 
     def field(self, name: str) -> CustomField | None:
         """The `[[fields]]` entry called `name`."""
@@ -243,6 +259,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
             '[workspaces."T…"] table (ALERTMANAGER_TOKEN is the token of a single workspace)'
         )
     base = _validate(data, source, "")
+    _check_workflows(base, source, "")
     workspaces: dict[str, Policy] = {}
     for team, table in tables.items():
         if not _TEAM.match(team):
@@ -250,6 +267,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
         if not isinstance(table, dict) or "workspaces" in table:
             raise ConfigError(f"{source}: workspaces.{team}: expected a table of policy keys")
         workspaces[team] = _validate(_merged(data, table), source, f"workspaces.{team}.")
+        _check_workflows(workspaces[team], source, f"workspaces.{team}.")
         name = workspaces[team].alertmanager_token_env
         shared = next(
             (t for t, p in workspaces.items() if t != team and name and p.alertmanager_token_env == name),
@@ -271,6 +289,12 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_workflows(policy: Policy, source: str, prefix: str) -> None:
+    lines = policy.workflow_problems()
+    if lines:
+        raise ConfigError("\n".join(f"{source}: {prefix}{line}" for line in lines))
+
+
 def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
     try:
         return Policy.model_validate(data)
@@ -278,12 +302,30 @@ def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
         errors = exc.errors()
         # A misspelt key also leaves its field missing: the misspelling is the one to name.
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        key = _key(tuple(p for p in err["loc"] if not (isinstance(p, str) and "(" in p)))
-        msg = redact_urls(err["msg"].removeprefix("Value error, "))  # no URL's path or query, ever
-        if err["type"] == "extra_forbidden":
-            guess = did_you_mean(Policy, err["loc"])
-            msg = f"unknown key; did you mean `{guess}`?" if guess else "unknown key"
-        raise ConfigError(f"{source}: {prefix}{key}: {msg}") from None
+        if err["loc"][:1] == ("workflows",):
+            # Workflows are said one line per mistake, each misspelling rather than what it left missing.
+            misspelt = {e["loc"][:-1] for e in errors if e["type"] == "extra_forbidden"}
+            # A list whose items failed is also too short, its failed items left out: the items say it.
+            failed = {e["loc"][:n] for e in errors for n in range(len(e["loc"]))}
+            shown = [
+                e
+                for e in errors
+                if not (e["type"] == "missing" and e["loc"][:-1] in misspelt)
+                and not (e["type"] == "too_short" and e["loc"] in failed)
+            ]
+            lines = [_said(e, source, prefix) for e in shown if e["loc"][:1] == ("workflows",)]
+            raise ConfigError("\n".join(dict.fromkeys(lines))) from None
+        raise ConfigError(_said(err, source, prefix)) from None
+
+
+def _said(err: Any, source: str, prefix: str) -> str:
+    """One validation error as `source: key: what is wrong`."""
+    key = _key(tuple(p for p in err["loc"] if not (isinstance(p, str) and "(" in p)))
+    msg = redact_urls(err["msg"].removeprefix("Value error, "))  # no URL's path or query, ever
+    if err["type"] == "extra_forbidden":
+        guess = did_you_mean(Policy, err["loc"])
+        msg = f"unknown key; did you mean `{guess}`?" if guess else "unknown key"
+    return f"{source}: {prefix}{key}: {msg}"
 
 
 def load_policy(path: Path | None) -> Policy:
