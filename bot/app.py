@@ -57,6 +57,8 @@ from services.subscriptions import Subscriptions
 from services.timeline import Timeline
 from services.tracker_events import TrackerEvents
 from services.wording import Wording, Wordings
+from services.workflow_triggers import WorkflowTriggers
+from services.workflows import Workflows
 from services.workspace import WorkspaceServices
 from storage.db import Database
 from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, PAGE_UPDATE, POSTMORTEM, REMINDER
@@ -123,6 +125,8 @@ def build_shared(
     worker = InboxWorker(db, clock, policy, metrics, ops)
     inbox.on_stored = worker.wake
     outbox = Outbox(db, policy, clock, http)
+    # An incident event queues the workflows it sets off in its own transaction.
+    outbox.on_event = WorkflowTriggers(policy, ops, clock, worker.wake).on_event
     return Shared(
         settings,
         policy,
@@ -166,7 +170,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         db, slack, policy, catalog, clock, metrics, outbox, oncall, jobs, team.team_id, page_updates, words
     )
     followups = Followups(db, slack, policy, clock, outbox, team.team_id)
-    aftercare = Aftercare(db, slack, catalog, clock, team.team_id, announcements)
+    aftercare = Aftercare(db, slack, catalog, clock, team.team_id, announcements, outbox)
     aftercare.wake = lambda: shared.wake()
     reminders = UpdateReminders(
         db, slack, policy, clock, jobs, team.team_id, escalation.level_users, escalation.policy_of, words
@@ -184,7 +188,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         settings=settings,
         policy=policy,
         catalog=catalog,
-        catchups=CatchUps(db, slack, catalog, clock, team.team_id),
+        catchups=CatchUps(db, slack, catalog, clock, team.team_id, outbox),
         experts=Experts(db, slack, catalog, team.team_id),
         db=db,
         clock=clock,
@@ -194,7 +198,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         lifecycle=lifecycle,
         timeline=timeline,
         drafts=PostmortemDrafts(timeline, oncall, slack, db, clock, settings, team.team_id, people),
-        roles=Roles(db, slack, clock, team.team_id),
+        roles=Roles(db, slack, clock, team.team_id, outbox),
         people=people,
         runbook_cards=runbook_cards,
         words=words,
@@ -208,6 +212,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
         aftercare=aftercare,
         relations=Relations(db, slack, lifecycle, team.team_id),
         reports=Reports(db, slack, policy, clock, team.team_id),
+        workflows=Workflows(db, slack, team.team_id),
         outbox=outbox,
         statuspage=StatuspageService(db, slack, policy, clock, shared.http, team.team_id),
         alerts=AlertIntake(db, slack, lifecycle, policy, catalog, clock, team.team_id),

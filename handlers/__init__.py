@@ -34,6 +34,7 @@ def register_all(
         timeline,
         trackers,
         updates,
+        workflows,
         workspace,
     )
 
@@ -46,6 +47,7 @@ def register_all(
     features += [catchup]
     features += [subscriptions]
     features += [fields]
+    features += [workflows]
     features += [alerts, trackers]  # the inbound webhooks
     for feature in features:
         feature.register(app, wiring)

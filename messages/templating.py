@@ -28,6 +28,7 @@ SUFFIX = ".j2"
 SECTION_BREAK = "---"
 # What one rendered message may hold: its sections become at most this many blocks.
 MAX_SECTIONS = 20
+_INLINE = "<template>"  # what Jinja calls a template compiled from a string
 _BROADCAST = re.compile(r"<!(here|channel|everyone)(?:\|[^<>]*)?>")
 
 
@@ -153,6 +154,7 @@ class Templates:
         self.env.globals["link"] = _link
         self.env.filters["raw"] = _raw
         self.compiled: dict[str, jinja2.Template] = {}
+        self._inline: dict[str, jinja2.Template] = {}  # inline texts (workflows'), compiled once each
         for file, source in self.sources.items():
             try:
                 self.compiled[file] = self.env.get_template(file)
@@ -194,6 +196,27 @@ class Templates:
         if len(found) > MAX_SECTIONS:
             where = f"{self.sources[file].path}:1"
             raise TemplateError(where, f"renders {len(found)} sections; Slack's limits allow {MAX_SECTIONS}")
+        return found
+
+    def render_text(self, text: str, variables: Mapping[str, Any], where: str) -> list[str]:
+        """Inline template text (a workflow's `post = "…"`) rendered like a file, in the same sandbox
+        with the same escaping; TemplateError names `where` (the policy key) and the line."""
+        template = self._inline.get(text)
+        if template is None:
+            try:
+                template = self.env.from_string(text)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"{where}:{exc.lineno}", exc.message or "syntax error") from None
+            self._inline[text] = template
+        try:
+            rendered = template.render(**variables)
+        except Exception as exc:  # as render_file: a template's own arithmetic or a filter's wrong type
+            line = _where(_INLINE, exc.__traceback__).removeprefix(_INLINE)  # ":n" in the inline text
+            raise TemplateError(f"{where}{line}", str(exc)) from None
+        found = sections(neutralise(rendered))
+        if len(found) > MAX_SECTIONS:
+            problem = f"renders {len(found)} sections; Slack's limits allow {MAX_SECTIONS}"
+            raise TemplateError(f"{where}:1", problem)
         return found
 
     def overridden(self) -> list[str]:

@@ -26,11 +26,12 @@ KIND_LABELS = {
     "related": ":link:",
     "duplicate": ":link:",
     "field": ":label:",
+    "workflow": ":gear:",
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")
 # Entries the bot writes itself, about people it knows by id: their mentions are meant.
-COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated", "expert")
+COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated", "expert", "workflow")
 
 
 def entry_text(entry: TimelineEntry, names: Mapping[str, str] | None = None) -> str:

@@ -76,6 +76,11 @@ def news(key: str) -> str:
     return f"news:{key}"
 
 
+def workflow(event_id: str, name: str) -> str:
+    """Same request: one workflow set off by one incident event (the outbox's event id)."""
+    return f"wf:{event_id}:{name}"
+
+
 def typo_answer(question_id: str) -> str:
     """Same request: every answer to one "did you mean a status?" question (the first one counts)."""
     return f"typo:{question_id}"

@@ -48,6 +48,9 @@ USER_AGENT = "incident-bot (+https://github.com/incident-bot)"
 PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
 # (team id, follow-up id, tracker, issue key, issue url): a follow-up was filed as that issue.
 OnFiled = Callable[[str, int, str, str, str | None], Awaitable[None]]
+# (session, incident, event kind, its data, event id): an incident event was just recorded in that
+# session's transaction; what it sets off (workflows) is recorded in the same one.
+OnEvent = Callable[[AsyncSession, Incident, str, dict[str, Any], str], Awaitable[None]]
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -133,11 +136,13 @@ class Outbox:
     ) -> None:
         self.db, self.policy, self.clock, self.http, self.env = db, policy, clock, http, env
         self.on_filed: OnFiled | None = None  # set by the runtime once workspaces exist
+        self.on_event: OnEvent | None = None  # set by the app factory: the workflows an event sets off
 
     async def record(  # type: ignore[no-untyped-def]
         self, s, incident: Incident, kind: str, data: dict[str, Any] | None = None, level: Level | None = None
     ) -> None:
-        """Queue `kind` for every webhook that wants it, and PagerDuty events for `level`, in session `s`."""
+        """Queue `kind` for every webhook that wants it, and PagerDuty events for `level`, in session `s`;
+        then tell `on_event`, in the same transaction."""
         now = self.clock.now()
         repo = OutboxRepo(s)
         event_id = uuid.uuid4().hex
@@ -173,6 +178,8 @@ class Outbox:
                     json.dumps(event),
                     now,
                 )
+        if self.on_event is not None:
+            await self.on_event(s, incident, kind, data or {}, event_id)
 
     async def file_followup(self, s: AsyncSession, incident: Incident, followup: Followup) -> None:
         """Queue an issue for `followup` in each tracker of the incident's workspace, in session `s`."""

@@ -17,6 +17,7 @@ from messages import followups as templates
 from messages import incident as incident_templates
 from runtime.clock import Clock
 from runtime.journal import Outcome, Steps, carry_on
+from runtime.outbox import Outbox
 from runtime.slack_ops import SlackOps
 from services import plans
 from services.announcements import Announcements
@@ -44,9 +45,10 @@ class Aftercare:
         clock: Clock,
         team_id: str,
         announcements: Announcements,
+        outbox: Outbox,
     ) -> None:
         self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
-        self.announcements = announcements
+        self.announcements, self.outbox = announcements, outbox  # reopened, postmortem_overdue: workflows
         self.catalog, self.policy = catalog, catalog.policy  # the workspace's policy
         self.wake: Callable[[], None] = lambda: None  # set by the runtime: a reopen's pages are due
 
@@ -73,11 +75,16 @@ class Aftercare:
             with carry_on(log, "could not remind %s of the postmortem", owner):
                 await self.slack.dm(owner, templates.postmortem_reminder(incident, self.clock.now()))
         every = self.policy.postmortem.remind_every
-        if await self._finish(claim) and every:
-            following = claim.due_at + every
-            while following <= self.clock.now():
-                following += every
-            async with self.db.session() as s:
+        async with self.db.session() as s:
+            # The claim's end and the event commit together: one event per reminder, however retried.
+            if not await ScheduleRepo(s, self.team_id).finish(claim, self.clock.now(), DONE, None):
+                return
+            due = incident.postmortem_due_at.isoformat() if incident.postmortem_due_at else None
+            await self.outbox.record(s, incident, "postmortem_overdue", {"due_at": due, "owner": owner})
+            if every:
+                following = claim.due_at + every
+                while following <= self.clock.now():
+                    following += every
                 await ScheduleRepo(s, self.team_id).plan(incident.id, POSTMORTEM, following)
 
     async def postmortem_done(self, steps: Steps, channel_id: str, url: str, by: str) -> Outcome:
@@ -159,6 +166,7 @@ class Aftercare:
             await TimelineRepo(s).record(
                 incident.id, "reopened", f"Reopened: {reason}", steps.at, author_id=by
             )
+            await self.outbox.record(s, incident, "reopened", {"reason": reason, "by": by})
             return {"incident": incident.id, "archived": archived}
 
         done = await steps.db("record", record)

@@ -18,6 +18,7 @@ from messages import catchup as templates
 from messages.blocks import Message
 from runtime.clock import Clock
 from runtime.journal import Outcome, Steps
+from runtime.outbox import Outbox
 from runtime.slack_ops import SlackOps
 from services.catalog import ServiceCatalog
 from storage.catchups import CatchUpRepo, TimelineTail, time_zone
@@ -34,9 +35,16 @@ class CatchUps:
     """One workspace's catch-ups."""
 
     def __init__(
-        self, db: Database, slack: SlackOps, catalog: ServiceCatalog, clock: Clock, team_id: str
+        self,
+        db: Database,
+        slack: SlackOps,
+        catalog: ServiceCatalog,
+        clock: Clock,
+        team_id: str,
+        outbox: Outbox,
     ) -> None:
         self.db, self.slack, self.catalog, self.clock, self.team_id = db, slack, catalog, clock, team_id
+        self.outbox = outbox  # member_joined, for the workflows (and webhooks that ask for it)
 
     async def joined(self, steps: Steps, channel_id: str, user_id: str) -> None:
         """Someone joined a channel: if it is an incident's, their catch-up (ephemeral) once, and from
@@ -52,7 +60,12 @@ class CatchUps:
                 await self.slack.ephemeral(channel_id, user_id, message)
 
             await Outcome(incident, steps).step("catchup", send)
-        await self.seen(steps, incident.id, user_id)
+
+        async def seen(s: AsyncSession) -> None:
+            await CatchUpRepo(s, incident.id).record(user_id, steps.at)
+            await self.outbox.record(s, incident, "member_joined", {"user": user_id})
+
+        await steps.db("seen", seen)
 
     async def seen(self, steps: Steps, incident_id: int, user_id: str) -> None:
         """Record that `user_id` was caught up as of the request's time (once per request)."""

@@ -196,6 +196,9 @@ class Followups:
         async with self.db.session() as s:
             schedule = ScheduleRepo(s, self.team_id)
             if await schedule.finish(claim, now):
+                # With the claim's end: one event per reminder sent (its due date, then weekly).
+                data = {"followup": f.id, "text": f.text, "owner": f.owner_id, "due_on": f.due_on.isoformat()}
+                await self.outbox.record(s, incident, "followup_overdue", data)
                 following = claim.due_at + OVERDUE_EVERY
                 while following <= now:  # after downtime: one reminder, then the next week ahead
                     following += OVERDUE_EVERY

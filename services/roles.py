@@ -12,6 +12,7 @@ from messages import roles as templates
 from messages.incident import incident_topic
 from runtime.clock import Clock
 from runtime.journal import Outcome, Steps
+from runtime.outbox import Outbox
 from runtime.slack_ops import SlackOpError, SlackOps
 from storage.db import Database
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -52,8 +53,9 @@ ROLES = {
 class Roles:
     """Assign roles: record, invite, announce in the channel, tell the assignee."""
 
-    def __init__(self, db: Database, slack: SlackOps, clock: Clock, team_id: str) -> None:
+    def __init__(self, db: Database, slack: SlackOps, clock: Clock, team_id: str, outbox: Outbox) -> None:
         self.db, self.slack, self.clock, self.team_id = db, slack, clock, team_id
+        self.outbox = outbox  # role_assigned, for the workflows (and webhooks that ask for it)
 
     async def assign(self, steps: Steps, channel_id: str, role_key: str, user_id: str, by: str) -> Outcome:
         """Give `role_key` to `user_id` in the incident of `channel_id`: invited first, so a person
@@ -97,6 +99,8 @@ class Roles:
                 steps.at,
                 author_id=by,
             )
+            data = {"role": role.key, "user": user_id, "previous": previous, "by": by}
+            await self.outbox.record(s, incident, "role_assigned", data)
             return {"incident": incident.id, "previous": previous}
 
         done = await steps.db("record", record)

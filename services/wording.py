@@ -175,16 +175,17 @@ def sample_values(policy: Policy) -> dict[str, Value]:
 
 def check(templates: Templates, policy: Policy) -> list[TemplateError]:
     """Every file in use rendered against the sample incidents with its name's sample variables: the
-    problems, one per file (`path:line`)."""
+    problems, one per file (`path:line`). A workflow's own template (`post = { template = … }`) is in use."""
     fields = specs(policy)
     problems: list[TemplateError] = []
+    used = workflow_templates(policy)
     for file, source in sorted(templates.sources.items()):
         m = _FILE.match(file)
-        if m is None or m["name"] not in NAMES:
+        if m is None or (m["name"] not in NAMES and m["name"] not in used):
             known = ", ".join(NAMES)
             problems.append(TemplateError(f"{source.path}:1", f"not a template the bot uses ({known})"))
             continue
-        name, sample = m["name"], SAMPLES.get(m["name"])
+        name, sample = m["name"], SAMPLES.get(m["name"]) or (_sample_workflow if m["name"] in used else None)
         if sample is None:
             continue
         severity = Severity(m["sev"].upper()) if m["sev"] else Severity.SEV2
@@ -199,6 +200,50 @@ def check(templates: Templates, policy: Policy) -> list[TemplateError]:
     return problems
 
 
+def _sample_workflow(incident: Incident) -> dict[str, Any]:
+    return {"workflow": workflow_vars("sev1-bridge", "severity_changed", ("SEV2",), ("SEV1",))}
+
+
+def workflow_vars(
+    name: str, on: str, before: tuple[str, ...] | None = None, after: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """`workflow` in a workflow's words: its name, its trigger, and what changed (`from`, `to`)."""
+    return {"name": name, "on": on, "from": ", ".join(before or ()), "to": ", ".join(after or ())}
+
+
+def workflow_templates(policy: Policy) -> set[str]:
+    """The template files' names the policy's workflows say their words with."""
+    return {t for wf in policy.workflows for step in wf.do if (t := getattr(step, "template", None))}
+
+
+def workflow_problems(
+    templates: Templates, policy: Policy, prefix: str = "", folder: Path | None = None
+) -> list[str]:
+    """Each workflow step's words checked as at start, one line per mistake naming the key: inline
+    text (`text`) compiled and rendered against the sample incidents, a `template`'s file in use."""
+    out: list[str] = []
+    fields = specs(policy)
+    for i, wf in enumerate(policy.workflows):
+        for j, step in enumerate(wf.do):
+            key = f"{prefix}workflows[{i}].do[{j}].{step.KIND}"
+            name, text = getattr(step, "template", None), getattr(step, "text", None)
+            if name in NAMES:
+                out.append(f"{key}.template: {name} is one of the bot's own messages; name your own file")
+            elif name and not templates.files(name):
+                where = f" in {folder}" if folder else " (no [templates] dir is set)"
+                out.append(f"{key}.template: no template {name}{SUFFIX}{where}")
+            if not text:
+                continue
+            for incident, values in sample_incidents(policy):
+                found = variables("workflow", incident, fields, values, SAMPLE_AT, _sample_workflow(incident))
+                try:
+                    templates.render_text(text, found, f"{key}.text")
+                except TemplateError as exc:
+                    out.append(f"{exc.where}: {_line(exc.problem)}")
+                    break
+    return out
+
+
 class Wordings:
     """Every workspace policy's templates (the top level's, each `[workspaces."T…"]`'s), read and
     checked once at start."""
@@ -206,13 +251,17 @@ class Wordings:
     def __init__(self, policy: Policy, base: Path | None) -> None:
         self.base = base
         self._by_folder: dict[Path | None, Templates] = {}
-        for each in (policy, *policy.workspaces.values()):
+        each_policy = [("", policy), *((f"workspaces.{t}.", p) for t, p in policy.workspaces.items())]
+        for prefix, each in each_policy:
             folder = own_folder(each, base)
             if folder not in self._by_folder:
                 self._by_folder[folder] = load_templates(each, base)
             problems = check(self._by_folder[folder], each)
             if problems:
                 raise ConfigError(str(problems[0]))
+            lines = workflow_problems(self._by_folder[folder], each, prefix, folder)
+            if lines:
+                raise ConfigError("\n".join(lines))
 
     def of(self, policy: Policy) -> Templates:
         """The templates of one workspace's policy."""
@@ -250,6 +299,22 @@ class Wording:
         except TemplateError as exc:  # a default failing is a bug: the message still goes out
             log.error("default template %s: %s", exc.where, _line(exc.problem))
             return [escape(f"{incident.ref} ({sev})")]
+
+    async def workflow(
+        self, incident: Incident, said: Mapping[str, Any], text: str | None, template: str | None, where: str
+    ) -> list[str]:
+        """A workflow step's words for `incident`: inline `text`, else the `template` file (its
+        severity's and service's variant first), with `workflow` = `said`. TemplateError when they fail:
+        a team's own words have no default to fall back to."""
+        values: dict[str, Value] = {}
+        if self.specs:
+            async with self.db.session() as s:
+                values = await FieldRepo(s).of(incident.id)
+        now = self.clock.now() if self.clock else None
+        found = variables("workflow", incident, self.specs, values, now, {"workflow": said})
+        if text is not None:
+            return self.templates.render_text(text, found, where)
+        return self.templates.render(template or "", found, incident.severity.value, incident.service)
 
     async def sections_or_default(self, name: str, incident: Incident, **extra: Any) -> list[str]:
         """The same as `sections`, which already falls back to the default file (the paging path's name)."""

@@ -44,6 +44,7 @@ from services.statuspage import StatuspageService
 from services.subscriptions import Subscriptions
 from services.timeline import Timeline
 from services.wording import Wording
+from services.workflows import Workflows
 from storage.db import Database
 
 
@@ -87,6 +88,7 @@ class WorkspaceServices:
     aftercare: Aftercare
     relations: Relations
     reports: Reports
+    workflows: Workflows
     tasks: BackgroundTasks
 
     async def tick(self) -> int:

@@ -18,11 +18,14 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import InboxItem
 
 PENDING, WORKING, DONE, FAILED = "pending", "working", "done", "failed"
+# Workers in other processes LISTEN here (storage/wakeup.py) for the order keys of committed rows.
+INBOX_CHANNEL = "incident_bot_inbox"
 _OPEN = (PENDING, WORKING)
 # Spelled as literals, not bound parameters: only then can the planner (PostgreSQL's generic plan
 # of a prepared statement, SQLite's) prove that the partial index of unfinished rows applies.
@@ -215,6 +218,32 @@ class InboxRepo:
 
     def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
+
+    async def add(self, item: NewItem, now: datetime) -> bool:
+        """Keep a request in the caller's transaction, so it exists exactly when the change that asks
+        for it commits (a workflow an incident event sets off); False when its idempotency key is kept
+        already. On PostgreSQL the workers in other processes are notified at that commit."""
+        assert isinstance(self.session, AsyncSession), "a request is kept with the change's session"
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        insert = postgresql.insert(_t) if postgres else sqlite.insert(_t)
+        row = {
+            "idem_key": item.idem_key,
+            "order_key": item.order_key,
+            "op": item.op,
+            "payload": item.payload,
+            "team_id": item.team_id,
+            "enterprise_id": item.enterprise_id,
+            "state": PENDING,
+            "attempts": 0,
+            "fence": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        stmt = insert.values(row).on_conflict_do_nothing(index_elements=[_t.c.idem_key]).returning(_t.c.id)
+        new = (await self.session.execute(stmt)).first() is not None
+        if new and postgres:
+            await self.session.execute(select(func.pg_notify(INBOX_CHANNEL, item.order_key)))
+        return new
 
     async def release_all(self) -> int:
         """Hand back every claim (SQLite at start-up: one process, so no claim can be alive)."""

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 
 from storage.db import Database
-from storage.inbox import FAILED, PENDING, NewItem
+from storage.inbox import FAILED, INBOX_CHANNEL, PENDING, NewItem
 from storage.models import InboxItem
 
 _t = InboxItem.__table__
@@ -34,9 +34,8 @@ _SQLITE_INSERT = _insert.on_conflict_do_update(
     },
     where=_t.c.state == FAILED,
 ).returning(_t.c.idem_key)
-# Workers in other processes LISTEN here (storage/wakeup.py): each group's commit notifies them of the
-# order keys it stored, in the same statement, so only committed rows wake anyone.
-INBOX_CHANNEL = "incident_bot_inbox"
+# Workers in other processes LISTEN on INBOX_CHANNEL (storage/wakeup.py): each group's commit notifies
+# them of the order keys it stored, in the same statement, so only committed rows wake anyone.
 _PG_INSERT = f"""
 WITH stored AS (
 INSERT INTO inbox (

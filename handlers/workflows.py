@@ -1,0 +1,40 @@
+"""Workflows: the op that carries out a workflow run, and the steps it can do.
+
+Runs are queued by the incident events themselves (services/workflow_triggers.py), never by a
+listener: this feature has no Slack listener, only the op. Each step module's `STEPS` lists its
+steps; a new step is a function in a services/workflow_steps*.py module, and its module is named here.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.wiring import Wiring
+from runtime.ops import Job
+from services import workflow_steps
+from services.workflows import RunWorkflow, StepKinds
+from services.workspace import given, needs
+
+STEP_MODULES = (workflow_steps,)
+
+
+def step_kinds() -> StepKinds:
+    """Every step this version carries out, each with the workspace services it names."""
+    kinds = StepKinds()
+    for module in STEP_MODULES:
+        for kind, run in module.STEPS:
+            kinds.add(kind, run, needs(run, after=2))
+    return kinds
+
+
+def register(app: AsyncApp, wiring: Wiring) -> None:
+    """The op carrying out workflow runs."""
+    kinds = step_kinds()
+
+    async def run_workflow(job: Job[RunWorkflow]) -> None:
+        services = await wiring.services(job.team)
+        await services.workflows.run(job.steps, job.request, kinds, partial(given, services))
+
+    wiring.ops.add(RunWorkflow, run_workflow)

@@ -1,0 +1,53 @@
+"""Every trigger sets its workflows off, once, in the incident channel: declared, role_assigned,
+member_joined, field_changed, followup_overdue, resolved, postmortem_overdue, reopened (and the
+changes severity_changed and status_changed, tests/services/test_workflows.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.field_values import FIELDS
+from tests.harness import Harness
+
+CAROL = "U0CAROL"
+SAID = "{{ workflow.on }} fired for {{ incident.number }}"
+ON = ["declared", "role_assigned", "member_joined", "field_changed", "followup_overdue"]
+ON += ["resolved", "postmortem_overdue", "reopened"]
+
+
+@pytest.fixture
+def policy_data() -> dict:
+    flows = [{"name": on.replace("_", "-"), "on": on, "do": [{"post": SAID}]} for on in ON]
+    flows[1]["if"] = {"role": "scribe"}
+    flows[3]["if"] = {"field": "region", "to": ["EU", "US"]}
+    return {"workflows": flows, "fields": FIELDS, "postmortem": {"due": {"sev2": "2d"}}}
+
+
+def _fired(h: Harness, channel: str) -> list[str]:
+    texts = [m.get("text") or "" for m in h.emu.messages(channel)]
+    return [t.split(" fired")[0] for t in texts if " fired for INC-1" in t]
+
+
+async def test_each_trigger_sets_its_workflow_off_once(harness: Harness) -> None:
+    h = harness
+    h.emu.add_user("carol", user_id=CAROL)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.command(h.alice, channel, f"comms <@{h.bob}|bob>")
+    await h.command(h.alice, channel, f"scribe <@{h.bob}|bob>")
+    await h.driver.join(CAROL, channel)
+    await h.idle()
+    await h.command(h.alice, channel, "set region apac")
+    await h.command(h.alice, channel, "set region eu")
+    await h.command(h.alice, channel, f"followup <@{h.bob}|bob> +1d Add a circuit breaker")
+    assert _fired(h, channel) == ["declared", "role_assigned", "member_joined", "field_changed"], (
+        "comms is no scribe; APAC is neither EU nor US"
+    )
+
+    await h.advance(days=1, hours=6)  # the follow-up's due date, 09:00 UTC
+    await h.command(h.alice, channel, "resolve Rolled back")
+    await h.advance(days=2, minutes=1)  # the postmortem is due
+    await h.command(h.alice, channel, "reopen Errors are back")
+    assert _fired(h, channel)[4:] == ["followup_overdue", "resolved", "postmortem_overdue", "reopened"]
+
+    await h.advance(minutes=30)
+    assert len(_fired(h, channel)) == 8, "each once"
