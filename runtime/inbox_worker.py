@@ -26,7 +26,7 @@ from runtime import keys
 from runtime.clock import Clock
 from runtime.journal import Fenced, Journal
 from runtime.metrics import Metrics
-from runtime.ops import Job, Ops, RunBatch
+from runtime.ops import Job, Ops, RunBatch, carrying_out
 from runtime.retry import is_transient, retry_delay
 from storage.db import Database
 from storage.inbox import DONE, FAILED, Claimed, InboxRepo, InboxRows
@@ -187,6 +187,7 @@ class InboxWorker:
     # one run: the rows of one key, in order
 
     async def _carry_out(self, run: list[Claimed]) -> None:
+        carrying_out.set(run[0].order_key)  # this run's own task: its context is its own
         lost = asyncio.Event()  # set by the heartbeat when another worker took rows of this run over
         heartbeat = asyncio.create_task(self._heartbeat(run, lost))
         try:

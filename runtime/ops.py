@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -108,6 +109,9 @@ class Event(Request):
 
 
 R = TypeVar("R", bound=Request)
+# The order key of the requests the worker is carrying out in this task (None outside the worker):
+# what a change made by one of them can queue more work behind.
+carrying_out: ContextVar[str | None] = ContextVar("carrying_out", default=None)
 
 
 @dataclass

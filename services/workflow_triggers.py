@@ -18,7 +18,7 @@ from config.workflows import Workflow
 from domain.workflows import Change, Facts, change_of, matches, words
 from domain.workspace import Team
 from runtime.clock import Clock
-from runtime.ops import Ops
+from runtime.ops import Ops, carrying_out
 from services.workflows import RunWorkflow
 from storage.fields import FieldRepo
 from storage.inbox import InboxRepo
@@ -88,6 +88,7 @@ class WorkflowTriggers:
             channel=incident.channel_id or "",
             change=change,
             do=tuple(step.dump() for step in wf.do),
+            behind=carrying_out.get() if change.on == "declared" else None,
         )
 
 

@@ -42,7 +42,8 @@ _STEP: TypeAdapter[Step] = TypeAdapter(AnyStep)
 
 class RunWorkflow(Request):
     """One workflow set off by one incident event: its steps as they were then (`do`, each step's
-    inline table), carried out in order with the incident channel's other requests."""
+    inline table), carried out in order with the incident channel's other requests (`behind` the
+    declaration, for a declaration's)."""
 
     OP = "workflow"
     event: str  # the event's id (the outbox's): with the workflow's name, what makes the run one
@@ -51,9 +52,12 @@ class RunWorkflow(Request):
     channel: str
     change: Change
     do: tuple[dict[str, Any], ...]
+    # A declaration's workflows run behind the declaration itself (its own order key, not yet the
+    # channel's): its post, topic and announcement come first, whatever replica claims the run.
+    behind: str | None = None
 
     def order_key(self) -> str:
-        return keys.channel(self.channel)
+        return self.behind or keys.channel(self.channel)
 
     def idem_key(self) -> str | None:
         return keys.workflow(self.event, self.workflow)

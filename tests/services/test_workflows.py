@@ -3,12 +3,14 @@ once, in order, in the incident channel; a step failing for good is said and the
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot.runtime import Bot
 from slack_emulator.models import TEAM_ID
 from storage.models import InboxItem, TimelineEntry
 from tests.harness import Harness
@@ -213,3 +215,27 @@ async def test_a_retried_declaration_sets_its_workflow_off_once(harness: Harness
     async with h.bot.shared.db.session() as s:
         ops = list((await s.execute(select(InboxItem.op).where(InboxItem.op == "workflow"))).scalars())
     assert ops == ["workflow"]
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [{**SEV1_BRIDGE, "do": [{"post": BRIDGE}]}]}])
+async def test_a_declarations_workflow_waits_for_the_declaration_on_any_replica(harness: Harness) -> None:
+    h = harness
+    other = Bot(h.settings(), h.policy, clock=h.clock, scheduler=False)
+    await other.start(run_migrations=False)
+    try:
+        held = h.emu.hold("conversations.setTopic")  # the declaration's topic, after it is recorded
+        await h.driver.command(h.alice, h.general, "declare sev1 Payments are failing")
+        declaring = asyncio.create_task(h.idle())
+        await asyncio.wait_for(held.arrived.wait(), 10)
+        await other.settle()  # another replica claims what it may meanwhile
+        [create] = h.emu.calls_to("conversations.create")
+        channel = create.response["channel"]["id"]
+        assert not _said(h, channel, "Exec bridge"), "not while the declaration is still being carried out"
+        held.release()
+        await asyncio.wait_for(declaring, 10)
+        await other.settle()
+        texts = [m.get("text") or "" for m in h.emu.messages(channel)]
+        [bridge] = [i for i, t in enumerate(texts) if "Exec bridge for INC-1" in t]
+        assert bridge == len(texts) - 1, "after the declaration's own messages"
+    finally:
+        await other.stop()
