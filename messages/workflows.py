@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from messages.blocks import MAX_SECTION, Message, context, section, truncate
-from messages.text import escape, plain
+from messages.text import escape, guard, plain
 
 MAX_SAID = 60  # a quoted text in a summary (the timeline's line, the failure's)
 
@@ -25,10 +25,11 @@ def posted(workflow: str, sections: Sequence[str]) -> Message:
 
 
 def step_failed(workflow: str, index: int, total: int, kind: str, why: str) -> Message:
-    """A step that failed for good, said in the channel: which workflow, which step, why."""
+    """A step that failed for good, said in the channel: which workflow, which step, why (the bot's
+    own words: its mentions of people stay, any other markup is made inert)."""
     text = (
         f":warning: Workflow *{escape(workflow)}*: step {index + 1} of {total} (`{kind}`) failed: "
-        f"{escape(truncate(why, 500))}. The other steps carry on."
+        f"{guard(truncate(why, 500))}. The other steps carry on."
     )
     return Message(text=text, blocks=[section(text)])
 

@@ -239,3 +239,47 @@ async def test_a_declarations_workflow_waits_for_the_declaration_on_any_replica(
         assert bridge == len(texts) - 1, "after the declaration's own messages"
     finally:
         await other.stop()
+
+
+HOSTILE = {
+    "name": "say-it",
+    "on": "declared",
+    "do": [
+        {"post": "Bridge for {{ incident.title }} <!here>\n---\n{{ incident.impact }}"},
+        {"topic": "{{ incident.title }} & more"},
+    ],
+}
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [HOSTILE]}])
+async def test_what_people_wrote_is_inert_in_a_workflows_words(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("sev2 Pay <!channel> <@U0BOB> <https://evil.example.com|click> *now*")
+    [said] = _said(h, channel, "Bridge for")
+    text = str(said["blocks"])
+    for live in ("<!channel>", "<!here>", "<@U0BOB>", "<https://evil.example.com"):
+        assert live not in text and live not in said["text"], live
+    assert "@here" in text, "the policy's own broadcast is made inert too"
+    topic = h.emu.calls_to("conversations.setTopic")[-1].params["topic"]
+    assert "<" not in topic and "& more" in topic and len(topic) <= 250
+    [entry] = await _entries(h, "workflow")
+    assert "<!" not in entry and "<@" not in entry
+    assert "posted “Bridge for {{ incident.title }} @here" in entry, "the policy's text, inert"
+
+
+NOBODY = {"name": "leads", "on": "declared", "do": [{"invite": ["@nobody", "@exec-team", "U0BOB"]}]}
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [NOBODY]}])
+async def test_a_handle_no_group_has_fails_the_invite_once_the_others_are_in(harness: Harness) -> None:
+    h = harness
+    _exec_team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    assert {"U0ANA", "U0EVE", "U0BOB"} <= set(h.emu.channel(channel).members)
+    [failed] = _said(h, channel, "Workflow *leads*: step 1 of 1")
+    assert failed["text"] == (
+        ":warning: Workflow *leads*: step 1 of 1 (`invite`) failed: invited @exec-team, <@U0BOB>, but there "
+        "is no user group @nobody. The other steps carry on."
+    )
+    [entry] = await _entries(h, "workflow")
+    assert entry == "Workflow *leads*: step 1 (`invite`) failed"
