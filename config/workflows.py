@@ -92,10 +92,6 @@ class Conditions(Strict):
             raise ValueError("`not` inside `not`: say what must hold outside it")
         return self
 
-    def given(self) -> list[str]:
-        """The condition keys set, as the policy file spells them."""
-        return [f.alias or n for n, f in type(self).model_fields.items() if getattr(self, n) is not None]
-
 
 class Workflow(Strict):
     """One workflow: its `name`, the trigger it runs `on`, its conditions (`if`) and steps (`do`)."""

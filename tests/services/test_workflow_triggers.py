@@ -5,7 +5,9 @@ changes severity_changed and status_changed, tests/services/test_workflows.py)."
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from storage.models import OutboxMessage
 from tests.field_values import FIELDS
 from tests.harness import Harness
 
@@ -51,3 +53,30 @@ async def test_each_trigger_sets_its_workflow_off_once(harness: Harness) -> None
 
     await h.advance(minutes=30)
     assert len(_fired(h, channel)) == 8, "each once"
+
+
+@pytest.mark.parametrize(
+    "policy_data",
+    [
+        {
+            "webhooks": [
+                {"url": "https://hooks.example.com/default", "secret": "hook-secret-1"},
+                {
+                    "url": "https://hooks.example.com/asked",
+                    "secret": "hook-secret-2",
+                    "events": ["role_assigned"],
+                },
+            ]
+        }
+    ],
+)
+async def test_the_new_events_reach_only_webhooks_that_ask_for_them(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("sev2 Checkout is down")
+    await h.command(h.alice, channel, f"scribe <@{h.bob}|bob>")
+    await h.driver.join(h.bob, channel)
+    await h.idle()
+    async with h.bot.shared.db.session() as s:
+        rows = (await s.execute(select(OutboxMessage.target, OutboxMessage.kind))).all()
+    sent = {(target.rsplit("/", 1)[1], kind) for target, kind in rows}
+    assert sent == {("default", "declared"), ("asked", "role_assigned")}
