@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
 
     templates_cli.add_parser(sub)
 
+    from bot import workflows_cli
+
+    workflows_cli.add_parser(sub)
+
     man = sub.add_parser(
         "manifest", help="print the Slack app manifest (Socket Mode, or HTTP with --http-url)"
     )
@@ -272,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import templates_cli
 
             return asyncio.run(templates_cli.run(args, settings, policy))
+        if args.command == "workflows":
+            from bot import workflows_cli
+
+            return workflows_cli.run(args, settings, policy)
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "webhooks":

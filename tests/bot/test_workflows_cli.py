@@ -1,0 +1,207 @@
+"""`incident-bot workflows check|dry-run` as processes, with no database and no Slack in the
+environment, and the README's worked examples loaded as a policy and dry-run as the README says."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.policy import policy_from_dict
+from services.wording import load_templates, workflow_problems
+
+GUARD = 60.0  # only against a hang
+README = Path(__file__).parents[2] / "README.md"
+POLICY = """announce_channel = "#incidents"
+[[escalation.levels]]
+name = "L1"
+after = "0m"
+users = ["U0ONCALL"]
+[[services]]
+name = "checkout"
+runbook = "runbooks/checkout.md"
+owner = "@payments-team"
+[[fields]]
+name = "region"
+type = "select"
+options = ["EU", "US"]
+[[workflows]]
+name = "sev1-bridge"
+on = "declared"
+if = { severity = ["sev1"], not = { private = true } }
+do = [
+  { invite = ["@exec-team", "U0ANA"] },
+  { post = "Exec bridge: https://meet.example.com/sev1" },
+  { remind = { after = "30m", text = "Is the status page current?" } },
+]
+[[workflows]]
+name = "eu-checkout"
+on = "declared"
+if = { service = "checkout", fields = { region = "EU" } }
+do = [{ invite = "@payments-team" }, { page = "L1" }]
+[[workflows]]
+name = "into-sev1"
+on = "severity_changed"
+if = { to = "sev1", not = { from = "sev2" } }
+do = [{ topic = "Now {{ incident.severity }}" }]
+[workspaces.T0OTHER]
+workflows = [{ name = "other-only", on = "declared", do = [{ post = "Hello" }] }]
+"""
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def _run(args: list[str], policy: Path) -> Ran:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOG_"))}
+    clean.pop("DATABASE_URL", None)  # no database, no Slack: the commands need neither
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "workflows", *args, cwd=policy.parent,
+        env={**clean, "INCIDENT_BOT_CONFIG": str(policy)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), GUARD)
+    assert proc.returncode is not None
+    return Ran(proc.returncode, out.decode(), err.decode())
+
+
+def _policy(folder: Path, text: str = POLICY) -> Path:
+    path = folder / "incident-bot.toml"
+    path.write_text(text)
+    return path
+
+
+async def test_check_summarises_each_workflow_of_each_workspace_table(tmp_path: Path) -> None:
+    ran = await _run(["check"], _policy(tmp_path))
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout.splitlines() == [
+        "top level: 3 workflows",
+        "  sev1-bridge: on declared, if severity SEV1, not (private true); 3 steps (invite, post, remind)",
+        "  eu-checkout: on declared, if service checkout, fields.region EU; 2 steps (invite, page)",
+        "  into-sev1: on severity_changed, if to SEV1, not (from SEV2); 1 step (topic)",
+        "workspaces.T0OTHER: 1 workflow",
+        "  other-only: on declared, if always; 1 step (post)",
+    ]
+
+
+async def test_check_says_each_mistake_on_one_line_and_exits_2(tmp_path: Path) -> None:
+    broken = POLICY.replace("{ invite = [", "{ invit = [").replace('after = "30m", ', "")
+    ran = await _run(["check"], _policy(tmp_path, broken))
+    lines = ran.stderr.strip().splitlines()
+    assert ran.returncode == 2 and ran.stdout == ""
+    assert len(lines) == 2, ran.stderr
+    assert "workflows[0].do[0]: unknown step 'invit'; did you mean `invite`?" in lines[0]
+    assert "workflows[0].do[2].remind.after: Field required" in lines[1]
+    unknown_level = await _run(
+        ["check"], _policy(tmp_path, POLICY.replace('{ page = "L1" }', '{ page = "L9" }'))
+    )
+    assert unknown_level.returncode == 2 and unknown_level.stdout == ""
+    assert "workflows[1].do[1].page.level: unknown level L9 (known: L1)" in unknown_level.stderr
+
+
+async def test_check_finds_a_workspace_steps_words_that_do_not_render(tmp_path: Path) -> None:
+    # The policy loads (it names nothing it lacks); a template file and inline text fail only the
+    # check against the templates, which the command makes as serve does at start.
+    broken = POLICY.replace('{ post = "Hello" }', '{ post = { template = "bridge" } }, { post = "{{ nope(" }')
+    ran = await _run(["check"], _policy(tmp_path, broken))
+    lines = ran.stderr.strip().splitlines()
+    assert ran.returncode == 2 and ran.stdout == "", ran.stderr
+    assert len(lines) == 2, ran.stderr
+    assert "workspaces.T0OTHER.workflows[0].do[0].post.template: no template bridge.j2" in lines[0]
+    assert "workspaces.T0OTHER.workflows[0].do[1].post.text" in lines[1]
+
+
+async def test_dry_run_prints_the_workflows_that_would_run_and_their_steps(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    ran = await _run(
+        ["dry-run", "--on", "declared", "--severity", "P0", "--service", "checkout", "--field", "region=eu"],
+        policy,
+    )
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout.splitlines() == [
+        "declared: 2 of 2 workflows on it would run",
+        "run sev1-bridge (if severity SEV1, not (private true)):",
+        "  1. invite @exec-team, U0ANA",
+        "  2. post “Exec bridge: https://meet.example.com/sev1”",
+        "  3. remind after 30m: Is the status page current?",
+        "run eu-checkout (if service checkout, fields.region EU):",
+        "  1. invite @payments-team",
+        "  2. page level L1",
+    ]
+    private = await _run(["dry-run", "--on", "declared", "--severity", "sev1", "--private"], policy)
+    assert private.stdout.splitlines() == [
+        "declared: 0 of 2 workflows on it would run",
+        "not sev1-bridge: its conditions do not hold (if severity SEV1, not (private true))",
+        "not eu-checkout: its conditions do not hold (if service checkout, fields.region EU)",
+    ]
+
+
+async def test_dry_run_judges_a_change_from_and_to(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    change = ["dry-run", "--on", "severity_changed", "--severity", "sev1", "--to", "sev1"]
+    from_sev3 = await _run([*change, "--from", "sev3"], policy)
+    from_sev2 = await _run([*change, "--from", "P1"], policy)
+    assert (
+        "run into-sev1" in from_sev3.stdout and "  1. topic “Now {{ incident.severity }}”" in from_sev3.stdout
+    )
+    assert from_sev2.stdout.splitlines()[0] == "severity_changed: 0 of 1 workflow on it would run"
+
+
+async def test_dry_run_in_a_workspace_uses_its_own_workflows(tmp_path: Path) -> None:
+    ran = await _run(
+        ["dry-run", "--on", "declared", "--severity", "sev3", "--team", "T0OTHER"], _policy(tmp_path)
+    )
+    assert ran.stdout.splitlines() == [
+        "declared: 1 of 1 workflow on it would run",
+        "run other-only (if always):",
+        "  1. post “Hello”",
+    ]
+
+
+async def test_dry_run_refuses_a_service_or_field_the_policy_lacks(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    service = await _run(["dry-run", "--on", "declared", "--severity", "sev1", "--service", "nope"], policy)
+    field = await _run(["dry-run", "--on", "declared", "--severity", "sev1", "--field", "zone=b"], policy)
+    for ran, said in (
+        (service, "--service: unknown service nope (known: checkout)"),
+        (field, "--field zone=b"),
+    ):
+        assert ran.returncode == 2 and ran.stdout == ""
+        assert len(ran.stderr.strip().splitlines()) == 1 and said in ran.stderr, ran.stderr
+
+
+def _readme_workflows() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("### Workflows")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+async def test_readme_examples_load_and_dry_run_as_stated(tmp_path: Path) -> None:
+    section = _readme_workflows()
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    examples = blocks[1:]  # the first is the reference entry above the three worked examples
+    assert len(examples) == 3
+    names = [tomllib.loads(b)["workflows"][0]["name"] for b in examples]
+    assert names == ["sev1-bridge", "checkout-owners", "postmortem-nudge"]
+    text = 'announce_channel = "#incidents"\n' + "\n".join(examples)
+    policy = policy_from_dict(tomllib.loads(text))
+    assert workflow_problems(load_templates(policy, None), policy) == []
+    # The owning team's handle is the service's owner.
+    owners = next(wf for wf in policy.workflows if wf.name == "checkout-owners")
+    assert policy.services[0].owner in owners.do[0].who  # type: ignore[union-attr]
+
+    (console,) = re.findall(r"```console\n(.*?)```", section, re.S)
+    command, *said = console.splitlines()
+    args = shlex.split(command.removeprefix("$ incident-bot workflows "))
+    ran = await _run(args, _policy(tmp_path, text))
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout.splitlines() == said
