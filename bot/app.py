@@ -57,11 +57,12 @@ from services.subscriptions import Subscriptions
 from services.timeline import Timeline
 from services.tracker_events import TrackerEvents
 from services.wording import Wording, Wordings
+from services.workflow_steps_timed import WorkflowReminders
 from services.workflow_triggers import WorkflowTriggers
 from services.workflows import Workflows
 from services.workspace import WorkspaceServices
 from storage.db import Database
-from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, PAGE_UPDATE, POSTMORTEM, REMINDER
+from storage.schedule import ARCHIVE, FOLLOWUP, PAGE, PAGE_UPDATE, POSTMORTEM, REMINDER, WORKFLOW_REMIND
 
 
 def build_client(
@@ -181,6 +182,7 @@ def build_context(shared: Shared, team: Team, token: str) -> WorkspaceServices:
     jobs.register(FOLLOWUP, followups.remind)
     jobs.register(POSTMORTEM, aftercare.postmortem_due)
     jobs.register(ARCHIVE, aftercare.archive_due)
+    jobs.register(WORKFLOW_REMIND, WorkflowReminders(db, slack, clock, jobs, team.team_id).due)
     timeline = Timeline(db, slack, policy, clock, metrics, team.team_id)
     people = People(db, slack, clock, shared.tasks, team.team_id)
     return WorkspaceServices(

@@ -13,11 +13,11 @@ from slack_bolt.async_app import AsyncApp
 
 from handlers.wiring import Wiring
 from runtime.ops import Job
-from services import workflow_steps
+from services import workflow_steps, workflow_steps_paging, workflow_steps_timed
 from services.workflows import RunWorkflow, StepKinds
 from services.workspace import given, needs
 
-STEP_MODULES = (workflow_steps,)
+STEP_MODULES = (workflow_steps, workflow_steps_paging, workflow_steps_timed)
 
 
 def step_kinds() -> StepKinds:

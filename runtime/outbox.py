@@ -139,15 +139,24 @@ class Outbox:
         self.on_event: OnEvent | None = None  # set by the app factory: the workflows an event sets off
 
     async def record(  # type: ignore[no-untyped-def]
-        self, s, incident: Incident, kind: str, data: dict[str, Any] | None = None, level: Level | None = None
+        self,
+        s,
+        incident: Incident,
+        kind: str,
+        data: dict[str, Any] | None = None,
+        level: Level | None = None,
+        *,
+        to: str | None = None,
     ) -> None:
         """Queue `kind` for every webhook that wants it, and PagerDuty events for `level`, in session `s`;
-        then tell `on_event`, in the same transaction."""
+        then tell `on_event`, in the same transaction. With `to`, only for the webhook of that name
+        (a workflow's step sending to it), and nothing else is told."""
         now = self.clock.now()
         repo = OutboxRepo(s)
         event_id = uuid.uuid4().hex
         policy = self.policy.of(incident.team_id)
-        wanted = any(kind in hook.events for hook in policy.webhooks)
+        hooks = [h for h in policy.webhooks if (h.name == to if to is not None else kind in h.events)]
+        wanted = bool(hooks)
         values = await FieldRepo(s).of(incident.id) if policy.fields and wanted else {}
         body = {
             "event_id": event_id,
@@ -157,10 +166,11 @@ class Outbox:
             "data": data or {},
         }
         encoded = json.dumps(body, sort_keys=True)
-        for hook in policy.webhooks:
-            if kind in hook.events:
-                told = encoded if hook.include_private or not incident.private else _redacted(body)
-                await repo.add(event_id, incident.id, f"webhook:{hook.url}", kind, told, now)
+        for hook in hooks:
+            told = encoded if hook.include_private or not incident.private else _redacted(body)
+            await repo.add(event_id, incident.id, f"webhook:{hook.url}", kind, told, now)
+        if to is not None:
+            return
         action = {"paged": "trigger", "acknowledged": "acknowledge", "resolved": "resolve"}.get(kind)
         levels = [level] if level is not None else []
         if kind == "resolved":

@@ -35,7 +35,7 @@ from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident, IncidentUpdate
 from storage.repositories import IncidentRepo, TimelineRepo
-from storage.schedule import PAGE, PAGE_UPDATE, REMINDER, ScheduleRepo
+from storage.schedule import PAGE, PAGE_UPDATE, REMINDER, WORKFLOW_REMIND, ScheduleRepo
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +330,7 @@ class Lifecycle:
             schedule = ScheduleRepo(s, self.team_id)
             await schedule.cancel(incident.id, PAGE, now, "resolved")
             await schedule.cancel(incident.id, REMINDER, now, "resolved")
+            await schedule.cancel(incident.id, WORKFLOW_REMIND, now, "resolved")
             await schedule.plan(incident.id, PAGE_UPDATE, now)  # every page DM: resolved, buttons gone
             await TimelineRepo(s).record(
                 incident.id, "resolved", f"Resolved: {summary}", now, author_id=author

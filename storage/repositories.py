@@ -239,6 +239,13 @@ class TimelineRepo:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def one(self, incident_id: int, entry_id: int) -> TimelineEntry | None:
+        """One entry of an incident, by id."""
+        stmt = select(TimelineEntry).where(
+            TimelineEntry.id == entry_id, TimelineEntry.incident_id == incident_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def remove_source(self, incident_id: int, source_key: str, kinds: tuple[str, ...]) -> int:
         """Delete the entry of a Slack message if it is of one of `kinds`; returns rows deleted."""
         stmt = delete(TimelineEntry).where(

@@ -19,6 +19,8 @@ PAGE, REMINDER = "page", "reminder"
 FOLLOWUP, POSTMORTEM, ARCHIVE = "followup", "postmortem", "archive"
 # Bringing an incident's page DMs up to date after an acknowledgement or the resolution.
 PAGE_UPDATE = "page_update"
+# A workflow's `remind` step: its `level` holds the id of the timeline entry saying what it will post.
+WORKFLOW_REMIND = "workflow_remind"
 
 
 @dataclass(frozen=True)
