@@ -18,6 +18,7 @@ BOT_SCOPES = (
     "groups:history",
     "im:write",
     "pins:write",
+    "bookmarks:write",
     "reactions:read",
     "reactions:write",
     "usergroups:read",

@@ -11,13 +11,26 @@ from functools import partial
 
 from slack_bolt.async_app import AsyncApp
 
+from handlers import workflow_checklists
 from handlers.wiring import Wiring
 from runtime.ops import Job
-from services import workflow_steps, workflow_steps_paging, workflow_steps_timed
+from services import (
+    workflow_steps,
+    workflow_steps_changes,
+    workflow_steps_messages,
+    workflow_steps_paging,
+    workflow_steps_timed,
+)
 from services.workflows import RunWorkflow, StepKinds
 from services.workspace import given, needs
 
-STEP_MODULES = (workflow_steps, workflow_steps_paging, workflow_steps_timed)
+STEP_MODULES = (
+    workflow_steps,
+    workflow_steps_paging,
+    workflow_steps_timed,
+    workflow_steps_messages,
+    workflow_steps_changes,
+)
 
 
 def step_kinds() -> StepKinds:
@@ -30,8 +43,9 @@ def step_kinds() -> StepKinds:
 
 
 def register(app: AsyncApp, wiring: Wiring) -> None:
-    """The op carrying out workflow runs."""
+    """The op carrying out workflow runs, and the checkboxes of the checklists they post."""
     kinds = step_kinds()
+    workflow_checklists.register(app, wiring)
 
     async def run_workflow(job: Job[RunWorkflow]) -> None:
         services = await wiring.services(job.team)

@@ -23,6 +23,7 @@ KIND_LABELS = {
     "resolved": ":white_check_mark:",
     "expert": ":busts_in_silhouette:",
     "runbook": ":ballot_box_with_check:",
+    "checklist": ":ballot_box_with_check:",
     "related": ":link:",
     "duplicate": ":link:",
     "field": ":label:",

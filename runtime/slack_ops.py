@@ -236,6 +236,14 @@ class SlackOps:
             if slack_error(exc) != "already_pinned":
                 raise op_error("pinning the message", exc) from exc
 
+    async def bookmark(self, channel_id: str, title: str, url: str) -> str:
+        """Add a link to the channel's bookmarks; returns the bookmark's id."""
+        try:
+            resp = await self.client.bookmarks_add(channel_id=channel_id, title=title, type="link", link=url)
+        except SlackApiError as exc:
+            raise op_error("adding the bookmark", exc) from exc
+        return str((resp.get("bookmark") or {}).get("id") or "")
+
     async def post_joining(self, channel: str, message: Message) -> str:
         """Post to a shared channel (given as ID or #name), joining it first if the bot is not in it."""
         try:

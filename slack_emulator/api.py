@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_emulator import api_conversations, api_messages, api_views_files
+from slack_emulator import api_bookmarks, api_conversations, api_messages, api_views_files
 from slack_emulator.apibase import ApiError, Handler, Params, Result
 from slack_emulator.models import BOT_NAME
 from slack_emulator.state import Workspace
@@ -87,6 +87,7 @@ def methods() -> dict[str, Handler]:
         **api_conversations.METHODS,
         **api_messages.METHODS,
         **api_views_files.METHODS,
+        **api_bookmarks.METHODS,
     }
 
 

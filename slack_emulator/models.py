@@ -118,7 +118,7 @@ class Message:
 
 @dataclass
 class Channel:
-    """A channel or a DM (is_im) with its messages and pins."""
+    """A channel or a DM (is_im) with its messages, pins and bookmarks."""
 
     id: str
     name: str
@@ -133,6 +133,7 @@ class Channel:
     is_archived: bool = False
     messages: list[Message] = field(default_factory=list)
     pins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bookmarks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:

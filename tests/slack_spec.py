@@ -34,6 +34,12 @@ NEWER_METHODS: dict[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset(
         {"files", "channel_id", "channels", "initial_comment", "thread_ts", "blocks"}
     ),
+    # Channel bookmarks, newer than the spec's snapshot: Slack's reference (docs.slack.dev/reference/methods/
+    # bookmarks.add) documents these arguments, and python-slack-sdk's bookmarks_add sends them.
+    "bookmarks.add": frozenset(
+        {"channel_id", "title", "type", "link", "emoji", "entity_id", "access_level", "parent_id"}
+    ),
+    "bookmarks.list": frozenset({"channel_id"}),
 }
 
 # Parameters Slack added to methods that the spec has. Same rule: a date and a reason for each.

@@ -37,6 +37,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.history": {"channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
     "pins.add": {"pins:write"},
+    "bookmarks.add": {"bookmarks:write"},
     "reactions.add": {"reactions:write"},
     "reactions.remove": {"reactions:write"},
     "usergroups.list": {"usergroups:read"},

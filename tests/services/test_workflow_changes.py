@@ -1,0 +1,87 @@
+"""Workflow steps that change the incident, end to end: `set` (a field, the way `/incident set` sets
+it) and `severity` (raise only, through the usual change; a lower or equal one is left and said)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Incident, TimelineEntry
+from tests.harness import Harness
+
+FIELDS = [
+    {"name": "region", "label": "Region", "type": "select", "options": ["EU", "US"]},
+    {"name": "customer", "type": "text"},
+]
+SET = {
+    "name": "tag-it",
+    "on": "declared",
+    "do": [
+        {"set": {"field": "region", "value": "eu"}},
+        {"set": {"field": "customer", "value": "<!channel> Acme"}},
+    ],
+}
+
+
+async def _entries(h: Harness, kind: str) -> list[str]:
+    async with h.bot.shared.db.session() as s:
+        rows = await s.execute(
+            select(TimelineEntry.text).where(TimelineEntry.kind == kind).order_by(TimelineEntry.id)
+        )
+        return list(rows.scalars())
+
+
+async def _severity(h: Harness) -> str:
+    async with h.bot.shared.db.session() as s:
+        return (await s.execute(select(Incident.severity))).scalar_one()
+
+
+@pytest.mark.parametrize("policy_data", [{"fields": FIELDS, "workflows": [SET]}])
+async def test_set_changes_a_field_as_a_person_would(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("sev2 Checkout is down")
+    assert await _entries(h, "field") == ["Region set to EU", "Customer set to <!channel> Acme"]
+    notes = [m for m in h.emu.messages(channel) if "Region" in (m.get("text") or "")]
+    assert notes, "the usual note in the channel"
+    for message in h.emu.messages(channel):
+        assert "<!channel>" not in str(message.get("blocks")) + (message.get("text") or "")
+    [entry] = await _entries(h, "workflow")
+    assert entry.startswith("Workflow *tag-it*: set Region to EU, set Customer to ")
+    assert "<!channel>" not in entry
+
+
+RAISE = {"name": "raise", "on": "declared", "if": {"service": "payments"}, "do": [{"severity": "sev1"}]}
+LOWER = {
+    "name": "lower",
+    "on": "declared",
+    "if": {"severity": ["sev1", "sev2"]},
+    "do": [{"severity": "sev2"}],
+}
+PAYMENTS = {"name": "payments", "runbook": str(Path(__file__).parent / "runbooks" / "cache.md")}
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [RAISE, LOWER], "services": [PAYMENTS]}])
+async def test_severity_is_raised_never_lowered(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("--service payments sev3 Card payments failing")
+    assert await _severity(h) == "SEV1"
+    assert await _entries(h, "severity") == ["Severity changed from SEV3 to SEV1"]
+    topic = h.emu.calls_to("conversations.setTopic")[-1].params["topic"]
+    assert "SEV1" in topic and h.emu.channel(channel) is not None
+    assert await _entries(h, "workflow") == ["Workflow *raise*: raised the severity from SEV3 to SEV1"]
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [LOWER]}])
+async def test_a_lower_or_equal_severity_is_left_and_said(harness: Harness) -> None:
+    h = harness
+    await h.declare("sev1 Everything is down")
+    await h.declare("sev2 Search is slow")
+    assert await _entries(h, "severity") == []
+    async with h.bot.shared.db.session() as s:
+        assert sorted((await s.execute(select(Incident.severity))).scalars()) == ["SEV1", "SEV2"]
+    assert await _entries(h, "workflow") == [
+        "Workflow *lower*: left the severity at SEV1: a workflow only raises it (not to SEV2)",
+        "Workflow *lower*: left the severity at SEV2: a workflow only raises it (not to SEV2)",
+    ]
