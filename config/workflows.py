@@ -8,7 +8,7 @@ the policy (levels, schedules, webhooks, fields, services), one line per mistake
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -19,18 +19,6 @@ from config.workflow_steps import ROLE_NAMES, AnyStep, Assign, Page, SetField, S
 from domain.severity import Severity, Status
 from domain.spelling import closest
 
-TRIGGERS = (
-    "declared",
-    "severity_changed",
-    "status_changed",
-    "role_assigned",
-    "field_changed",
-    "resolved",
-    "reopened",
-    "member_joined",
-    "followup_overdue",
-    "postmortem_overdue",
-)
 Trigger = Literal[
     "declared",
     "severity_changed",
@@ -43,6 +31,7 @@ Trigger = Literal[
     "followup_overdue",
     "postmortem_overdue",
 ]
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 # What `from` and `to` are about, for the triggers that are changes.
 CHANGES = {"severity_changed": "severity", "status_changed": "status", "field_changed": "field"}
 STATUSES = tuple(s.value for s in Status)

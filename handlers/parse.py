@@ -199,3 +199,31 @@ def clicked_number(body: dict[str, Any]) -> int | None:
         return int(body["actions"][0]["value"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class CheckboxTick:
+    """A checkbox ticked or unticked on a message: its action id, where, and who asked (the fields
+    every click request carries)."""
+
+    action_id: str
+    channel: str
+    message_ts: str
+    checked: bool
+    asked: dict[str, Any]
+
+
+def checkbox_tick(body: dict[str, Any]) -> CheckboxTick | None:
+    """The tick a `block_actions` payload carries; None without a channel or message."""
+    action = (body.get("actions") or [{}])[0]
+    channel = (body.get("channel") or {}).get("id")
+    message_ts = (body.get("container") or {}).get("message_ts")
+    if not (action.get("action_id") and channel and message_ts):
+        return None
+    asked = {
+        "user": body["user"]["id"],
+        "user_name": body["user"].get("username"),
+        "response_url": body.get("response_url"),
+        "trigger_id": body.get("trigger_id"),
+    }
+    return CheckboxTick(action["action_id"], channel, message_ts, bool(action.get("selected_options")), asked)

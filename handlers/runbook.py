@@ -99,22 +99,17 @@ async def post_clicked(ack: AsyncAck, body: dict[str, Any], intake: Intake) -> N
 
 async def step_ticked(ack: AsyncAck, body: dict[str, Any], intake: Intake) -> None:
     """Kept once per tick, in order with the card's channel."""
-    action = (body.get("actions") or [{}])[0]
-    ref = templates.parse_step(action.get("action_id"))
-    channel = (body.get("channel") or {}).get("id")
-    card_ts = (body.get("container") or {}).get("message_ts")
-    if ref is not None and channel and card_ts:
+    tick = p.checkbox_tick(body)
+    ref = templates.parse_step(tick.action_id) if tick else None
+    if tick is not None and ref is not None:
         logs.bind(request_id=body.get("trigger_id"))
         request = TickStep(
-            user=body["user"]["id"],
-            user_name=body["user"].get("username"),
-            response_url=body.get("response_url"),
-            channel=channel,
-            trigger_id=body.get("trigger_id"),
-            card_ts=card_ts,
+            **tick.asked,
+            channel=tick.channel,
+            card_ts=tick.message_ts,
             card=ref.card,
             step=ref.key,
-            checked=bool(action.get("selected_options")),
+            checked=tick.checked,
         )
         await intake.keep(request)
     await ack()

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from config.policy import Policy
+from handlers import parse as p
 from handlers.replies import quiet
 from handlers.wiring import Wiring
 from messages import workflow_checklists as templates
@@ -46,21 +47,16 @@ def register(app: AsyncApp, wiring: Wiring) -> None:
 
 async def item_ticked(ack: AsyncAck, body: dict[str, Any], intake: Intake) -> None:
     """Kept once per tick, in order with the checklist's channel."""
-    action = (body.get("actions") or [{}])[0]
-    ref = templates.parse_item(action.get("action_id"))
-    channel = (body.get("channel") or {}).get("id")
-    message_ts = (body.get("container") or {}).get("message_ts")
-    if ref is not None and channel and message_ts:
+    tick = p.checkbox_tick(body)
+    ref = templates.parse_item(tick.action_id) if tick else None
+    if tick is not None and ref is not None:
         logs.bind(request_id=body.get("trigger_id"))
         request = TickChecklistItem(
-            user=body["user"]["id"],
-            user_name=body["user"].get("username"),
-            response_url=body.get("response_url"),
-            channel=channel,
-            trigger_id=body.get("trigger_id"),
-            message_ts=message_ts,
+            **tick.asked,
+            channel=tick.channel,
+            message_ts=tick.message_ts,
             item=ref.action_id,
-            checked=bool(action.get("selected_options")),
+            checked=tick.checked,
         )
         await intake.keep(request)
     await ack()
