@@ -62,6 +62,26 @@ def log_view(ws: Workspace, v: View) -> None:
     ws.record("view", "", ws.bot_user_id, title, [header, *v.view.get("blocks", [])], to=v.user)
 
 
+def apply_submission(ws: Workspace, v: View, answer: dict[str, Any]) -> None:
+    """What Slack does with a view_submission's ack: close, update, push, clear or show errors."""
+    action = answer.get("response_action")
+    if action == "errors":
+        return
+    if action == "update" and isinstance(answer.get("view"), dict):
+        v.view, v.hash = answer["view"], f"{int(ws.now())}.{secrets.token_hex(4)}"
+        log_view(ws, v)
+    elif action == "push" and isinstance(answer.get("view"), dict):
+        stack = ws.open_views(v.user)
+        pushed = View(ws.new_id("V"), v.user, answer["view"], secrets.token_hex(4), stack[0].id, v.id)
+        ws.views[pushed.id] = pushed
+        log_view(ws, pushed)
+    elif action == "clear":
+        for open_view in ws.open_views(v.user):
+            open_view.closed = True
+    else:
+        v.closed = True
+
+
 def _trigger_user(ws: Workspace, params: Params) -> str:
     """Check a trigger_id (known, unused, younger than trigger_ttl real seconds) without spending it."""
     trigger = ws.triggers.get(params.get("trigger_id") or "")

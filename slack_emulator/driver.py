@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import aiohttp
 
 from slack_emulator import browser, payloads
-from slack_emulator.api_views_files import log_view, view_dict
-from slack_emulator.models import Channel, Message, View
+from slack_emulator.api_views_files import apply_submission, view_dict
+from slack_emulator.models import Channel, Message
 from slack_emulator.render import buttons, checkboxes
 from slack_emulator.results import DriverResult, SlackDriverError, ViewAnswer, maybe_json
 from slack_emulator.server import SlackEmulator
@@ -367,28 +367,8 @@ class SlackDriver:
         result = self._check(await self._form({"payload": json.dumps(payload)}), "view_submission")
         answer = ViewAnswer(result.json if isinstance(result.json, dict) else {})
         answer.status, answer.body = result.status, result.body
-        self._apply_submission(v, answer)
+        apply_submission(self.ws, v, answer)
         return answer
-
-    def _apply_submission(self, v: View, answer: dict[str, Any]) -> None:
-        """What Slack does with a view_submission ack: close, update, push, clear or show errors."""
-        ws = self.ws
-        action = answer.get("response_action")
-        if action == "errors":
-            return
-        if action == "update" and isinstance(answer.get("view"), dict):
-            v.view, v.hash = answer["view"], f"{int(ws.now())}.{secrets.token_hex(4)}"
-            log_view(ws, v)
-        elif action == "push" and isinstance(answer.get("view"), dict):
-            stack = ws.open_views(v.user)
-            pushed = View(ws.new_id("V"), v.user, answer["view"], secrets.token_hex(4), stack[0].id, v.id)
-            ws.views[pushed.id] = pushed
-            log_view(ws, pushed)
-        elif action == "clear":
-            for open_view in ws.open_views(v.user):
-                open_view.closed = True
-        else:
-            v.closed = True
 
     # lookups
 
