@@ -39,7 +39,7 @@ shell: $(BIN)/incident-bot  ## a local Slack workspace in the terminal, with the
 	$(BIN)/incident-bot shell
 
 test: $(BIN)/incident-bot $(CHROMIUM)  ## the whole suite, on SQLite and on PostgreSQL, web pages in Chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 # Debian's Chromium and ChromeDriver, for the web view's browser tests (sudo unless root).
 $(CHROMIUM):
