@@ -32,7 +32,8 @@ async def post(ctx: StepContext, step: Post, slack: SlackOps, words: Wording) ->
     """Post the step's words in the incident channel, signed with the workflow's name."""
     said = await _words(ctx, words, step.text, step.template)
     await slack.post(ctx.channel, posted(ctx.workflow, said))
-    return f"posted {quoted(step.text)}" if step.text else f"posted {escape(step.template or '')}"
+    # The words as posted (rendered), not the template's source.
+    return f"posted {quoted(unentities(' '.join(said)))}"
 
 
 async def invite(ctx: StepContext, step: Invite, slack: SlackOps) -> str:

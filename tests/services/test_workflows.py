@@ -264,7 +264,8 @@ async def test_what_people_wrote_is_inert_in_a_workflows_words(harness: Harness)
     assert "<" not in topic and "& more" in topic and len(topic) <= 250
     [entry] = await _entries(h, "workflow")
     assert "<!" not in entry and "<@" not in entry
-    assert "posted “Bridge for {{ incident.title }} @here" in entry, "the policy's text, inert"
+    assert "posted “Bridge for Pay @channel" in entry, "the words as posted, inert"
+    assert "{{" not in entry, "not the template's source"
 
 
 NOBODY = {"name": "leads", "on": "declared", "do": [{"invite": ["@nobody", "@exec-team", "U0BOB"]}]}
