@@ -189,6 +189,21 @@ def team(h: Harness) -> None:
     h.emu.add_usergroup("managers", ["U0EM"], group_id="S0MANAGERS")
 
 
+async def timed_incident(h: Harness, text: str, ack_after: int | None, resolve_after: int | None) -> str:
+    """Declare, acknowledge the L1 page after `ack_after` minutes, resolve after `resolve_after`."""
+    channel = await h.declare(text)
+    await h.tick()
+    if ack_after is not None:
+        await h.advance(minutes=ack_after)
+        dm = h.emu.dms("U0ONCALL")[-1]
+        await h.driver.click("U0ONCALL", h.emu.state.open_dm("U0ONCALL").id, dm["ts"], "page_acknowledge")
+        await h.idle()
+    if resolve_after is not None:
+        await h.advance(minutes=resolve_after - (ack_after or 0))
+        await h.command(h.alice, channel, "resolve Fixed")
+    return channel
+
+
 def paged(h: Harness) -> list[str]:
     """Who got a page DM so far, in order."""
     out = []

@@ -83,3 +83,15 @@ async def terminate(proc: asyncio.subprocess.Process, timeout: float = 40) -> in
             proc.kill()
             await proc.wait()
     return proc.returncode if proc.returncode is not None else -9
+
+
+async def run_cli(database_url: str, policy: Path, *args: str) -> tuple[int, str, str]:
+    """`incident-bot <args>` as a process on `database_url` with the policy file `policy`."""
+    env = {**os.environ, "DATABASE_URL": database_url, "INCIDENT_BOT_CONFIG": str(policy)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

@@ -3,17 +3,15 @@ them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from storage.people import PeopleRepo
 from tests.field_values import FIELDS, set_fields
-from tests.harness import LEVELS, Harness, team
+from tests.harness import LEVELS, Harness, team, timed_incident
+from tests.processes import run_cli
 
 
 @pytest.fixture
@@ -30,39 +28,17 @@ async def _cli(h: Harness, tmp_path: Path, *args: str) -> tuple[int, str, str]:
     policy = tmp_path / "policy.toml"
     fields = "".join("\n[[fields]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in f.items()) for f in FIELDS)
     policy.write_text('announce_channel = "C0INCIDENTS"\n' + fields)
-    env = {**os.environ, "DATABASE_URL": h.database_url, "INCIDENT_BOT_CONFIG": str(policy)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-async def _incident(h: Harness, text: str, ack_after: int | None, resolve_after: int | None) -> str:
-    """Declare, acknowledge the page after `ack_after` minutes, resolve after `resolve_after`."""
-    channel = await h.declare(text)
-    await h.tick()
-    if ack_after is not None:
-        await h.advance(minutes=ack_after)
-        dm = h.emu.dms("U0ONCALL")[-1]
-        await h.driver.click("U0ONCALL", h.emu.state.open_dm("U0ONCALL").id, dm["ts"], "page_acknowledge")
-        await h.idle()
-    if resolve_after is not None:
-        await h.advance(minutes=resolve_after - (ack_after or 0))
-        await h.command(h.alice, channel, "resolve Fixed")
-    return channel
+    return await run_cli(h.database_url, policy, *args)
 
 
 async def _four_incidents(h: Harness) -> None:
     team(h)
-    await _incident(h, "sev2 Carts empty", 2, 30)
+    await timed_incident(h, "sev2 Carts empty", 2, 30)
     await set_fields(h, 1, region="EU", products=["Cart", "Pay"], liaison="U0BOB", seats=12.0)
-    await _incident(h, "sev1 Carts gone", 6, 50)
+    await timed_incident(h, "sev1 Carts gone", 6, 50)
     await set_fields(h, 2, region="EU", products=["Cart"], liaison="U0BOB", seats=3.5)
-    await _incident(h, "sev3 Nobody knows where", None, 10)
-    await _incident(h, "sev2 Payments slow", None, None)
+    await timed_incident(h, "sev3 Nobody knows where", None, 10)
+    await timed_incident(h, "sev2 Payments slow", None, None)
     await set_fields(h, 4, region="US", products=["Pay"], liaison="U0CAROL")
     async with h.bot.shared.db.session() as s:
         await PeopleRepo(s, h.driver.team).remember("U0BOB", "Bob Lead")

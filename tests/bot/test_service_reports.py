@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.harness import LEVELS, Harness, team
+from tests.harness import LEVELS, Harness, team, timed_incident
+from tests.processes import run_cli
 
 TESTS = Path(__file__).parents[1]
 SERVICES = [
@@ -38,38 +36,16 @@ async def _cli(h: Harness, tmp_path: Path, *args: str) -> tuple[int, str, str]:
         'announce_channel = "C0INCIDENTS"\n'
         + "".join(f'\n[[services]]\nname = "{s["name"]}"\nrunbook = "{s["runbook"]}"\n' for s in SERVICES)
     )
-    env = {**os.environ, "DATABASE_URL": h.database_url, "INCIDENT_BOT_CONFIG": str(policy)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-async def _incident(h: Harness, text: str, ack_after: int | None, resolve_after: int | None) -> str:
-    """Declare, acknowledge the page after `ack_after` minutes, resolve after `resolve_after`."""
-    channel = await h.declare(text)
-    await h.tick()
-    if ack_after is not None:
-        await h.advance(minutes=ack_after)
-        dm = h.emu.dms("U0ONCALL")[-1]
-        await h.driver.click("U0ONCALL", h.emu.state.open_dm("U0ONCALL").id, dm["ts"], "page_acknowledge")
-        await h.idle()
-    if resolve_after is not None:
-        await h.advance(minutes=resolve_after - (ack_after or 0))
-        await h.command(h.alice, channel, "resolve Fixed")
-    return channel
+    return await run_cli(h.database_url, policy, *args)
 
 
 async def test_stats_by_service_counts_mtta_and_mttr_per_service(harness: Harness, tmp_path: Path) -> None:
     h = harness
     services_team(h)
-    await _incident(h, "--service cache sev2 Evictions everywhere", 2, 30)
-    await _incident(h, "--service cache sev1 Cache is down", 6, 50)
-    await _incident(h, "sev3 Nobody's service", None, 10)
-    await _incident(h, "--service search sev2 Search is slow", None, None)
+    await timed_incident(h, "--service cache sev2 Evictions everywhere", 2, 30)
+    await timed_incident(h, "--service cache sev1 Cache is down", 6, 50)
+    await timed_incident(h, "sev3 Nobody's service", None, 10)
+    await timed_incident(h, "--service search sev2 Search is slow", None, None)
 
     code, out, err = await _cli(
         h, tmp_path, "stats", "--since", "3650d", "--by", "service", "--format", "json"
@@ -106,8 +82,8 @@ async def test_stats_refuses_an_unknown_grouping(harness: Harness, tmp_path: Pat
 async def test_export_names_the_service_in_markdown_and_json(harness: Harness, tmp_path: Path) -> None:
     h = harness
     services_team(h)
-    await _incident(h, "--service cache sev2 Evictions everywhere", 2, 30)
-    await _incident(h, "sev3 Nobody's service", None, 10)
+    await timed_incident(h, "--service cache sev2 Evictions everywhere", 2, 30)
+    await timed_incident(h, "sev3 Nobody's service", None, 10)
 
     code, md, err = await _cli(h, tmp_path, "export", "INC-1")
     assert (code, err) == (0, "")
