@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -95,3 +96,35 @@ async def run_cli(database_url: str, policy: Path, *args: str) -> tuple[int, str
     out, err = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+GUARD = 60.0  # seconds a command may take: only against a hang
+
+
+@dataclass
+class Ran:
+    """A finished `incident-bot` command."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without Slack, logging, database or policy settings, plus `extra`: a command
+    sees only what the test gives it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOG_"))}
+    for key in ("DATABASE_URL", "INCIDENT_BOT_CONFIG"):
+        env.pop(key, None)
+    return {**env, **extra}
+
+
+async def run_bot(args: list[str], cwd: Path, **env: str) -> Ran:
+    """`incident-bot <args>` run in `cwd` with `clean_env(**env)`, within GUARD."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        cwd=cwd, env=clean_env(**env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), GUARD)
+    assert proc.returncode is not None
+    return Ran(proc.returncode, out.decode(), err.decode())

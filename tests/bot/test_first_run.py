@@ -11,7 +11,6 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,37 +20,12 @@ from aiohttp import web
 
 from bot.cli import main
 from slack_emulator import SlackEmulator
-from tests.processes import free_port, wait_healthy
+from tests.processes import GUARD, Ran, clean_env, free_port, run_bot, wait_healthy
 
 # Only a guard against a hang (the bug some of these were): nothing asserts on how long a run takes.
-GUARD = 60.0
 # Issue 13's contract: a Socket Mode bot stops within 5 s of SIGTERM, whatever Slack does.
 STOP_WITHIN = 5.0
 SECRET = "first-run-signing-secret"
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOG_"))}
-    for key in ("DATABASE_URL", "INCIDENT_BOT_CONFIG"):
-        env.pop(key, None)
-    return {**env, **extra}
-
-
-async def _run(args: list[str], cwd: Path, **env: str) -> Ran:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        cwd=cwd, env=_env(**env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), GUARD)
-    assert proc.returncode is not None
-    return Ran(proc.returncode, out.decode(), err.decode())
 
 
 def _one_line(ran: Ran, code: int, *needles: str) -> str:
@@ -128,7 +102,7 @@ async def test_every_command_says_what_is_wrong_in_one_line(tmp_path: Path, pg_d
     for i, command in enumerate(_commands("")):
         kind, (env, code, needles) = problems[i % len(problems)]
         args = _commands(env["DATABASE_URL"])[command]
-        runs.append((command, kind, code, needles, _run(args, tmp_path, **_closed_slack(), **env)))
+        runs.append((command, kind, code, needles, run_bot(args, tmp_path, **_closed_slack(), **env)))
     results = await asyncio.gather(*(run for *_, run in runs))
     for (command, kind, code, needles, _), ran in zip(runs, results, strict=True):
         assert ran.returncode == code, (command, kind, ran.stderr)
@@ -176,7 +150,7 @@ def test_every_problem_with_every_command(tmp_path: Path, pg_database: str | Non
 def test_debug_shows_the_traceback_before_the_line(tmp_path: Path, cli: Any) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
     runs = [
-        asyncio.run(_run(["--debug", "stats"], tmp_path, DATABASE_URL=url)),
+        asyncio.run(run_bot(["--debug", "stats"], tmp_path, DATABASE_URL=url)),
         cli(["webhooks", "status", "--debug"], {"DATABASE_URL": url}),
         cli(["db", "upgrade"], {"DATABASE_URL": url, "LOG_LEVEL": "debug"}),
     ]
@@ -192,7 +166,9 @@ async def test_a_port_in_use_is_one_line_naming_the_port(tmp_path: Path) -> None
         taken.listen()
         port = taken.getsockname()[1]
         args = ["serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
-        ran = await _run(args, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", **_closed_slack())
+        ran = await run_bot(
+            args, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", **_closed_slack()
+        )
     _one_line(ran, 1, f"port {port}", "already in use", "--port")
 
 
@@ -254,7 +230,7 @@ class FakeSlack:
 
 
 async def _socket_mode(cwd: Path, slack_url: str, port: int, **env: Any) -> asyncio.subprocess.Process:
-    environ = _env(
+    environ = clean_env(
         SLACK_BOT_TOKEN="xoxb-first-run",
         SLACK_APP_TOKEN="xapp-first-run",
         SLACK_API_URL=slack_url,
@@ -333,7 +309,7 @@ async def test_a_token_slack_rejects_is_one_line_and_exit_2(tmp_path: Path) -> N
             args = ["serve", *mode, "--host", "127.0.0.1", "--port", str(free_port())]
             database = f"sqlite:///{tmp_path / name / 'bot.db'}"
             env = {"SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "xapp-first-run", **env}
-            runs.append(_run(args, tmp_path / name, DATABASE_URL=database, **env))
+            runs.append(run_bot(args, tmp_path / name, DATABASE_URL=database, **env))
         bot_token, app_token = await asyncio.gather(*runs)
     _one_line(bot_token, 2, "configuration error: SLACK_BOT_TOKEN", "invalid_auth")
     _one_line(app_token, 2, "configuration error: SLACK_APP_TOKEN", "invalid_auth")
@@ -364,7 +340,7 @@ async def test_oauth_settings_that_cannot_work_are_one_line_and_exit_2(tmp_path:
         (["serve"], {"INCIDENT_BOT_ENCRYPTION_KEY": key}, ["--http", "OAuth"]),
         (http, {"SLACK_CLIENT_SECRET": ""}, ["SLACK_CLIENT_SECRET: not set"]),
     ]
-    runs = [_run(args, tmp_path, **{**oauth, **env}) for args, env, _ in cases]
+    runs = [run_bot(args, tmp_path, **{**oauth, **env}) for args, env, _ in cases]
     for (*_, needles), ran in zip(cases, await asyncio.gather(*runs), strict=True):
         line = _one_line(ran, 2, *needles)
         assert "not-a-fernet-key" not in line and "client-secret" not in line
@@ -397,7 +373,7 @@ async def test_a_slack_host_that_does_not_resolve_is_named(
     tmp_path: Path, procs: list[asyncio.subprocess.Process]
 ) -> None:
     port = free_port()
-    environ = _env(
+    environ = clean_env(
         SLACK_BOT_TOKEN="xoxb-first-run",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL="http://no-such-host.invalid/api/",

@@ -7,40 +7,17 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.harness import LEVELS, Harness
 from tests.hostile import HostileServer
-from tests.processes import free_port
+from tests.processes import free_port, run_bot
 
 RUNBOOKS = Path(__file__).parents[1] / "domain" / "runbooks"
 TOKEN = "tok-CHECKSECRET77"
-GUARD = 60.0  # only against a hang
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-async def _run(args: list[str], cwd: Path, **env: str) -> Ran:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOG_"))}
-    for key in ("DATABASE_URL", "INCIDENT_BOT_CONFIG"):
-        clean.pop(key, None)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        cwd=cwd, env={**clean, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), GUARD)
-    assert proc.returncode is not None
-    return Ran(proc.returncode, out.decode(), err.decode())
 
 
 def _policy(folder: Path, services: list[dict[str, str]]) -> Path:
@@ -74,7 +51,7 @@ async def test_check_prints_what_each_runbook_states_and_its_warnings(
 ) -> None:
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
-    ran = await _run(
+    ran = await run_bot(
         ["runbooks", "check"], elsewhere, INCIDENT_BOT_CONFIG=str(teams_folder / "incident-bot.toml")
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -113,7 +90,7 @@ async def test_errors_exit_1_with_path_and_line(teams_folder: Path) -> None:
         {"name": "gone", "runbook": "runbooks/gone.md"},
     ]
     policy = _policy(teams_folder, services)
-    ran = await _run(["runbooks", "check"], teams_folder, INCIDENT_BOT_CONFIG=str(policy))
+    ran = await run_bot(["runbooks", "check"], teams_folder, INCIDENT_BOT_CONFIG=str(policy))
     assert ran.returncode == 1, ran.stdout + ran.stderr
     folder = teams_folder / "runbooks"
     for expected in (
@@ -127,7 +104,7 @@ async def test_errors_exit_1_with_path_and_line(teams_folder: Path) -> None:
         assert expected in ran.stdout, (expected, ran.stdout)
     assert "\\x1b[31mRed\\u202e alert: 1 diagnosis step" in ran.stdout, "the terminal is not driven"
     assert "\x1b" not in ran.stdout and "\u202e" not in ran.stdout
-    as_json = await _run(
+    as_json = await run_bot(
         ["runbooks", "check", "--format", "json"], teams_folder, INCIDENT_BOT_CONFIG=str(policy)
     )
     assert as_json.returncode == 1
@@ -155,13 +132,15 @@ async def test_a_url_runbook_is_fetched_without_a_database_its_token_never_shown
 ) -> None:
     url = f"{server.base}/feed/search.md?token={TOKEN}"
     policy = _policy(tmp_path, [{"name": "search", "runbook": url}])
-    ran = await _run(["runbooks", "check"], tmp_path, INCIDENT_BOT_CONFIG=str(policy))
+    ran = await run_bot(["runbooks", "check"], tmp_path, INCIDENT_BOT_CONFIG=str(policy))
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert f"search (services[0]): {server.base}/…\n" in ran.stdout
     assert "    Slow Queries: 2 diagnosis steps (line 19)" in ran.stdout
     assert f"  {server.base}/…:39: warning: failure mode “Index Missing”" in ran.stdout
     server.status = 500
-    failed = await _run(["runbooks", "check", "--format", "json"], tmp_path, INCIDENT_BOT_CONFIG=str(policy))
+    failed = await run_bot(
+        ["runbooks", "check", "--format", "json"], tmp_path, INCIDENT_BOT_CONFIG=str(policy)
+    )
     assert failed.returncode == 1
     [search] = json.loads(failed.stdout)["services"]
     assert search["fetch_error"] == f"HTTP 500 from {server.base}/…"
@@ -180,7 +159,7 @@ async def test_a_url_that_fails_falls_back_on_the_bots_copy_as_a_warning(
     await h.restart()  # the bot keeps its copy in the database
     await server.stop()
     policy = _policy(tmp_path, [{"name": "search", "runbook": url}])
-    ran = await _run(
+    ran = await run_bot(
         ["runbooks", "check"], tmp_path, INCIDENT_BOT_CONFIG=str(policy), DATABASE_URL=h.database_url
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -202,7 +181,7 @@ async def test_serving_refuses_a_runbook_it_cannot_read_in_one_line(tmp_path: Pa
         "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
     }
-    ran = await _run([*args, "--http"] if command == "serve" else args, tmp_path, **env)
+    ran = await run_bot([*args, "--http"] if command == "serve" else args, tmp_path, **env)
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr.splitlines() == [
         "incident-bot: configuration error: services[0].runbook: runbooks/cache.md: cannot read (No such "
@@ -218,7 +197,7 @@ async def test_a_huge_or_redirected_url_runbook_is_an_error_read_no_further(
         {"name": "moved", "runbook": f"{server.base}/elsewhere/moved.md?token={TOKEN}"},
     ]
     policy = _policy(tmp_path, services)
-    ran = await _run(["runbooks", "check"], tmp_path, INCIDENT_BOT_CONFIG=str(policy))
+    ran = await run_bot(["runbooks", "check"], tmp_path, INCIDENT_BOT_CONFIG=str(policy))
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert (
         f"  {server.base}/…: error: {server.base}/… sent more than the limit: larger than 2000000 bytes"

@@ -3,19 +3,14 @@ one line naming file:line, to start on a template that does not render."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from services.wording import DEFAULTS
 from tests.harness import Harness
-from tests.processes import free_port
+from tests.processes import free_port, run_bot
 
-GUARD = 60.0  # only against a hang
 POLICY = """announce_channel = "#incidents"
 [templates]
 dir = "words"
@@ -24,26 +19,6 @@ name = "region"
 type = "select"
 options = ["EU", "US"]
 """
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-async def _run(args: list[str], cwd: Path, **env: str) -> Ran:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOG_"))}
-    for key in ("DATABASE_URL", "INCIDENT_BOT_CONFIG"):
-        clean.pop(key, None)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        cwd=cwd, env={**clean, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), GUARD)
-    assert proc.returncode is not None
-    return Ran(proc.returncode, out.decode(), err.decode())
 
 
 def _team(folder: Path, files: dict[str, str]) -> dict[str, str]:
@@ -91,7 +66,7 @@ async def test_serving_refuses_a_template_that_does_not_render_in_one_line(
         "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
     }
-    ran = await _run([*args, "--http"] if command == "serve" else args, tmp_path, **env)
+    ran = await run_bot([*args, "--http"] if command == "serve" else args, tmp_path, **env)
     assert ran.returncode == 2, ran.stderr
     [line] = ran.stderr.splitlines()
     assert line.startswith(f"incident-bot: configuration error: {tmp_path / 'words' / file}{problem}"), line
@@ -101,7 +76,7 @@ async def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     env = _team(
         tmp_path, {"update.j2": BROKEN["unknown variable"][1], "announce.j2": BROKEN["too many sections"][1]}
     )
-    ran = await _run(["templates", "check"], tmp_path, **env)
+    ran = await run_bot(["templates", "check"], tmp_path, **env)
     assert ran.returncode == 1, ran.stdout + ran.stderr
     words = tmp_path / "words"
     assert ran.stderr.splitlines() == [
@@ -113,14 +88,14 @@ async def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
 
     (words / "update.j2").write_text("{{ update.text }} ({{ incident.fields.region or 'no region' }})")
     (words / "announce.j2").unlink()
-    ran = await _run(["templates", "check"], tmp_path, **env)
+    ran = await run_bot(["templates", "check"], tmp_path, **env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout == f"{in_use} template files checked: 0 with errors\n"
 
 
 async def test_list_says_which_are_overridden_and_show_prints_the_default(tmp_path: Path) -> None:
     env = _team(tmp_path, {"initial.sev1.j2": "SEV1 words", "update.j2": "{{ update.text }}"})
-    ran = await _run(["templates", "list"], tmp_path, **env)
+    ran = await run_bot(["templates", "list"], tmp_path, **env)
     assert ran.returncode == 0, ran.stderr
     rows = [line.split() for line in ran.stdout.splitlines()]
     words = tmp_path / "words"
@@ -135,9 +110,9 @@ async def test_list_says_which_are_overridden_and_show_prints_the_default(tmp_pa
     assert ran.stdout.splitlines()[-1] == "2 files of the team's own in use"
 
     for name in ("initial", "update", "resolution", "announce"):
-        shown = await _run(["templates", "show", name], tmp_path, **env)
+        shown = await run_bot(["templates", "show", name], tmp_path, **env)
         assert shown.returncode == 0 and shown.stdout == (DEFAULTS / f"{name}.j2").read_text(), name
-    unknown = await _run(["templates", "show", "intial"], tmp_path, **env)
+    unknown = await run_bot(["templates", "show", "intial"], tmp_path, **env)
     assert (
         unknown.returncode == 2
         and "no template 'intial': the templates are initial, update" in unknown.stderr
@@ -146,11 +121,11 @@ async def test_list_says_which_are_overridden_and_show_prints_the_default(tmp_pa
 
 async def test_preview_renders_a_sample_by_severity(tmp_path: Path) -> None:
     env = _team(tmp_path, {"initial.sev1.j2": "SEV1: {{ incident.title }} in {{ incident.fields.region }}"})
-    ran = await _run(["templates", "preview", "initial", "--severity", "sev1"], tmp_path, **env)
+    ran = await run_bot(["templates", "preview", "initial", "--severity", "sev1"], tmp_path, **env)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == "SEV1: Checkout API returns 500s in EU\n"
     assert ran.stderr == f"# {tmp_path / 'words' / 'initial.sev1.j2'}\n"
-    plain = await _run(["templates", "preview", "initial"], tmp_path, **env)
+    plain = await run_bot(["templates", "preview", "initial"], tmp_path, **env)
     sections = plain.stdout.split("\n---\n")
     assert sections[0].startswith("*Severity:* :large_orange_circle: SEV2 (Major)")
     assert sections[1] == "*Impact*\nCustomers cannot pay\n"
@@ -162,14 +137,14 @@ async def test_preview_renders_a_real_incident(harness: Harness, tmp_path: Path)
     await h.command(h.alice, channel, "update identified Bad index")
     env = _team(tmp_path, {"update.j2": "{{ incident.number }}: {{ update.text }} by {{ update.author }}"})
     args = ["templates", "preview", "update", "--incident", "INC-1"]
-    ran = await _run(args, tmp_path, DATABASE_URL=h.database_url, **env)
+    ran = await run_bot(args, tmp_path, DATABASE_URL=h.database_url, **env)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == f"INC-1: Bad index by <@{h.alice}>\n"
-    ran = await _run(
+    ran = await run_bot(
         ["templates", "preview", "announce", "--incident", "1"], tmp_path, DATABASE_URL=h.database_url, **env
     )
     assert ran.stdout.startswith(":large_orange_circle: *SEV2 incident declared:* Search is @channel slow\n")
-    missing = await _run(
+    missing = await run_bot(
         ["templates", "preview", "update", "--incident", "INC-9"],
         tmp_path,
         DATABASE_URL=h.database_url,
@@ -189,8 +164,8 @@ async def test_the_readmes_worked_example_renders_as_the_readme_says(tmp_path: P
     policy = f'announce_channel = "#incidents"\n[templates]\ndir = "templates"\n{fields}\n'
     (tmp_path / "incident-bot.toml").write_text(policy)
     env = {"INCIDENT_BOT_CONFIG": str(tmp_path / "incident-bot.toml")}
-    checked = await _run(["templates", "check"], tmp_path, **env)
+    checked = await run_bot(["templates", "check"], tmp_path, **env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    ran = await _run(["templates", "preview", "initial", "--severity", "sev1"], tmp_path, **env)
+    ran = await run_bot(["templates", "preview", "initial", "--severity", "sev1"], tmp_path, **env)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == printed + "\n"

@@ -3,19 +3,15 @@ environment, and the README's worked examples loaded as a policy and dry-run as 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import shlex
-import sys
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from config.policy import policy_from_dict
 from services.wording import load_templates, workflow_problems
+from tests.processes import Ran, run_bot
 
-GUARD = 60.0  # only against a hang
 README = Path(__file__).parents[2] / "README.md"
 POLICY = """announce_channel = "#incidents"
 [[escalation.levels]]
@@ -54,24 +50,9 @@ workflows = [{ name = "other-only", on = "declared", do = [{ post = "Hello" }] }
 """
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 async def _run(args: list[str], policy: Path) -> Ran:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOG_"))}
-    clean.pop("DATABASE_URL", None)  # no database, no Slack: the commands need neither
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "workflows", *args, cwd=policy.parent,
-        env={**clean, "INCIDENT_BOT_CONFIG": str(policy)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), GUARD)
-    assert proc.returncode is not None
-    return Ran(proc.returncode, out.decode(), err.decode())
+    """`incident-bot workflows <args>` with only the policy file: no database, no Slack."""
+    return await run_bot(["workflows", *args], policy.parent, INCIDENT_BOT_CONFIG=str(policy))
 
 
 def _policy(folder: Path, text: str = POLICY) -> Path:
