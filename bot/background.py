@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from runtime.clock import Clock
@@ -53,28 +53,29 @@ class Heartbeat:
         )
 
 
-async def refresh_calendars(contexts: Iterable[WorkspaceServices]) -> int:
-    """Every workspace's due calendars at once, each fetch on its own deadline; how many were kept."""
+async def _in_each(
+    contexts: Iterable[WorkspaceServices],
+    work: Callable[[WorkspaceServices], Awaitable[int]],
+    what: str,
+) -> int:
+    """`work` in every workspace at once, a failure logged and the others kept; the counts summed."""
     contexts = list(contexts)
-    results = await asyncio.gather(*(ctx.oncall.refresh() for ctx in contexts), return_exceptions=True)
-    kept = 0
+    results = await asyncio.gather(*(work(ctx) for ctx in contexts), return_exceptions=True)
+    total = 0
     for ctx, result in zip(contexts, results, strict=True):
         if isinstance(result, BaseException):
-            log.error("calendar refresh of workspace %s failed: %r", ctx.team.team_id, result)
+            log.error("%s of workspace %s failed: %r", what, ctx.team.team_id, result)
         else:
-            kept += result
-    return kept
+            total += result
+    return total
+
+
+async def refresh_calendars(contexts: Iterable[WorkspaceServices]) -> int:
+    """Every workspace's due calendars at once, each fetch on its own deadline; how many were kept."""
+    return await _in_each(contexts, lambda ctx: ctx.oncall.refresh(), "calendar refresh")
 
 
 async def sweep_people(contexts: Iterable[WorkspaceServices]) -> int:
     """Every workspace's pass over the people its timelines name (users.info), at once; how many were
     named."""
-    contexts = list(contexts)
-    results = await asyncio.gather(*(ctx.people.sweep() for ctx in contexts), return_exceptions=True)
-    named = 0
-    for ctx, result in zip(contexts, results, strict=True):
-        if isinstance(result, BaseException):
-            log.error("people pass of workspace %s failed: %r", ctx.team.team_id, result)
-        else:
-            named += result
-    return named
+    return await _in_each(contexts, lambda ctx: ctx.people.sweep(), "people pass")
