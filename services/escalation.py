@@ -133,9 +133,7 @@ class Escalation:
                 earlier = True
                 continue  # paged (or given up on) by an earlier attempt of this job
             # The team's wording, else the shipped one: a page is never lost to its template.
-            head = await self.words.sections_or_default(
-                "page", incident, **page_vars(level.name, level.title, user)
-            )
+            head = await self.words.sections("page", incident, **page_vars(level.name, level.title, user))
             message = templates.page_dm(
                 incident,
                 head,

@@ -148,9 +148,7 @@ class PageUpdates:
                     return False
             # Worded as the page was (the same template, level and person), the outcome beneath.
             name, title = _level(levels, dm.level)
-            head = await self.words.sections_or_default(
-                "page", incident, **page_vars(name, title, dm.user_id)
-            )
+            head = await self.words.sections("page", incident, **page_vars(name, title, dm.user_id))
             message = templates.page_updated(
                 incident, head, status, follows.get(dm.level, []), self.clock.now()
             )

@@ -75,7 +75,7 @@ class UpdateReminders:
             next_due += cadence
         said = reminder_vars(cadence, last.posted_at if last else None, next_due, self.clock.now())
         who = await self._responsible(incident)
-        head = await self.words.sections_or_default("reminder", incident, reminder=said, **who)
+        head = await self.words.sections("reminder", incident, reminder=said, **who)
         message = templates.reminder(incident, head)
         # Transient: the claim's lease runs out and a later tick posts it.
         with carry_on(log, "could not post the update reminder", incident_id=incident.id):

@@ -171,7 +171,7 @@ class RunbookCards:
             runbook_url=incident.runbook_url,
             ticks=ticks,
         )
-        head = await self.words.sections_or_default("runbook_card", incident, service=card_vars(card))
+        head = await self.words.sections("runbook_card", incident, service=card_vars(card))
         return templates.card(card, head)
 
 

@@ -316,10 +316,6 @@ class Wording:
             return self.templates.render_text(text, found, where)
         return self.templates.render(template or "", found, incident.severity.value, incident.service)
 
-    async def sections_or_default(self, name: str, incident: Incident, **extra: Any) -> list[str]:
-        """The same as `sections`, which already falls back to the default file (the paging path's name)."""
-        return await self.sections(name, incident, **extra)
-
     @property
     def defaults(self) -> Templates:
         """The shipped templates alone: what a team's failing file falls back to."""
