@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import update
 
 from storage.models import Incident
-from tests.bot.test_service_reports import SERVICES, _incident, services_team
-from tests.harness import LEVELS
+from tests.bot.test_service_reports import SERVICES, services_team
+from tests.harness import LEVELS, timed_incident
 from tests.web.test_web_view import WebHarness, _text, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
@@ -32,12 +32,12 @@ async def test_the_services_page(web_harness: WebHarness) -> None:
     h = web_harness
     services_team(h)
     h.emu.add_user("carol", user_id="U0CAROL")
-    await _incident(h, "sev3 Old ledger fault", None, 10)
+    await timed_incident(h, "sev3 Old ledger fault", None, 10)
     async with h.bot.shared.db.session() as s:  # a service since taken out of the policy
         await s.execute(update(Incident).where(Incident.number == 1).values(service="ledger"))
     h.clock.advance(timedelta(days=100))
-    await _incident(h, "--service cache sev2 Evictions everywhere", 2, 30)
-    await _incident(h, "--service cache sev1 Cache is down", 6, 50)
+    await timed_incident(h, "--service cache sev2 Evictions everywhere", 2, 30)
+    await timed_incident(h, "--service cache sev1 Cache is down", 6, 50)
     await h.declare("--service cache sev2 <script>alert(1)</script> keys & values")
     await h.declare("--private --service search sev1 Secret search leak")
 
