@@ -36,7 +36,7 @@ from runtime.slack_ops import SlackOpError, SlackOps
 from services.catalog import ServiceCatalog
 from services.oncall import OnCall
 from services.page_updates import PageUpdates
-from services.plans import next_level_to_page, reach
+from services.plans import next_level_to_page, paged_level, reach
 from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident
@@ -94,7 +94,7 @@ class Escalation:
 
     async def page(self, claim: Claim) -> None:
         """The `page` job: DM each person of the claimed level, once; say on the timeline who was paged."""
-        assert claim.level is not None
+        ladder = claim.schedule is None  # else a schedule's on-call, paged now by a workflow
         async with self.db.session() as s:
             incident = await IncidentRepo(s, self.team_id).get(claim.incident_id)
             if incident is not None and incident.is_open:
@@ -105,12 +105,12 @@ class Escalation:
             await self._skip(claim, "resolved")
             return
         policy = self.policy_of(incident)
-        if claim.level > reach(policy, incident.severity):
+        level = paged_level(policy, claim.level, claim.schedule)
+        if ladder and (claim.level or 0) > reach(policy, incident.severity):
             await self._skip(claim, "out of reach")
             return
-        level = policy.escalation.levels[claim.level]
-        planned = since + policy.level_after(claim.level, incident.severity)
-        if level.after == ACK_TIMEOUT and status.acks and claim.due_at >= planned:
+        planned = since + policy.level_after(claim.level or 0, incident.severity)
+        if ladder and level.after == ACK_TIMEOUT and status.acks and claim.due_at >= planned:
             await self._skip(claim, "acknowledged in time")  # escalate-now (due earlier) still pages
             return
         now = self.clock.now()
@@ -194,11 +194,13 @@ class Escalation:
             who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
             late = f" (late: due {utc_when(late_since, self.clock.now())})" if late_since else ""
             what = f"{level.name} {level.title}"
-            if level.schedule:
+            if level.schedule and ladder:
                 what = f"{level.schedule} on-call ({what})"
             said = f"Paged {what}: {who}{late}" + (f" — {copy}" if copy else "")
             await TimelineRepo(s).record(incident.id, "paged", said, self.clock.now())
             data = {"level": level.name, "title": level.title, "users": paged, "late": bool(late_since)}
+            if not ladder:
+                data["schedule"] = level.schedule
             await self.outbox.record(s, incident, "paged", data, level=level)
         log.info("paged %s for %s: %s", level.name, incident.ref, paged, extra={"incident_id": incident.id})
 
@@ -246,7 +248,7 @@ class Escalation:
             if incident.acknowledged_at is None:
                 incident.acknowledged_at = now
                 self.metrics.time_to_acknowledge.observe((now - incident.declared_at).total_seconds())
-            level = self.policy_of(incident).escalation.levels[delivery.level]
+            level = paged_level(self.policy_of(incident), delivery.level, delivery.schedule)
             self.metrics.pages_acknowledged.labels(level.name).inc()
             await TimelineRepo(s).record(
                 incident.id,
@@ -281,7 +283,7 @@ class Escalation:
             raise IncidentError("That page no longer exists.")
         if user == delivery.user_id:
             return
-        level = self.policy_of(incident).escalation.levels[delivery.level]
+        level = paged_level(self.policy_of(incident), delivery.level, delivery.schedule)
         if user not in await self.level_users(level):
             raise IncidentError(
                 f"This page was sent to <@{delivery.user_id}>; only they or someone on {level.name} "
@@ -359,9 +361,9 @@ class Escalation:
         """Pending pages of an incident, for `/incident status`."""
         async with self.db.session() as s:
             jobs = await ScheduleRepo(s, self.team_id).jobs(incident.id, PAGE)
-        out, levels = [], self.policy_of(incident).escalation.levels
+        out, policy = [], self.policy_of(incident)
         for job in jobs:
-            if job.state == PENDING and job.level is not None:
-                level = levels[job.level]
+            if job.state == PENDING:
+                level = paged_level(policy, job.level, job.schedule)
                 out.append(f"{level.name} {level.title}: due {utc_when(job.due_at, self.clock.now())}")
         return out

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.escalation import ACK_TIMEOUT, Level
+from config.escalation import ACK_TIMEOUT
 from config.policy import Policy
 from messages import pages as templates
 from messages.pages import PageStatus
@@ -27,6 +27,7 @@ from runtime.clock import Clock
 from runtime.retry import is_transient, retry_delay
 from runtime.slack_ops import SlackOpError, SlackOps
 from services.catalog import ServiceCatalog
+from services.plans import paged_level
 from services.wording import Wording
 from storage.db import Database
 from storage.models import Incident, PageDelivery
@@ -67,26 +68,29 @@ class PageUpdates:
 
     async def status(self, s: AsyncSession, incident: Incident, since: datetime) -> PageStatus:
         """Who acknowledged its pages since `since`, and whether it is resolved."""
-        levels = self.catalog.policy_for(incident.service).escalation.levels
+        policy = self.catalog.policy_for(incident.service)
         acks = await DeliveryRepo(s).acknowledged(incident.id, since)
         return PageStatus(
             acks=tuple(
-                (d.acknowledged_by or "", _name(levels, d.level), d.acknowledged_at)
+                (d.acknowledged_by or "", paged_level(policy, d.level, d.schedule).name, d.acknowledged_at)
                 for d in acks
                 if d.acknowledged_at is not None
             ),
             resolved_at=None if incident.is_open else incident.resolved_at,
         )
 
-    async def upcoming(self, s: AsyncSession, incident: Incident, level: int, acknowledged: bool) -> Upcoming:
-        """The levels after `level` still planned and not due yet, when they fall due (counted from the
-        declaration or the reopen that planned them); a level waiting on an acknowledgement that came
-        is left out."""
+    async def upcoming(
+        self, s: AsyncSession, incident: Incident, level: int | None, acknowledged: bool
+    ) -> Upcoming:
+        """The levels after `level` (None: a schedule's page, off the levels) still planned and not due
+        yet, when they fall due (counted from the declaration or the reopen that planned them); a level
+        waiting on an acknowledgement that came is left out."""
+        after = -1 if level is None else level
         levels, now = self.catalog.policy_for(incident.service).escalation.levels, self.clock.now()
         found: dict[int, datetime] = {}
         for job in await ScheduleRepo(s, self.team_id).jobs(incident.id, PAGE):
             index = job.level
-            if job.state != PENDING or index is None or not level < index < len(levels) or job.due_at <= now:
+            if job.state != PENDING or index is None or not after < index < len(levels) or job.due_at <= now:
                 continue
             if acknowledged and levels[index].after == ACK_TIMEOUT:
                 continue
@@ -118,7 +122,9 @@ class PageUpdates:
                 since = await self.since(s, incident)
                 status = await self.status(s, incident, since)
                 dms = await DeliveryRepo(s).delivered(incident.id, since)
-                follows = {d.level: await self.upcoming(s, incident, d.level, bool(status.acks)) for d in dms}
+                follows = {
+                    _after(d): await self.upcoming(s, incident, _after(d), bool(status.acks)) for d in dms
+                }
             if not status.settled:
                 break  # reopened since: its pages are new ones, with their buttons
             if not await self._edit(claim, incident, status, dms, follows):
@@ -140,17 +146,19 @@ class PageUpdates:
         follows: dict[int, Upcoming],
     ) -> bool:
         """Edit each DM; False when the job was handed back for a retry or lost to another worker."""
-        levels = self.catalog.policy_for(incident.service).escalation.levels
+        policy = self.catalog.policy_for(incident.service)
         for dm in dms:
             async with self.db.session() as s:
                 if not await ScheduleRepo(s, self.team_id).holds(claim):
                     log.warning("job %s was re-claimed by another worker; stopping", claim.job_id)
                     return False
             # Worded as the page was (the same template, level and person), the outcome beneath.
-            name, title = _level(levels, dm.level)
-            head = await self.words.sections("page", incident, **page_vars(name, title, dm.user_id))
+            level = paged_level(policy, dm.level, dm.schedule)
+            head = await self.words.sections(
+                "page", incident, **page_vars(level.name, level.title, dm.user_id)
+            )
             message = templates.page_updated(
-                incident, head, status, follows.get(dm.level, []), self.clock.now()
+                incident, head, status, follows.get(_after(dm), []), self.clock.now()
             )
             try:
                 await self.slack.update(dm.dm_channel or "", dm.dm_ts or "", message)
@@ -181,11 +189,6 @@ class PageUpdates:
             await schedule.retry(claim, now + retry_delay(self.delivery, attempts + 1, exc))
 
 
-def _level(levels: tuple[Level, ...], index: int) -> tuple[str, str]:
-    """A level's name and title; one the policy no longer has by its number."""
-    return (levels[index].name, levels[index].title) if index < len(levels) else (f"L{index + 1}", "")
-
-
-def _name(levels: tuple[Level, ...], index: int) -> str:
-    """A level's name; one the policy no longer has by its number."""
-    return _level(levels, index)[0]
+def _after(dm: PageDelivery) -> int | None:
+    """The level a DM's "still to come" counts from: its own, or none for a schedule's page."""
+    return None if dm.schedule else dm.level

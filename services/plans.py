@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from config.escalation import Level
 from config.policy import Policy
 from domain.severity import Severity
 from storage.models import Incident
@@ -19,6 +20,15 @@ def next_update_due(policy: Policy, severity: Severity, since: datetime) -> date
     """The update deadline after `since` (None when the severity has no cadence)."""
     cadence = policy.updates.cadence(severity)
     return since + cadence if cadence else None
+
+
+def paged_level(policy: Policy, index: int | None, schedule: str | None) -> Level:
+    """What a page job or page DM was for: an escalation level by number (one the policy no longer
+    has keeps its name), or whoever is on call on a schedule outside the levels."""
+    if schedule is not None:
+        return Level(name=schedule, title="on-call", schedule=schedule)
+    levels, at = policy.escalation.levels, index or 0
+    return levels[at] if at < len(levels) else Level(name=f"L{at + 1}")
 
 
 async def plan_new_incident(repo: ScheduleRepo, policy: Policy, incident: Incident) -> None:

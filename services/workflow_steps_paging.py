@@ -65,24 +65,28 @@ async def _open(s: AsyncSession, incident: Incident) -> Incident:
 
 
 async def page(ctx: StepContext, step: Page, escalation: Escalation, jobs: Jobs) -> str:
-    """Page a level (by name, or the level paging a schedule) now: its pending page is brought forward,
-    else one is planned; the page job sends the DMs with their Acknowledge button."""
+    """Page now: a level by name (its pending page brought forward, else one planned), or whoever is on
+    call on a schedule (the level paging it within the severity's reach, else the schedule on its own).
+    The page job sends the DMs with their Acknowledge button, as for any page."""
     policy = escalation.policy_of(ctx.incident)
     levels = policy.escalation.levels
     named = step.level or step.schedule
     index = next(
         (i for i, lvl in enumerate(levels) if (lvl.name if step.level else lvl.schedule) == named), None
     )
-    if index is None:
-        what = f"level {step.level}" if step.level else f"level paging schedule {step.schedule}"
-        raise StepFailed(f"this incident's escalation has no {escape(what)}")
-    level = levels[index]
+    if index is None and step.level:
+        raise StepFailed(f"this incident's escalation has no level {escape(step.level)}")
 
-    async def plan(s: AsyncSession) -> int:
+    async def plan(s: AsyncSession) -> int | None:
         incident = await _open(s, ctx.incident)
-        if index > reach(policy, incident.severity):
-            raise StepFailed(f"{escape(level.name)} is beyond what {incident.severity} pages")
         repo = ScheduleRepo(s, incident.team_id)
+        within = index is not None and index <= reach(policy, incident.severity)
+        if step.schedule and not within:
+            await repo.plan(incident.id, PAGE, ctx.steps.at, schedule=step.schedule)
+            return None
+        assert index is not None
+        if not within:
+            raise StepFailed(f"{escape(levels[index].name)} is beyond what {incident.severity} pages")
         pending = [j for j in await repo.jobs(incident.id, PAGE) if j.level == index and j.state == PENDING]
         for job in pending:
             job.due_at, job.note = ctx.steps.at, "workflow"
@@ -90,9 +94,11 @@ async def page(ctx: StepContext, step: Page, escalation: Escalation, jobs: Jobs)
             await repo.plan(incident.id, PAGE, ctx.steps.at, level=index)
         return index
 
-    await ctx.steps.db(f"do.{ctx.index}.plan", plan)
+    paged = await ctx.steps.db(f"do.{ctx.index}.plan", plan)
     await jobs.tick()  # the page goes out now, as escalate-now's does
-    return f"paged {escape(level.name)} ({escape(level.title)})"
+    if paged is None:
+        return f"paged the {escape(step.schedule or '')} on-call"
+    return f"paged {escape(levels[paged].name)} ({escape(levels[paged].title)})"
 
 
 async def assign(ctx: StepContext, step: Assign, roles: Roles, oncall: OnCall, slack: SlackOps) -> str:

@@ -34,6 +34,7 @@ class Claim:
     level: int | None
     due_at: datetime
     followup_id: int | None = None
+    schedule: str | None = None  # a page of this schedule's on-call rather than of a level
 
 
 class ScheduleRepo:
@@ -49,6 +50,7 @@ class ScheduleRepo:
         due_at: datetime,
         level: int | None = None,
         followup_id: int | None = None,
+        schedule: str | None = None,
     ) -> None:
         """Add a pending job."""
         self.session.add(
@@ -58,6 +60,7 @@ class ScheduleRepo:
                 kind=kind,
                 level=level,
                 followup_id=followup_id,
+                schedule=schedule,
                 due_at=due_at,
                 state=PENDING,
                 fence=0,
@@ -68,7 +71,7 @@ class ScheduleRepo:
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[Claim]:
         """Claim due jobs (and jobs whose claimer's lease ran out), bumping each fence."""
         j = ScheduledJob
-        returning = (j.id, j.fence, j.incident_id, j.kind, j.level, j.due_at, j.followup_id)
+        returning = (j.id, j.fence, j.incident_id, j.kind, j.level, j.due_at, j.followup_id, j.schedule)
         rows = (
             await self.session.execute(claims.claim_due(j, self.team_id, now, lease_until, limit, returning))
         ).all()
@@ -151,6 +154,7 @@ class DeliveryRepo:
             job_id=claim.job_id,
             incident_id=claim.incident_id,
             level=claim.level or 0,
+            schedule=claim.schedule,
             user_id=user_id,
         )
         stmt = select(PageDelivery).where(

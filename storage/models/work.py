@@ -20,8 +20,8 @@ from storage.types import UTCDateTime
 
 
 class ScheduledJob(Base):
-    """A planned page (one escalation level), update reminder, follow-up or postmortem reminder, or
-    channel archive, claimed by a tick when due.
+    """A planned page (one escalation level, or one schedule's on-call), update reminder, follow-up or
+    postmortem reminder, or channel archive, claimed by a tick when due.
 
     state: pending → claimed (fence += 1, lease) → done | cancelled | skipped. A worker may only
     finish a job while the fence is still the one its claim returned.
@@ -39,6 +39,8 @@ class ScheduledJob(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     level: Mapped[int | None] = mapped_column(Integer)
+    # A page of whoever is on call on a schedule outside the escalation levels (a workflow's `page`).
+    schedule: Mapped[str | None] = mapped_column(String(40))
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(16))
@@ -61,6 +63,7 @@ class PageDelivery(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("scheduled_jobs.id", ondelete="CASCADE"))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     level: Mapped[int] = mapped_column(Integer)
+    schedule: Mapped[str | None] = mapped_column(String(40))  # its job's: paged off the levels
     user_id: Mapped[str] = mapped_column(String(32))
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))

@@ -27,6 +27,14 @@ ESCALATE = {
     ],
 }
 
+# `dba` is on no escalation level: the step pages its on-call on its own.
+DATABASE = {
+    "name": "db-page",
+    "on": "declared",
+    "if": {"severity": ["sev2"]},
+    "do": [{"page": {"schedule": "dba"}}],
+}
+
 
 @pytest.fixture
 def policy_data(hooks: Receiver) -> dict[str, Any]:
@@ -38,7 +46,14 @@ def policy_data(hooks: Receiver) -> dict[str, Any]:
                 "users": ["U0ANA", "U0BEN"],
                 "shift": "1d",
                 "handoff": "2026-11-21 09:00",  # Ana until 22 Nov 09:00 Berlin, then Ben
-            }
+            },
+            {
+                "name": "dba",
+                "timezone": "UTC",
+                "users": ["U0DBA"],
+                "shift": "7d",
+                "handoff": "2026-11-16 09:00",
+            },
         ],
         "escalation": {
             "levels": [
@@ -49,12 +64,12 @@ def policy_data(hooks: Receiver) -> dict[str, Any]:
         "webhooks": [
             {"url": hooks.url + "/wf", "secret": SECRET, "name": "ops-hook", "events": ["resolved"]},
         ],
-        "workflows": [ESCALATE],
+        "workflows": [ESCALATE, DATABASE],
     }
 
 
 def _people(h: Harness) -> None:
-    for name in ("ana", "ben", "oncall", "lead"):
+    for name in ("ana", "ben", "oncall", "lead", "dba"):
         h.emu.add_user(name, user_id=f"U0{name.upper()}")
 
 
@@ -146,3 +161,35 @@ async def test_remind_fires_after_a_restart_and_is_cancelled_by_resolution(harne
     assert not _reminders(h, resolved), "resolved first: the reminder is cancelled"
     await h.advance(hours=2)
     assert len(_reminders(h, kept)) == 1, "once"
+
+
+async def test_page_a_schedule_off_the_levels_with_the_usual_acknowledgement(harness: Harness) -> None:
+    h = harness
+    _people(h)
+    channel = await h.declare("sev2 Replication lag on the primary")
+    await h.tick()
+    [page] = _pages(h, "U0DBA")
+    assert "You are paged (dba on-call) for SEV2" in str(page["blocks"])
+    assert "Paged dba on-call: <@U0DBA>" in await _entries(h, "paged")
+    [run] = await _entries(h, "workflow")
+    assert run == "Workflow *db-page*: paged the dba on-call"
+    async with h.bot.shared.db.session() as s:
+        jobs = (await s.execute(select(ScheduledJob).where(ScheduledJob.kind == "page"))).scalars().all()
+    assert {(j.level, j.schedule, j.state) for j in jobs} == {
+        (0, None, "done"),
+        (1, None, "pending"),
+        (None, "dba", "done"),
+    }, "L1 paged, L2 still to come, the schedule paged on its own"
+
+    await click_as(h, "U0DBA", "U0DBA", "page_acknowledge")
+    assert await _entries(h, "acknowledged") == ["<@U0DBA> acknowledged the dba page"]
+    assert "U0DBA" in h.emu.channel(channel).members
+    [*_, dm] = h.emu.dms("U0DBA")
+    assert "page_acknowledge" not in str(dm["blocks"]) and "Acknowledged by" in str(dm["blocks"])
+
+    await h.command(h.alice, channel, "escalate")
+    assert len(_pages(h, "U0LEAD")) == 1, (
+        "escalate now still goes L1 → L2: the schedule's page is off the ladder"
+    )
+    await h.advance(hours=3)
+    assert len(_pages(h, "U0DBA")) == 1, "paged once"
