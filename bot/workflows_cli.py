@@ -69,11 +69,6 @@ def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> int:
     return dry_run(own, args)
 
 
-def tables(policy: Policy) -> list[tuple[str, Policy]]:
-    """(where, policy) of the top level and of each `[workspaces."T…"]` table."""
-    return [("top level", policy), *((f"workspaces.{t}", p) for t, p in policy.workspaces.items())]
-
-
 def check(settings: Settings, policy: Policy) -> int:
     """Each workflow's words checked against the templates as at start (what the policy names was
     checked when it loaded): one line per mistake on stderr and exit 2, else one line per workflow."""
@@ -81,23 +76,22 @@ def check(settings: Settings, policy: Policy) -> int:
 
     base = settings.policy_folder()
     errors: list[str] = []
-    for where, each in tables(policy):
-        prefix = "" if where == "top level" else f"{where}."
+    for _prefix, each, where in policy.tables():
         try:
             templates = load_templates(each, base)
         except ConfigError as exc:
             errors.append(str(exc))
             continue
-        errors += [line for line in workflow_problems(templates, each, prefix) if line not in errors]
+        errors += [line for line in workflow_problems(templates, each, where) if line not in errors]
     if errors:
         for line in errors:
             say(f"incident-bot: configuration error: {line}", sys.stderr)
         return 2
-    for where, each in tables(policy):
+    for prefix, each, where in policy.tables():
         count = len(each.workflows)
-        say(f"{where}: {count} workflow{'' if count == 1 else 's'}")
-        for wf in each.workflows:
-            say(f"  {summary(wf)}")
+        say(f"{prefix.removesuffix('.') or 'top level'}: {count} workflow{'' if count == 1 else 's'}")
+        for wf, at in zip(each.workflows, where, strict=True):
+            say(f"  {summary(wf)}" + (" (the top level's)" if ": " in at else ""))
     return 0
 
 

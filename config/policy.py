@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +29,7 @@ from config.keys import did_you_mean
 from config.oncall import AckTimeout, OnCall, Schedule
 from config.permissions import Permission, Who
 from config.services import ServiceEntry
-from config.workflows import Workflow, problems
+from config.workflows import Workflow, labels, merged, problems
 from domain.catalog import Service
 from domain.redact import redact_urls
 from domain.severity import VALID_SEVERITIES, Severity
@@ -161,16 +161,27 @@ class Policy(Strict):
             raise ValueError(unknown)
         return self
 
-    def workflow_problems(self) -> list[str]:
-        """What the workflows name that this policy lacks, one line per mistake."""
+    def workflow_problems(self, where: Sequence[str] = ()) -> list[str]:
+        """What the workflows name that this policy lacks, one line per mistake (`where`: where each
+        workflow is written)."""
         return problems(
             self.workflows,
+            labels=where,
             levels=[lvl.name for lvl in self.escalation.levels],
             schedules=[s.name for s in self.schedules],
             webhooks=[w.name for w in self.webhooks],
             fields=self.fields,
             services=[s.name for s in self.services],
         )
+
+    def tables(self) -> list[tuple[str, Policy, list[str]]]:
+        """(key prefix, policy, where each of its workflows is written) of the top level and of each
+        `[workspaces."T…"]` table."""
+        out = [("", self, labels(self.workflows, self.workflows, ""))]
+        for team, each in self.workspaces.items():
+            prefix = f"workspaces.{team}."
+            out.append((prefix, each, labels(self.workflows, each.workflows, prefix)))
+        return out
 
     def field(self, name: str) -> CustomField | None:
         """The `[[fields]]` entry called `name`."""
@@ -246,7 +257,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
     """Validate a parsed TOML document; raise ConfigError naming the first bad key.
 
     `[workspaces."T…"]` tables override the top level for that workspace: tables merge key by key,
-    anything else (arrays such as `escalation.levels` or `schedules`) replaces the top level's.
+    anything else (arrays such as `escalation.levels` or `schedules`) replaces the top level's, except
+    `workflows`, which add to the top level's and replace one by name.
     """
     data = dict(data)
     tables = data.pop("workspaces", {})
@@ -259,15 +271,18 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
             '[workspaces."T…"] table (ALERTMANAGER_TOKEN is the token of a single workspace)'
         )
     base = _validate(data, source, "")
-    _check_workflows(base, source, "")
+    _check_workflows(base, source, labels(base.workflows, base.workflows, ""))
     workspaces: dict[str, Policy] = {}
     for team, table in tables.items():
         if not _TEAM.match(team):
             raise ConfigError(f"{source}: workspaces.{team}: not a Slack team id (like T0123ABCD)")
         if not isinstance(table, dict) or "workspaces" in table:
             raise ConfigError(f"{source}: workspaces.{team}: expected a table of policy keys")
-        workspaces[team] = _validate(_merged(data, table), source, f"workspaces.{team}.")
-        _check_workflows(workspaces[team], source, f"workspaces.{team}.")
+        if isinstance(table.get("workflows"), list) and isinstance(data.get("workflows"), list):
+            table = {**table, "workflows": merged(data["workflows"], table["workflows"])}
+        prefix = f"workspaces.{team}."
+        workspaces[team] = _validate(_merged(data, table), source, prefix)
+        _check_workflows(workspaces[team], source, labels(base.workflows, workspaces[team].workflows, prefix))
         name = workspaces[team].alertmanager_token_env
         shared = next(
             (t for t, p in workspaces.items() if t != team and name and p.alertmanager_token_env == name),
@@ -289,10 +304,10 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_workflows(policy: Policy, source: str, prefix: str) -> None:
-    lines = policy.workflow_problems()
+def _check_workflows(policy: Policy, source: str, where: Sequence[str]) -> None:
+    lines = policy.workflow_problems(where)
     if lines:
-        raise ConfigError("\n".join(f"{source}: {prefix}{line}" for line in lines))
+        raise ConfigError("\n".join(f"{source}: {line}" for line in lines))
 
 
 def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:

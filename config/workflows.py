@@ -123,6 +123,31 @@ def _sevs(words: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return tuple(sev.value if (sev := Severity.parse(w)) else w for w in words)
 
 
+def merged(top: list[Any], own: list[Any]) -> list[Any]:
+    """A workspace's workflows (as parsed TOML): its own first, then the top level's it does not
+    replace by name; so the workspace's own keep their indexes in what is said about them."""
+    names = {w.get("name") for w in own if isinstance(w, dict)}
+    return own + [w for w in top if not (isinstance(w, dict) and w.get("name") in names)]
+
+
+def labels(top: Sequence[Workflow], these: Sequence[Workflow], prefix: str) -> list[str]:
+    """Where each workflow is written, for what is said about it: `workflows[2]`; in a workspace
+    (`prefix` `workspaces.T….`) its own `workspaces.T….workflows[0]`, or the top level's it keeps."""
+    scope, own = prefix.removesuffix("."), _own(top, these) if prefix else len(these)
+    return [
+        f"{prefix}workflows[{i}]" if i < own else f"{scope}: workflows[{top.index(wf)}]"
+        for i, wf in enumerate(these)
+    ]
+
+
+def _own(top: Sequence[Workflow], these: Sequence[Workflow]) -> int:
+    """How many of a workspace's workflows are its own: those before the top level's it keeps."""
+    kept = 0
+    while kept < len(these) and these[len(these) - 1 - kept] in top:
+        kept += 1
+    return len(these) - kept
+
+
 def problems(
     workflows: Sequence[Workflow],
     *,
@@ -131,16 +156,18 @@ def problems(
     webhooks: Sequence[str | None],
     fields: Sequence[CustomField],
     services: Sequence[str],
+    labels: Sequence[str] = (),
 ) -> list[str]:
     """What the workflows name that the policy lacks, one line per mistake (`workflows[0].do[2].page:
-    unknown level L9 (levels: L1, L2)`)."""
+    unknown level L9 (levels: L1, L2)`); `labels` say where each workflow is written."""
     out: list[str] = []
     seen: dict[str, int] = {}
     by_name = {f.name: f for f in fields}
+    where = list(labels) or [f"workflows[{i}]" for i in range(len(workflows))]
     for i, wf in enumerate(workflows):
-        at = f"workflows[{i}]"
+        at = where[i]
         if wf.name in seen:
-            out.append(f"{at}.name: workflows[{seen[wf.name]}] is called {wf.name} too; names are unique")
+            out.append(f"{at}.name: {where[seen[wf.name]]} is called {wf.name} too; names are unique")
         seen.setdefault(wf.name, i)
         for cond, key in ((wf.when, "if"), (wf.when.not_, "if.not")):
             if cond is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -217,15 +217,17 @@ def workflow_templates(policy: Policy) -> set[str]:
 
 
 def workflow_problems(
-    templates: Templates, policy: Policy, prefix: str = "", folder: Path | None = None
+    templates: Templates, policy: Policy, where: Sequence[str] = (), folder: Path | None = None
 ) -> list[str]:
-    """Each workflow step's words checked as at start, one line per mistake naming the key: inline
-    text (`text`) compiled and rendered against the sample incidents, a `template`'s file in use."""
+    """Each workflow step's words checked as at start, one line per mistake naming the key (`where`:
+    where each workflow is written): inline text (`text`) compiled and rendered against the sample
+    incidents, a `template`'s file in use."""
     out: list[str] = []
     fields = specs(policy)
+    at = list(where) or [f"workflows[{i}]" for i in range(len(policy.workflows))]
     for i, wf in enumerate(policy.workflows):
         for j, step in enumerate(wf.do):
-            key = f"{prefix}workflows[{i}].do[{j}].{step.KIND}"
+            key = f"{at[i]}.do[{j}].{step.KIND}"
             name, text = getattr(step, "template", None), getattr(step, "text", None)
             if name in NAMES:
                 out.append(f"{key}.template: {name} is one of the bot's own messages; name your own file")
@@ -251,15 +253,14 @@ class Wordings:
     def __init__(self, policy: Policy, base: Path | None) -> None:
         self.base = base
         self._by_folder: dict[Path | None, Templates] = {}
-        each_policy = [("", policy), *((f"workspaces.{t}.", p) for t, p in policy.workspaces.items())]
-        for prefix, each in each_policy:
+        for _prefix, each, where in policy.tables():
             folder = own_folder(each, base)
             if folder not in self._by_folder:
                 self._by_folder[folder] = load_templates(each, base)
             problems = check(self._by_folder[folder], each)
             if problems:
                 raise ConfigError(str(problems[0]))
-            lines = workflow_problems(self._by_folder[folder], each, prefix, folder)
+            lines = workflow_problems(self._by_folder[folder], each, where, folder)
             if lines:
                 raise ConfigError("\n".join(lines))
 

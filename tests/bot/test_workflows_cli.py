@@ -69,8 +69,13 @@ async def test_check_summarises_each_workflow_of_each_workspace_table(tmp_path: 
         "  sev1-bridge: on declared, if severity SEV1, not (private true); 3 steps (invite, post, remind)",
         "  eu-checkout: on declared, if service checkout, fields.region EU; 2 steps (invite, page)",
         "  into-sev1: on severity_changed, if to SEV1, not (from SEV2); 1 step (topic)",
-        "workspaces.T0OTHER: 1 workflow",
+        "workspaces.T0OTHER: 4 workflows",
         "  other-only: on declared, if always; 1 step (post)",
+        "  sev1-bridge: on declared, if severity SEV1, not (private true); 3 steps (invite, post, remind)"
+        " (the top level's)",
+        "  eu-checkout: on declared, if service checkout, fields.region EU; 2 steps (invite, page)"
+        " (the top level's)",
+        "  into-sev1: on severity_changed, if to SEV1, not (from SEV2); 1 step (topic) (the top level's)",
     ]
 
 
@@ -137,15 +142,17 @@ async def test_dry_run_judges_a_change_from_and_to(tmp_path: Path) -> None:
     assert from_sev2.stdout.splitlines()[0] == "severity_changed: 0 of 1 workflow on it would run"
 
 
-async def test_dry_run_in_a_workspace_uses_its_own_workflows(tmp_path: Path) -> None:
+async def test_dry_run_in_a_workspace_uses_its_own_workflows_and_those_it_keeps(tmp_path: Path) -> None:
     ran = await _run(
-        ["dry-run", "--on", "declared", "--severity", "sev3", "--team", "T0OTHER"], _policy(tmp_path)
+        ["dry-run", "--on", "declared", "--severity", "sev1", "--team", "T0OTHER"], _policy(tmp_path)
     )
-    assert ran.stdout.splitlines() == [
-        "declared: 1 of 1 workflow on it would run",
+    lines = ran.stdout.splitlines()
+    assert lines[:3] == [
+        "declared: 2 of 3 workflows on it would run",
         "run other-only (if always):",
         "  1. post “Hello”",
     ]
+    assert "run sev1-bridge (if severity SEV1, not (private true)):" in lines, "the top level's, kept"
 
 
 async def test_dry_run_refuses_a_service_or_field_the_policy_lacks(tmp_path: Path) -> None:

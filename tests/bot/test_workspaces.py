@@ -78,6 +78,8 @@ class Installed:
 
     database_url: str
     clock: FakeClock = field(default_factory=FakeClock)
+    top: dict[str, Any] = field(default_factory=dict)  # more top-level policy keys
+    own: dict[str, dict[str, Any]] = field(default_factory=dict)  # more keys of each workspace's table
 
     async def start(self) -> Installed:
         self.emu = await SlackEmulator(now=self.clock.timestamp).start()
@@ -89,7 +91,10 @@ class Installed:
             self.people[team] = _people(self.emu, team)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.policy = policy_from_dict(_policy(self.people))
+        data = _policy(self.people)
+        for team, more in self.own.items():
+            data["workspaces"][team].update(more)
+        self.policy = policy_from_dict({**data, **self.top})
         await self._start_bot()
         return self
 
@@ -314,3 +319,31 @@ async def test_declarations_at_once_take_the_next_numbers_without_a_retry(
         assert not [r for r in caplog.records if "failed (attempt" in r.getMessage()]
     finally:
         await h.stop()
+
+
+async def test_a_workspace_adds_and_replaces_workflows_of_the_top_level(database_url: str) -> None:
+    everyone = {
+        "name": "everyone",
+        "on": "declared",
+        "do": [{"post": "Top says: bridge for {{ incident.number }}"}],
+    }
+    extra = {"name": "alpha-extra", "on": "declared", "do": [{"post": "Alpha's extra step"}]}
+    instead = {"name": "everyone", "on": "declared", "do": [{"post": "Bravo's own bridge"}]}
+    i = await Installed(
+        database_url,
+        top={"workflows": [everyone]},
+        own={ALPHA: {"workflows": [extra]}, BRAVO: {"workflows": [instead]}},
+    ).start()
+    try:
+        for team in (ALPHA, BRAVO):
+            await i.install(team)
+        alpha, bravo = (
+            await i.declare(ALPHA, "sev2 Alpha is slow"),
+            await i.declare(BRAVO, "sev2 Bravo is slow"),
+        )
+        await i.advance(seconds=1)
+        said = {ch: " ".join(m.get("text") or "" for m in i.emu.messages(ch)) for ch in (alpha, bravo)}
+        assert "Top says: bridge for INC-1" in said[alpha] and "Alpha's extra step" in said[alpha], "added"
+        assert "Bravo's own bridge" in said[bravo] and "Top says" not in said[bravo], "replaced by name"
+    finally:
+        await i.stop()

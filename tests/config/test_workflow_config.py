@@ -132,16 +132,31 @@ def test_what_a_workflow_names_must_exist() -> None:
     ]
 
 
-def test_a_workspace_replaces_the_workflows_and_is_checked_on_its_own() -> None:
+def test_a_workspace_adds_and_replaces_workflows_by_name_and_is_checked_on_its_own() -> None:
     base = {"name": "top", "on": "declared", "do": [{"post": "top"}]}
     own = {"name": "own", "on": "resolved", "do": [{"page": "L2"}]}
-    policy = _policy([base], workspaces={"T0ONE": {"workflows": [own]}, "T0TWO": {}})
+    instead = {"name": "top", "on": "resolved", "do": [{"post": "instead"}]}
+    workspaces = {"T0ONE": {"workflows": [own]}, "T0TWO": {}, "T0THREE": {"workflows": [instead, own]}}
+    policy = _policy([base], workspaces=workspaces)
     assert [w.name for w in policy.workflows] == ["top"]
-    assert [w.name for w in policy.of("T0ONE").workflows] == ["own"], "an array replaces the top level's"
+    assert [w.name for w in policy.of("T0ONE").workflows] == ["own", "top"], "added: its own first"
     assert [w.name for w in policy.of("T0TWO").workflows] == ["top"]
+    assert [(w.name, w.on) for w in policy.of("T0THREE").workflows] == [
+        ("top", "resolved"),
+        ("own", "resolved"),
+    ]
     lines = _problems([base], workspaces={"T0ONE": {"workflows": [{**own, "do": [{"page": "L7"}]}]}})
     assert lines == [
         "config: workspaces.T0ONE.workflows[0].do[0].page.level: unknown level L7 (known: L1, L2, L3, L4)"
+    ]
+    # A workflow the workspace keeps is checked against its own levels, and said as the top level's.
+    paging = {"name": "page-l3", "on": "declared", "do": [{"page": "L3"}]}
+    short = {
+        "escalation": {"levels": [{"name": "L1", "users": ["U0A"]}]},
+        "workflows": [own | {"do": [{"post": "x"}]}],
+    }
+    assert _problems([base, paging], workspaces={"T0SHORT": short}) == [
+        "config: workspaces.T0SHORT: workflows[1].do[0].page.level: unknown level L3 (known: L1)"
     ]
 
 
