@@ -28,6 +28,7 @@ KIND_LABELS = {
     "duplicate": ":link:",
     "field": ":label:",
     "workflow": ":gear:",
+    "workflow_loop": ":gear:",
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")

@@ -19,10 +19,11 @@ from domain.workflows import Change, Facts, change_of, matches, words
 from domain.workspace import Team
 from runtime.clock import Clock
 from runtime.ops import Ops, carrying_out
-from services.workflows import RunWorkflow
+from services.workflows import RunWorkflow, running
 from storage.fields import FieldRepo
 from storage.inbox import InboxRepo
 from storage.models import Incident
+from storage.repositories import TimelineRepo
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,15 @@ class WorkflowTriggers:
         runs = [wf for wf in candidates if matches(wf.when, facts)]
         queued: set[str] = set()
         now = self.clock.now()
+        chain = running.get()  # set off by a workflow's step: not by one already in the chain
         for wf in runs:
-            item = self.ops.item(self._request(wf, incident, change, event_id), _team(incident))
+            if wf.name in chain:
+                led = " → ".join(chain)
+                said = f"Workflow *{wf.name}* not run again on {change.on}: its own chain set it off ({led})"
+                log.warning(said.replace("*", ""), extra={"incident_id": incident.id})
+                await TimelineRepo(s).record(incident.id, "workflow_loop", said, now)
+                continue
+            item = self.ops.item(self._request(wf, incident, change, event_id, chain), _team(incident))
             if await InboxRepo(s).add(item, now):
                 queued.add(item.order_key)
                 log.info(
@@ -80,8 +88,11 @@ class WorkflowTriggers:
         )
 
     @staticmethod
-    def _request(wf: Workflow, incident: Incident, change: Change, event_id: str) -> RunWorkflow:
+    def _request(
+        wf: Workflow, incident: Incident, change: Change, event_id: str, chain: tuple[str, ...]
+    ) -> RunWorkflow:
         return RunWorkflow(
+            chain=chain,
             event=event_id,
             workflow=wf.name,
             incident=incident.id,

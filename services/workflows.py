@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _STEP: TypeAdapter[Step] = TypeAdapter(AnyStep)
 
+# The workflows whose step is running now, the first that set the others off first: an event a step
+# causes sets off no workflow already in it, so two workflows setting a field back and forth stop.
+running: ContextVar[tuple[str, ...]] = ContextVar("running_workflows", default=())
+
 
 class RunWorkflow(Request):
     """One workflow set off by one incident event: its steps as they were then (`do`, each step's
@@ -55,6 +60,8 @@ class RunWorkflow(Request):
     # A declaration's workflows run behind the declaration itself (its own order key, not yet the
     # channel's): its post, topic and announcement come first, whatever replica claims the run.
     behind: str | None = None
+    # The workflows whose steps set this one off, the first first (`running` while its steps run).
+    chain: tuple[str, ...] = ()
 
     def order_key(self) -> str:
         return self.behind or keys.channel(self.channel)
@@ -206,7 +213,11 @@ class Workflows:
             if kind is None:
                 raise StepFailed(f"this version of the bot cannot do `{step.KIND}` steps")
             ctx = StepContext(incident, request.workflow, index, request.change, steps)
-            result = {"did": await kind.run(ctx, step, **provide(kind.needs))}
+            chain = running.set((*request.chain, request.workflow))
+            try:
+                result = {"did": await kind.run(ctx, step, **provide(kind.needs))}
+            finally:
+                running.reset(chain)
         except (StepFailed, IncidentError) as exc:
             result = {"failed": str(exc)}
         except SlackOpError as exc:

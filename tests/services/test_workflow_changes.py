@@ -3,6 +3,7 @@ it) and `severity` (raise only, through the usual change; a lower or equal one i
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -84,4 +85,38 @@ async def test_a_lower_or_equal_severity_is_left_and_said(harness: Harness) -> N
     assert await _entries(h, "workflow") == [
         "Workflow *lower*: left the severity at SEV1: a workflow only raises it (not to SEV2)",
         "Workflow *lower*: left the severity at SEV2: a workflow only raises it (not to SEV2)",
+    ]
+
+
+PING = {
+    "name": "ping",
+    "on": "field_changed",
+    "if": {"field": "region", "to": "EU"},
+    "do": [{"set": {"field": "region", "value": "US"}}],
+}
+PONG = {
+    "name": "pong",
+    "on": "field_changed",
+    "if": {"field": "region", "to": "US"},
+    "do": [{"set": {"field": "region", "value": "EU"}}],
+}
+
+
+@pytest.mark.parametrize("policy_data", [{"fields": FIELDS, "workflows": [PING, PONG]}])
+async def test_two_workflows_setting_a_field_back_and_forth_stop_after_one_round(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("sev2 Checkout is down")
+    await asyncio.wait_for(h.command(h.alice, channel, "set region EU"), 30)
+    await h.advance(seconds=5)
+    assert await _entries(h, "field") == [
+        "Region set to EU",
+        "Region set to US (was EU)",
+        "Region set to EU (was US)",
+    ]
+    assert await _entries(h, "workflow") == [
+        "Workflow *ping*: set Region to US",
+        "Workflow *pong*: set Region to EU",
+    ]
+    assert await _entries(h, "workflow_loop") == [
+        "Workflow *ping* not run again on field_changed: its own chain set it off (ping → pong)"
     ]
