@@ -193,6 +193,8 @@ async def test_sigkill_under_a_flood_loses_doubles_and_reorders_nothing(
         async def kill_and_restart(ledger: Ledger) -> str:
             nonlocal proc
             kills = []
+            # Kill mid-traffic: a loaded machine may take a while to acknowledge the first message.
+            await emu.wait_for(lambda: any(ledger.acked.values()), timeout=60)
             for _ in range(3):
                 await asyncio.sleep(rng.uniform(0.2, 1.2))
                 kills.append(sum(len(a) for a in ledger.acked.values()))
