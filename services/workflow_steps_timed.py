@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.workflow_steps import Remind, Step
 from messages.blocks import Message, context, section, truncate
-from messages.text import escape
+from messages.text import escape, unentities
 from messages.workflows import quoted
 from runtime.clock import Clock
 from runtime.jobs import Jobs
 from runtime.slack_ops import SlackOps
+from services.wording import Wording
+from services.workflow_steps import _words
 from services.workflows import StepContext, StepFailed, StepFn
 from storage.db import Database
 from storage.repositories import IncidentRepo, TimelineRepo
@@ -37,9 +39,12 @@ def _after(delta: timedelta) -> str:
     return said or f"{seconds}s"
 
 
-async def remind(ctx: StepContext, step: Remind) -> str:
-    """Plan the reminder `after` the run (the time it was set off), with its words on the timeline."""
+async def remind(ctx: StepContext, step: Remind, words: Wording) -> str:
+    """Plan the reminder `after` the run (the time it was set off), with its words (rendered for the
+    incident now, as a `post` step's are) on the timeline."""
     due = ctx.steps.at + step.after
+    # Kept as words, not mrkdwn: escaped once more when posted and when shown, so they stay inert.
+    text = await ctx.once("remind.text", lambda: _rendered(ctx, words, step.text))
 
     async def plan(s: AsyncSession) -> int:
         incident = await IncidentRepo(s, ctx.incident.team_id).get(ctx.incident.id)
@@ -47,12 +52,16 @@ async def remind(ctx: StepContext, step: Remind) -> str:
         if not incident.is_open:
             raise StepFailed(f"{incident.ref} is already resolved")
         head = f"Workflow {ctx.workflow} will remind at {due:%Y-%m-%d %H:%M} UTC:"
-        entry = await TimelineRepo(s).record(incident.id, KIND, f"{head}\n{step.text}", ctx.steps.at)
+        entry = await TimelineRepo(s).record(incident.id, KIND, f"{head}\n{text}", ctx.steps.at)
         await ScheduleRepo(s, incident.team_id).plan(incident.id, WORKFLOW_REMIND, due, level=entry.id)
         return entry.id
 
     await ctx.steps.db(f"do.{ctx.index}.plan", plan)
-    return f"will remind in {_after(step.after)}: {quoted(step.text)}"
+    return f"will remind in {_after(step.after)}: {quoted(text)}"
+
+
+async def _rendered(ctx: StepContext, words: Wording, text: str) -> str:
+    return unentities("\n".join(await _words(ctx, words, text, None)))
 
 
 def reminder(workflow: str, text: str) -> Message:
