@@ -71,9 +71,23 @@ class Conditions(Protocol):
     def not_(self) -> Conditions | None: ...
 
 
+def changes_of(kind: str, data: Mapping[str, Any]) -> tuple[Change, ...]:
+    """The triggers an incident event (as webhooks get it: its kind and data) is: an update that moves
+    the status is `status_changed`; resolving and reopening are also a status change, to and from
+    `resolved`; an update that does not move it, a page or an acknowledgement is none."""
+    found = change_of(kind, data)
+    if found is None:
+        return ()
+    by = data.get("by")
+    if kind == "resolved" and data.get("previous_status"):
+        return found, Change("status_changed", words(data["previous_status"]), ("resolved",), who=by)
+    if kind == "reopened" and data.get("status"):
+        return found, Change("status_changed", ("resolved",), words(data["status"]), who=by)
+    return (found,)
+
+
 def change_of(kind: str, data: Mapping[str, Any]) -> Change | None:
-    """The trigger an incident event (as webhooks get it: its kind and data) is, or None: an update
-    that moves the status is `status_changed`; one that does not, a page or an acknowledgement, none."""
+    """The trigger an incident event is under its own name or as the change it reports, or None."""
     if kind == "updated":
         before, after = data.get("previous_status"), data.get("status")
         return Change("status_changed", words(before), words(after)) if before != after else None

@@ -166,7 +166,8 @@ class Aftercare:
             await TimelineRepo(s).record(
                 incident.id, "reopened", f"Reopened: {reason}", steps.at, author_id=by
             )
-            await self.outbox.record(s, incident, "reopened", {"reason": reason, "by": by})
+            data = {"reason": reason, "by": by, "status": incident.status}
+            await self.outbox.record(s, incident, "reopened", data)
             return {"incident": incident.id, "archived": archived}
 
         done = await steps.db("record", record)

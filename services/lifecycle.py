@@ -337,7 +337,8 @@ class Lifecycle:
             )
             await s.refresh(incident)
             await plans.plan_after_resolution(schedule, self.policy, incident)
-            await self.outbox.record(s, incident, "resolved", {"summary": summary, "by": author})
+            data = {"summary": summary, "by": author, "previous_status": incident.status_before_resolve}
+            await self.outbox.record(s, incident, "resolved", data)
             return incident.id
 
         fresh = not steps.recorded("record")[0]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.policy import Policy
 from config.workflows import Workflow
-from domain.workflows import Change, Facts, change_of, matches, words
+from domain.workflows import Change, Facts, changes_of, matches, words
 from domain.workspace import Team
 from runtime.clock import Clock
 from runtime.ops import Ops, carrying_out
@@ -41,18 +41,33 @@ class WorkflowTriggers:
         self, s: AsyncSession, incident: Incident, kind: str, data: dict[str, Any], event_id: str
     ) -> None:
         """Queue, in session `s`, a run of each workflow that `kind` sets off for `incident`."""
-        change = change_of(kind, data)
-        if change is None or not incident.channel_id:
+        if not incident.channel_id:
             return
         policy = self.policy.of(incident.team_id)
-        candidates = [wf for wf in policy.workflows if wf.on == change.on]
-        if not candidates:
-            return
-        facts = await self.facts(s, policy, incident, change)
-        runs = [wf for wf in candidates if matches(wf.when, facts)]
+        queued: set[str] = set()
+        chain = running.get()  # set off by a workflow's step: not by one already in the chain
+        for change in changes_of(kind, data):
+            candidates = [wf for wf in policy.workflows if wf.on == change.on]
+            if candidates:
+                facts = await self.facts(s, policy, incident, change)
+                runs = [wf for wf in candidates if matches(wf.when, facts)]
+                queued |= await self._queue(s, runs, incident, change, event_id, chain)
+        if queued:
+            # Told once the rows are there to claim: only a commit makes them so.
+            event.listen(s.sync_session, "after_commit", lambda _session: self.wake(queued), once=True)
+
+    async def _queue(
+        self,
+        s: AsyncSession,
+        runs: list[Workflow],
+        incident: Incident,
+        change: Change,
+        event_id: str,
+        chain: tuple[str, ...],
+    ) -> set[str]:
+        """Queue a run of each workflow, in session `s`; the order keys of the rows added."""
         queued: set[str] = set()
         now = self.clock.now()
-        chain = running.get()  # set off by a workflow's step: not by one already in the chain
         for wf in runs:
             if wf.name in chain:
                 led = " → ".join(chain)
@@ -70,9 +85,7 @@ class WorkflowTriggers:
                     incident.ref,
                     extra={"incident_id": incident.id},
                 )
-        if queued:
-            # Told once the rows are there to claim: only a commit makes them so.
-            event.listen(s.sync_session, "after_commit", lambda _session: self.wake(queued), once=True)
+        return queued
 
     async def facts(self, s: AsyncSession, policy: Policy, incident: Incident, change: Change) -> Facts:
         """The incident as it is in this transaction, and the change, as conditions see them."""

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from config.workflows import Conditions
-from domain.workflows import Change, Facts, change_of, matches
+from domain.workflows import Change, Facts, change_of, changes_of, matches
 
 CHECKOUT = Facts(
     severity="SEV1",
@@ -81,3 +81,14 @@ def test_events_as_triggers() -> None:
     assert change_of("followup_overdue", {"owner": "U4"}) == Change("followup_overdue", who="U4")
     for kind in ("paged", "acknowledged", "resolved", "reopened", "postmortem_overdue"):
         assert (change_of(kind, {}) is None) is (kind in ("paged", "acknowledged")), kind
+    resolved = changes_of("resolved", {"summary": "x", "by": "U1", "previous_status": "monitoring"})
+    assert resolved == (
+        Change("resolved"),
+        Change("status_changed", ("monitoring",), ("resolved",), who="U1"),
+    )
+    reopened = changes_of("reopened", {"reason": "x", "by": "U1", "status": "identified"})
+    assert reopened == (
+        Change("reopened"),
+        Change("status_changed", ("resolved",), ("identified",), who="U1"),
+    )
+    assert changes_of("paged", {}) == () and changes_of("declared", {}) == (Change("declared"),)

@@ -80,3 +80,45 @@ async def test_the_new_events_reach_only_webhooks_that_ask_for_them(harness: Har
         rows = (await s.execute(select(OutboxMessage.target, OutboxMessage.kind))).all()
     sent = {(target.rsplit("/", 1)[1], kind) for target, kind in rows}
     assert sent == {("default", "declared"), ("asked", "role_assigned")}
+
+
+STATUS_FLOWS = [
+    {
+        "name": "any-move",
+        "on": "status_changed",
+        "do": [{"post": "moved {{ workflow.from }} to {{ workflow.to }}"}],
+    },
+    {
+        "name": "closed",
+        "on": "status_changed",
+        "if": {"to": "resolved"},
+        "do": [{"post": "closed from {{ workflow.from }}"}],
+    },
+    {
+        "name": "back",
+        "on": "status_changed",
+        "if": {"from": "resolved"},
+        "do": [{"post": "back to {{ workflow.to }}"}],
+    },
+]
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": STATUS_FLOWS}])
+async def test_resolving_and_reopening_are_status_changes_too(harness: Harness) -> None:
+    h = harness
+    channel = await h.declare("sev2 Checkout is down")
+    await h.command(h.alice, channel, "update monitoring Fix deployed")
+    await h.command(h.alice, channel, "resolve Rolled back")
+    await h.command(h.alice, channel, "reopen Errors are back")
+    said = [
+        t
+        for m in h.emu.messages(channel)
+        if (t := m.get("text") or "").startswith(("moved", "closed", "back"))
+    ]
+    assert said == [
+        "moved investigating to monitoring",
+        "moved monitoring to resolved",
+        "closed from monitoring",
+        "moved resolved to monitoring",
+        "back to monitoring",
+    ]
