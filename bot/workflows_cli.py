@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> int:
 def check(settings: Settings, policy: Policy) -> int:
     """Each workflow's words checked against the templates as at start (what the policy names was
     checked when it loaded): one line per mistake on stderr and exit 2, else one line per workflow."""
-    from services.wording import load_templates, workflow_problems
+    from services.wording import load_templates, own_folder, workflow_problems
 
     base = settings.policy_folder()
     errors: list[str] = []
@@ -82,7 +82,8 @@ def check(settings: Settings, policy: Policy) -> int:
         except ConfigError as exc:
             errors.append(str(exc))
             continue
-        errors += [line for line in workflow_problems(templates, each, where) if line not in errors]
+        folder = own_folder(each, base)
+        errors += [line for line in workflow_problems(templates, each, where, folder) if line not in errors]
     if errors:
         for line in errors:
             say(f"incident-bot: configuration error: {line}", sys.stderr)
@@ -139,6 +140,7 @@ def dry_run(policy: Policy, args: argparse.Namespace) -> int:
 def _facts(policy: Policy, args: argparse.Namespace) -> Facts:
     """The incident the arguments describe, as conditions see it; a ConfigError for a name the policy
     lacks."""
+    from domain.fields import FieldValueError, parse
     from domain.workflows import Change, Facts, words
 
     services = [s.name for s in policy.services]
@@ -149,12 +151,18 @@ def _facts(policy: Policy, args: argparse.Namespace) -> Facts:
     fields: dict[str, tuple[str, ...]] = {}
     for given in args.field:
         name, eq, value = given.partition("=")
-        if not eq or policy.field(name) is None:
+        field = policy.field(name)
+        if not eq or field is None:
             known = ", ".join(f.name for f in policy.fields) or "none"
             raise ConfigError(f"--field {given}: give NAME=VALUE for a field of the policy (known: {known})")
-        found = words([v.strip() for v in value.split(",")] if "," in value else value.strip())
+        if field.type == "user" and value.strip()[:1] in ("U", "W"):
+            value = f"<@{value.strip()}>"  # a person by id, as a command line gives one
+        try:  # as `/incident set` would take it: an option's own spelling, a number as a number
+            found = words(parse(field.type, field.options, value))
+        except FieldValueError as exc:
+            raise ConfigError(f"--field {given}: {exc}") from None
         if found:
-            fields[name.strip().lower()] = found
+            fields[field.name] = found
     change = Change(args.on, _words(args.on, args.from_), _words(args.on, args.to), role=args.role)
     return Facts(
         severity=args.severity.value,

@@ -103,6 +103,13 @@ async def test_check_finds_a_workspace_steps_words_that_do_not_render(tmp_path: 
     assert ran.returncode == 2 and ran.stdout == "", ran.stderr
     assert len(lines) == 2, ran.stderr
     assert "workspaces.T0OTHER.workflows[0].do[0].post.template: no template bridge.j2" in lines[0]
+    assert "(no [templates] dir is set)" in lines[0]
+    (tmp_path / "words").mkdir()
+    with_dir = await _run(["check"], _policy(tmp_path, broken + '\n[templates]\ndir = "words"\n'))
+    said = (
+        f"workspaces.T0OTHER.workflows[0].do[0].post.template: no template bridge.j2 in {tmp_path / 'words'}"
+    )
+    assert with_dir.returncode == 2 and said in with_dir.stderr, with_dir.stderr
     assert "workspaces.T0OTHER.workflows[0].do[1].post.text" in lines[1]
 
 
@@ -155,13 +162,17 @@ async def test_dry_run_in_a_workspace_uses_its_own_workflows_and_those_it_keeps(
     assert "run sev1-bridge (if severity SEV1, not (private true)):" in lines, "the top level's, kept"
 
 
-async def test_dry_run_refuses_a_service_or_field_the_policy_lacks(tmp_path: Path) -> None:
+async def test_dry_run_refuses_a_service_field_or_value_the_policy_lacks(tmp_path: Path) -> None:
     policy = _policy(tmp_path)
     service = await _run(["dry-run", "--on", "declared", "--severity", "sev1", "--service", "nope"], policy)
     field = await _run(["dry-run", "--on", "declared", "--severity", "sev1", "--field", "zone=b"], policy)
+    value = await _run(
+        ["dry-run", "--on", "declared", "--severity", "sev1", "--field", "region=Mars"], policy
+    )
     for ran, said in (
         (service, "--service: unknown service nope (known: checkout)"),
         (field, "--field zone=b"),
+        (value, "--field region=Mars: `Mars` is not an option"),
     ):
         assert ran.returncode == 2 and ran.stdout == ""
         assert len(ran.stderr.strip().splitlines()) == 1 and said in ran.stderr, ran.stderr
