@@ -256,7 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import shell_cli
 
             return shell_cli.run(args, settings)
-        settings, policy = load_config()
+        try:
+            settings, policy = load_config()
+        except ConfigError as exc:  # the workflows that read have their words checked too: all at once
+            from bot.policy_files import with_words
+
+            raise with_words(exc, settings.policy_folder()) from None
         from runtime import logs
 
         logs.configure(settings.log_format, settings.log_level, _secrets(settings, policy))

@@ -270,8 +270,13 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
             f"{source}: alertmanager_token_env: give each workspace its own, in its "
             '[workspaces."T…"] table (ALERTMANAGER_TOKEN is the token of a single workspace)'
         )
-    base = _validate(data, source, "")
-    _check_workflows(base, source, labels(base.workflows, base.workflows, ""))
+    base, kept, lines = _load(data, source, "")
+    top_where = [f"workflows[{i}]" for i in kept]
+    placed = {"": top_where}
+    said = base.workflow_problems(top_where)
+    lines += [f"{source}: {line}" for line in said]
+    if isinstance(data.get("workflows"), list):  # the workspaces keep only the top level's that read
+        data["workflows"] = [data["workflows"][i] for i in kept]
     workspaces: dict[str, Policy] = {}
     for team, table in tables.items():
         if not _TEAM.match(team):
@@ -281,8 +286,16 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
         if isinstance(table.get("workflows"), list) and isinstance(data.get("workflows"), list):
             table = {**table, "workflows": merged(data["workflows"], table["workflows"])}
         prefix = f"workspaces.{team}."
-        workspaces[team] = _validate(_merged(data, table), source, prefix)
-        _check_workflows(workspaces[team], source, labels(base.workflows, workspaces[team].workflows, prefix))
+        workspaces[team], kept, wrong = _load(_merged(data, table), source, prefix)
+        where = placed[prefix] = labels(base.workflows, workspaces[team].workflows, prefix, kept, top_where)
+        scope = prefix.removesuffix(".") + ": "
+        # A kept top-level workflow's mistake that the top level has too is said once, there.
+        wrong += [
+            f"{source}: {line}"
+            for line in workspaces[team].workflow_problems(where)
+            if line.removeprefix(scope) not in said
+        ]
+        lines += wrong
         name = workspaces[team].alertmanager_token_env
         shared = next(
             (t for t, p in workspaces.items() if t != team and name and p.alertmanager_token_env == name),
@@ -293,7 +306,12 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
                 f"{source}: workspaces.{team}.alertmanager_token_env: {shared} names {name} too; "
                 "each workspace needs its own token"
             )
-    return base.model_copy(update={"workspaces": workspaces}) if workspaces else base
+    whole = base.model_copy(update={"workspaces": workspaces}) if workspaces else base
+    if lines:
+        error = ConfigError("\n".join(sorted(dict.fromkeys(lines), key=_entry)))
+        error.partial = (whole, placed)
+        raise error
+    return whole
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -304,10 +322,37 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_workflows(policy: Policy, source: str, where: Sequence[str]) -> None:
-    lines = policy.workflow_problems(where)
-    if lines:
-        raise ConfigError("\n".join(f"{source}: {line}" for line in lines))
+_ENTRY = re.compile(r"^.*?: (.*?)workflows\[(\d+)\]")
+
+
+def _entry(line: str) -> tuple[str, int]:
+    """A mistake's place, to say them in the order the file has them: (workspace, workflow)."""
+    found = _ENTRY.match(line)
+    return (found.group(1), int(found.group(2))) if found else (line, -1)
+
+
+class _BadWorkflows(Exception):
+    """Workflow entries that do not read: a line per mistake, and which entries."""
+
+    def __init__(self, lines: list[str], indexes: set[int]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines, self.indexes = lines, indexes
+
+
+def _load(data: dict[str, Any], source: str, prefix: str) -> tuple[Policy, list[int], list[str]]:
+    """The policy with the workflow entries that do not read left out, so what the others name is
+    checked too: (policy, the indexes of the entries it has, a line per mistake in the rest)."""
+    entries = data.get("workflows")
+    everyone = list(range(len(entries))) if isinstance(entries, list) else []
+    try:
+        return _validate(data, source, prefix), everyone, []
+    except _BadWorkflows as bad:
+        kept = [i for i in everyone if i not in bad.indexes]
+        try:
+            policy = _validate({**data, "workflows": [entries[i] for i in kept]}, source, prefix)  # type: ignore[index]
+        except ConfigError as exc:  # a mistake elsewhere in the policy as well
+            raise ConfigError("\n".join([*bad.lines, str(exc)])) from None
+        return policy, kept, bad.lines
 
 
 def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
@@ -329,6 +374,9 @@ def _validate(data: dict[str, Any], source: str, prefix: str) -> Policy:
                 and not (e["type"] == "too_short" and e["loc"] in failed)
             ]
             lines = [_said(e, source, prefix) for e in shown if e["loc"][:1] == ("workflows",)]
+            indexes = {e["loc"][1] for e in errors if e["loc"][:1] == ("workflows",) and len(e["loc"]) > 1}
+            if all(isinstance(i, int) for i in indexes) and indexes:
+                raise _BadWorkflows(list(dict.fromkeys(lines)), indexes) from None
             raise ConfigError("\n".join(dict.fromkeys(lines))) from None
         raise ConfigError(_said(err, source, prefix)) from None
 

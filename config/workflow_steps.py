@@ -7,10 +7,12 @@ table back, which a queued run keeps, so it carries out the steps as they were w
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Discriminator,
     Field,
@@ -29,9 +31,26 @@ ROLE_NAMES = ("commander", "scribe", "comms")
 RoleName = Literal["commander", "scribe", "comms"]
 # A user (`U…`/`W…`), a user group by id (`S…`) or by handle (`@payments-leads`).
 TARGET = r"^([UWS][A-Z0-9]{2,31}|@[A-Za-z0-9][\w.-]{0,80})$"
-Target = Annotated[str, Field(pattern=TARGET)]
 # `dm` may also name whoever holds a role.
 DM_TARGET = r"^([UWS][A-Z0-9]{2,31}|@[A-Za-z0-9][\w.-]{0,80}|commander|scribe|comms)$"
+
+
+def _shaped(pattern: str, what: str) -> AfterValidator:
+    """A string of `pattern`, refused as `'x' is not <what>` (a config mistake said in words)."""
+
+    def check(value: str) -> str:
+        if re.match(pattern, value) is None:
+            raise ValueError(f"{value[:80]!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Target = Annotated[str, _shaped(TARGET, "a person (U…) or a user group (S… or @handle)")]
+DmTarget = Annotated[
+    str, _shaped(DM_TARGET, "a person (U…), a user group (S… or @handle) or a role (commander, scribe…)")
+]
+Person = Annotated[str, _shaped(r"^[UW][A-Z0-9]{2,31}$", "a person's Slack id (U…)")]
 Text = Annotated[str, Field(min_length=1, max_length=3000)]
 TemplateName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,60}$")]
 
@@ -97,9 +116,7 @@ class Dm(_Worded):
     """Send a message to people, user groups' members or a role's holder, each by DM."""
 
     KIND = "dm"
-    to: Annotated[tuple[Annotated[str, Field(pattern=DM_TARGET)], ...], BeforeValidator(_listed)] = Field(
-        min_length=1, max_length=50
-    )
+    to: Annotated[tuple[DmTarget, ...], BeforeValidator(_listed)] = Field(min_length=1, max_length=50)
 
 
 class Checklist(Step):
@@ -148,7 +165,7 @@ class Assign(Step):
 
     KIND = "assign"
     role: RoleName
-    to: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,31}$")] | None = None
+    to: Person | None = None
     schedule: str | None = None
 
     @model_validator(mode="after")

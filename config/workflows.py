@@ -130,12 +130,21 @@ def merged(top: list[Any], own: list[Any]) -> list[Any]:
     return own + [w for w in top if not (isinstance(w, dict) and w.get("name") in names)]
 
 
-def labels(top: Sequence[Workflow], these: Sequence[Workflow], prefix: str) -> list[str]:
+def labels(
+    top: Sequence[Workflow],
+    these: Sequence[Workflow],
+    prefix: str,
+    positions: Sequence[int] = (),
+    top_where: Sequence[str] = (),
+) -> list[str]:
     """Where each workflow is written, for what is said about it: `workflows[2]`; in a workspace
-    (`prefix` `workspaces.T….`) its own `workspaces.T….workflows[0]`, or the top level's it keeps."""
+    (`prefix` `workspaces.T….`) its own `workspaces.T….workflows[0]`, or the top level's it keeps.
+    `positions`: each one's index as written (some left out); `top_where`: the top level's labels."""
+    at = list(positions) or list(range(len(these)))
+    said = list(top_where) or [f"workflows[{i}]" for i in range(len(top))]
     scope, own = prefix.removesuffix("."), _own(top, these) if prefix else len(these)
     return [
-        f"{prefix}workflows[{i}]" if i < own else f"{scope}: workflows[{top.index(wf)}]"
+        f"{prefix}workflows[{at[i]}]" if i < own else f"{scope}: {said[top.index(wf)]}"
         for i, wf in enumerate(these)
     ]
 

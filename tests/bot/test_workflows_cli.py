@@ -8,9 +8,11 @@ import shlex
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from config.policy import policy_from_dict
 from services.wording import load_templates, workflow_problems
-from tests.processes import Ran, run_bot
+from tests.processes import Ran, free_port, run_bot
 
 README = Path(__file__).parents[2] / "README.md"
 POLICY = """announce_channel = "#incidents"
@@ -204,3 +206,38 @@ async def test_readme_examples_load_and_dry_run_as_stated(tmp_path: Path) -> Non
     ran = await _run(args, _policy(tmp_path, text))
     assert (ran.returncode, ran.stderr) == (0, "")
     assert ran.stdout.splitlines() == said
+
+
+@pytest.mark.parametrize("command", ["check", "serve"])
+async def test_every_mistake_is_said_at_once_schema_names_and_words(tmp_path: Path, command: str) -> None:
+    # A misspelt step (the entry does not read), a level the policy lacks and a template file that
+    # is not there, in three workflows: one line each, in one run, whichever command reads the policy.
+    broken = (
+        POLICY.replace("{ invite = [", "{ invit = [")
+        .replace('{ page = "L1" }', '{ page = "L9" }')
+        .replace('{ post = "Hello" }', '{ post = { template = "bridge" } }')
+    )
+    policy = _policy(tmp_path, broken)
+    if command == "check":
+        ran = await _run(["check"], policy)
+    else:
+        port = str(free_port())
+        ran = await run_bot(
+            ["serve", "--http", "--host", "127.0.0.1", "--port", port],
+            tmp_path,
+            INCIDENT_BOT_CONFIG=str(policy),
+            SLACK_BOT_TOKEN="xoxb-refusal",
+            SLACK_SIGNING_SECRET="refusal-secret",
+            SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
+            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        )
+    lines = ran.stderr.strip().splitlines()
+    assert ran.returncode == 2 and ran.stdout == "", ran.stderr
+    said = [
+        line.removeprefix("incident-bot: configuration error: ").removeprefix(f"{policy}: ") for line in lines
+    ]
+    assert [line.split(": ")[0] for line in said] == [
+        "workflows[0].do[0]",
+        "workflows[1].do[1].page.level",
+        "workspaces.T0OTHER.workflows[0].do[0].post.template",
+    ], ran.stderr

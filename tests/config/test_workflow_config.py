@@ -236,3 +236,17 @@ def test_the_readmes_workflows_read_and_render() -> None:
         policy = policy_from_dict(tomllib.loads(block), source="README")
         assert policy.workflows
         Wordings(policy, None)  # inline words render against the sample incidents
+
+
+def test_an_entry_that_does_not_read_leaves_the_others_checked_for_what_they_name() -> None:
+    steps_typo = {"name": "typo", "on": "declared", "do": [{"pst": "x"}]}
+    names_level = {"name": "level", "on": "declared", "do": [{"page": "L9"}]}
+    own_typo = {"name": "own", "on": "declard", "do": [{"post": "x"}]}
+    own_level = {"name": "own-level", "on": "declared", "do": [{"page": "L8"}]}
+    lines = _problems([steps_typo, names_level], workspaces={"T0ONE": {"workflows": [own_typo, own_level]}})
+    assert [line.split(": ")[1] for line in lines] == [
+        "workflows[0].do[0]",
+        "workflows[1].do[0].page.level",
+        "workspaces.T0ONE.workflows[0].on",
+        "workspaces.T0ONE.workflows[1].do[0].page.level",
+    ], lines
