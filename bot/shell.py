@@ -26,7 +26,7 @@ from bot.shell_forms import Forms
 from bot.shell_install import InstallCommands, InstallError
 from bot.shell_paint import Painting
 from bot.shell_people import PeopleCommands, add_strangers, mentions, unknown_hint
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from config.settings import Settings
 from domain.durations import parse_duration
 from messages.postmortem import markdown

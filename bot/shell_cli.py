@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
-from config.policy import load_policy
+from config.policy_file import load_policy
 from config.settings import Settings
 
 

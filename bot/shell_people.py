@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from config.policy import Policy, policy_from_dict
+from config.policy import Policy
+from config.policy_file import policy_from_dict
 from slack_emulator import SlackEmulator, Workspace
 
 # `@name` typed as a person would; not an e-mail address, nor the `<@U…>` Slack syntax itself. A dot

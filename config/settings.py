@@ -11,7 +11,8 @@ from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
-from config.policy import Policy, load_policy
+from config.policy import Policy
+from config.policy_file import load_policy
 
 DEFAULT_CONFIG_FILE = Path("incident-bot.toml")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")

@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.runtime import SLACK_PATH, Bot
-from config.policy import Policy, policy_from_dict
+from config.policy import Policy
+from config.policy_file import policy_from_dict
 from config.settings import Settings
 from runtime.clock import FakeClock
 from slack_emulator import SlackDriver, SlackEmulator

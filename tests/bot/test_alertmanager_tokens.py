@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.cli import policy_secrets
 from config.errors import ConfigError
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from config.settings import Settings
 from storage.models import InboxItem, Incident
 from tests.bot.test_workspaces import ALPHA, BRAVO, Installed, _policy

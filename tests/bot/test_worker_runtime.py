@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from bot.runtime import Bot, Role
 from bot.supervisor import merged
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from config.settings import Settings
 from runtime.clock import FakeClock
 from runtime.metrics import Metrics

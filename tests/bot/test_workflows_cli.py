@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from services.wording import load_templates, workflow_problems
 from tests.processes import Ran, free_port, run_bot
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot import teams
 from bot.runtime import SLACK_PATH, Bot
 from config.errors import ConfigError
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from config.settings import Settings
 from runtime.clock import FakeClock
 from services import stats

@@ -9,7 +9,7 @@ import pytest
 
 from config.announce import channels_for
 from config.errors import ConfigError
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from domain.severity import Severity
 
 RUNBOOK = str(Path(__file__).parents[1] / "services" / "runbooks" / "cache.md")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from config.errors import ConfigError
-from config.policy import Policy, load_policy, policy_from_dict
+from config.policy import Policy
+from config.policy_file import load_policy, policy_from_dict
 from domain.severity import Severity
 
 FULL = """
@@ -169,7 +170,7 @@ def test_db_upgrade_creates_the_default_sqlite_file(tmp_path: Path) -> None:
 def test_the_example_policy_and_compose_file_are_valid() -> None:
     import yaml
 
-    from config.policy import load_policy
+    from config.policy_file import load_policy
 
     root = Path(__file__).resolve().parents[2]
     policy = load_policy(root / "incident-bot.example.toml")

@@ -8,7 +8,8 @@ import tomllib
 from pathlib import Path
 
 from config.permissions import Permission
-from config.policy import Permissions, Policy, policy_from_dict
+from config.policy import Permissions, Policy
+from config.policy_file import policy_from_dict
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

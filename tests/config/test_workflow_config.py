@@ -14,7 +14,8 @@ import pytest
 
 from config.errors import ConfigError
 from config.integrations import WEBHOOK_EVENTS
-from config.policy import Policy, policy_from_dict
+from config.policy import Policy
+from config.policy_file import policy_from_dict
 from config.workflow_steps import Bookmark, Invite, Post, Remind
 from domain.severity import Severity
 from services.wording import Wordings
@@ -46,7 +47,7 @@ def _problems(workflows: list[dict[str, Any]], **more: Any) -> list[str]:
 def test_the_issues_example_reads(tmp_path: Path) -> None:
     path = tmp_path / "incident-bot.toml"
     path.write_text(ISSUE_EXAMPLE)
-    from config.policy import load_policy
+    from config.policy_file import load_policy
 
     [wf] = load_policy(path).workflows
     assert (wf.name, wf.on) == ("sev1-bridge", "declared")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from domain.catalog import Catalog, Service, match, words
 from domain.runbooks import EscalationLevel, FailureMode, parse_runbook
 

@@ -8,7 +8,7 @@ from unittest.mock import AsyncMock, MagicMock
 
 import pytest
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from handlers import fields
 from handlers.parse import UsageError
 from handlers.subcommands import Subcommands

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from domain.workspace import Team
 from handlers import alerts, trackers
 from handlers.subcommands import Subcommands

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from domain.severity import Severity
 from messages.blocks import MAX_SECTION
 from messages.pages import MAX_ACKS, PageStatus, page_dm, page_updated

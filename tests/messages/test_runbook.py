@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from domain.catalog import Service
 from domain.runbooks import Dashboard, DiagnosisStep, FailureMode
 from domain.severity import Severity

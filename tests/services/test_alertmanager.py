@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from config.errors import ConfigError
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from slack_emulator.models import TEAM_ID
 from storage.models import AlertGroup, InboxItem, Incident, TimelineEntry
 from storage.repositories import IncidentRepo

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from config.policy import policy_from_dict
+from config.policy_file import policy_from_dict
 from runtime import trackers
 from services.tracker_events import github_trackers
 from storage.models import Followup, InboxItem, Incident, OutboxMessage
