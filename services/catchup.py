@@ -47,13 +47,15 @@ class CatchUps:
         self.outbox = outbox  # member_joined, for the workflows (and webhooks that ask for it)
 
     async def joined(self, steps: Steps, channel_id: str, user_id: str) -> None:
-        """Someone joined a channel: if it is an incident's, their catch-up (ephemeral) once, and from
-        then on `since last` starts there; the declarer arriving with the declaration gets none."""
+        """Someone joined a channel: if it is an incident's, their catch-up (ephemeral) once, from then
+        on `since last` starts there, and `member_joined`; the declarer arriving with the declaration
+        gets neither."""
         async with self.db.session() as s:
             incident = await IncidentRepo(s, self.team_id).by_channel(channel_id)
         if incident is None:
             return
-        if not (user_id == incident.declared_by and steps.at - incident.declared_at <= DECLARING):
+        arriving = user_id == incident.declared_by and steps.at - incident.declared_at <= DECLARING
+        if not arriving:
 
             async def send() -> None:
                 message = await self.full(incident, steps.at)
@@ -63,7 +65,8 @@ class CatchUps:
 
         async def seen(s: AsyncSession) -> None:
             await CatchUpRepo(s, incident.id).record(user_id, steps.at)
-            await self.outbox.record(s, incident, "member_joined", {"user": user_id})
+            if not arriving:  # the declarer brought in by the declaration is not someone joining
+                await self.outbox.record(s, incident, "member_joined", {"user": user_id})
 
         await steps.db("seen", seen)
 

@@ -122,3 +122,19 @@ async def test_resolving_and_reopening_are_status_changes_too(harness: Harness) 
         "moved resolved to monitoring",
         "back to monitoring",
     ]
+
+
+WELCOME = {"name": "welcome", "on": "member_joined", "do": [{"post": "Welcome to {{ incident.number }}"}]}
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [WELCOME]}])
+async def test_the_declarer_brought_in_by_the_declaration_is_not_someone_joining(harness: Harness) -> None:
+    h = harness
+    h.emu.add_user("carol", user_id=CAROL)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.driver.join(h.alice, channel, inviter="U0BOT")  # Slack's event for the declaration's invite
+    await h.idle()
+    assert not [m for m in h.emu.messages(channel) if "Welcome" in (m.get("text") or "")]
+    await h.driver.join(CAROL, channel)
+    await h.idle()
+    assert len([m for m in h.emu.messages(channel) if "Welcome to INC-1" in (m.get("text") or "")]) == 1
