@@ -17,7 +17,7 @@ from domain.severity import Status
 from messages.incident import impact_text
 from messages.relations import Related
 from messages.text import entities, person, readable, unfence
-from messages.timeline import entry_text
+from messages.timeline import COMPOSED, entry_text
 
 POSTMORTEM_DUE = timedelta(hours=48)
 TO_COMPLETE = "_To complete by the postmortem author._"
@@ -36,8 +36,12 @@ KIND_NAMES = {
 }
 # Entries quoting what someone wrote get a label; lifecycle entries describe themselves.
 QUOTED_KINDS = ("pinned", "scribe", "note")
-# What could make people's words into Markdown: emphasis, code, links and images (`[`), escapes.
-_MARKUP = re.compile(r"([\\`*_\[\]~])")
+# What could make people's words into Markdown: emphasis, code, links and images (`[`), escapes; an
+# `_` between two letters or digits never starts or ends emphasis, so `field_changed` reads as it is.
+_MARKUP = re.compile(r"[\\`*\[\]~]|(?<![^\W_])_|_(?![^\W_])")
+# A code span in the bot's own words (a step's kind, a user group's id), kept as code in a cell when
+# nothing in it needs escaping.
+_CODE = re.compile(r"`[^`<>&|\\\s][^`<>&|\\]{0,79}`")
 # What starts a block (heading, quote, list, rule) when it opens a line.
 _BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 _PERMALINK = re.compile(r"https?://[^\s()<>\[\]]+")
@@ -192,7 +196,7 @@ def _md(words: str) -> str:
     """Plain words for the draft: entities for `&`, `<`, `>` (no HTML; the draft posted as a code block
     stays inert), Markdown's punctuation escaped (no emphasis, code, link or image), no backtick run
     that could open or close a fence."""
-    return unfence(_MARKUP.sub(r"\\\1", entities(words)))
+    return unfence(_MARKUP.sub(lambda m: "\\" + m.group(0), entities(words)))
 
 
 def _line(text: str, names: dict[str, str]) -> str:
@@ -202,6 +206,17 @@ def _line(text: str, names: dict[str, str]) -> str:
 
 def _cell(text: str) -> str:
     return " ".join(_md(text).split()).replace("|", "\\|")
+
+
+def _composed_cell(text: str) -> str:
+    """The bot's own words (people's in them already made plain) for a cell, as `_cell` but for its
+    code spans, kept as code."""
+    text = " ".join(text.split())
+    out, pos = [], 0
+    for m in _CODE.finditer(text):
+        out += [_md(text[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    return unfence("".join([*out, _md(text[pos:])])).replace("|", "\\|")
 
 
 def _owner(person: str | None) -> str:
@@ -230,7 +245,7 @@ def markdown_rows(pm: Postmortem, entries: list[TimelineEntry], spans_days: bool
         at = f"{e.at:%Y-%m-%d %H:%M}" if spans_days else f"{e.at:%H:%M}"
         who = pm.person(e.author_id) if e.author_id and e.author_id[:1] in ("U", "W") else None
         who = _cell(who) if who else None
-        text = _cell(entry_text(e, pm.names))
+        text = (_composed_cell if e.kind in COMPOSED else _cell)(entry_text(e, pm.names))
         link = f" ([message]({e.permalink}))" if e.permalink and _PERMALINK.fullmatch(e.permalink) else ""
         by = f" ({who})" if who and e.kind != "role" else ""  # a role entry names both people
         if e.kind in QUOTED_KINDS:

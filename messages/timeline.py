@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from domain.records import Incident, TimelineEntry
@@ -32,13 +33,31 @@ KIND_LABELS = {
 }
 # Entries quoting a Slack message hold Slack's text: mentions live, `<` sent as `&lt;`.
 FROM_SLACK = ("pinned", "scribe")
-# Entries the bot writes itself, about people it knows by id: their mentions are meant.
-COMPOSED = ("role", "paged", "page_failed", "acknowledged", "escalated", "expert", "workflow")
+# Entries the bot writes itself as mrkdwn, about people it knows by id: their mentions are meant, any
+# words of people's in them escaped.
+COMPOSED = (
+    "role",
+    "paged",
+    "page_failed",
+    "acknowledged",
+    "escalated",
+    "expert",
+    "workflow",
+    "workflow_loop",
+)
+# A workflow's entry opens with its name in the bot's bold (names are `[a-z0-9][a-z0-9_-]*`).
+_WORKFLOW_NAME = re.compile(r"^Workflow \*([a-z0-9][a-z0-9_-]*)\*")
 
 
 def entry_text(entry: TimelineEntry, names: Mapping[str, str] | None = None) -> str:
-    """What the entry says outside Slack (files, tools, the web view): people by name, no markup."""
-    return readable(unentities(entry.text) if entry.kind in FROM_SLACK else entry.text, names)
+    """What the entry says outside Slack (files, tools, the web view): Slack's entities unescaped once,
+    people by name, no markup of Slack's (a workflow's name without the bold around it)."""
+    text = entry.text
+    if entry.kind in FROM_SLACK or entry.kind in COMPOSED:
+        text = unentities(text)
+    if entry.kind in ("workflow", "workflow_loop"):
+        text = _WORKFLOW_NAME.sub(r"Workflow \1", text)
+    return readable(text, names)
 
 
 def entry_mrkdwn(entry: TimelineEntry) -> str:

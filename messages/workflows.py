@@ -3,17 +3,44 @@ line on the timeline."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from messages.blocks import MAX_SECTION, Message, context, section, truncate
-from messages.text import escape, guard, plain
+from messages.text import escape, plain
 
 MAX_SAID = 60  # a quoted text in a summary (the timeline's line, the failure's)
+MAX_WHY = 120  # a failure's reason on the timeline's line
+# Mentions the bot composes itself (from the ids it knows): kept live in a failure's reason.
+_BOT_MENTION = re.compile(r"<[@#][UWC][A-Z0-9]+>")
+# An `&` that does not start one of Slack's entities (those are already escaped words).
+_BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
+def _cut(text: str, limit: int) -> str:
+    """Plain text cut to `limit` characters with an ellipsis (not yet escaped: any `&` is a character)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def quoted(text: str, limit: int = MAX_SAID) -> str:
     """Outside text as a short inert quote for a summary: “Exec bridge: https://meet…”."""
-    return f"“{escape(truncate(' '.join(plain(text).split()), limit))}”"
+    return f"“{escape(_cut(' '.join(plain(text).split()), limit))}”"
+
+
+def reason(why: str, limit: int = 500) -> str:
+    """A step's failure as the bot worded it, as one inert line of mrkdwn cut to `limit`: its mentions of
+    people stay, words it escaped stay escaped once, any other `<`, `>` or `&` is escaped."""
+    out, pos = [], 0
+    for m in _BOT_MENTION.finditer(why):
+        out += [_inert(why[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    text = truncate(" ".join(("".join(out) + _inert(why[pos:])).split()), limit)
+    opened = text.rfind("<")
+    return text[:opened] + "…" if opened > text.rfind(">") else text  # never half a mention
+
+
+def _inert(text: str) -> str:
+    return _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def posted(workflow: str, sections: Sequence[str]) -> Message:
@@ -29,14 +56,15 @@ def step_failed(workflow: str, index: int, total: int, kind: str, why: str) -> M
     own words: its mentions of people stay, any other markup is made inert)."""
     text = (
         f":warning: Workflow *{escape(workflow)}*: step {index + 1} of {total} (`{kind}`) failed: "
-        f"{guard(truncate(why, 500))}. The other steps carry on."
+        f"{reason(why)}. The other steps carry on."
     )
     return Message(text=text, blocks=[section(text)])
 
 
-def run_entry(workflow: str, did: Sequence[str], failed: Sequence[tuple[int, str]]) -> str:
+def run_entry(workflow: str, did: Sequence[str], failed: Sequence[tuple[int, str, str]]) -> str:
     """The run's timeline line: `Workflow *sev1-bridge*: invited <@U0ANA>, posted “…”; step 2
-    (`invite`) failed`. `did` is already mrkdwn (each step says what it did, escaped)."""
+    (`invite`) failed: there is no user group @nope`. `did` is already mrkdwn (each step says what it
+    did, escaped); each failure's reason is cut short."""
     parts = [", ".join(d for d in did if d)] if any(did) else []
-    parts += [f"step {i + 1} (`{kind}`) failed" for i, kind in failed]
+    parts += [f"step {i + 1} (`{kind}`) failed: {reason(why, MAX_WHY)}" for i, kind, why in failed]
     return truncate(f"Workflow *{escape(workflow)}*: " + ("; ".join(parts) or "nothing to do"), 2000)

@@ -98,7 +98,8 @@ async def page(ctx: StepContext, step: Page, escalation: Escalation, jobs: Jobs)
     await jobs.tick()  # the page goes out now, as escalate-now's does
     if paged is None:
         return f"paged the {escape(step.schedule or '')} on-call"
-    return f"paged {escape(levels[paged].name)} ({escape(levels[paged].title)})"
+    title = levels[paged].title
+    return f"paged {escape(levels[paged].name)}" + (f" ({escape(title)})" if title else "")
 
 
 async def assign(ctx: StepContext, step: Assign, roles: Roles, oncall: OnCall, slack: SlackOps) -> str:

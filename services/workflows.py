@@ -31,6 +31,7 @@ from runtime.journal import Fenced, Steps, carry_on, once
 from runtime.ops import Request
 from runtime.retry import is_transient
 from runtime.slack_ops import SlackOpError, SlackOps
+from services.people import mentioned
 from services.wording import workflow_vars
 from storage.db import Database
 from storage.models import Incident
@@ -161,17 +162,18 @@ class Workflows:
         self.db, self.slack, self.team_id = db, slack, team_id
 
     async def run(self, steps: Steps, request: RunWorkflow, kinds: StepKinds, provide: Provide) -> None:
-        """Each step once, in order; a failure for good said and passed; then the run's timeline line."""
+        """Each step once, in order; a failure for good said and passed; then the run's timeline line (its
+        reasons too), whose people are then looked up for their names."""
         async with self.db.session() as s:
             incident = await IncidentRepo(s, self.team_id).get(request.incident)
         assert incident is not None, "incidents are never deleted"
         did: list[str] = []
-        failed: list[tuple[int, str]] = []
+        failed: list[tuple[int, str, str]] = []
         for i, raw in enumerate(request.do):
             kind = str(next(iter(raw), "?"))
             result = await self._step(steps, request, incident, i, raw, kinds, provide)
             if "failed" in result:
-                failed.append((i, kind))
+                failed.append((i, kind, result["failed"]))
                 message = templates.step_failed(request.workflow, i, len(request.do), kind, result["failed"])
                 await once(steps, f"do.{i}.said", lambda m=message: self._say(incident, m))  # type: ignore[misc]
             else:
@@ -182,6 +184,9 @@ class Workflows:
             await TimelineRepo(s).record(incident.id, "workflow", entry, steps.at)
 
         await steps.db("timeline", record)
+        # An inbox run names no asker: the people its line names are looked up as a request's would be.
+        if named := mentioned(entry):
+            provide(("people",))["people"].named(named)
         log.info(
             "workflow %s ran for %s: %d steps, %d failed",
             request.workflow,

@@ -193,3 +193,24 @@ async def test_page_a_schedule_off_the_levels_with_the_usual_acknowledgement(har
     )
     await h.advance(hours=3)
     assert len(_pages(h, "U0DBA")) == 1, "paged once"
+
+
+UNTITLED = {
+    "escalation": {
+        "levels": [
+            {"name": "L1", "title": "Primary on-call", "users": ["U0ONCALL"], "after": "0s"},
+            {"name": "L2", "users": ["U0LEAD"], "after": "30m"},
+        ]
+    },
+    "workflows": [{"name": "lead", "on": "declared", "do": [{"page": "L2"}]}],
+}
+
+
+@pytest.mark.parametrize("policy_data", [UNTITLED])
+async def test_page_of_a_level_without_a_title_names_the_level_alone(harness: Harness) -> None:
+    h = harness
+    _people(h)
+    await h.declare("sev1 Payments are failing")
+    await h.tick()
+    assert len(_pages(h, "U0LEAD")) == 1
+    assert await _entries(h, "workflow") == ["Workflow *lead*: paged L2"]

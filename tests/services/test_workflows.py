@@ -178,10 +178,11 @@ async def test_a_step_failing_for_good_is_said_and_the_rest_run(harness: Harness
     assert texts.index(failed) > first and "Then: tell support" in texts[-1], "the third step still ran"
     assert "U0BOB" not in h.emu.channel(channel).members
     [entry] = await _entries(h, "workflow")
+    why = failed.removeprefix(":warning: Workflow *mitigating*: step 2 of 3 (`invite`) failed: ")
     assert entry == (
         "Workflow *mitigating*: posted “First: freeze deploys”, posted “Then: tell support”; "
-        "step 2 (`invite`) failed"
-    )
+        f"step 2 (`invite`) failed: {why.removesuffix('. The other steps carry on.')}"
+    ), "the reason said in the channel, on the timeline too"
 
     await h.advance(minutes=10)
     assert len([t for t in (m.get("text") or "" for m in h.emu.messages(channel)) if "failed" in t]) == 1
@@ -283,4 +284,8 @@ async def test_a_handle_no_group_has_fails_the_invite_once_the_others_are_in(har
         "is no user group @nobody. The other steps carry on."
     )
     [entry] = await _entries(h, "workflow")
-    assert entry == "Workflow *leads*: step 1 (`invite`) failed"
+    why = failed["text"].removeprefix(":warning: Workflow *leads*: step 1 of 1 (`invite`) failed: ")
+    assert (
+        entry
+        == f"Workflow *leads*: step 1 (`invite`) failed: {why.removesuffix('. The other steps carry on.')}"
+    )
