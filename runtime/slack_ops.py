@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +14,21 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from domain.urls import safe_url
 from messages.blocks import Message
 from runtime.slack_errors import SlackOpError, op_error, slack_error
+from runtime.usergroups import UserGroups
 
 log = logging.getLogger(__name__)
-GROUPS_TTL, GROUPS_MISS_TTL = 600.0, 30.0
+# conversations.invite errors about one of the people, not the call: the others can still be invited.
+PER_PERSON = frozenset(
+    {
+        "user_not_found",
+        "cant_invite",
+        "cant_invite_self",
+        "user_is_restricted",
+        "user_is_ultra_restricted",
+        "ura_max_channels",
+        "user_team_not_in_channel",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -38,17 +49,15 @@ class FetchedMessage:
     thread_ts: str | None = None
 
 
-class SlackOps:
+class SlackOps(UserGroups):
     """Thin domain-shaped wrapper over one AsyncWebClient (retries live in the client)."""
 
     def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
+        super().__init__(client)
         self._channel_ids: dict[str, str] = {}
         self._workspace_url: str | None = None
         self._dm_channels: dict[str, str] = {}
         self._bot_user_id: str | None = None
-        self._groups: dict[str, str] = {}  # handle → S… id, from the last usergroups.list
-        self._groups_read_at: float | None = None
 
     async def create_channel(self, name: str, private: bool = False) -> Channel:
         """Create a channel with exactly this name (`name_taken` is a SlackOpError like any)."""
@@ -68,31 +77,6 @@ class SlackOps:
                 raise op_error("asking Slack who the bot is", exc) from exc
         return self._bot_user_id
 
-    async def usergroup_members(self, usergroup: str) -> list[str]:
-        """The user IDs in a user group (usergroups.users.list)."""
-        try:
-            resp = await self.client.usergroups_users_list(usergroup=usergroup)
-        except SlackApiError as exc:
-            raise op_error(f"reading user group {usergroup}", exc) from exc
-        return [str(u) for u in resp.get("users", [])]
-
-    async def usergroup_id(self, handle: str) -> str | None:
-        """The id of the user group `@handle` (usergroups.list, read again at most every 30 s on a miss
-        and every 10 min on a hit); None when the workspace has none by that handle."""
-        wanted = handle.strip().lstrip("@").lower()
-        age = None if self._groups_read_at is None else time.monotonic() - self._groups_read_at
-        found = self._groups.get(wanted)
-        if age is None or age > GROUPS_TTL or (found is None and age > GROUPS_MISS_TTL):
-            try:
-                resp = await self.client.usergroups_list()
-            except SlackApiError as exc:
-                raise op_error("listing the user groups", exc) from exc
-            groups = resp.get("usergroups") or []
-            self._groups = {str(g.get("handle", "")).lower(): str(g["id"]) for g in groups if g.get("id")}
-            self._groups_read_at = time.monotonic()
-            found = self._groups.get(wanted)
-        return found
-
     async def user_by_email(self, email: str) -> str | None:
         """The member with this e-mail (users.lookupByEmail); None when there is none."""
         try:
@@ -102,13 +86,6 @@ class SlackOps:
                 return None
             raise op_error(f"looking up {email}", exc) from exc
         return str(resp["user"]["id"])
-
-    async def set_usergroup_members(self, usergroup: str, users: list[str]) -> None:
-        """Make a user group's members exactly these people (usergroups.users.update)."""
-        try:
-            await self.client.usergroups_users_update(usergroup=usergroup, users=",".join(users))
-        except SlackApiError as exc:
-            raise op_error(f"updating user group {usergroup}", exc) from exc
 
     async def find_own_channel(self, name: str, private: bool = False) -> Channel | None:
         """The unarchived channel called `name` if this bot created it (to adopt after a lost answer)."""
@@ -146,6 +123,32 @@ class SlackOps:
         except SlackApiError as exc:
             if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
                 raise op_error("inviting to the channel", exc) from exc
+
+    async def invite_each(self, channel_id: str, user_ids: list[str]) -> dict[str, str]:
+        """Invite people (being there already is fine), one by one when Slack refuses the batch for one
+        person's sake: who could not be invited, with Slack's reason."""
+        error = await self._invite(channel_id, user_ids) if user_ids else None
+        if error is None:
+            return {}
+        if len(user_ids) == 1:
+            return {user_ids[0]: error}
+        refused: dict[str, str] = {}
+        for user in user_ids:
+            if (one := await self._invite(channel_id, [user])) is not None:
+                refused[user] = one
+        return refused
+
+    async def _invite(self, channel_id: str, user_ids: list[str]) -> str | None:
+        """One conversations.invite: the error about one of the people Slack refused it with, if any."""
+        try:
+            await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error in PER_PERSON:
+                return error
+            if error != "already_in_channel":
+                raise op_error("inviting to the channel", exc) from exc
+        return None
 
     async def channel_members(self, channel_id: str) -> set[str]:
         """Everyone in a channel (conversations.members, page by page)."""

@@ -302,17 +302,27 @@ class Wording:
             return [escape(f"{incident.ref} ({sev})")]
 
     async def workflow(
-        self, incident: Incident, said: Mapping[str, Any], text: str | None, template: str | None, where: str
+        self,
+        incident: Incident,
+        said: Mapping[str, Any],
+        text: str | None,
+        template: str | None,
+        where: str,
+        outside: bool = False,
     ) -> list[str]:
         """A workflow step's words for `incident`: inline `text`, else the `template` file (its
-        severity's and service's variant first), with `workflow` = `said`. TemplateError when they fail:
-        a team's own words have no default to fall back to."""
+        severity's and service's variant first), with `workflow` = `said`; redacted for a private
+        incident when read `outside` its channel. TemplateError when they fail: a team's own words have
+        no default to fall back to."""
+        hidden = outside and incident.private
         values: dict[str, Value] = {}
-        if self.specs:
+        if self.specs and not hidden:
             async with self.db.session() as s:
                 values = await FieldRepo(s).of(incident.id)
         now = self.clock.now() if self.clock else None
         found = variables("workflow", incident, self.specs, values, now, {"workflow": said})
+        if hidden:
+            found["incident"] = redacted(found["incident"])
         if text is not None:
             return self.templates.render_text(text, found, where)
         return self.templates.render(template or "", found, incident.severity.value, incident.service)

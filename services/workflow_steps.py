@@ -7,6 +7,9 @@ good: said). `STEPS` pairs each step's config model with its function; handlers/
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from config.workflow_steps import Invite, Post, Step, Topic
 from messages.blocks import MAX_TOPIC, truncate
 from messages.templating import TemplateError
@@ -17,15 +20,61 @@ from services.wording import Wording
 from services.workflows import StepContext, StepFailed, StepFn
 
 
-async def _words(ctx: StepContext, words: Wording, text: str | None, template: str | None) -> list[str]:
-    """The step's words rendered for the incident; StepFailed when they do not render."""
+async def _words(
+    ctx: StepContext, words: Wording, text: str | None, template: str | None, outside: bool = False
+) -> list[str]:
+    """The step's words rendered for the incident (redacted, for a private one, for people `outside` its
+    channel); StepFailed when they do not render."""
     try:
-        said = await words.workflow(ctx.incident, ctx.said, text, template, ctx.where)
+        said = await words.workflow(ctx.incident, ctx.said, text, template, ctx.where, outside)
     except TemplateError as exc:
         raise StepFailed(f"its words do not render ({exc.problem})") from None
     if not said:
         raise StepFailed("its words render as nothing")
     return said
+
+
+async def reach(slack: SlackOps, targets: Sequence[str], roles: Mapping[str, str | None]) -> dict[str, Any]:
+    """Who `targets` name (people, user groups by id or @handle, the holders of `roles`), as the journal
+    keeps it: `named` ([how each is named, its people]), `missing` (each naming nobody) and `people`
+    (each once, never the bot)."""
+    named: list[list[Any]] = []
+    missing: list[str] = []
+    for who in targets:
+        if who in roles:
+            holder = roles[who]
+            if holder:
+                named.append([f"the {who} <@{holder}>", [holder]])
+            else:
+                missing.append(f"no {who}")
+        elif who.startswith(("U", "W")):
+            named.append([f"<@{who}>", [who]])
+        else:
+            group = await slack.usergroup_id(who) if who.startswith("@") else who
+            members = None if group is None else await slack.known_usergroup_members(group)
+            if members is None:
+                missing.append(f"no user group {escape(who)}")
+                continue
+            handle = who.removeprefix("@") if who.startswith("@") else await slack.usergroup_handle(who)
+            named.append([escape(f"@{handle}") if handle else f"user group `{escape(who)}`", members])
+    me = await slack.bot_user_id()
+    people = [p for _, each in named for p in each if p != me]
+    return {"named": named, "missing": missing, "people": list(dict.fromkeys(people))}
+
+
+def outcome(found: dict[str, Any], refused: Mapping[str, str], did: str, could_not: str) -> str:
+    """What a step reaching people did (`did` and who it reached); StepFailed, naming what named nobody
+    and who Slack refused (`could_not` and why), when not everyone was reached."""
+    named = [label for label, each in found["named"] if not each or set(each) - refused.keys()]
+    done = f"{did} {', '.join(named)}" if named else ""
+    problems = [f"there is {', '.join(found['missing'])}"] if found["missing"] else []
+    if refused:
+        problems.append(
+            f"could not {could_not} " + ", ".join(f"<@{p}> ({escape(e)})" for p, e in refused.items())
+        )
+    if problems:
+        raise StepFailed((f"{done}, but " if done else "") + " and ".join(problems))
+    return done
 
 
 async def post(ctx: StepContext, step: Post, slack: SlackOps, words: Wording) -> str:
@@ -37,28 +86,11 @@ async def post(ctx: StepContext, step: Post, slack: SlackOps, words: Wording) ->
 
 
 async def invite(ctx: StepContext, step: Invite, slack: SlackOps) -> str:
-    """Invite people and the members of user groups (by id or @handle); a handle no group has fails
-    the step once everyone found is in."""
-    people: list[str] = []
-    named: list[str] = []
-    missing: list[str] = []
-    for who in step.who:
-        if who.startswith(("U", "W")):
-            people.append(who)
-            named.append(f"<@{who}>")
-            continue
-        group = await slack.usergroup_id(who) if who.startswith("@") else who
-        if group is None:
-            missing.append(who)
-            continue
-        people += await slack.usergroup_members(group)
-        named.append(escape(who) if who.startswith("@") else f"user group `{escape(who)}`")
-    me = await slack.bot_user_id()
-    await slack.invite(ctx.channel, [p for p in dict.fromkeys(people) if p != me])
-    if missing:
-        found = f"invited {', '.join(named)}, but " if named else ""
-        raise StepFailed(f"{found}there is no user group {', '.join(missing)}")
-    return f"invited {', '.join(named)}"
+    """Invite people and the members of user groups (by id or @handle); a group Slack does not know, or
+    a person it will not let in, fails the step once everyone else is in. Who that is is settled once."""
+    found = await ctx.once("invite.who", lambda: reach(slack, step.who, {}))
+    refused = await slack.invite_each(ctx.channel, found["people"])
+    return outcome(found, refused, "invited", "invite")
 
 
 async def topic(ctx: StepContext, step: Topic, slack: SlackOps, words: Wording) -> str:

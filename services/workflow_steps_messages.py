@@ -1,60 +1,63 @@
 """Workflow steps that reach people or mark the channel: `dm`, `checklist` and `bookmark`.
 
 A DM goes to each person once: who they are is settled on the first attempt, and each DM is its own
-journal entry, so a retry after a failure sends only the ones not yet sent.
+journal entry, so a retry after a failure sends only the ones not yet sent. A private incident's DM to
+someone outside its channel is redacted as its announcement is.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.workflow_steps import ROLE_NAMES, Bookmark, Checklist, Dm, Step
 from messages import workflow_checklists as templates
-from messages.text import escape, plain
+from messages.blocks import Message
+from messages.text import plain
 from messages.workflows import quoted
-from runtime.slack_ops import SlackOps
+from runtime.slack_ops import SlackOpError, SlackOps
 from services.wording import Wording
-from services.workflow_steps import _words
-from services.workflows import StepContext, StepFailed, StepFn
+from services.workflow_steps import _words, outcome, reach
+from services.workflows import StepContext, StepFn
 
 
-async def _recipients(ctx: StepContext, step: Dm, slack: SlackOps) -> dict[str, list[str]]:
-    """Who the step names, as people: `{"people": [...], "named": [...], "missing": [...]}`."""
-    people: list[str] = []
-    named: list[str] = []
-    missing: list[str] = []
-    for who in step.to:
-        if who in ROLE_NAMES:
-            holder = getattr(ctx.incident, f"{who}_id", None)
-            if holder:
-                people.append(holder)
-                named.append(f"the {who} <@{holder}>")
-            else:
-                missing.append(f"no {who}")
-        elif who.startswith(("U", "W")):
-            people.append(who)
-            named.append(f"<@{who}>")
-        else:
-            group = await slack.usergroup_id(who) if who.startswith("@") else who
-            if group is None:
-                missing.append(f"no user group {who}")
-                continue
-            people += await slack.usergroup_members(group)
-            named.append(escape(who) if who.startswith("@") else f"user group `{escape(who)}`")
-    me = await slack.bot_user_id()
-    return {"people": [p for p in dict.fromkeys(people) if p != me], "named": named, "missing": missing}
+async def _recipients(ctx: StepContext, step: Dm, slack: SlackOps) -> dict[str, Any]:
+    """Who the step names (`reach`), with `outside`: those not in a private incident's channel."""
+    found = await reach(
+        slack, step.to, {role: getattr(ctx.incident, f"{role}_id", None) for role in ROLE_NAMES}
+    )
+    found["outside"] = []
+    if ctx.incident.private:
+        members = await slack.channel_members(ctx.channel)
+        found["outside"] = [p for p in found["people"] if p not in members]
+    return found
+
+
+async def _send(slack: SlackOps, person: str, message: Message) -> Any:
+    """One DM: [channel, ts], or `{"failed": why}` when Slack will never take it."""
+    try:
+        return list(await slack.dm(person, message))
+    except SlackOpError as exc:
+        if exc.transient:
+            raise
+        return {"failed": exc.error}
 
 
 async def dm(ctx: StepContext, step: Dm, slack: SlackOps, words: Wording) -> str:
-    """DM the step's words to each person, user group member and role holder it names, once each; a
-    group or role with nobody fails the step once the others have theirs."""
+    """DM the step's words to each person, user group member and role holder it names, once each (a
+    private incident's redacted for people outside its channel); a group or role with nobody, or a DM
+    Slack refuses, fails the step once the others have theirs."""
     said = await _words(ctx, words, step.text, step.template)
-    found = await ctx.once("dm.to", lambda: _recipients(ctx, step, slack))
-    message = templates.direct(ctx.workflow, ctx.incident.ref, ctx.channel, said)
+    found = await ctx.once("dm.who", lambda: _recipients(ctx, step, slack))
+    hidden = await _words(ctx, words, step.text, step.template, outside=True) if found["outside"] else said
+    full = templates.direct(ctx.workflow, ctx.incident.ref, ctx.channel, said)
+    redacted = templates.direct(ctx.workflow, ctx.incident.ref, ctx.channel, hidden)
+    refused: dict[str, str] = {}
     for person in found["people"]:
-        await ctx.once(f"dm.{person}", lambda p=person: slack.dm(p, message))  # type: ignore[misc]
-    sent = f"sent a DM to {', '.join(found['named'])}" if found["named"] else ""
-    if found["missing"]:
-        raise StepFailed(f"{sent + ', but there is ' if sent else 'there is '}{', '.join(found['missing'])}")
-    return sent
+        message = redacted if person in found["outside"] else full
+        sent = await ctx.once(f"dm.{person}", lambda p=person, m=message: _send(slack, p, m))  # type: ignore[misc]
+        if isinstance(sent, dict):
+            refused[person] = str(sent["failed"])
+    return outcome(found, refused, "sent a DM to", "send a DM to")
 
 
 async def checklist(ctx: StepContext, step: Checklist, slack: SlackOps) -> str:

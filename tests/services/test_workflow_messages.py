@@ -97,6 +97,50 @@ async def test_a_retried_run_does_not_repeat_a_dm(harness: Harness) -> None:
     assert entry == "Workflow *tell-exec*: sent a DM to <@U0ANA>, <@U0EVE>"
 
 
+UNKNOWN = {
+    "name": "tell-execs",
+    "on": "declared",
+    "do": [{"dm": {"to": ["S0NOPE", "U0NOSUCH", "U0ANA", "S0EXEC"], "text": "Join {{ incident.number }}"}}],
+}
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [UNKNOWN]}])
+async def test_a_group_or_person_slack_does_not_know_stops_no_other_dm(harness: Harness) -> None:
+    h = harness
+    _exec_team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    assert [m["text"] for m in h.emu.dms("U0ANA")] == ["Join INC-1"], "once, though named twice"
+    assert [m["text"] for m in h.emu.dms("U0EVE")] == ["Join INC-1"]
+    [failed] = [m for m in h.emu.messages(channel) if "Workflow *tell-execs*" in (m.get("text") or "")]
+    assert failed["text"] == (
+        ":warning: Workflow *tell-execs*: step 1 of 1 (`dm`) failed: sent a DM to <@U0ANA>, @exec-team, "
+        "but there is no user group S0NOPE and could not send a DM to <@U0NOSUCH> (user_not_found). "
+        "The other steps carry on."
+    )
+
+
+PRIVATE = {
+    "name": "tell-private",
+    "on": "declared",
+    "do": [
+        {"dm": {"to": ["U0ANA", "commander"], "text": "About {{ incident.title }} ({{ incident.number }})"}}
+    ],
+}
+
+
+@pytest.mark.parametrize("policy_data", [{"workflows": [PRIVATE]}])
+async def test_a_private_incidents_dm_is_redacted_for_people_outside_its_channel(harness: Harness) -> None:
+    h = harness
+    _exec_team(h)
+    channel = await h.declare("--private sev2 Keys leaked")
+    assert h.alice in h.emu.channel(channel).members and "U0ANA" not in h.emu.channel(channel).members
+    [inside] = h.emu.dms(h.alice)  # the commander, in the channel
+    assert inside["text"] == "About Keys leaked (INC-1)"
+    [outside] = h.emu.dms("U0ANA")
+    assert outside["text"] == "About a private incident (INC-1)"
+    assert "Keys leaked" not in str(outside["blocks"])
+
+
 CHECKLIST = {
     "name": "sev1-checklist",
     "on": "declared",
