@@ -3,6 +3,7 @@ templates (checked against sample incidents)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -31,12 +32,22 @@ def with_words(error: ConfigError, folder: Path | None) -> ConfigError:
     if error.partial is None:
         return error
     policy, placed = error.partial
-    lines = str(error).splitlines()
-    for prefix, each, _where in policy.tables():
+    lines = str(error).splitlines() + words_problems(policy, folder, placed)
+    return ConfigError("\n".join(dict.fromkeys(lines)))
+
+
+def words_problems(
+    policy: Policy, folder: Path | None, placed: Mapping[str, list[str]] | None = None
+) -> list[str]:
+    """Every workspace's workflow words checked as at start, one line per mistake; `placed`: where
+    each workflow is written, when the policy left some out."""
+    lines: list[str] = []
+    for prefix, each, where in policy.tables():
         try:
             templates = load_templates(each, folder)
         except ConfigError as exc:
             lines.append(str(exc))
             continue
-        lines += workflow_problems(templates, each, placed[prefix], own_folder(each, folder))
-    return ConfigError("\n".join(dict.fromkeys(lines)))
+        at = placed[prefix] if placed is not None else where
+        lines += workflow_problems(templates, each, at, own_folder(each, folder))
+    return list(dict.fromkeys(lines))

@@ -72,18 +72,9 @@ def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> int:
 def check(settings: Settings, policy: Policy) -> int:
     """Each workflow's words checked against the templates as at start (what the policy names was
     checked when it loaded): one line per mistake on stderr and exit 2, else one line per workflow."""
-    from services.wording import load_templates, own_folder, workflow_problems
+    from bot.policy_files import words_problems
 
-    base = settings.policy_folder()
-    errors: list[str] = []
-    for _prefix, each, where in policy.tables():
-        try:
-            templates = load_templates(each, base)
-        except ConfigError as exc:
-            errors.append(str(exc))
-            continue
-        folder = own_folder(each, base)
-        errors += [line for line in workflow_problems(templates, each, where, folder) if line not in errors]
+    errors = words_problems(policy, settings.policy_folder())
     if errors:
         for line in errors:
             say(f"incident-bot: configuration error: {line}", sys.stderr)
