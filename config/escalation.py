@@ -47,6 +47,16 @@ class Level(Strict):
     def _env(cls, value: str | None) -> str | None:
         return check_env_name(value)
 
+    @property
+    def named(self) -> str:
+        """`L2 Team lead`, or `L2` for a level without a title."""
+        return f"{self.name} {self.title}".strip()
+
+    @property
+    def titled(self) -> str:
+        """`L2 (Team lead)`, or `L2` for a level without a title."""
+        return f"{self.name} ({self.title})" if self.title else self.name
+
 
 DEFAULT_LEVELS = (
     Level(name="L1", title="On-call engineer", after=timedelta(0)),

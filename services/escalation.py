@@ -193,7 +193,7 @@ class Escalation:
             paged = await DeliveryRepo(s).sent_for_job(claim.job_id)
             who = ", ".join(f"<@{u}>" for u in paged) or "nobody (no users configured or reachable)"
             late = f" (late: due {utc_when(late_since, self.clock.now())})" if late_since else ""
-            what = f"{level.name} {level.title}"
+            what = level.named
             if level.schedule and ladder:
                 what = f"{level.schedule} on-call ({what})"
             said = f"Paged {what}: {who}{late}" + (f" — {copy}" if copy else "")
@@ -216,7 +216,7 @@ class Escalation:
             await TimelineRepo(s).record(
                 incident.id,
                 "page_failed",
-                f"Could not page {level.name} {level.title}: {text}",
+                f"Could not page {level.named}: {text}",
                 self.clock.now(),
             )
         try:
@@ -324,11 +324,11 @@ class Escalation:
             await TimelineRepo(s).record(
                 incident.id,
                 "escalated",
-                f"<@{by}> escalated to {level.name} {level.title} now",
+                f"<@{by}> escalated to {level.named} now",
                 now,
                 author_id=by,
             )
-            return f"Escalated {incident.ref} to {level.name} ({level.title})."
+            return f"Escalated {incident.ref} to {level.titled}."
 
         said = await steps.db("record", record)
         await self.jobs.tick()  # the page goes out before the answer
@@ -340,8 +340,8 @@ class Escalation:
         levels = policy.escalation.levels
         top, wanted = levels[reach(policy, incident.severity)], levels[index]
         said = (
-            f"{incident.severity} reaches {top.name} ({top.title}), which has already been paged; "
-            f"{wanted.name} ({wanted.title}) is beyond it."
+            f"{incident.severity} reaches {top.titled}, which has already been paged; "
+            f"{wanted.titled} is beyond it."
         )
         enough = [sev for sev in reversed(Severity) if reach(policy, sev) >= index]
         if not enough:
@@ -365,5 +365,5 @@ class Escalation:
         for job in jobs:
             if job.state == PENDING:
                 level = paged_level(policy, job.level, job.schedule)
-                out.append(f"{level.name} {level.title}: due {utc_when(job.due_at, self.clock.now())}")
+                out.append(f"{level.named}: due {utc_when(job.due_at, self.clock.now())}")
         return out

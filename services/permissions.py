@@ -88,7 +88,7 @@ class Permissions:
         who.append("the holders of its roles (commander, scribe, comms)" if incident else "")
         levels = self.catalog.policy_for(incident.service if incident else None).escalation.levels
         if levels:
-            names = ", ".join(f"{level.name} {level.title}".strip() for level in levels)
+            names = ", ".join(level.named for level in levels)
             who.append(f"the people on the escalation levels ({names})")
         if self.policy.permissions.responders_usergroup:
             who.append(f"members of the user group `{self.policy.permissions.responders_usergroup}`")

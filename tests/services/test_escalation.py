@@ -256,3 +256,23 @@ async def test_a_level_due_after_midnight_is_named_with_its_day(harness: Harness
     text = str(dm["blocks"])
     assert "L2 Team lead at Mon 23 Nov 00:20 UTC" in text, text
     assert "L3 Engineering manager at Mon 23 Nov 00:50 UTC" in text, text
+
+
+UNTITLED = {
+    "escalation": {
+        "levels": [{"name": "L1", "users": ["U0ONCALL"]}, {"name": "L2", "users": ["U0LEAD"], "after": "30m"}]
+    }
+}
+
+
+@pytest.mark.parametrize("policy_data", [UNTITLED])
+async def test_a_level_without_a_title_is_said_by_its_name_alone(harness: Harness) -> None:
+    h = harness
+    team(h)
+    channel = await h.declare("sev2 Checkout is down")
+    await h.tick()
+    await h.command(h.alice, channel, "escalate")
+    assert "Escalated INC-1 to L2." in str(h.emu.responses[-1])
+    timeline = await h.bot.ctx.timeline.entries(channel)
+    said = [e.text for e in timeline[1] if e.kind == "paged"]
+    assert said == ["Paged L1: <@U0ONCALL>", "Paged L2: <@U0LEAD>"], said
