@@ -42,6 +42,7 @@ def words_problems(
     """Every workspace's workflow words checked as at start, one line per mistake; `placed`: where
     each workflow is written, when the policy left some out."""
     lines: list[str] = []
+    top: set[str] = set()
     for prefix, each, where in policy.tables():
         try:
             templates = load_templates(each, folder)
@@ -49,5 +50,9 @@ def words_problems(
             lines.append(str(exc))
             continue
         at = placed[prefix] if placed is not None else where
-        lines += workflow_problems(templates, each, at, own_folder(each, folder))
+        found = workflow_problems(templates, each, at, own_folder(each, folder))
+        scope = prefix.removesuffix(".") + ": "
+        # A kept top-level workflow's mistake that the top level has too is said once, there.
+        lines += [line for line in found if not prefix or line.removeprefix(scope) not in top]
+        top |= set(found) if not prefix else set()
     return list(dict.fromkeys(lines))

@@ -51,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     dry.add_argument("--from", dest="from_", metavar="VALUE", help="for a change: what it was")
     dry.add_argument("--to", metavar="VALUE", help="for a change: what it became")
     dry.add_argument("--role", choices=("commander", "scribe", "comms"), help="for role_assigned")
+    dry.add_argument(
+        "--changed", metavar="FIELD", help="for field_changed: which field (default: the one --field names)"
+    )
     teams.add_argument(dry)
 
 
@@ -154,7 +157,14 @@ def _facts(policy: Policy, args: argparse.Namespace) -> Facts:
             raise ConfigError(f"--field {given}: {exc}") from None
         if found:
             fields[field.name] = found
-    change = Change(args.on, _words(args.on, args.from_), _words(args.on, args.to), role=args.role)
+    changed = _changed(policy, args, fields)
+    change = Change(
+        args.on,
+        _words(args.on, args.from_, "--from"),
+        _words(args.on, args.to, "--to"),
+        role=args.role,
+        field=changed,
+    )
     return Facts(
         severity=args.severity.value,
         service=args.service,
@@ -165,12 +175,32 @@ def _facts(policy: Policy, args: argparse.Namespace) -> Facts:
     )
 
 
-def _words(on: str, value: str | None) -> tuple[str, ...] | None:
-    """A change's `--from`/`--to` as the event says it (a severity as SEV1)."""
+def _changed(policy: Policy, args: argparse.Namespace, fields: dict[str, tuple[str, ...]]) -> str | None:
+    """For field_changed, the field that changed: `--changed`, else the only one `--field` gives."""
+    if args.on != "field_changed":
+        return None
+    if args.changed is not None:
+        field = policy.field(args.changed)
+        if field is None:
+            known = ", ".join(f.name for f in policy.fields) or "none"
+            raise ConfigError(f"--changed {args.changed}: not a field of the policy (known: {known})")
+        return field.name
+    return next(iter(fields)) if len(fields) == 1 else None
+
+
+def _words(on: str, value: str | None, flag: str) -> tuple[str, ...] | None:
+    """A change's `--from`/`--to` as the event says it (a severity as SEV1); ConfigError for one the
+    change can never have."""
     if value is None:
         return None
-    severity = Severity.parse(value) if on == "severity_changed" else None
-    return (severity.value if severity else value,)
+    if on == "severity_changed":
+        severity = Severity.parse(value)
+        if severity is None:
+            raise ConfigError(f"{flag} {value}: not a severity (sev1 … sev4)")
+        return (severity.value,)
+    if on == "status_changed" and value.lower() not in (s.value for s in Status):
+        raise ConfigError(f"{flag} {value}: not a status ({', '.join(s.value for s in Status)})")
+    return (value.lower() if on == "status_changed" else value,)
 
 
 def describe(step: Step) -> str:

@@ -241,3 +241,37 @@ async def test_every_mistake_is_said_at_once_schema_names_and_words(tmp_path: Pa
         "workflows[1].do[1].page.level",
         "workspaces.T0OTHER.workflows[0].do[0].post.template",
     ], ran.stderr
+
+
+async def test_dry_run_judges_which_field_changed_and_refuses_a_change_that_cannot_be(tmp_path: Path) -> None:
+    flow = (
+        '[[workflows]]\nname = "eu-now"\non = "field_changed"\n'
+        'if = { field = "region", to = "EU" }\ndo = [{ post = "EU" }]\n'
+    )
+    policy = _policy(tmp_path, POLICY.replace("[workspaces.T0OTHER]", flow + "[workspaces.T0OTHER]"))
+    base = ["dry-run", "--on", "field_changed", "--severity", "sev2", "--to", "EU"]
+    inferred = await _run([*base, "--field", "region=eu"], policy)
+    named = await _run([*base, "--changed", "region"], policy)
+    for ran in (inferred, named):
+        assert ran.stdout.splitlines()[:2] == [
+            "field_changed: 1 of 1 workflow on it would run",
+            "run eu-now (if field region, to EU):",
+        ], ran.stdout + ran.stderr
+    for args, said in (
+        (["--on", "severity_changed", "--to", "sev9"], "--to sev9: not a severity"),
+        (["--on", "status_changed", "--from", "bogus"], "--from bogus: not a status"),
+        (["--on", "field_changed", "--changed", "zone"], "--changed zone: not a field of the policy"),
+    ):
+        ran = await _run(["dry-run", "--severity", "sev2", *args], policy)
+        assert ran.returncode == 2 and said in ran.stderr, ran.stderr
+
+
+async def test_a_top_level_workflows_words_mistake_is_said_once_not_again_per_workspace(
+    tmp_path: Path,
+) -> None:
+    text = (
+        '[[workflows]]\nname = "top"\non = "declared"\ndo = [{ post = "{{ incident.nope.deeper }}" }]\n'
+        '[workspaces.T0ACME]\nannounce_channel = "C0X"\n'
+    )
+    ran = await _run(["check"], _policy(tmp_path, text))
+    assert ran.returncode == 2 and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
