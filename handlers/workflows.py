@@ -21,6 +21,7 @@ from services import (
     workflow_steps_paging,
     workflow_steps_timed,
 )
+from services.people import mentioned
 from services.workflows import RunWorkflow, StepKinds
 from services.workspace import given, needs
 
@@ -49,6 +50,8 @@ def register(app: AsyncApp, wiring: Wiring) -> None:
 
     async def run_workflow(job: Job[RunWorkflow]) -> None:
         services = await wiring.services(job.team)
-        await services.workflows.run(job.steps, job.request, kinds, partial(given, services))
+        line = await services.workflows.run(job.steps, job.request, kinds, partial(given, services))
+        # A run names no asker: the people its timeline line names are looked up, as a request's are.
+        services.people.named(mentioned(line))
 
     wiring.ops.add(RunWorkflow, run_workflow)

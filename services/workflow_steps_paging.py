@@ -98,8 +98,7 @@ async def page(ctx: StepContext, step: Page, escalation: Escalation, jobs: Jobs)
     await jobs.tick()  # the page goes out now, as escalate-now's does
     if paged is None:
         return f"paged the {escape(step.schedule or '')} on-call"
-    title = levels[paged].title
-    return f"paged {escape(levels[paged].name)}" + (f" ({escape(title)})" if title else "")
+    return f"paged {escape(levels[paged].titled)}"
 
 
 async def assign(ctx: StepContext, step: Assign, roles: Roles, oncall: OnCall, slack: SlackOps) -> str:

@@ -31,7 +31,6 @@ from runtime.journal import Fenced, Steps, carry_on, once
 from runtime.ops import Request
 from runtime.retry import is_transient
 from runtime.slack_ops import SlackOpError, SlackOps
-from services.people import mentioned
 from services.wording import workflow_vars
 from storage.db import Database
 from storage.models import Incident
@@ -161,9 +160,9 @@ class Workflows:
     def __init__(self, db: Database, slack: SlackOps, team_id: str) -> None:
         self.db, self.slack, self.team_id = db, slack, team_id
 
-    async def run(self, steps: Steps, request: RunWorkflow, kinds: StepKinds, provide: Provide) -> None:
+    async def run(self, steps: Steps, request: RunWorkflow, kinds: StepKinds, provide: Provide) -> str:
         """Each step once, in order; a failure for good said and passed; then the run's timeline line (its
-        reasons too), whose people are then looked up for their names."""
+        reasons too), which it returns."""
         async with self.db.session() as s:
             incident = await IncidentRepo(s, self.team_id).get(request.incident)
         assert incident is not None, "incidents are never deleted"
@@ -184,9 +183,6 @@ class Workflows:
             await TimelineRepo(s).record(incident.id, "workflow", entry, steps.at)
 
         await steps.db("timeline", record)
-        # An inbox run names no asker: the people its line names are looked up as a request's would be.
-        if named := mentioned(entry):
-            provide(("people",))["people"].named(named)
         log.info(
             "workflow %s ran for %s: %d steps, %d failed",
             request.workflow,
@@ -195,6 +191,7 @@ class Workflows:
             len(failed),
             extra={"incident_id": incident.id},
         )
+        return entry
 
     async def _step(
         self,
