@@ -10,6 +10,7 @@ import httpx
 
 from config.errors import ConfigError
 from config.policy import Policy
+from config.workflows import beyond
 from runtime.clock import Clock
 from services.catalog import Runbooks
 from services.wording import Wordings, load_templates, own_folder, workflow_problems
@@ -42,7 +43,7 @@ def words_problems(
     """Every workspace's workflow words checked as at start, one line per mistake; `placed`: where
     each workflow is written, when the policy left some out."""
     lines: list[str] = []
-    top: set[str] = set()
+    top: list[str] = []
     for prefix, each, where in policy.tables():
         try:
             templates = load_templates(each, folder)
@@ -51,8 +52,7 @@ def words_problems(
             continue
         at = placed[prefix] if placed is not None else where
         found = workflow_problems(templates, each, at, own_folder(each, folder))
-        scope = prefix.removesuffix(".") + ": "
-        # A kept top-level workflow's mistake that the top level has too is said once, there.
-        lines += [line for line in found if not prefix or line.removeprefix(scope) not in top]
-        top |= set(found) if not prefix else set()
+        if not prefix:  # the top level comes first
+            top = found
+        lines += beyond(top, found, prefix) if prefix else found
     return list(dict.fromkeys(lines))

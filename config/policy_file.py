@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from config.errors import ConfigError
 from config.keys import did_you_mean
 from config.policy import Policy
-from config.workflows import labels, merged
+from config.workflows import beyond, labels, merged
 from domain.redact import redact_urls
 
 
@@ -65,14 +65,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "config") -> Policy:
         prefix = f"workspaces.{team}."
         workspaces[team], kept, wrong = _load(_merged(data, table), source, prefix)
         where = placed[prefix] = labels(base.workflows, workspaces[team].workflows, prefix, kept, top_where)
-        scope = prefix.removesuffix(".") + ": "
-        # A kept top-level workflow's mistake that the top level has too is said once, there.
-        wrong += [
-            f"{source}: {line}"
-            for line in workspaces[team].workflow_problems(where)
-            if line.removeprefix(scope) not in said
-        ]
-        lines += wrong
+        mistakes = beyond(said, workspaces[team].workflow_problems(where), prefix)
+        lines += wrong + [f"{source}: {line}" for line in mistakes]
         name = workspaces[team].alertmanager_token_env
         shared = next(
             (t for t, p in workspaces.items() if t != team and name and p.alertmanager_token_env == name),

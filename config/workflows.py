@@ -7,7 +7,7 @@ the policy (levels, schedules, webhooks, fields, services), one line per mistake
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -147,6 +147,13 @@ def labels(
         f"{prefix}workflows[{at[i]}]" if i < own else f"{scope}: {said[top.index(wf)]}"
         for i, wf in enumerate(these)
     ]
+
+
+def beyond(top: Collection[str], found: Iterable[str], prefix: str) -> list[str]:
+    """A workspace's lines (`prefix` `workspaces.T….`) less those the top level already says of a
+    workflow the workspace keeps: a mistake is said once, where it is written."""
+    scope = prefix.removesuffix(".") + ": "
+    return [line for line in found if line.removeprefix(scope) not in top]
 
 
 def _own(top: Sequence[Workflow], these: Sequence[Workflow]) -> int:
