@@ -116,13 +116,9 @@ class SlackOps(UserGroups):
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         """Invite people; being there already, or being the bot, is fine."""
-        if not user_ids:
-            return
-        try:
-            await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
-        except SlackApiError as exc:
-            if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
-                raise op_error("inviting to the channel", exc) from exc
+        error = await self._invite(channel_id, user_ids) if user_ids else None
+        if error not in (None, "cant_invite_self"):
+            raise SlackOpError("inviting to the channel", error)
 
     async def invite_each(self, channel_id: str, user_ids: list[str]) -> dict[str, str]:
         """Invite people (being there already is fine), one by one when Slack refuses the batch for one
