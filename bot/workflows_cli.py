@@ -241,5 +241,6 @@ def _text(args: dict[str, Any]) -> str:
 
 
 def _short(text: str, limit: int = SHOWN) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    from messages.text import cut
+
+    return cut(" ".join(text.split()), limit)

@@ -118,11 +118,17 @@ def link(url: str | None, label: str) -> str:
     return f"<{entities(url)}|{label}>" if url and safe_url(url) and _URL.fullmatch(url) else label
 
 
-def guard(composed: str) -> str:
+def guard(composed: str, inert: Callable[[str], str] = entities) -> str:
     """A reply the bot composed that may quote the asker: the bot's own `<@U…>`/`<#C…>` stay, every
-    other bracket (a quoted broadcast above all) is entity-escaped."""
+    other bracket (a quoted broadcast above all) is made inert by `inert` (entity-escaped)."""
     out, pos = [], 0
     for m in _BOT_MENTION.finditer(composed):
-        out += [entities(composed[pos : m.start()]), m.group(0)]
+        out += [inert(composed[pos : m.start()]), m.group(0)]
         pos = m.end()
-    return "".join(out) + entities(composed[pos:])
+    return "".join(out) + inert(composed[pos:])
+
+
+def cut(text: str, limit: int) -> str:
+    """Plain text cut to `limit` characters with an ellipsis (any `&` in it is a character, not an
+    entity: `messages.blocks.truncate` is for escaped text)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

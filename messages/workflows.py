@@ -7,34 +7,23 @@ import re
 from collections.abc import Sequence
 
 from messages.blocks import MAX_SECTION, Message, context, section, truncate
-from messages.text import escape, plain
+from messages.text import cut, escape, guard, plain
 
 MAX_SAID = 60  # a quoted text in a summary (the timeline's line, the failure's)
 MAX_WHY = 120  # a failure's reason on the timeline's line
-# Mentions the bot composes itself (from the ids it knows): kept live in a failure's reason.
-_BOT_MENTION = re.compile(r"<[@#][UWC][A-Z0-9]+>")
 # An `&` that does not start one of Slack's entities (those are already escaped words).
 _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
 
 
-def _cut(text: str, limit: int) -> str:
-    """Plain text cut to `limit` characters with an ellipsis (not yet escaped: any `&` is a character)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def quoted(text: str, limit: int = MAX_SAID) -> str:
     """Outside text as a short inert quote for a summary: “Exec bridge: https://meet…”."""
-    return f"“{escape(_cut(' '.join(plain(text).split()), limit))}”"
+    return f"“{escape(cut(' '.join(plain(text).split()), limit))}”"
 
 
 def reason(why: str, limit: int = 500) -> str:
     """A step's failure as the bot worded it, as one inert line of mrkdwn cut to `limit`: its mentions of
     people stay, words it escaped stay escaped once, any other `<`, `>` or `&` is escaped."""
-    out, pos = [], 0
-    for m in _BOT_MENTION.finditer(why):
-        out += [_inert(why[pos : m.start()]), m.group(0)]
-        pos = m.end()
-    text = truncate(" ".join(("".join(out) + _inert(why[pos:])).split()), limit)
+    text = truncate(" ".join(guard(why, _inert).split()), limit)
     opened = text.rfind("<")
     return text[:opened] + "…" if opened > text.rfind(">") else text  # never half a mention
 
