@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     preview.add_argument("name", help=f"one of {', '.join(NAMES)}")
     preview.add_argument("--incident", metavar="N", help="an incident in the database: INC-<n> or <n>")
-    preview.add_argument("--severity", type=_severity, metavar="sevN", help="as if at this severity")
+    preview.add_argument("--severity", type=severity_argument, metavar="sevN", help="as if at this severity")
     check = verbs.add_parser(
         "check",
         help="render every template in use against sample incidents; exit 1 with path:line on errors",
@@ -48,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         teams.add_argument(each)
 
 
-def _severity(text: str) -> Severity:
+def severity_argument(text: str) -> Severity:
+    """`--severity sevN` (or P0–P3) on the command line."""
     found = Severity.parse(text)
     if found is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a severity: sev1, sev2, sev3 or sev4")

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from bot import teams
+from bot.templates_cli import severity_argument
 from bot.terminal import say
 from config.errors import ConfigError
 from domain.severity import Severity, Status
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "steps, in order. Nothing is queued or sent: no database or Slack is needed.",
     )
     dry.add_argument("--on", required=True, choices=TRIGGERS, metavar="TRIGGER", help=", ".join(TRIGGERS))
-    dry.add_argument("--severity", required=True, type=_severity, metavar="sevN", help="sev1 … sev4")
+    dry.add_argument("--severity", required=True, type=severity_argument, metavar="sevN", help="sev1 … sev4")
     dry.add_argument("--service", help="the incident's service (a [[services]] name)")
     dry.add_argument("--status", choices=[s.value for s in Status], default=Status.INVESTIGATING.value)
     dry.add_argument("--private", action="store_true", help="a private incident")
@@ -55,13 +56,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--changed", metavar="FIELD", help="for field_changed: which field (default: the one --field names)"
     )
     teams.add_argument(dry)
-
-
-def _severity(text: str) -> Severity:
-    found = Severity.parse(text)
-    if found is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a severity: sev1, sev2, sev3 or sev4")
-    return found
 
 
 def run(args: argparse.Namespace, settings: Settings, policy: Policy) -> int:
