@@ -205,6 +205,19 @@ async def timed_incident(h: Harness, text: str, ack_after: int | None, resolve_a
     return channel
 
 
+async def entry_texts(h: Harness, kind: str) -> list[str]:
+    """The texts of every timeline entry of one kind, oldest first."""
+    from sqlalchemy import select
+
+    from storage.models import TimelineEntry
+
+    async with h.bot.shared.db.session() as s:
+        rows = await s.execute(
+            select(TimelineEntry.text).where(TimelineEntry.kind == kind).order_by(TimelineEntry.id)
+        )
+        return list(rows.scalars())
+
+
 def paged(h: Harness) -> list[str]:
     """Who got a page DM so far, in order."""
     out = []

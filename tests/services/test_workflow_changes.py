@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage.models import Incident, TimelineEntry
-from tests.harness import Harness
+from storage.models import Incident
+from tests.harness import Harness, entry_texts
 
 FIELDS = [
     {"name": "region", "label": "Region", "type": "select", "options": ["EU", "US"]},
@@ -26,14 +26,6 @@ SET = {
 }
 
 
-async def _entries(h: Harness, kind: str) -> list[str]:
-    async with h.bot.shared.db.session() as s:
-        rows = await s.execute(
-            select(TimelineEntry.text).where(TimelineEntry.kind == kind).order_by(TimelineEntry.id)
-        )
-        return list(rows.scalars())
-
-
 async def _severity(h: Harness) -> str:
     async with h.bot.shared.db.session() as s:
         return (await s.execute(select(Incident.severity))).scalar_one()
@@ -43,12 +35,12 @@ async def _severity(h: Harness) -> str:
 async def test_set_changes_a_field_as_a_person_would(harness: Harness) -> None:
     h = harness
     channel = await h.declare("sev2 Checkout is down")
-    assert await _entries(h, "field") == ["Region set to EU", "Customer set to <!channel> Acme"]
+    assert await entry_texts(h, "field") == ["Region set to EU", "Customer set to <!channel> Acme"]
     notes = [m for m in h.emu.messages(channel) if "Region" in (m.get("text") or "")]
     assert notes, "the usual note in the channel"
     for message in h.emu.messages(channel):
         assert "<!channel>" not in str(message.get("blocks")) + (message.get("text") or "")
-    [entry] = await _entries(h, "workflow")
+    [entry] = await entry_texts(h, "workflow")
     assert entry.startswith("Workflow *tag-it*: set Region to EU, set Customer to ")
     assert "<!channel>" not in entry
 
@@ -68,10 +60,10 @@ async def test_severity_is_raised_never_lowered(harness: Harness) -> None:
     h = harness
     channel = await h.declare("--service payments sev3 Card payments failing")
     assert await _severity(h) == "SEV1"
-    assert await _entries(h, "severity") == ["Severity changed from SEV3 to SEV1"]
+    assert await entry_texts(h, "severity") == ["Severity changed from SEV3 to SEV1"]
     topic = h.emu.calls_to("conversations.setTopic")[-1].params["topic"]
     assert "SEV1" in topic and h.emu.channel(channel) is not None
-    assert await _entries(h, "workflow") == ["Workflow *raise*: raised the severity from SEV3 to SEV1"]
+    assert await entry_texts(h, "workflow") == ["Workflow *raise*: raised the severity from SEV3 to SEV1"]
 
 
 @pytest.mark.parametrize("policy_data", [{"workflows": [LOWER]}])
@@ -79,10 +71,10 @@ async def test_a_lower_or_equal_severity_is_left_and_said(harness: Harness) -> N
     h = harness
     await h.declare("sev1 Everything is down")
     await h.declare("sev2 Search is slow")
-    assert await _entries(h, "severity") == []
+    assert await entry_texts(h, "severity") == []
     async with h.bot.shared.db.session() as s:
         assert sorted((await s.execute(select(Incident.severity))).scalars()) == ["SEV1", "SEV2"]
-    assert await _entries(h, "workflow") == [
+    assert await entry_texts(h, "workflow") == [
         "Workflow *lower*: left the severity at SEV1: a workflow only raises it (not to SEV2)",
         "Workflow *lower*: left the severity at SEV2: a workflow only raises it (not to SEV2)",
     ]
@@ -108,15 +100,15 @@ async def test_two_workflows_setting_a_field_back_and_forth_stop_after_one_round
     channel = await h.declare("sev2 Checkout is down")
     await asyncio.wait_for(h.command(h.alice, channel, "set region EU"), 30)
     await h.advance(seconds=5)
-    assert await _entries(h, "field") == [
+    assert await entry_texts(h, "field") == [
         "Region set to EU",
         "Region set to US (was EU)",
         "Region set to EU (was US)",
     ]
-    assert await _entries(h, "workflow") == [
+    assert await entry_texts(h, "workflow") == [
         "Workflow *ping*: set Region to US",
         "Workflow *pong*: set Region to EU",
     ]
-    assert await _entries(h, "workflow_loop") == [
+    assert await entry_texts(h, "workflow_loop") == [
         "Workflow *ping* not run again on field_changed: its own chain set it off (ping → pong)"
     ]

@@ -7,10 +7,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from storage.models import TimelineEntry
-from tests.harness import Harness
+from tests.harness import Harness, entry_texts
 
 
 def _exec_team(h: Harness) -> None:
@@ -23,14 +21,6 @@ def _exec_team(h: Harness) -> None:
 def _failed(h: Harness, channel: str, workflow: str) -> list[str]:
     texts = [m.get("text") or "" for m in h.emu.messages(channel)]
     return [t for t in texts if t.startswith(f":warning: Workflow *{workflow}*")]
-
-
-async def _entries(h: Harness) -> list[str]:
-    async with h.bot.shared.db.session() as s:
-        rows = await s.execute(
-            select(TimelineEntry.text).where(TimelineEntry.kind == "workflow").order_by(TimelineEntry.id)
-        )
-        return list(rows.scalars())
 
 
 def _workflow(name: str, who: list[str], on: str = "declared") -> dict[str, Any]:
@@ -52,7 +42,9 @@ async def test_a_group_id_is_named_by_its_handle_and_an_unknown_one_stops_nobody
         "is no user group S0NOPE. The other steps carry on."
     ]
     assert not _failed(h, channel, "execs")
-    assert "Workflow *execs*: invited @exec-team" in await _entries(h), "its handle, as people say it"
+    assert "Workflow *execs*: invited @exec-team" in await entry_texts(h, "workflow"), (
+        "its handle, as people say it"
+    )
 
 
 @pytest.mark.parametrize("policy_data", [{"workflows": [_workflow("exec", ["U0NOSUCH", "U0EXEC1"])]}])

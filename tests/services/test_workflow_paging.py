@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Incident, ScheduledJob, TimelineEntry
-from tests.harness import Harness, click_as
+from storage.models import Incident, ScheduledJob
+from tests.harness import Harness, click_as, entry_texts
 from tests.receivers import Receiver
 
 SECRET = "wf-hook-secret"
@@ -81,25 +81,19 @@ def _reminders(h: Harness, channel: str) -> list[dict[str, Any]]:
     return [m for m in h.emu.messages(channel) if "Is the status page current?" in (m.get("text") or "")]
 
 
-async def _entries(h: Harness, kind: str) -> list[str]:
-    async with h.bot.shared.db.session() as s:
-        rows = await s.execute(select(TimelineEntry.text).where(TimelineEntry.kind == kind))
-        return list(rows.scalars())
-
-
 async def test_page_brings_the_level_forward_and_is_acknowledged_as_usual(harness: Harness) -> None:
     h = harness
     _people(h)
     channel = await h.declare("sev1 Payments are failing")
     await h.tick()
     assert len(_pages(h, "U0LEAD")) == 1, "L2 paged now, not in 30 minutes"
-    paged = await _entries(h, "paged")
+    paged = await entry_texts(h, "paged")
     assert "Paged L2 Team lead: <@U0LEAD>" in paged
-    [run] = await _entries(h, "workflow")
+    [run] = await entry_texts(h, "workflow")
     assert run.startswith("Workflow *sev1-escalate*: paged L2 (Team lead)")
 
     await click_as(h, "U0LEAD", "U0LEAD", "page_acknowledge")
-    assert await _entries(h, "acknowledged") == ["<@U0LEAD> acknowledged the L2 page"]
+    assert await entry_texts(h, "acknowledged") == ["<@U0LEAD> acknowledged the L2 page"]
     assert "U0LEAD" in h.emu.channel(channel).members
     [*_, dm] = h.emu.dms("U0LEAD")
     assert "page_acknowledge" not in str(dm["blocks"]), "the page DM shows the acknowledgement"
@@ -117,9 +111,9 @@ async def test_assign_gives_the_role_to_whoever_is_on_call(harness: Harness) -> 
         incident = (await s.execute(select(Incident))).scalar_one()
     assert incident.scribe_id == "U0ANA"
     assert "U0ANA" in h.emu.channel(channel).members
-    assert any("<@U0ANA> is now scribe" in e for e in await _entries(h, "role"))
+    assert any("<@U0ANA> is now scribe" in e for e in await entry_texts(h, "role"))
     assert any("You are now scribe of INC-1" in (m.get("text") or "") for m in h.emu.dms("U0ANA"))
-    [run] = await _entries(h, "workflow")
+    [run] = await entry_texts(h, "workflow")
     assert "made <@U0ANA> scribe (on call on primary)" in run
 
 
@@ -170,8 +164,8 @@ async def test_page_a_schedule_off_the_levels_with_the_usual_acknowledgement(har
     await h.tick()
     [page] = _pages(h, "U0DBA")
     assert "You are paged (dba on-call) for SEV2" in str(page["blocks"])
-    assert "Paged dba on-call: <@U0DBA>" in await _entries(h, "paged")
-    [run] = await _entries(h, "workflow")
+    assert "Paged dba on-call: <@U0DBA>" in await entry_texts(h, "paged")
+    [run] = await entry_texts(h, "workflow")
     assert run == "Workflow *db-page*: paged the dba on-call"
     async with h.bot.shared.db.session() as s:
         jobs = (await s.execute(select(ScheduledJob).where(ScheduledJob.kind == "page"))).scalars().all()
@@ -182,7 +176,7 @@ async def test_page_a_schedule_off_the_levels_with_the_usual_acknowledgement(har
     }, "L1 paged, L2 still to come, the schedule paged on its own"
 
     await click_as(h, "U0DBA", "U0DBA", "page_acknowledge")
-    assert await _entries(h, "acknowledged") == ["<@U0DBA> acknowledged the dba page"]
+    assert await entry_texts(h, "acknowledged") == ["<@U0DBA> acknowledged the dba page"]
     assert "U0DBA" in h.emu.channel(channel).members
     [*_, dm] = h.emu.dms("U0DBA")
     assert "page_acknowledge" not in str(dm["blocks"]) and "Acknowledged by" in str(dm["blocks"])
@@ -213,4 +207,4 @@ async def test_page_of_a_level_without_a_title_names_the_level_alone(harness: Ha
     await h.declare("sev1 Payments are failing")
     await h.tick()
     assert len(_pages(h, "U0LEAD")) == 1
-    assert await _entries(h, "workflow") == ["Workflow *lead*: paged L2"]
+    assert await entry_texts(h, "workflow") == ["Workflow *lead*: paged L2"]

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.runtime import Bot
 from slack_emulator.models import TEAM_ID
-from storage.models import InboxItem, TimelineEntry
-from tests.harness import Harness
+from storage.models import InboxItem
+from tests.harness import Harness, entry_texts
 
 BRIDGE = "Exec bridge for {{ incident.number }}: https://meet.example.com/sev1"
 SEV1_BRIDGE = {
@@ -43,12 +43,6 @@ def _said(h: Harness, channel: str, text: str) -> list[dict[str, Any]]:
     return [m for m in h.emu.messages(channel) if text in (m.get("text") or "")]
 
 
-async def _entries(h: Harness, kind: str) -> list[str]:
-    async with h.bot.shared.db.session() as s:
-        rows = await s.execute(select(TimelineEntry.text).where(TimelineEntry.kind == kind))
-        return list(rows.scalars())
-
-
 async def test_a_declared_sev1_runs_its_workflow_once_in_order(harness: Harness) -> None:
     h = harness
     _exec_team(h)
@@ -72,14 +66,14 @@ async def test_a_declared_sev1_runs_its_workflow_once_in_order(harness: Harness)
         < at("chat.postMessage", "Exec bridge")
         < at("conversations.setTopic", "bridge at")
     ), "the steps run in the order `do` lists them"
-    [entry] = await _entries(h, "workflow")
+    [entry] = await entry_texts(h, "workflow")
     assert entry.startswith("Workflow *sev1-bridge*: invited @exec-team, <@U0BOB>, posted “Exec bridge")
     assert "set the topic to “SEV1 INC-1" in entry
 
     await h.advance(minutes=5)
     await h.command(h.alice, channel, "update identified A bad deploy")
     assert len(_said(h, channel, "Exec bridge")) == 1, "once: nothing else sets it off again"
-    assert len(await _entries(h, "workflow")) == 1
+    assert len(await entry_texts(h, "workflow")) == 1
 
 
 async def test_a_sev2_or_a_private_sev1_runs_nothing(harness: Harness) -> None:
@@ -89,7 +83,7 @@ async def test_a_sev2_or_a_private_sev1_runs_nothing(harness: Harness) -> None:
     second = await h.declare("--private sev1 Keys leaked")
     for channel in (first, second):
         assert not _said(h, channel, "Exec bridge")
-    assert await _entries(h, "workflow") == []
+    assert await entry_texts(h, "workflow") == []
     async with h.bot.shared.db.session() as s:
         ops = (await s.execute(select(InboxItem.op).where(InboxItem.team_id == TEAM_ID))).scalars()
         assert "workflow" not in set(ops)
@@ -177,7 +171,7 @@ async def test_a_step_failing_for_good_is_said_and_the_rest_run(harness: Harness
     assert "user_is_restricted" in failed
     assert texts.index(failed) > first and "Then: tell support" in texts[-1], "the third step still ran"
     assert "U0BOB" not in h.emu.channel(channel).members
-    [entry] = await _entries(h, "workflow")
+    [entry] = await entry_texts(h, "workflow")
     why = failed.removeprefix(":warning: Workflow *mitigating*: step 2 of 3 (`invite`) failed: ")
     assert entry == (
         "Workflow *mitigating*: posted “First: freeze deploys”, posted “Then: tell support”; "
@@ -263,7 +257,7 @@ async def test_what_people_wrote_is_inert_in_a_workflows_words(harness: Harness)
     assert "@here" in text, "the policy's own broadcast is made inert too"
     topic = h.emu.calls_to("conversations.setTopic")[-1].params["topic"]
     assert "<" not in topic and "& more" in topic and len(topic) <= 250
-    [entry] = await _entries(h, "workflow")
+    [entry] = await entry_texts(h, "workflow")
     assert "<!" not in entry and "<@" not in entry
     assert "posted “Bridge for Pay @channel" in entry, "the words as posted, inert"
     assert "{{" not in entry, "not the template's source"
@@ -283,7 +277,7 @@ async def test_a_handle_no_group_has_fails_the_invite_once_the_others_are_in(har
         ":warning: Workflow *leads*: step 1 of 1 (`invite`) failed: invited @exec-team, <@U0BOB>, but there "
         "is no user group @nobody. The other steps carry on."
     )
-    [entry] = await _entries(h, "workflow")
+    [entry] = await entry_texts(h, "workflow")
     why = failed["text"].removeprefix(":warning: Workflow *leads*: step 1 of 1 (`invite`) failed: ")
     assert (
         entry
