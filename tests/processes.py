@@ -86,9 +86,12 @@ async def terminate(proc: asyncio.subprocess.Process, timeout: float = 40) -> in
     return proc.returncode if proc.returncode is not None else -9
 
 
-async def run_cli(database_url: str, policy: Path, *args: str) -> tuple[int, str, str]:
-    """`incident-bot <args>` as a process on `database_url` with the policy file `policy`."""
+async def run_cli(database_url: str, policy: Path | None, *args: str) -> tuple[int, str, str]:
+    """`incident-bot <args>` as a process on `database_url` with the policy file `policy` (None: the
+    defaults, whatever this environment names)."""
     env = {**os.environ, "DATABASE_URL": database_url, "INCIDENT_BOT_CONFIG": str(policy)}
+    if policy is None:
+        env.pop("INCIDENT_BOT_CONFIG")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args,
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -4,16 +4,14 @@ incident named only as "a private incident" outside its own channel."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from typing import Any
 
 import pytest
 
 from storage.models import Incident
 from tests.harness import LEVELS, Harness, paged, team
+from tests.processes import run_cli
 
 SECRET_WORDS = ("embargoed", "globex")
 
@@ -43,15 +41,8 @@ async def _incident(h: Harness, number: int) -> Incident:
 
 
 async def _cli(h: Harness, *args: str) -> tuple[int, str]:
-    env = {**os.environ, "DATABASE_URL": h.database_url}
-    env.pop("INCIDENT_BOT_CONFIG", None)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode() + err.decode()
+    code, out, err = await run_cli(h.database_url, None, *args)
+    return code, out + err
 
 
 async def _acknowledge(h: Harness, channel: str) -> None:
